@@ -1,0 +1,312 @@
+//! Input validation, in one place: a transaction is exactly the schema's 30
+//! features, each a finite number of sane magnitude. Every runtime turns its own
+//! input (a JSON object, a JS object, a CSV row) into `(name, RawValue)` pairs
+//! and calls [`validate_fields`]; the error names every offending field.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::error::ErrorCode;
+use crate::schema::{feature_index, FEATURE_NAMES, N_FEATURES};
+
+/// Largest accepted absolute feature value. Real values stay below 2e5; the
+/// bound keeps every weighted sum finite, so a score can never be NaN.
+pub const MAX_ABS_VALUE: f64 = 1e12;
+
+/// At most this many problems are listed; the rest are counted.
+pub const MAX_REPORTED_ISSUES: usize = 64;
+
+/// Longest field name echoed back in an error (longer names are cut).
+const MAX_ECHOED_NAME: usize = 64;
+
+/// A field value as the runtime found it, before validation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RawValue {
+    /// A number (possibly NaN or infinite: validation decides).
+    Number(f64),
+    /// Anything else; the payload names what it was ("string", "null", ...).
+    NotNumber(&'static str),
+}
+
+/// A validated transaction: the 30 features in schema order.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transaction(pub [f64; N_FEATURES]);
+
+/// What is wrong with one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IssueKind {
+    /// A schema feature that was not given.
+    Missing,
+    /// A name that is not a schema feature.
+    Unknown,
+    /// A feature given more than once.
+    Duplicate,
+    /// Not a number.
+    NonNumeric,
+    /// NaN or infinite.
+    NonFinite,
+    /// Finite but beyond [`MAX_ABS_VALUE`].
+    OutOfRange,
+}
+
+impl IssueKind {
+    /// The error code for this kind of problem.
+    pub const fn code(self) -> ErrorCode {
+        match self {
+            IssueKind::Missing => ErrorCode::MissingField,
+            IssueKind::Unknown => ErrorCode::UnknownField,
+            IssueKind::Duplicate => ErrorCode::DuplicateField,
+            IssueKind::NonNumeric => ErrorCode::NonNumeric,
+            IssueKind::NonFinite => ErrorCode::NonFinite,
+            IssueKind::OutOfRange => ErrorCode::OutOfRange,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            IssueKind::Missing => "missing",
+            IssueKind::Unknown => "unknown",
+            IssueKind::Duplicate => "duplicate",
+            IssueKind::NonNumeric => "not a number",
+            IssueKind::NonFinite => "not finite",
+            IssueKind::OutOfRange => "out of range (|value| > 1e12)",
+        }
+    }
+}
+
+/// One offending field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldIssue {
+    /// The field's name as given (cut to 64 characters for unknown names).
+    pub field: String,
+    /// What is wrong with it.
+    pub kind: IssueKind,
+}
+
+/// Why a transaction was rejected: every offending field, in a stable order
+/// (by kind, then schema order or order of appearance).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The problems found, at most [`MAX_REPORTED_ISSUES`].
+    pub issues: Vec<FieldIssue>,
+    /// Problems found beyond those listed.
+    pub omitted: usize,
+}
+
+impl ValidationError {
+    /// The kind's own code when every problem is of one kind, else `invalid_fields`.
+    pub fn code(&self) -> ErrorCode {
+        match self.issues.first() {
+            Some(first) if self.issues.iter().all(|i| i.kind == first.kind) => first.kind.code(),
+            _ => ErrorCode::InvalidFields,
+        }
+    }
+
+    fn push(&mut self, field: &str, kind: IssueKind) {
+        if self.issues.len() == MAX_REPORTED_ISSUES {
+            self.omitted += 1;
+            return;
+        }
+        let field = match field.char_indices().nth(MAX_ECHOED_NAME) {
+            Some((cut, _)) => format!("{}…", &field[..cut]),
+            None => String::from(field),
+        };
+        self.issues.push(FieldIssue { field, kind });
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid transaction: ")?;
+        let mut first_group = true;
+        let mut i = 0;
+        while i < self.issues.len() {
+            let kind = self.issues[i].kind;
+            if !first_group {
+                f.write_str("; ")?;
+            }
+            first_group = false;
+            write!(f, "{}: ", kind.label())?;
+            let mut first = true;
+            while i < self.issues.len() && self.issues[i].kind == kind {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                first = false;
+                write!(f, "{}", self.issues[i].field)?;
+                i += 1;
+            }
+        }
+        if self.omitted > 0 {
+            write!(f, "; and {} more", self.omitted)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ValidationError {}
+
+fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
+    match value {
+        RawValue::NotNumber(_) => Err(IssueKind::NonNumeric),
+        RawValue::Number(v) if !v.is_finite() => Err(IssueKind::NonFinite),
+        RawValue::Number(v) if v.abs() > MAX_ABS_VALUE => Err(IssueKind::OutOfRange),
+        RawValue::Number(v) => Ok(v),
+    }
+}
+
+/// Validates named fields into a [`Transaction`]. Exactly the schema's
+/// features must be present, once each, every value a finite number.
+pub fn validate_fields<'a, I>(fields: I) -> Result<Transaction, ValidationError>
+where
+    I: IntoIterator<Item = (&'a str, RawValue)>,
+{
+    let mut values = [0.0; N_FEATURES];
+    let mut seen = [false; N_FEATURES];
+    let mut error = ValidationError { issues: Vec::new(), omitted: 0 };
+    for (name, value) in fields {
+        let Some(i) = feature_index(name) else {
+            error.push(name, IssueKind::Unknown);
+            continue;
+        };
+        if seen[i] {
+            error.push(name, IssueKind::Duplicate);
+            continue;
+        }
+        seen[i] = true;
+        match value_issue(value) {
+            Ok(v) => values[i] = v,
+            Err(kind) => error.push(name, kind),
+        }
+    }
+    for (i, name) in FEATURE_NAMES.iter().enumerate() {
+        if !seen[i] {
+            error.push(name, IssueKind::Missing);
+        }
+    }
+    if error.issues.is_empty() {
+        return Ok(Transaction(values));
+    }
+    // Group by kind for a readable message; the sort is stable, so schema
+    // order and order of appearance survive inside each group.
+    error.issues.sort_by_key(|issue| issue.kind);
+    Err(error)
+}
+
+/// Validates one row of a row-major batch (values in schema order).
+/// The caller checks the row length; here every value must be finite and in range.
+pub fn validate_row(row: &[f64; N_FEATURES]) -> Result<(), ValidationError> {
+    // Fast path: one branch-free pass that the compiler vectorises.
+    if row.iter().all(|v| v.abs() <= MAX_ABS_VALUE) {
+        return Ok(());
+    }
+    let mut error = ValidationError { issues: Vec::new(), omitted: 0 };
+    for (name, &v) in FEATURE_NAMES.iter().zip(row) {
+        if let Err(kind) = value_issue(RawValue::Number(v)) {
+            error.push(name, kind);
+        }
+    }
+    error.issues.sort_by_key(|issue| issue.kind);
+    Err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    fn full() -> Vec<(&'static str, RawValue)> {
+        FEATURE_NAMES.iter().enumerate().map(|(i, n)| (*n, RawValue::Number(i as f64))).collect()
+    }
+
+    #[test]
+    fn accepts_exact_schema_in_any_order() {
+        let mut fields = full();
+        fields.reverse();
+        let t = validate_fields(fields).unwrap();
+        for i in 0..N_FEATURES {
+            assert_eq!(t.0[i], i as f64);
+        }
+    }
+
+    #[test]
+    fn names_every_offending_field() {
+        let mut fields = full();
+        fields.retain(|(n, _)| *n != "V3" && *n != "Amount");
+        fields.push(("foo", RawValue::Number(1.0)));
+        fields[1].1 = RawValue::NotNumber("string");
+        fields[2].1 = RawValue::Number(f64::NAN);
+        fields[4].1 = RawValue::Number(f64::NEG_INFINITY);
+        fields[5].1 = RawValue::Number(2e12);
+        fields.push(("Time", RawValue::Number(0.0)));
+        let err = validate_fields(fields).unwrap_err();
+        let got: Vec<(&str, IssueKind)> = err.issues.iter().map(|i| (i.field.as_str(), i.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("V3", IssueKind::Missing),
+                ("Amount", IssueKind::Missing),
+                ("foo", IssueKind::Unknown),
+                ("Time", IssueKind::Duplicate),
+                ("V1", IssueKind::NonNumeric),
+                ("V2", IssueKind::NonFinite),
+                ("V5", IssueKind::NonFinite),
+                ("V6", IssueKind::OutOfRange),
+            ]
+        );
+        assert_eq!(err.code(), ErrorCode::InvalidFields);
+        let msg = err.to_string();
+        assert!(msg.contains("missing: V3, Amount"), "{msg}");
+        assert!(msg.contains("unknown: foo"), "{msg}");
+        assert!(msg.contains("not finite: V2, V5"), "{msg}");
+    }
+
+    #[test]
+    fn single_kind_keeps_its_code() {
+        let mut fields = full();
+        fields.pop();
+        let err = validate_fields(fields).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::MissingField);
+        assert_eq!(err.issues.len(), 1);
+        assert_eq!(err.issues[0].field, "Amount");
+    }
+
+    #[test]
+    fn floods_of_unknown_fields_are_capped_and_long_names_cut() {
+        let long = "x".repeat(10_000);
+        let mut fields = full();
+        for _ in 0..1000 {
+            fields.push((long.as_str(), RawValue::Number(0.0)));
+        }
+        let err = validate_fields(fields).unwrap_err();
+        assert_eq!(err.issues.len(), MAX_REPORTED_ISSUES);
+        assert_eq!(err.omitted, 1000 - MAX_REPORTED_ISSUES);
+        assert!(err.issues[0].field.chars().count() <= 65);
+        assert!(err.to_string().ends_with(&format!("and {} more", 1000 - MAX_REPORTED_ISSUES)));
+    }
+
+    #[test]
+    fn empty_input_lists_all_missing() {
+        let err = validate_fields(core::iter::empty()).unwrap_err();
+        assert_eq!(err.issues.len(), N_FEATURES);
+        assert_eq!(err.code(), ErrorCode::MissingField);
+    }
+
+    #[test]
+    fn rows_reject_non_finite_and_out_of_range() {
+        let mut row = [1.0; N_FEATURES];
+        assert!(validate_row(&row).is_ok());
+        row[0] = f64::NAN;
+        row[29] = -1e13;
+        let err = validate_row(&row).unwrap_err();
+        assert_eq!(err.issues[0], FieldIssue { field: "Time".to_string(), kind: IssueKind::NonFinite });
+        assert_eq!(err.issues[1], FieldIssue { field: "Amount".to_string(), kind: IssueKind::OutOfRange });
+        row[0] = f64::INFINITY;
+        row[29] = 0.0;
+        assert_eq!(validate_row(&row).unwrap_err().code(), ErrorCode::NonFinite);
+    }
+}
