@@ -92,8 +92,8 @@ pub struct Provenance {
     pub smote_k: u32,
     /// SMOTE target minority/majority ratio (0 when not used).
     pub smote_ratio: f64,
-    /// Class weight applied to frauds in the loss (1 when unweighted).
-    pub fraud_class_weight: f64,
+    /// Loss weights of the legitimate and the fraud class (`[1, 1]` when unweighted).
+    pub class_weights: [f64; 2],
     /// Inverse L2 regularisation strength.
     pub c: f64,
     /// Solver name.

@@ -1,0 +1,426 @@
+//! `native-train`: train the fraud model, generate synthetic data, benchmark.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use fraud_core::{Model, N_FEATURES};
+use indicatif::{ProgressBar, ProgressStyle};
+use native_train::data::{load_bytes, load_csv, Dataset};
+use native_train::output::write_outputs;
+use native_train::pipeline::{run, Candidate, Config, Outcome, Source};
+use native_train::synth;
+
+/// Train the credit-card fraud model natively and export it for every runtime.
+///
+/// The protocol: stratified train/validation/test split, a standard scaler
+/// fitted on train only, SMOTE on the scaled train split only, three L2
+/// logistic-regression candidates (baseline, SMOTE, class-weighted) solved to
+/// convergence, a threshold per candidate that maximises F1 on validation, the
+/// candidate with the best validation F1 selected, and figures on test.
+#[derive(Parser)]
+#[command(version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the training protocol and write the artifact, reports and replay file.
+    Train(TrainArgs),
+    /// Write a synthetic dataset with the real file's schema and header style.
+    Synth(SynthArgs),
+    /// Time every stage of the pipeline and core scoring; prints figures.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// The dataset CSV (header `Time, V1..V28, Amount, Class`, any order).
+    /// Default: data/creditcard.csv if present, else synthetic data.
+    #[arg(long, value_name = "CSV")]
+    data: Option<PathBuf>,
+    /// Rows of synthetic data, when training on synthetic data.
+    #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
+    synthetic_rows: usize,
+    /// Fraud rate of synthetic data.
+    #[arg(long, default_value_t = synth::DEFAULT_FRAUD_RATE)]
+    synthetic_fraud_rate: f64,
+    /// Seed of the synthetic generator.
+    #[arg(long, default_value_t = 7)]
+    synthetic_seed: u64,
+}
+
+#[derive(Args, Clone)]
+struct ProtocolArgs {
+    /// Seed of the stratified split and of SMOTE.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Fraction of each class held out for validation (threshold and model choice).
+    #[arg(long, default_value_t = 0.2)]
+    validation_fraction: f64,
+    /// Fraction of each class held out for the final test figures.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// SMOTE: nearest fraud neighbours to interpolate towards.
+    #[arg(long, default_value_t = 5)]
+    smote_k: usize,
+    /// SMOTE: target frauds / legitimate ratio in the resampled train split (1.0 = balanced).
+    #[arg(long, default_value_t = 1.0)]
+    smote_ratio: f64,
+    /// Inverse L2 regularisation strength, as scikit-learn's C.
+    #[arg(long = "c", default_value_t = 1.0)]
+    c: f64,
+    /// Skip the class-weighted ("balanced") candidate.
+    #[arg(long)]
+    no_class_weighted: bool,
+}
+
+impl ProtocolArgs {
+    fn config(&self, seed: u64) -> Config {
+        Config {
+            seed,
+            validation_fraction: self.validation_fraction,
+            test_fraction: self.test_fraction,
+            smote_k: self.smote_k,
+            smote_ratio: self.smote_ratio,
+            c: self.c,
+            class_weighted: !self.no_class_weighted,
+        }
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    protocol: ProtocolArgs,
+    /// Output folder for model.bin, model.json, report.json, report.html and replay.csv.
+    #[arg(long, default_value = "model")]
+    out: PathBuf,
+    /// Repeat the protocol over these split seeds (e.g. 0,1,2,3,4) and print
+    /// mean ± std per candidate instead of writing outputs.
+    #[arg(long, value_delimiter = ',', value_name = "SEEDS")]
+    seeds: Vec<u64>,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Where to write the CSV.
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of transactions.
+    #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
+    rows: usize,
+    /// Fraction of frauds.
+    #[arg(long, default_value_t = synth::DEFAULT_FRAUD_RATE)]
+    fraud_rate: f64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    protocol: ProtocolArgs,
+    /// Repetitions of each measurement (median and minimum are reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train(args),
+        Command::Synth(args) => write_synthetic(args),
+        Command::Bench(args) => bench(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the dataset the user chose, or the default one.
+fn load(args: &DataArgs) -> Result<(Dataset, Source, Duration)> {
+    let t = Instant::now();
+    let default = Path::new("data/creditcard.csv");
+    let path = match &args.data {
+        Some(p) => Some(p.clone()),
+        None if default.exists() => Some(default.to_path_buf()),
+        None => None,
+    };
+    let (loaded, source) = match path {
+        Some(path) => {
+            let loaded = load_csv(&path).with_context(|| format!("loading {}", path.display()))?;
+            let source = Source { name: path.display().to_string(), sha256: loaded.sha256.clone(), synthetic: false };
+            (loaded, source)
+        }
+        None => {
+            tracing::warn!(
+                "no dataset given and data/creditcard.csv is absent: training on SYNTHETIC data \
+                 (run `cargo xtask fetch-data` for the real file)"
+            );
+            let name = format!(
+                "synthetic(rows={}, fraud_rate={}, seed={})",
+                args.synthetic_rows, args.synthetic_fraud_rate, args.synthetic_seed
+            );
+            let csv = synth::generate_csv(args.synthetic_rows, args.synthetic_fraud_rate, args.synthetic_seed);
+            let loaded = load_bytes(&csv).context("parsing synthetic data")?;
+            let source = Source { name, sha256: loaded.sha256.clone(), synthetic: true };
+            (loaded, source)
+        }
+    };
+    let elapsed = t.elapsed();
+    tracing::info!(
+        rows = loaded.data.len(),
+        frauds = loaded.data.frauds(),
+        ms = format!("{:.0}", elapsed.as_secs_f64() * 1e3),
+        "loaded {}",
+        source.name
+    );
+    Ok((loaded.data, source, elapsed))
+}
+
+fn progress(hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(1);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let (data, source, load_time) = load(&args.data)?;
+    if !args.seeds.is_empty() {
+        return multi_seed(&data, &source, &args);
+    }
+    let cfg = args.protocol.config(args.protocol.seed);
+    let bar = progress(false);
+    let outcome = run(&data, &source, &cfg, &bar)?;
+    bar.finish_and_clear();
+    drop(data);
+    let t = Instant::now();
+    let written = write_outputs(&args.out, &outcome, &cfg, load_time.as_secs_f64())?;
+    tracing::info!(ms = format!("{:.0}", t.elapsed().as_secs_f64() * 1e3), "wrote {}", args.out.display());
+    print_summary(&outcome, &source);
+    println!(
+        "\nartifact  {} ({} bytes, model id {})\nreport    {}\nreplay    {} ({} test rows in time order)",
+        written.artifact.display(),
+        written.artifact_bytes,
+        written.model_id,
+        written.report_html.display(),
+        written.replay.display(),
+        outcome.replay.len()
+    );
+    Ok(())
+}
+
+fn print_summary(outcome: &Outcome, source: &Source) {
+    println!(
+        "\nData: {}{}  |  split seed {}",
+        source.name,
+        if source.synthetic { " (SYNTHETIC)" } else { "" },
+        outcome.artifact.provenance.seed
+    );
+    println!(
+        "{:<16} {:>9} {:>10} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9}",
+        "candidate", "rows", "threshold", "val F1", "test P", "test R", "test F1", "test AP", "ROC-AUC", "iters", "fit"
+    );
+    for (i, c) in outcome.candidates.iter().enumerate() {
+        println!(
+            "{:<16} {:>9} {:>10.6} {:>8.4} {:>9.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>7.0}ms{}",
+            c.name,
+            c.rows_fitted,
+            c.model.threshold(),
+            c.validation.f1,
+            c.test.precision,
+            c.test.recall,
+            c.test.f1,
+            c.test.average_precision,
+            c.test.roc_auc,
+            c.fit.iterations,
+            c.fit_time.as_secs_f64() * 1e3,
+            if i == outcome.selected { "  ← selected" } else { "" }
+        );
+    }
+    let t = &outcome.artifact.test;
+    println!(
+        "Test confusion (selected): TP {}  FP {}  TN {}  FN {}",
+        t.true_positives, t.false_positives, t.true_negatives, t.false_negatives
+    );
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
+    let bar = progress(false);
+    let mut runs: Vec<(u64, Vec<Candidate>, usize)> = Vec::new();
+    for &seed in &args.seeds {
+        bar.set_prefix(format!("seed {seed}"));
+        bar.set_position(0);
+        let outcome = run(data, source, &args.protocol.config(seed), &bar).with_context(|| format!("seed {seed}"))?;
+        runs.push((seed, outcome.candidates, outcome.selected));
+    }
+    bar.finish_and_clear();
+    println!(
+        "\n{} split seeds {:?} on {}{} (mean ± sample std)\n",
+        runs.len(),
+        args.seeds,
+        source.name,
+        if source.synthetic { " (SYNTHETIC)" } else { "" }
+    );
+    println!("| candidate | test AP | test F1 | test precision | test recall | test ROC-AUC | val F1 | selected |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let names: Vec<&str> = runs[0].1.iter().map(|c| c.name).collect();
+    for (k, name) in names.iter().enumerate() {
+        let col = |f: &dyn Fn(&Candidate) -> f64| {
+            let (m, s) = mean_std(&runs.iter().map(|(_, c, _)| f(&c[k])).collect::<Vec<_>>());
+            format!("{m:.3} ± {s:.3}")
+        };
+        let selected = runs.iter().filter(|(_, _, s)| *s == k).count();
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {selected}/{} |",
+            col(&|c| c.test.average_precision),
+            col(&|c| c.test.f1),
+            col(&|c| c.test.precision),
+            col(&|c| c.test.recall),
+            col(&|c| c.test.roc_auc),
+            col(&|c| c.validation.f1),
+            runs.len()
+        );
+    }
+    let sel: Vec<f64> = runs.iter().map(|(_, c, s)| c[*s].test.f1).collect();
+    let sel_ap: Vec<f64> = runs.iter().map(|(_, c, s)| c[*s].test.average_precision).collect();
+    let (f, fs) = mean_std(&sel);
+    let (a, as_) = mean_std(&sel_ap);
+    println!("| **selected** | {a:.3} ± {as_:.3} | {f:.3} ± {fs:.3} | | | | | |");
+    Ok(())
+}
+
+fn write_synthetic(args: SynthArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&args.fraud_rate) {
+        bail!("--fraud-rate must be in [0, 1], got {}", args.fraud_rate);
+    }
+    let csv = synth::generate_csv(args.rows, args.fraud_rate, args.seed);
+    native_train::output::write_atomic(&args.out, |w| std::io::Write::write_all(w, &csv))
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {} ({} rows, {} bytes)", args.out.display(), args.rows, csv.len());
+    Ok(())
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0])
+}
+
+fn bench(args: BenchArgs) -> Result<()> {
+    let runs = args.runs.max(1);
+    let cfg = args.protocol.config(args.protocol.seed);
+    let out = std::env::temp_dir().join(format!("native-train-bench-{}", std::process::id()));
+    let mut load_ms = Vec::new();
+    let mut total_ms = Vec::new();
+    let mut stage_ms: Vec<(&'static str, Vec<f64>)> = Vec::new();
+    let mut last: Option<(Outcome, Source)> = None;
+    for r in 0..runs {
+        let t = Instant::now();
+        let (data, source, load_time) = load(&args.data)?;
+        let outcome = run(&data, &source, &cfg, &ProgressBar::hidden())?;
+        drop(data);
+        let te = Instant::now();
+        write_outputs(&out, &outcome, &cfg, load_time.as_secs_f64())?;
+        let export = te.elapsed();
+        total_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        load_ms.push(load_time.as_secs_f64() * 1e3);
+        for (k, (name, d)) in outcome.timings.iter().chain([&("export", export)]).enumerate() {
+            if r == 0 {
+                stage_ms.push((name, Vec::new()));
+            }
+            stage_ms[k].1.push(d.as_secs_f64() * 1e3);
+        }
+        last = Some((outcome, source));
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let Some((outcome, source)) = last else { bail!("no runs") };
+    println!("\nPipeline on {}{} — {runs} runs, median (min)", source.name, if source.synthetic { " (SYNTHETIC)" } else { "" });
+    let (m, n) = stats(load_ms);
+    println!("  {:<22} {m:>8.1} ms ({n:.1})", "load CSV + SHA-256");
+    for (name, v) in stage_ms {
+        let (m, n) = stats(v);
+        println!("  {:<22} {m:>8.1} ms ({n:.1})", name);
+    }
+    let (m, n) = stats(total_ms);
+    println!("  {:<22} {m:>8.1} ms ({n:.1})   target <= 1000 ms", "WHOLE PIPELINE");
+    if let Some(mb) = peak_rss_mb() {
+        println!("  {:<22} {mb:>8.1} MB          target <= 300 MB", "peak RSS (VmHWM)");
+    }
+    for c in &outcome.candidates {
+        println!(
+            "  fit {:<18} {} rows, {} Newton iterations (+{} on the warm-start subsample), max|grad| {:.1e}",
+            c.name, c.rows_fitted, c.fit.iterations, c.fit.warm_start_iterations, c.fit.max_gradient
+        );
+    }
+
+    // Core scoring on the test split's raw rows.
+    let model: Model = outcome.artifact.model()?;
+    let rows = outcome.replay.x.as_slice().unwrap_or(&[]);
+    let (chunks, _) = rows.as_chunks::<N_FEATURES>();
+    let n = chunks.len();
+    let mut single = Vec::new();
+    let mut batch = Vec::new();
+    let mut probs = vec![0.0; n];
+    for _ in 0..runs.max(5) {
+        let t = Instant::now();
+        let mut acc = 0.0;
+        for x in chunks {
+            acc += model.probability(black_box(x));
+        }
+        black_box(acc);
+        single.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+        let t = Instant::now();
+        model.score_batch(black_box(rows), &mut probs)?;
+        black_box(&probs);
+        batch.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    }
+    let (m, n_) = stats(single);
+    println!("\nCore scoring over {n} test rows, median (min)");
+    println!("  {:<22} {m:>8.1} ns ({n_:.1})   target <= 50 ns", "one transaction");
+    let (m, n_) = stats(batch);
+    println!("  {:<22} {m:>8.1} ns ({n_:.1})   target <= 20 ns (includes validating each row)", "batch, per row");
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Writing the output folder. Every file is written to a temporary sibling,
+//! synced, then renamed over the target: a crash mid-write never leaves a
+//! half-written artifact where a server would load it.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::data::write_csv;
+use crate::pipeline::{Config, Outcome};
+use crate::report::{report_html, report_json};
+
+/// File names inside the output folder.
+pub const ARTIFACT_FILE: &str = "model.bin";
+/// The artifact rendered as JSON.
+pub const ARTIFACT_JSON_FILE: &str = "model.json";
+/// Machine-readable report.
+pub const REPORT_JSON_FILE: &str = "report.json";
+/// Human-readable report.
+pub const REPORT_HTML_FILE: &str = "report.html";
+/// The test split in time order, for the streamer and the browser page.
+pub const REPLAY_FILE: &str = "replay.csv";
+
+/// Writes `path` atomically through `write`.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> io::Result<()> {
+    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut out = BufWriter::new(File::create(&tmp)?);
+        write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// What was written.
+pub struct Written {
+    /// The binary artifact's path.
+    pub artifact: PathBuf,
+    /// Its size in bytes.
+    pub artifact_bytes: usize,
+    /// The model id of the artifact bytes.
+    pub model_id: String,
+    /// The report's path.
+    pub report_html: PathBuf,
+    /// The replay file's path.
+    pub replay: PathBuf,
+}
+
+fn io_context(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Writes the artifact, its JSON, both reports and the replay file into `dir`
+/// (created if needed). The artifact is written last.
+pub fn write_outputs(dir: &Path, outcome: &Outcome, cfg: &Config, load_seconds: f64) -> io::Result<Written> {
+    fs::create_dir_all(dir).map_err(io_context(dir))?;
+    let bytes = outcome.artifact.encode();
+    let model_id = fraud_core::artifact::model_id(&bytes);
+    let path = |name: &str| dir.join(name);
+
+    let replay = path(REPLAY_FILE);
+    write_atomic(&replay, |w| write_csv(w, &outcome.replay)).map_err(io_context(&replay))?;
+    let json = path(ARTIFACT_JSON_FILE);
+    write_atomic(&json, |w| {
+        serde_json::to_writer_pretty(&mut *w, &outcome.artifact)?;
+        w.write_all(b"\n")
+    })
+    .map_err(io_context(&json))?;
+    let report = path(REPORT_JSON_FILE);
+    write_atomic(&report, |w| {
+        serde_json::to_writer_pretty(&mut *w, &report_json(outcome, cfg, &model_id, load_seconds))?;
+        w.write_all(b"\n")
+    })
+    .map_err(io_context(&report))?;
+    let html = path(REPORT_HTML_FILE);
+    write_atomic(&html, |w| w.write_all(report_html(outcome, cfg, &model_id).as_bytes())).map_err(io_context(&html))?;
+    let artifact = path(ARTIFACT_FILE);
+    write_atomic(&artifact, |w| w.write_all(&bytes)).map_err(io_context(&artifact))?;
+    Ok(Written { artifact, artifact_bytes: bytes.len(), model_id, report_html: html, replay })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("model.bin");
+        write_atomic(&target, |w| w.write_all(b"old")).unwrap();
+        let err = write_atomic(&target, |w| {
+            w.write_all(b"half")?;
+            Err(io::Error::other("interrupted"))
+        });
+        assert!(err.is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1, "temp file cleaned up: {names:?}");
+    }
+}

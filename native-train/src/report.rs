@@ -1,0 +1,274 @@
+//! The training report: `report.json` for machines and a self-contained
+//! `report.html` (inline SVG, no scripts, no external assets) for people.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use crate::pipeline::{Config, Outcome};
+
+const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+
+/// The machine-readable report.
+pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds: f64) -> Value {
+    let candidates: Vec<Value> = outcome
+        .candidates
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "rows_fitted": c.rows_fitted,
+                "class_weights": c.class_weights,
+                "solver_iterations": c.fit.iterations,
+                "warm_start_iterations": c.fit.warm_start_iterations,
+                "solver_max_gradient": c.fit.max_gradient,
+                "objective": c.fit.objective,
+                "fit_seconds": c.fit_time.as_secs_f64(),
+                "threshold": c.model.threshold(),
+                "weights": c.model.weights().weights,
+                "intercept": c.model.weights().intercept,
+                "validation": c.validation,
+                "test": c.test,
+            })
+        })
+        .collect();
+    let mut timings = serde_json::Map::new();
+    timings.insert("load".into(), json!(load_seconds));
+    for (stage, d) in &outcome.timings {
+        timings.insert((*stage).into(), json!(d.as_secs_f64()));
+    }
+    json!({
+        "selected": outcome.candidates[outcome.selected].name,
+        "model_id": model_id,
+        "config": {
+            "seed": cfg.seed,
+            "validation_fraction": cfg.validation_fraction,
+            "test_fraction": cfg.test_fraction,
+            "smote_k": cfg.smote_k,
+            "smote_ratio": cfg.smote_ratio,
+            "c": cfg.c,
+            "class_weighted": cfg.class_weighted,
+        },
+        "provenance": outcome.artifact.provenance,
+        "candidates": candidates,
+        "timings_seconds": timings,
+    })
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+struct Series<'a> {
+    name: &'a str,
+    color: &'a str,
+    points: &'a [(f64, f64)],
+}
+
+/// A line chart over [0,1]×[0,1] with optional vertical markers.
+fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series], markers: &[(f64, &str, String)]) -> String {
+    let (w, h, left, top, right, bottom) = (520.0, 360.0, 56.0, 34.0, 16.0, 46.0);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let px = |x: f64| left + x.clamp(0.0, 1.0) * pw;
+    let py = |y: f64| top + (1.0 - y.clamp(0.0, 1.0)) * ph;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}">"#,
+        t = escape(title)
+    );
+    let _ = write!(s, r#"<text x="{}" y="20" font-size="14" font-weight="bold">{}</text>"#, left, escape(title));
+    for i in 0..=5 {
+        let v = i as f64 / 5.0;
+        let _ = write!(
+            s,
+            r##"<line x1="{x0}" y1="{y}" x2="{x1}" y2="{y}" stroke="#ddd"/><text x="{tx}" y="{ty}" font-size="11" text-anchor="end">{v:.1}</text>"##,
+            x0 = left,
+            x1 = left + pw,
+            y = py(v),
+            tx = left - 6.0,
+            ty = py(v) + 4.0
+        );
+        let _ = write!(
+            s,
+            r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{y1}" stroke="#ddd"/><text x="{x}" y="{ty}" font-size="11" text-anchor="middle">{v:.1}</text>"##,
+            x = px(v),
+            y0 = top,
+            y1 = top + ph,
+            ty = top + ph + 16.0
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" font-size="12" text-anchor="middle">{}</text><text x="14" y="{}" font-size="12" text-anchor="middle" transform="rotate(-90 14 {})">{}</text>"#,
+        left + pw / 2.0,
+        h - 8.0,
+        escape(x_label),
+        top + ph / 2.0,
+        top + ph / 2.0,
+        escape(y_label)
+    );
+    for (k, sr) in series.iter().enumerate() {
+        let pts: Vec<String> = sr.points.iter().map(|&(x, y)| format!("{:.2},{:.2}", px(x), py(y))).collect();
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{}" stroke-width="1.8" points="{}"/>"#,
+            sr.color,
+            pts.join(" ")
+        );
+        let ly = top + 14.0 + 16.0 * k as f64;
+        let _ = write!(
+            s,
+            r#"<rect x="{}" y="{}" width="12" height="3" fill="{}"/><text x="{}" y="{}" font-size="11">{}</text>"#,
+            left + pw - 150.0,
+            ly - 4.0,
+            sr.color,
+            left + pw - 134.0,
+            ly,
+            escape(sr.name)
+        );
+    }
+    for (x, color, label) in markers {
+        let _ = write!(
+            s,
+            r#"<line x1="{x}" y1="{y0}" x2="{x}" y2="{y1}" stroke="{color}" stroke-dasharray="4 3"/><text x="{tx}" y="{ty}" font-size="10" fill="{color}">{l}</text>"#,
+            x = px(*x),
+            y0 = top,
+            y1 = top + ph,
+            tx = px(*x) + 3.0,
+            ty = top + ph - 6.0,
+            l = escape(label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn confusion(name: &str, m: &fraud_core::Metrics) -> String {
+    format!(
+        r#"<table class="cm"><caption>{}</caption><tr><th></th><th>predicted legit</th><th>predicted fraud</th></tr>
+<tr><th>actual legit</th><td>{}</td><td class="bad">{}</td></tr><tr><th>actual fraud</th><td class="bad">{}</td><td class="good">{}</td></tr></table>"#,
+        escape(name),
+        m.true_negatives,
+        m.false_positives,
+        m.false_negatives,
+        m.true_positives
+    )
+}
+
+/// The human-readable report, one self-contained HTML file.
+pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
+    let a = &outcome.artifact;
+    let p = &a.provenance;
+    let mut rows = String::new();
+    for (i, c) in outcome.candidates.iter().enumerate() {
+        let mark = if i == outcome.selected { " ✔ selected" } else { "" };
+        let _ = write!(
+            rows,
+            "<tr{}><td>{}{}</td><td>{}</td><td>{:.6}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{:.0} ms</td></tr>",
+            if i == outcome.selected { r#" class="sel""# } else { "" },
+            c.name,
+            mark,
+            c.rows_fitted,
+            c.model.threshold(),
+            c.validation.f1,
+            c.test.precision,
+            c.test.recall,
+            c.test.f1,
+            c.test.average_precision,
+            c.test.roc_auc,
+            c.fit.iterations,
+            c.fit_time.as_secs_f64() * 1e3
+        );
+    }
+    let pr: Vec<Series> = outcome
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Series { name: c.name, color: COLORS[i % COLORS.len()], points: &c.test_pr_curve })
+        .collect();
+    let pr_chart = chart("Precision–recall on test", "recall", "precision", &pr, &[]);
+    let f1_charts: String = outcome
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let color = COLORS[i % COLORS.len()];
+            chart(
+                &format!("F1 vs threshold on validation — {}", c.name),
+                "threshold",
+                "F1",
+                &[Series { name: c.name, color, points: &c.validation_f1_curve }],
+                &[(c.model.threshold(), "#000", format!("chosen {:.4}", c.model.threshold()))],
+            )
+        })
+        .collect();
+    let cms: String = outcome.candidates.iter().map(|c| confusion(&format!("{} (test)", c.name), &c.test)).collect();
+    let timings: String = outcome
+        .timings
+        .iter()
+        .map(|(s, d)| format!("<tr><td>{s}</td><td>{:.1} ms</td></tr>", d.as_secs_f64() * 1e3))
+        .collect();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Fraud model training report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
+th {{ background: #f4f4f4; }} tr.sel td {{ background: #eef6ff; font-weight: bold; }}
+.cm {{ display: inline-table; margin-right: 1.5em; }} .cm caption {{ font-weight: bold; }}
+.cm td.good {{ background: #e4f5e4; }} .cm td.bad {{ background: #fbe9e9; }}
+.charts svg {{ margin: 0 1em 1em 0; border: 1px solid #eee; }} code {{ background: #f4f4f4; padding: 0 3px; }}
+</style></head><body>
+<h1>Fraud model training report</h1>
+<p>Selected model: <b>{sel}</b> at threshold <b>{thr:.6}</b> (model id <code>{id}</code>) — test precision {tp:.4}, recall {tr:.4}, F1 {tf:.4}, average precision {tap:.4}, ROC-AUC {tauc:.4}.</p>
+<p>Data: <code>{ds}</code>{synthetic} — {rows} rows, {frauds} frauds; SHA-256 <code>{sha}</code>.<br>
+Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified {trf:.0}/{vaf:.0}/{tef:.0}). Scaler fitted on train only; SMOTE (k={k}, ratio {ratio}) on the scaled train split only; L2 logistic regression, C={c}; threshold = exact F1 maximiser on validation; model chosen by validation F1.</p>
+<h2>Candidates</h2>
+<table><tr><th>model</th><th>rows fitted</th><th>threshold</th><th>val F1</th><th>test precision</th><th>test recall</th><th>test F1</th><th>test AP</th><th>test ROC-AUC</th><th>Newton its</th><th>fit time</th></tr>{rows_html}</table>
+<div class="charts">{pr_chart}{f1_charts}</div>
+<h2>Confusion matrices (test, each at its own threshold)</h2>
+{cms}
+<h2>Stage timings</h2><table>{timings}</table>
+</body></html>
+"#,
+        sel = escape(&a.model_name),
+        thr = a.threshold,
+        id = model_id,
+        tp = a.test.precision,
+        tr = a.test.recall,
+        tf = a.test.f1,
+        tap = a.test.average_precision,
+        tauc = a.test.roc_auc,
+        ds = escape(&p.dataset),
+        synthetic = if p.synthetic { " <b>(synthetic data)</b>" } else { "" },
+        rows = p.rows_total,
+        frauds = p.frauds_total,
+        sha = p.dataset_sha256,
+        seed = cfg.seed,
+        ntr = p.rows_train,
+        nva = p.rows_validation,
+        nte = p.rows_test,
+        trf = p.train_fraction * 100.0,
+        vaf = cfg.validation_fraction * 100.0,
+        tef = cfg.test_fraction * 100.0,
+        k = cfg.smote_k,
+        ratio = cfg.smote_ratio,
+        c = cfg.c,
+        rows_html = rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_escapes_and_clamps() {
+        let pts = [(0.0, 0.0), (2.0, -1.0)];
+        let svg = chart("a<b", "x", "y", &[Series { name: "s&t", color: "#000", points: &pts }], &[]);
+        assert!(svg.contains("a&lt;b") && svg.contains("s&amp;t"));
+        assert!(!svg.contains("<b"), "no raw markup from titles");
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+    }
+}
