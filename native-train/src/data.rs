@@ -473,7 +473,7 @@ mod tests {
     fn parallel_chunks_keep_order_and_line_numbers() {
         // Over 1 MiB, so the parser splits it across threads; blank lines inside.
         let mut csv = header();
-        let n = 6000;
+        let n = 15_000;
         for r in 0..n {
             csv.push('\n');
             csv.push_str(&row(r as f64, if r % 7 == 0 { "\"1\"" } else { "\"0\"" }));

@@ -152,8 +152,8 @@ mod tests {
         assert_eq!(best_f1_threshold(&s, &y), (0.3, 0.75));
         let m = evaluate(&s, &y, 0.3);
         assert_eq!((m.true_positives, m.false_positives, m.true_negatives, m.false_negatives), (3, 2, 1, 0));
-        // AUC: pairs (pos > neg) + half ties over 9 pairs.
-        assert!((roc_auc(&s, &y) - 6.5 / 9.0).abs() < 1e-15);
+        // AUC: pairs (pos > neg) + half ties over 9 pairs: 3 + 1.5 + 1.
+        assert!((roc_auc(&s, &y) - 5.5 / 9.0).abs() < 1e-15);
     }
 
     #[test]

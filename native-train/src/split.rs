@@ -93,13 +93,14 @@ mod tests {
 
     #[test]
     fn sizes_match_the_python_original_on_the_real_class_counts() {
-        // 284,315 legitimate + 492 frauds, 60/20/20: scikit-learn gives 170,883 / 56,962 / 56,962.
+        // 284,315 legitimate + 492 frauds, 60/20/20: two stratified train_test_split calls give
+        // 170,883 / 56,962 / 56,962 rows with 295 / 99 / 98 frauds.
         let mut labels = vec![0u8; 284_315];
         labels.extend([1u8; 492]);
         let s = stratified_split(&labels, 0.2, 0.2, 42);
         assert_eq!((s.train.len(), s.validation.len(), s.test.len()), (170_883, 56_962, 56_962));
         let frauds = |v: &[usize]| v.iter().filter(|&&i| labels[i] == 1).count();
-        assert_eq!((frauds(&s.train), frauds(&s.validation), frauds(&s.test)), (294, 99, 99));
+        assert_eq!((frauds(&s.train), frauds(&s.validation), frauds(&s.test)), (295, 99, 98), "as scikit-learn splits them");
     }
 
     #[test]

@@ -1,0 +1,110 @@
+//! End-to-end: synthetic CSV → the CLI trains → every output is consistent
+//! with the core scorer; bad files fail with a precise message and write nothing.
+
+use std::path::Path;
+use std::process::Command;
+
+use fraud_core::{Artifact, N_FEATURES};
+use native_train::data::{load_csv, parse_csv};
+use native_train::metrics::evaluate;
+use native_train::synth;
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_native-train"))
+}
+
+#[test]
+fn cli_trains_on_synthetic_data_and_outputs_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("synthetic.csv");
+    let out = dir.path().join("model");
+    let status = cli()
+        .args(["synth", "--rows", "120000", "--seed", "11", "--out"])
+        .arg(&csv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = cli().arg("train").arg("--data").arg(&csv).arg("--out").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("← selected"), "{stdout}");
+
+    // The artifact decodes, and its JSON reads back to the identical artifact.
+    let bytes = std::fs::read(out.join("model.bin")).unwrap();
+    let artifact = Artifact::decode(&bytes).unwrap();
+    let from_json: Artifact = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(from_json, artifact);
+    assert_eq!(from_json.encode(), bytes);
+
+    let p = &artifact.provenance;
+    let loaded = load_csv(&csv).unwrap();
+    assert_eq!(p.dataset_sha256, loaded.sha256);
+    assert_eq!(p.rows_total, 120_000);
+    assert_eq!(p.rows_train + p.rows_validation + p.rows_test, p.rows_total);
+    assert!(p.solver_iterations > 0 && p.solver_max_gradient < 1e-6);
+
+    // Replaying the test split through the core model reproduces the reported test figures.
+    let replay = parse_csv(&std::fs::read(out.join("replay.csv")).unwrap()).unwrap();
+    assert_eq!(replay.len() as u64, p.rows_test);
+    assert!(replay.x.column(0).windows(2).into_iter().all(|w| w[0] <= w[1]), "replay is in time order");
+    let model = artifact.model().unwrap();
+    let mut probs = vec![0.0; replay.len()];
+    model.score_batch(replay.x.as_slice().unwrap(), &mut probs).unwrap();
+    let recomputed = evaluate(&probs, &replay.y, model.threshold());
+    assert_eq!(recomputed, artifact.test);
+
+    // Synthetic frauds are learnable but not trivially separable.
+    let ap = artifact.test.average_precision;
+    assert!((0.4..0.95).contains(&ap), "synthetic test AP {ap}");
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["selected"], artifact.model_name.as_str());
+    assert_eq!(report["candidates"].as_array().unwrap().len(), 3);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for needle in ["<svg", "Precision–recall on test", "F1 vs threshold", "actual fraud", "Candidates"] {
+        assert!(html.contains(needle), "report.html lacks {needle}");
+    }
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="), "self-contained: no scripts or external assets");
+}
+
+#[test]
+fn multi_seed_prints_mean_and_std() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("s.csv");
+    std::fs::write(&csv, synth::generate_csv(40_000, 0.005, 5)).unwrap();
+    let output = cli().arg("train").arg("--data").arg(&csv).args(["--seeds", "0,1,2"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for name in ["| baseline |", "| smote |", "| class_weighted |", " ± "] {
+        assert!(stdout.contains(name), "{stdout}");
+    }
+}
+
+#[test]
+fn bad_files_fail_with_line_and_column_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    let mut text = String::from_utf8(synth::generate_csv(50, 0.1, 1)).unwrap();
+    text.push_str(&format!("{}1.0,\"7\"\n", "0,".repeat(N_FEATURES)));
+    std::fs::write(&csv, text).unwrap();
+    let out = dir.path().join("model");
+    let output = cli().arg("train").arg("--data").arg(&csv).arg("--out").arg(&out).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 52") && stderr.contains("32 fields"), "{stderr}");
+    assert!(!out.exists(), "nothing written for a bad file");
+
+    let output = cli().arg("train").arg("--data").arg(dir.path().join("missing.csv")).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("missing.csv"));
+}
+
+#[test]
+fn help_explains_every_option() {
+    let output = cli().args(["train", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for opt in ["--data", "--seed", "--seeds", "--smote-k", "--smote-ratio", "--c", "--out", "--validation-fraction"] {
+        assert!(help.contains(opt), "--help lacks {opt}");
+    }
+    assert!(Path::new(env!("CARGO_BIN_EXE_native-train")).exists());
+}
