@@ -394,10 +394,7 @@ mod tests {
         assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
         let mut future = bytes.clone();
         future[8] = 2;
-        assert_eq!(
-            Artifact::decode(&future),
-            Err(ArtifactError::UnsupportedVersion { found: 2, supported: 1 })
-        );
+        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 2, supported: 1 }));
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));

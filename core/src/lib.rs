@@ -31,6 +31,5 @@ pub use model::{Contribution, LogisticWeights, Model, Prediction};
 pub use scaler::Scaler;
 pub use schema::{feature_index, FEATURE_NAMES, N_FEATURES};
 pub use validate::{
-    validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError,
-    MAX_ABS_VALUE,
+    validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,
 };

@@ -179,7 +179,12 @@ fn check_len(what: &'static str, len: usize) -> Result<(), ModelError> {
     }
 }
 
-fn check_all(what: &'static str, values: &[f64], ok: impl Fn(f64) -> bool, why: &'static str) -> Result<(), ModelError> {
+fn check_all(
+    what: &'static str,
+    values: &[f64],
+    ok: impl Fn(f64) -> bool,
+    why: &'static str,
+) -> Result<(), ModelError> {
     if values.iter().all(|&v| ok(v)) {
         Ok(())
     } else {
@@ -206,9 +211,9 @@ impl Model {
         }
         let mut folded = [0.0; N_FEATURES];
         let mut folded_bias = weights.intercept;
-        for i in 0..N_FEATURES {
-            folded[i] = weights.weights[i] / scaler.scale[i];
-            folded_bias -= folded[i] * scaler.mean[i];
+        for (((f, w), s), m) in folded.iter_mut().zip(&weights.weights).zip(&scaler.scale).zip(&scaler.mean) {
+            *f = w / s;
+            folded_bias -= *f * m;
         }
         // Bound the largest possible logit so it stays finite (never inf - inf = NaN).
         let bound = folded.iter().fold(folded_bias.abs(), |acc, w| acc + w.abs() * MAX_ABS_VALUE);
@@ -298,7 +303,12 @@ impl Model {
             .map(|i| {
                 let value = t.0[i];
                 let scaled = (value - self.scaler.mean[i]) / self.scaler.scale[i];
-                Contribution { feature: FEATURE_NAMES[i], value, scaled, contribution: self.weights.weights[i] * scaled }
+                Contribution {
+                    feature: FEATURE_NAMES[i],
+                    value,
+                    scaled,
+                    contribution: self.weights.weights[i] * scaled,
+                }
             })
             .collect();
         // Stable sort: equal magnitudes keep schema order.
@@ -341,7 +351,8 @@ mod tests {
             let x = row(v);
             let mut z = x;
             m.scaler().transform_row(&mut z);
-            let direct: f64 = z.iter().zip(&m.weights().weights).map(|(a, b)| a * b).sum::<f64>() + m.weights().intercept;
+            let direct: f64 =
+                z.iter().zip(&m.weights().weights).map(|(a, b)| a * b).sum::<f64>() + m.weights().intercept;
             assert!((m.logit(&x) - direct).abs() < 1e-12, "{} vs {direct}", m.logit(&x));
         }
     }
@@ -387,8 +398,8 @@ mod tests {
         let rows: Vec<f64> = (0..5).flat_map(|r| row(r as f64 - 2.0)).collect();
         let mut out = vec![-1.0; 5];
         m.score_batch(&rows, &mut out).unwrap();
-        for r in 0..5 {
-            assert_eq!(out[r].to_bits(), m.probability(&row(r as f64 - 2.0)).to_bits());
+        for (r, p) in out.iter().enumerate() {
+            assert_eq!(p.to_bits(), m.probability(&row(r as f64 - 2.0)).to_bits());
         }
         let mut bad = rows.clone();
         bad[3 * N_FEATURES + 4] = f64::NAN;

@@ -21,7 +21,7 @@ impl Scaler {
     /// scikit-learn's `StandardScaler` does, so constant inputs never divide by zero.
     /// Returns `None` when there are no rows or the slice is ragged.
     pub fn fit(rows: &[f64], n_features: usize) -> Option<Scaler> {
-        if n_features == 0 || rows.is_empty() || rows.len() % n_features != 0 {
+        if n_features == 0 || rows.is_empty() || !rows.len().is_multiple_of(n_features) {
             return None;
         }
         let n = (rows.len() / n_features) as f64;

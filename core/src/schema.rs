@@ -5,9 +5,8 @@ pub const N_FEATURES: usize = 30;
 
 /// The inputs in the order the model, the artifact and every row-major batch use.
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
-    "Time", "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10", "V11", "V12", "V13",
-    "V14", "V15", "V16", "V17", "V18", "V19", "V20", "V21", "V22", "V23", "V24", "V25", "V26",
-    "V27", "V28", "Amount",
+    "Time", "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10", "V11", "V12", "V13", "V14", "V15", "V16",
+    "V17", "V18", "V19", "V20", "V21", "V22", "V23", "V24", "V25", "V26", "V27", "V28", "Amount",
 ];
 
 /// The name of the label column in the dataset's CSV (not a model input).
@@ -43,7 +42,9 @@ mod tests {
 
     #[test]
     fn non_canonical_names_are_rejected() {
-        for name in ["", "V", "V0", "V29", "V01", "v1", "time", "AMOUNT", "V1 ", "Class", "V+1", "V99999999999999999999"] {
+        for name in
+            ["", "V", "V0", "V29", "V01", "v1", "time", "AMOUNT", "V1 ", "Class", "V+1", "V99999999999999999999"]
+        {
             assert_eq!(feature_index(name), None, "{name:?}");
         }
     }

@@ -101,7 +101,9 @@ impl fmt::Display for CsvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CsvError::Io { path, source } => write!(f, "cannot read {path}: {source}"),
-            CsvError::Empty => f.write_str("the file is empty: expected a header line with Time, V1..V28, Amount, Class"),
+            CsvError::Empty => {
+                f.write_str("the file is empty: expected a header line with Time, V1..V28, Amount, Class")
+            }
             CsvError::Header { missing, duplicate } => {
                 f.write_str("line 1 (header): ")?;
                 if !missing.is_empty() {
@@ -287,7 +289,8 @@ fn parse_chunk(chunk: &[u8], targets: &[Target], x: &mut [f64], y: &mut [u8]) ->
             };
             if target != Target::Ignore {
                 let field = trim(field);
-                let value_error = |problem| fail(CsvError::Value { line: 0, column: column_name(targets, col), problem });
+                let value_error =
+                    |problem| fail(CsvError::Value { line: 0, column: column_name(targets, col), problem });
                 let v: f64 = match fast_float2::parse(field) {
                     Ok(v) => v,
                     Err(_) if target == Target::Label => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
@@ -359,10 +362,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset, CsvError> {
             let targets = &targets;
             handles.push(s.spawn(move || parse_chunk(chunk, targets, xc, yc)));
         }
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or(Err((0, CsvError::NoRows))))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap_or(Err((0, CsvError::NoRows)))).collect()
     });
 
     // Report the first error in file order; compact the chunks' rows together.
@@ -454,8 +454,14 @@ mod tests {
         };
         let good = row(1.0, "0");
         check(format!("{}\n{good}\n{}", header(), row(1.0, "2")), "line 3, column Class: label \"2\" is not 0 or 1");
-        check(format!("{}\n{good}\n{good}\n{}", header(), good.replacen("3", "abc", 1)), "line 4, column V2: \"abc\" is not a number");
-        check(format!("{}\n{}", header(), good.replacen("1", "NaN", 1)), "line 2, column Time: \"NaN\" is not a finite number");
+        check(
+            format!("{}\n{good}\n{good}\n{}", header(), good.replacen("3", "abc", 1)),
+            "line 4, column V2: \"abc\" is not a number",
+        );
+        check(
+            format!("{}\n{}", header(), good.replacen("1", "NaN", 1)),
+            "line 2, column Time: \"NaN\" is not a finite number",
+        );
         check(format!("{}\n{}", header(), good.replacen("1", "inf", 1)), "is not a finite number");
         check(format!("{}\n{}", header(), good.replacen("1,", "", 1)), "line 2: 30 fields, the header has 31");
         check(format!("{}\n{good},9", header()), "line 2: 32 fields, the header has 31");

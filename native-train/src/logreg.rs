@@ -35,7 +35,13 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { c: 1.0, class_weights: [1.0, 1.0], step_tolerance: 1e-10, max_iterations: 100, warm_start_above: 40_000 }
+        FitOptions {
+            c: 1.0,
+            class_weights: [1.0, 1.0],
+            step_tolerance: 1e-10,
+            max_iterations: 100,
+            warm_start_above: 40_000,
+        }
     }
 }
 
@@ -77,10 +83,9 @@ impl fmt::Display for FitError {
         match self {
             FitError::BadInput(why) => write!(f, "cannot fit: {why}"),
             FitError::SingleClass => f.write_str("cannot fit: the training rows hold only one class"),
-            FitError::NotConverged { iterations, max_gradient } => write!(
-                f,
-                "solver did not converge in {iterations} iterations (max |gradient| {max_gradient:.3e})"
-            ),
+            FitError::NotConverged { iterations, max_gradient } => {
+                write!(f, "solver did not converge in {iterations} iterations (max |gradient| {max_gradient:.3e})")
+            }
         }
     }
 }
@@ -245,7 +250,8 @@ impl Problem<'_> {
 
     fn objective(&self, w: &[f64], b: f64) -> f64 {
         let loss: f64 = thread::scope(|s| {
-            let handles: Vec<_> = self.ranges().into_iter().map(|r| s.spawn(move || self.partial_loss(r, w, b))).collect();
+            let handles: Vec<_> =
+                self.ranges().into_iter().map(|r| s.spawn(move || self.partial_loss(r, w, b))).collect();
             handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).sum()
         });
         0.5 * w.iter().map(|v| v * v).sum::<f64>() + self.c * loss
@@ -294,7 +300,12 @@ fn max_abs(v: &[f64]) -> f64 {
 }
 
 /// Damped Newton from `(w, b)`; returns the solution and iterations used.
-fn newton(p: &Problem, mut w: Vec<f64>, mut b: f64, opts: &FitOptions) -> Result<(Vec<f64>, f64, u32, f64, f64), FitError> {
+fn newton(
+    p: &Problem,
+    mut w: Vec<f64>,
+    mut b: f64,
+    opts: &FitOptions,
+) -> Result<(Vec<f64>, f64, u32, f64, f64), FitError> {
     let d = p.d();
     let mut last_grad = f64::INFINITY;
     for iteration in 1..=opts.max_iterations {

@@ -138,9 +138,7 @@ struct BenchArgs {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
@@ -377,7 +375,11 @@ fn bench(args: BenchArgs) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&out);
     let Some((outcome, source)) = last else { bail!("no runs") };
-    println!("\nPipeline on {}{} — {runs} runs, median (min)", source.name, if source.synthetic { " (SYNTHETIC)" } else { "" });
+    println!(
+        "\nPipeline on {}{} — {runs} runs, median (min)",
+        source.name,
+        if source.synthetic { " (SYNTHETIC)" } else { "" }
+    );
     let (m, n) = stats(load_ms);
     println!("  {:<22} {m:>8.1} ms ({n:.1})", "load CSV + SHA-256");
     for (name, v) in stage_ms {

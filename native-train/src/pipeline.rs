@@ -131,7 +131,10 @@ impl std::error::Error for TrainError {}
 
 fn check_config(cfg: &Config) -> Result<(), TrainError> {
     let frac_ok = |f: f64| f.is_finite() && f > 0.0 && f < 1.0;
-    if !frac_ok(cfg.validation_fraction) || !frac_ok(cfg.test_fraction) || cfg.validation_fraction + cfg.test_fraction >= 0.9 {
+    if !frac_ok(cfg.validation_fraction)
+        || !frac_ok(cfg.test_fraction)
+        || cfg.validation_fraction + cfg.test_fraction >= 0.9
+    {
         return Err(TrainError::Config(format!(
             "validation ({}) and test ({}) fractions must each be in (0, 1) and leave at least 10% for training",
             cfg.validation_fraction, cfg.test_fraction
@@ -248,11 +251,14 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
         };
         let fitted = fitted.map_err(|e| TrainError::Fit(name, e))?;
         let fit_time = t.elapsed();
-        stage(match name {
-            "baseline" => "fit baseline",
-            "smote" => "fit smote",
-            _ => "fit class_weighted",
-        }, t);
+        stage(
+            match name {
+                "baseline" => "fit baseline",
+                "smote" => "fit smote",
+                _ => "fit class_weighted",
+            },
+            t,
+        );
         let weights = LogisticWeights { weights: fitted.weights.clone(), intercept: fitted.intercept };
         let model = Model::new(name.to_string(), scaler.clone(), weights, 0.5)
             .map_err(|e| TrainError::Fit(name, FitError::BadInput(e.to_string())))?;
@@ -267,12 +273,11 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     for (name, model, fitted, rows_fitted, class_weights, fit_time) in candidates {
         let val_scores = score(&model, &x_val);
         let (threshold, _) = best_f1_threshold(&val_scores, &y_val);
-        let model = model.with_threshold(threshold).map_err(|e| TrainError::Fit(name, FitError::BadInput(e.to_string())))?;
+        let model =
+            model.with_threshold(threshold).map_err(|e| TrainError::Fit(name, FitError::BadInput(e.to_string())))?;
         let test_scores = score(&model, &x_test);
-        let validation_f1_curve = thin(
-            curve(&val_scores, &y_val).iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(),
-            400,
-        );
+        let validation_f1_curve =
+            thin(curve(&val_scores, &y_val).iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(), 400);
         let test_pr_curve = thin(
             curve(&test_scores, &y_test)
                 .iter()

@@ -110,12 +110,8 @@ fn chart(title: &str, x_label: &str, y_label: &str, series: &[Series], markers: 
     );
     for (k, sr) in series.iter().enumerate() {
         let pts: Vec<String> = sr.points.iter().map(|&(x, y)| format!("{:.2},{:.2}", px(x), py(y))).collect();
-        let _ = write!(
-            s,
-            r#"<polyline fill="none" stroke="{}" stroke-width="1.8" points="{}"/>"#,
-            sr.color,
-            pts.join(" ")
-        );
+        let _ =
+            write!(s, r#"<polyline fill="none" stroke="{}" stroke-width="1.8" points="{}"/>"#, sr.color, pts.join(" "));
         let ly = top + 14.0 + 16.0 * k as f64;
         let _ = write!(
             s,

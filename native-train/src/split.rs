@@ -27,7 +27,9 @@ fn allocate(counts: &[usize], n_draw: usize) -> Vec<usize> {
     let mut take: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
     let mut left = n_draw.saturating_sub(take.iter().sum());
     let mut order: Vec<usize> = (0..counts.len()).collect();
-    order.sort_by(|&a, &b| (exact[b] - take[b] as f64).total_cmp(&(exact[a] - take[a] as f64)).then(counts[b].cmp(&counts[a])));
+    order.sort_by(|&a, &b| {
+        (exact[b] - take[b] as f64).total_cmp(&(exact[a] - take[a] as f64)).then(counts[b].cmp(&counts[a]))
+    });
     for &c in order.iter().cycle().take(counts.len() * 2) {
         if left == 0 {
             break;
@@ -100,7 +102,11 @@ mod tests {
         let s = stratified_split(&labels, 0.2, 0.2, 42);
         assert_eq!((s.train.len(), s.validation.len(), s.test.len()), (170_883, 56_962, 56_962));
         let frauds = |v: &[usize]| v.iter().filter(|&&i| labels[i] == 1).count();
-        assert_eq!((frauds(&s.train), frauds(&s.validation), frauds(&s.test)), (295, 99, 98), "as scikit-learn splits them");
+        assert_eq!(
+            (frauds(&s.train), frauds(&s.validation), frauds(&s.test)),
+            (295, 99, 98),
+            "as scikit-learn splits them"
+        );
     }
 
     #[test]

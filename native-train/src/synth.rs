@@ -81,7 +81,11 @@ pub fn generate(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
         }
         let amount = if fraud {
             // Frauds: many tiny test charges, some large ones.
-            if rng.gen::<f64>() < 0.5 { rng.gen::<f64>() * 2.0 } else { (4.0 + 1.2 * normal(&mut rng)).exp() }
+            if rng.gen::<f64>() < 0.5 {
+                rng.gen::<f64>() * 2.0
+            } else {
+                (4.0 + 1.2 * normal(&mut rng)).exp()
+            }
         } else {
             (3.0 + 1.4 * normal(&mut rng)).exp()
         };

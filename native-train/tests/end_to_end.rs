@@ -18,11 +18,7 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("synthetic.csv");
     let out = dir.path().join("model");
-    let status = cli()
-        .args(["synth", "--rows", "120000", "--seed", "11", "--out"])
-        .arg(&csv)
-        .status()
-        .unwrap();
+    let status = cli().args(["synth", "--rows", "120000", "--seed", "11", "--out"]).arg(&csv).status().unwrap();
     assert!(status.success());
     let output = cli().arg("train").arg("--data").arg(&csv).arg("--out").arg(&out).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -64,7 +60,10 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     for needle in ["<svg", "Precision–recall on test", "F1 vs threshold", "actual fraud", "Candidates"] {
         assert!(html.contains(needle), "report.html lacks {needle}");
     }
-    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="), "self-contained: no scripts or external assets");
+    assert!(
+        !html.contains("<script") && !html.contains("src=") && !html.contains("href="),
+        "self-contained: no scripts or external assets"
+    );
 }
 
 #[test]

@@ -20,7 +20,8 @@ fn floats(v: &Value) -> Vec<f64> {
 #[test]
 fn reaches_scikit_learns_optimum() {
     let data = load_csv(&fixture("lr_fixture.csv")).unwrap().data;
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(fixture("lr_reference.json")).unwrap()).unwrap();
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("lr_reference.json")).unwrap()).unwrap();
 
     let scaler = Scaler::fit(data.x.as_slice().unwrap(), N_FEATURES).unwrap();
     for (ours, theirs) in scaler.mean.iter().zip(floats(&reference["mean"])) {
