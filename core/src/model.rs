@@ -278,7 +278,10 @@ impl Model {
     }
 
     /// Scores a row-major batch (`rows.len() / 30` rows) into `out`.
-    /// Every row is validated first; on any error nothing is written.
+    ///
+    /// Validation is fused into the scoring loop (each row is read from memory
+    /// once, and the check is branch-free); if any row is invalid the error
+    /// names the first one and `out` is filled with NaN — never a partial result.
     pub fn score_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), BatchError> {
         let (chunks, rest) = rows.as_chunks::<N_FEATURES>();
         if !rest.is_empty() {
@@ -287,13 +290,20 @@ impl Model {
         if out.len() != chunks.len() {
             return Err(BatchError::OutputLength { rows: chunks.len(), out: out.len() });
         }
-        for (row, x) in chunks.iter().enumerate() {
-            validate_row(x).map_err(|error| BatchError::BadRow { row, error })?;
-        }
+        let mut all_valid = true;
         for (x, p) in chunks.iter().zip(out.iter_mut()) {
+            all_valid &= x.iter().fold(true, |ok, v| ok & (v.abs() <= MAX_ABS_VALUE));
             *p = self.probability(x);
         }
-        Ok(())
+        if all_valid {
+            return Ok(());
+        }
+        out.fill(f64::NAN);
+        let error = chunks
+            .iter()
+            .enumerate()
+            .find_map(|(row, x)| validate_row(x).err().map(|error| BatchError::BadRow { row, error }));
+        Err(error.unwrap_or(BatchError::BadLength { len: rows.len() }))
     }
 
     /// Every feature's contribution to the logit, largest magnitude first
@@ -407,7 +417,7 @@ mod tests {
         let err = m.score_batch(&bad, &mut out2).unwrap_err();
         assert!(matches!(&err, BatchError::BadRow { row: 3, error } if error.issues[0].field == "V4"), "{err:?}");
         assert_eq!(err.code(), ErrorCode::NonFinite);
-        assert!(out2.iter().all(|&p| p == -1.0), "nothing written on error");
+        assert!(out2.iter().all(|p| p.is_nan()), "no partial result on error");
         assert_eq!(m.score_batch(&rows[..31], &mut out2).unwrap_err(), BatchError::BadLength { len: 31 });
         assert!(matches!(m.score_batch(&rows, &mut out2[..4]), Err(BatchError::OutputLength { rows: 5, out: 4 })));
         assert!(m.score_batch(&[], &mut []).is_ok());

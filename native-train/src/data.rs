@@ -5,7 +5,6 @@
 //! file yields an error and no data: nothing is half-loaded.
 
 use std::fmt;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::thread;
 
@@ -277,6 +276,19 @@ fn parse_chunk(chunk: &[u8], targets: &[Target], x: &mut [f64], y: &mut [u8]) ->
         let mut pos = 0;
         let mut col = 0;
         while pos <= line.len() {
+            // Fast path: a bare number ending at a comma or the line's end is
+            // parsed in one pass, without first searching for the comma.
+            if let Some(Target::Feature(i)) = targets.get(col) {
+                if let Ok((v, n)) = fast_float2::parse_partial::<f64, _>(&line[pos..]) {
+                    let end = pos + n;
+                    if n > 0 && v.is_finite() && line.get(end).is_none_or(|&b| b == b',') {
+                        row[*i] = v;
+                        pos = end + 1;
+                        col += 1;
+                        continue;
+                    }
+                }
+            }
             let field = next_field(line, &mut pos).ok_or_else(|| fail(CsvError::UnclosedQuote { line: 0 }))?;
             let Some(&target) = targets.get(col) else {
                 // Count the rest for a precise message.
@@ -389,19 +401,36 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Dataset, CsvError> {
 }
 
 /// Writes a dataset as CSV in the real file's header style (quoted names,
-/// `Class` as a quoted "0"/"1"). Floats use the shortest exact representation.
+/// `Class` as a quoted "0"/"1"). Floats use the shortest representation that
+/// reads back to the same bits; rows are formatted on every core.
 pub fn write_csv<W: std::io::Write>(out: &mut W, data: &Dataset) -> std::io::Result<()> {
     let header: Vec<String> = FEATURE_NAMES.iter().chain([&LABEL_NAME]).map(|n| format!("\"{n}\"")).collect();
     writeln!(out, "{}", header.join(","))?;
-    let mut line = String::with_capacity(700);
-    for (row, &label) in data.x.rows().into_iter().zip(&data.y) {
-        line.clear();
-        for v in row {
-            // Debug is Rust's shortest round-trip form, with exponents for tiny/huge values.
-            let _ = write!(line, "{v:?},");
-        }
-        line.push_str(if label == 1 { "\"1\"\n" } else { "\"0\"\n" });
-        out.write_all(line.as_bytes())?;
+    let n = data.len();
+    let parts = thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8);
+    let ranges: Vec<std::ops::Range<usize>> = (0..parts).map(|k| n * k / parts..n * (k + 1) / parts).collect();
+    let chunks: Vec<Vec<u8>> = thread::scope(|s| {
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .map(|range| {
+                s.spawn(move || {
+                    let mut buf = Vec::with_capacity(range.len() * 32 * N_FEATURES);
+                    let mut ryu = ryu::Buffer::new();
+                    for i in range {
+                        for &v in data.x.row(i) {
+                            buf.extend_from_slice(ryu.format(v).as_bytes());
+                            buf.push(b',');
+                        }
+                        buf.extend_from_slice(if data.y[i] == 1 { b"\"1\"\n" } else { b"\"0\"\n" });
+                    }
+                    buf
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    for chunk in chunks {
+        out.write_all(&chunk)?;
     }
     Ok(())
 }

@@ -95,7 +95,7 @@ impl std::error::Error for FitError {}
 /// Row-parallel partitions. Fixed (not the core count) so that the sums, and
 /// so the fitted bits, are the same on every machine.
 const PARTS: usize = 2;
-const BLOCK: usize = 1024;
+const BLOCK: usize = 4096;
 
 /// Loss and derivative sums over a range of rows.
 struct Partial {
@@ -104,21 +104,6 @@ struct Partial {
     hess: Option<Array2<f64>>,
     hess_wb: Vec<f64>,
     hess_bb: f64,
-}
-
-#[inline]
-fn softplus(z: f64) -> f64 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
-}
-
-#[inline]
-fn sigmoid(t: f64) -> f64 {
-    if t >= 0.0 {
-        1.0 / (1.0 + (-t).exp())
-    } else {
-        let e = t.exp();
-        e / (1.0 + e)
-    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -167,8 +152,11 @@ impl Problem<'_> {
                 let t = dot(xr, w) + b;
                 let s = self.sample_weight[i];
                 let yi = self.y[i] as f64;
-                p.loss += s * softplus(if self.y[i] == 1 { -t } else { t });
-                let prob = sigmoid(t);
+                // One exp serves both the loss and the probability.
+                let e = (-t.abs()).exp();
+                let margin = if self.y[i] == 1 { -t } else { t };
+                p.loss += s * (margin.max(0.0) + e.ln_1p());
+                let prob = if t >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
                 let r = s * (prob - yi);
                 for (g, v) in p.grad[..d].iter_mut().zip(xr) {
                     *g += r * v;
@@ -190,16 +178,6 @@ impl Problem<'_> {
             start = end;
         }
         p
-    }
-
-    fn partial_loss(&self, rows: std::ops::Range<usize>, w: &[f64], b: f64) -> f64 {
-        let mut loss = 0.0;
-        for i in rows {
-            let row = self.x.row(i);
-            let t = dot(row.as_slice().unwrap_or(&[]), w) + b;
-            loss += self.sample_weight[i] * softplus(if self.y[i] == 1 { -t } else { t });
-        }
-        loss
     }
 
     fn ranges(&self) -> Vec<std::ops::Range<usize>> {
@@ -247,15 +225,6 @@ impl Problem<'_> {
         }
         (objective, grad, hess)
     }
-
-    fn objective(&self, w: &[f64], b: f64) -> f64 {
-        let loss: f64 = thread::scope(|s| {
-            let handles: Vec<_> =
-                self.ranges().into_iter().map(|r| s.spawn(move || self.partial_loss(r, w, b))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).sum()
-        });
-        0.5 * w.iter().map(|v| v * v).sum::<f64>() + self.c * loss
-    }
 }
 
 /// Solves `H x = rhs` for symmetric positive-definite `H` by Cholesky.
@@ -300,6 +269,10 @@ fn max_abs(v: &[f64]) -> f64 {
 }
 
 /// Damped Newton from `(w, b)`; returns the solution and iterations used.
+///
+/// The Armijo test of a trial point reuses that point's full evaluation, so an
+/// accepted step (the usual case) costs one pass over the data, which also
+/// yields the next gradient and Hessian.
 fn newton(
     p: &Problem,
     mut w: Vec<f64>,
@@ -307,45 +280,48 @@ fn newton(
     opts: &FitOptions,
 ) -> Result<(Vec<f64>, f64, u32, f64, f64), FitError> {
     let d = p.d();
-    let mut last_grad = f64::INFINITY;
+    let (mut f, mut grad, mut hess) = p.evaluate(&w, b, true);
     for iteration in 1..=opts.max_iterations {
-        let (f0, grad, hess) = p.evaluate(&w, b, true);
-        last_grad = max_abs(&grad);
-        let Some(mut hess) = hess else { break };
+        let Some(mut h) = hess.take() else { break };
         let neg: Vec<f64> = grad.iter().map(|g| -g).collect();
         // A tiny ridge rescues a numerically singular Hessian (all p ≈ 0 or 1).
-        let mut step = cholesky_solve(&hess, &neg);
+        let mut step = cholesky_solve(&h, &neg);
         let mut ridge = 1e-10;
         while step.is_none() && ridge < 1e3 {
             for j in 0..=d {
-                hess[[j, j]] += ridge;
+                h[[j, j]] += ridge;
             }
             ridge *= 100.0;
-            step = cholesky_solve(&hess, &neg);
+            step = cholesky_solve(&h, &neg);
         }
         let Some(step) = step else { break };
-        // Backtracking (Armijo) line search; a full step is almost always taken.
+        // Backtracking (Armijo) line search. Near the optimum the predicted
+        // decrease falls below the objective's rounding error, where Armijo
+        // tests only noise: there the full Newton step is taken as is.
         let slope: f64 = grad.iter().zip(&step).map(|(g, s)| g * s).sum();
+        let noise_level = -slope <= 64.0 * f64::EPSILON * f.abs().max(1.0);
         let mut alpha = 1.0;
-        let (mut w_new, mut b_new);
         loop {
-            w_new = w.iter().zip(&step).map(|(v, s)| v + alpha * s).collect::<Vec<_>>();
-            b_new = b + alpha * step[d];
-            let f1 = p.objective(&w_new, b_new);
-            if f1 <= f0 + 1e-4 * alpha * slope || alpha < 1e-10 || slope > -1e-300 {
+            let w_new: Vec<f64> = w.iter().zip(&step).map(|(v, s)| v + alpha * s).collect();
+            let b_new = b + alpha * step[d];
+            // Only a full step is likely to be accepted: shorter trials skip the Hessian.
+            let (f_new, g_new, h_new) = p.evaluate(&w_new, b_new, alpha == 1.0);
+            if noise_level || f_new <= f + 1e-4 * alpha * slope || alpha < 1e-10 {
+                let h_new = match h_new {
+                    Some(h) => Some(h),
+                    None => p.evaluate(&w_new, b_new, true).2,
+                };
+                (w, b, f, grad, hess) = (w_new, b_new, f_new, g_new, h_new);
                 break;
             }
             alpha *= 0.5;
         }
         let moved = alpha * max_abs(&step);
-        w = w_new;
-        b = b_new;
         if moved <= opts.step_tolerance * (1.0 + max_abs(&w).max(b.abs())) {
-            let (objective, grad, _) = p.evaluate(&w, b, false);
-            return Ok((w, b, iteration, max_abs(&grad) / p.c, objective));
+            return Ok((w, b, iteration, max_abs(&grad) / p.c, f));
         }
     }
-    Err(FitError::NotConverged { iterations: opts.max_iterations, max_gradient: last_grad / p.c })
+    Err(FitError::NotConverged { iterations: opts.max_iterations, max_gradient: max_abs(&grad) / p.c })
 }
 
 /// Fits the model on row-major, already-scaled rows `x` (n × d) with labels `y` (0/1).
@@ -367,7 +343,10 @@ pub fn fit(x: ArrayView2<f64>, y: &[u8], opts: &FitOptions) -> Result<Fit, FitEr
     // Warm start: a per-class stride subsample (rare classes kept whole),
     // each row weighted by its stride, approximates the full objective at a
     // fraction of the cost; full-data Newton then needs only a few steps.
-    let (mut w, mut b, mut warm) = (vec![0.0; d], 0.0, 0);
+    // Start at the weighted prior log-odds: the intercept's optimum when w = 0.
+    let weighted = |class: u8, count: usize| opts.class_weights[class as usize] * count as f64;
+    let prior = (weighted(1, frauds) / weighted(0, n - frauds)).ln();
+    let (mut w, mut b, mut warm) = (vec![0.0; d], if prior.is_finite() { prior } else { 0.0 }, 0);
     if opts.warm_start_above > 0 && n > opts.warm_start_above {
         let per_class = opts.warm_start_above / 2;
         let stride = [n - frauds, frauds].map(|count| (count / per_class.max(1)).max(1));

@@ -56,9 +56,13 @@ pub fn f1(tp: u64, fp: u64, fn_: u64) -> f64 {
 /// F1 values are compared exactly (as fractions); ties go to the lowest
 /// threshold, as `argmax` over `precision_recall_curve`'s ascending thresholds does.
 pub fn best_f1_threshold(scores: &[f64], labels: &[u8]) -> (f64, f64) {
-    let p = positives(labels);
+    best_f1_on_curve(&curve(scores, labels), positives(labels))
+}
+
+/// [`best_f1_threshold`] on a precomputed curve with `p` positives.
+pub fn best_f1_on_curve(points: &[CurvePoint], p: u64) -> (f64, f64) {
     let mut best: Option<(CurvePoint, (u64, u64))> = None;
-    for pt in curve(scores, labels) {
+    for &pt in points {
         let frac = f1_parts(pt.tp, pt.fp, p - pt.tp);
         let better = match best {
             None => true,
@@ -77,13 +81,16 @@ pub fn best_f1_threshold(scores: &[f64], labels: &[u8]) -> (f64, f64) {
 
 /// Average precision: `Σ (Rₙ − Rₙ₋₁) · Pₙ` over distinct thresholds (no interpolation).
 pub fn average_precision(scores: &[f64], labels: &[u8]) -> f64 {
-    let p = positives(labels);
+    average_precision_on_curve(&curve(scores, labels), positives(labels))
+}
+
+fn average_precision_on_curve(points: &[CurvePoint], p: u64) -> f64 {
     if p == 0 {
         return 0.0;
     }
     let mut ap = 0.0;
     let mut prev_recall = 0.0;
-    for pt in curve(scores, labels) {
+    for pt in points {
         let recall = pt.tp as f64 / p as f64;
         let precision = pt.tp as f64 / (pt.tp + pt.fp) as f64;
         ap += (recall - prev_recall) * precision;
@@ -95,12 +102,15 @@ pub fn average_precision(scores: &[f64], labels: &[u8]) -> f64 {
 /// Area under the ROC curve (trapezoids; ties count half). 0.5 when a class is absent.
 pub fn roc_auc(scores: &[f64], labels: &[u8]) -> f64 {
     let p = positives(labels);
-    let n = labels.len() as u64 - p;
+    roc_auc_on_curve(&curve(scores, labels), p, labels.len() as u64 - p)
+}
+
+fn roc_auc_on_curve(points: &[CurvePoint], p: u64, n: u64) -> f64 {
     if p == 0 || n == 0 {
         return 0.5;
     }
     let (mut area, mut prev_tp, mut prev_fp) = (0.0, 0u64, 0u64);
-    for pt in curve(scores, labels) {
+    for pt in points {
         area += (pt.fp - prev_fp) as f64 * (pt.tp + prev_tp) as f64 / 2.0;
         prev_tp = pt.tp;
         prev_fp = pt.fp;
@@ -110,6 +120,12 @@ pub fn roc_auc(scores: &[f64], labels: &[u8]) -> f64 {
 
 /// Every metric at `threshold` (flag when `score >= threshold`).
 pub fn evaluate(scores: &[f64], labels: &[u8], threshold: f64) -> Metrics {
+    evaluate_on_curve(scores, labels, threshold, &curve(scores, labels))
+}
+
+/// [`evaluate`] with the scores' curve already computed (sorting is the costly part).
+pub fn evaluate_on_curve(scores: &[f64], labels: &[u8], threshold: f64, points: &[CurvePoint]) -> Metrics {
+    let p = positives(labels);
     let (mut tp, mut fp, mut tn, mut fn_) = (0, 0, 0, 0);
     for (&s, &y) in scores.iter().zip(labels) {
         match (s >= threshold, y == 1) {
@@ -125,8 +141,8 @@ pub fn evaluate(scores: &[f64], labels: &[u8], threshold: f64) -> Metrics {
         precision: ratio(tp, tp + fp),
         recall: ratio(tp, tp + fn_),
         f1: f1(tp, fp, fn_),
-        average_precision: average_precision(scores, labels),
-        roc_auc: roc_auc(scores, labels),
+        average_precision: average_precision_on_curve(points, p),
+        roc_auc: roc_auc_on_curve(points, p, labels.len() as u64 - p),
         true_positives: tp,
         false_positives: fp,
         true_negatives: tn,

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use fraud_core::{Artifact, LogisticWeights, Metrics, Model, Provenance, Scaler, FEATURE_NAMES, N_FEATURES};
 use indicatif::ProgressBar;
-use ndarray::{concatenate, Array2, Axis};
+use ndarray::{Array2, Axis};
 
 use crate::data::Dataset;
 use crate::logreg::{fit, Fit, FitError, FitOptions};
-use crate::metrics::{best_f1_threshold, curve, evaluate, f1};
+use crate::metrics::{best_f1_on_curve, curve, evaluate_on_curve, f1};
 use crate::smote::{smote, synthetic_count, SmoteError};
 use crate::split::stratified_split;
 
@@ -200,32 +200,39 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
             )));
         }
     }
-    let mut z_train = data.x.select(Axis(0), &split.train);
+    // One buffer holds the scaled train rows followed by SMOTE's synthetic
+    // rows: the SMOTE fit sees all of it, the other fits a view of its head.
+    let mut z_all: Vec<f64> = Vec::with_capacity(split.train.len() * 2 * N_FEATURES);
+    for &i in &split.train {
+        z_all.extend(data.x.row(i).iter());
+    }
     let x_val = data.x.select(Axis(0), &split.validation);
     let x_test = data.x.select(Axis(0), &split.test);
     stage("split", t);
 
     let t = Instant::now();
     bar.set_message("scaling (fit on train only)");
-    let scaler = Scaler::fit(z_train.as_slice().unwrap_or(&[]), N_FEATURES)
-        .ok_or_else(|| TrainError::Data("empty train split".into()))?;
-    scaler.transform(z_train.as_slice_mut().unwrap_or(&mut []));
+    let scaler = Scaler::fit(&z_all, N_FEATURES).ok_or_else(|| TrainError::Data("empty train split".into()))?;
+    scaler.transform(&mut z_all);
     stage("scale", t);
 
     let t = Instant::now();
     bar.set_message("SMOTE (train only)");
-    let minority: Vec<[f64; N_FEATURES]> = z_train
-        .rows()
-        .into_iter()
+    let minority: Vec<[f64; N_FEATURES]> = z_all
+        .chunks_exact(N_FEATURES)
         .zip(&y_train)
         .filter(|(_, &y)| y == 1)
         .map(|(r, _)| std::array::from_fn(|j| r[j]))
         .collect();
     let majority = y_train.len() - minority.len();
     let n_synth = synthetic_count(majority, minority.len(), cfg.smote_ratio);
-    let synthetic = smote(&minority, cfg.smote_k, n_synth, cfg.seed).map_err(TrainError::Smote)?;
-    let synthetic = Array2::from_shape_vec((n_synth, N_FEATURES), synthetic)
+    smote(&minority, cfg.smote_k, n_synth, cfg.seed, &mut z_all).map_err(TrainError::Smote)?;
+    let n_train_rows = y_train.len();
+    let z_all = Array2::from_shape_vec((n_train_rows + n_synth, N_FEATURES), z_all)
         .map_err(|e| TrainError::Data(format!("SMOTE output: {e}")))?;
+    let z_train = z_all.slice(ndarray::s![..n_train_rows, ..]);
+    let mut y_all = y_train.clone();
+    y_all.resize(n_train_rows + n_synth, 1);
     stage("smote", t);
 
     let n_train = y_train.len() as f64;
@@ -241,13 +248,9 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
         bar.set_message(format!("fitting {name}"));
         let opts = FitOptions { c: cfg.c, class_weights, ..FitOptions::default() };
         let (fitted, rows_fitted) = if name == "smote" {
-            let z = concatenate(Axis(0), &[z_train.view(), synthetic.view()])
-                .map_err(|e| TrainError::Data(format!("SMOTE rows: {e}")))?;
-            let mut y = y_train.clone();
-            y.resize(y.len() + n_synth, 1);
-            (fit(z.view(), &y, &opts), z.nrows())
+            (fit(z_all.view(), &y_all, &opts), z_all.nrows())
         } else {
-            (fit(z_train.view(), &y_train, &opts), z_train.nrows())
+            (fit(z_train, &y_train, &opts), z_train.nrows())
         };
         let fitted = fitted.map_err(|e| TrainError::Fit(name, e))?;
         let fit_time = t.elapsed();
@@ -269,35 +272,48 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     bar.set_message("thresholds and metrics");
     let positives = |y: &[u8]| y.iter().filter(|&&v| v == 1).count() as u64;
     let (p_val, p_test) = (positives(&y_val), positives(&y_test));
-    let mut done = Vec::new();
-    for (name, model, fitted, rows_fitted, class_weights, fit_time) in candidates {
+    let assess = |(name, model, fitted, rows_fitted, class_weights, fit_time): (
+        &'static str,
+        Model,
+        Fit,
+        usize,
+        [f64; 2],
+        Duration,
+    )| {
         let val_scores = score(&model, &x_val);
-        let (threshold, _) = best_f1_threshold(&val_scores, &y_val);
+        let val_curve = curve(&val_scores, &y_val);
+        let (threshold, _) = best_f1_on_curve(&val_curve, p_val);
         let model =
             model.with_threshold(threshold).map_err(|e| TrainError::Fit(name, FitError::BadInput(e.to_string())))?;
         let test_scores = score(&model, &x_test);
-        let validation_f1_curve =
-            thin(curve(&val_scores, &y_val).iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(), 400);
-        let test_pr_curve = thin(
-            curve(&test_scores, &y_test)
-                .iter()
-                .map(|p| (p.tp as f64 / p_test as f64, p.tp as f64 / (p.tp + p.fp) as f64))
-                .collect(),
-            400,
-        );
-        done.push(Candidate {
+        let test_curve = curve(&test_scores, &y_test);
+        Ok(Candidate {
             name,
-            validation: evaluate(&val_scores, &y_val, threshold),
-            test: evaluate(&test_scores, &y_test, threshold),
+            validation: evaluate_on_curve(&val_scores, &y_val, threshold, &val_curve),
+            test: evaluate_on_curve(&test_scores, &y_test, threshold, &test_curve),
+            validation_f1_curve: thin(
+                val_curve.iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(),
+                400,
+            ),
+            test_pr_curve: thin(
+                test_curve.iter().map(|p| (p.tp as f64 / p_test as f64, p.tp as f64 / (p.tp + p.fp) as f64)).collect(),
+                400,
+            ),
             model,
             fit: fitted,
             rows_fitted,
             class_weights,
-            validation_f1_curve,
-            test_pr_curve,
             fit_time,
-        });
-    }
+        })
+    };
+    // Candidates are independent: assess them on every core.
+    let done: Vec<Candidate> = std::thread::scope(|s| {
+        let handles: Vec<_> = candidates.into_iter().map(|c| s.spawn(|| assess(c))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<Result<Vec<_>, TrainError>>()
+    })?;
     // Selection by validation F1, as the Python original does; the first wins ties.
     let selected = done
         .iter()

@@ -63,14 +63,22 @@ pub fn nearest_neighbours(minority: &[[f64; N_FEATURES]], k: usize) -> Vec<Vec<u
         .collect()
 }
 
-/// Generates `count` synthetic minority rows (row-major) from the scaled minority rows.
-pub fn smote(minority: &[[f64; N_FEATURES]], k: usize, count: usize, seed: u64) -> Result<Vec<f64>, SmoteError> {
+/// Appends `count` synthetic minority rows (row-major) to `out`, from the
+/// scaled minority rows. Appending lets the caller grow the train matrix in
+/// place instead of holding a second copy of it.
+pub fn smote(
+    minority: &[[f64; N_FEATURES]],
+    k: usize,
+    count: usize,
+    seed: u64,
+    out: &mut Vec<f64>,
+) -> Result<(), SmoteError> {
     if minority.len() <= k || k == 0 {
         return Err(SmoteError::TooFewMinority { have: minority.len(), k });
     }
     let neighbours = nearest_neighbours(minority, k);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut out = Vec::with_capacity(count * N_FEATURES);
+    out.reserve(count * N_FEATURES);
     for _ in 0..count {
         let pair = rng.gen_range(0..minority.len() * k);
         let (base, nn) = (pair / k, neighbours[pair / k][pair % k]);
@@ -78,7 +86,7 @@ pub fn smote(minority: &[[f64; N_FEATURES]], k: usize, count: usize, seed: u64) 
         let (x, n) = (&minority[base], &minority[nn]);
         out.extend(x.iter().zip(n).map(|(a, b)| a + u * (b - a)));
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -124,10 +132,15 @@ mod tests {
         let pts = points(20);
         let k = 5;
         let nn = nearest_neighbours(&pts, k);
-        let out = smote(&pts, k, 500, 9).unwrap();
+        let run = |seed| {
+            let mut out = vec![];
+            smote(&pts, k, 500, seed, &mut out).unwrap();
+            out
+        };
+        let out = run(9);
         assert_eq!(out.len(), 500 * N_FEATURES);
-        assert_eq!(out, smote(&pts, k, 500, 9).unwrap());
-        assert_ne!(out, smote(&pts, k, 500, 10).unwrap());
+        assert_eq!(out, run(9));
+        assert_ne!(out, run(10));
         for s in out.chunks_exact(N_FEATURES) {
             // Some (base, neighbour, u) must reproduce this row.
             let found = (0..pts.len()).any(|b| {
@@ -144,6 +157,6 @@ mod tests {
 
     #[test]
     fn too_few_minority_rows_is_an_error() {
-        assert_eq!(smote(&points(5), 5, 10, 0), Err(SmoteError::TooFewMinority { have: 5, k: 5 }));
+        assert_eq!(smote(&points(5), 5, 10, 0, &mut vec![]), Err(SmoteError::TooFewMinority { have: 5, k: 5 }));
     }
 }
