@@ -18,6 +18,7 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use bincode::{Decode, Encode};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +36,7 @@ const CHECKSUM_LEN: usize = 4;
 pub const MAX_PAYLOAD: usize = 1 << 20;
 
 /// Evaluation figures of one model on one split, at its chosen threshold.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct Metrics {
     /// Decision threshold the counts below were taken at.
     pub threshold: f64,
@@ -60,7 +61,7 @@ pub struct Metrics {
 }
 
 /// Where a model came from: enough to reproduce it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct Provenance {
     /// Data source, e.g. `data/creditcard.csv` or `synthetic(rows=284807, fraud_rate=0.00172, seed=7)`.
     pub dataset: String,
@@ -107,7 +108,7 @@ pub struct Provenance {
 }
 
 /// Everything a runtime needs to score and to describe the model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct Artifact {
     /// Which candidate was selected ("baseline", "smote", "class_weighted").
     pub model_name: String,
@@ -245,12 +246,26 @@ fn le_u32(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
+/// A short description of a payload decoding failure. (bincode's own
+/// `Display` goes through `Debug`, which would add kilobytes to the wasm build.)
+fn payload_problem(e: &bincode::error::DecodeError) -> &'static str {
+    use bincode::error::DecodeError as E;
+    match e {
+        E::UnexpectedEnd { .. } => "the payload ends early",
+        E::LimitExceeded => "the payload declares more data than the size limit",
+        E::Utf8 { .. } => "a text field is not valid UTF-8",
+        E::InvalidBooleanValue(_) => "a boolean field is neither 0 nor 1",
+        E::OutsideUsizeRange(_) | E::InvalidIntegerType { .. } => "an integer field is out of range",
+        _ => "the payload is not a model artifact of this format version",
+    }
+}
+
 impl Artifact {
     /// Encodes to the binary format.
     pub fn encode(&self) -> Vec<u8> {
         // Encoding plain data into a Vec cannot fail short of the size limit,
         // which a real artifact (a few KB) is far below.
-        let payload = bincode::serde::encode_to_vec(self, bincode_config()).unwrap_or_default();
+        let payload = bincode::encode_to_vec(self, bincode_config()).unwrap_or_default();
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + CHECKSUM_LEN);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -296,9 +311,8 @@ impl Artifact {
         if stored != computed {
             return Err(ArtifactError::ChecksumMismatch { stored, computed });
         }
-        let (artifact, used): (Artifact, usize) =
-            bincode::serde::decode_from_slice(&body[HEADER_LEN..], bincode_config())
-                .map_err(|e| ArtifactError::Payload(e.to_string()))?;
+        let (artifact, used): (Artifact, usize) = bincode::decode_from_slice(&body[HEADER_LEN..], bincode_config())
+            .map_err(|e| ArtifactError::Payload(payload_problem(&e).into()))?;
         if used != declared {
             return Err(ArtifactError::Payload(format!("{} unused payload bytes", declared - used)));
         }
@@ -311,13 +325,17 @@ impl Artifact {
         if self.feature_names.len() != FEATURE_NAMES.len()
             || self.feature_names.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
         {
-            let shown: Vec<&str> = self.feature_names.iter().take(4).map(String::as_str).collect();
+            let mut shown = String::new();
+            for (i, name) in self.feature_names.iter().take(4).enumerate() {
+                if i > 0 {
+                    shown.push_str(", ");
+                }
+                shown.push_str(name);
+            }
             return Err(ArtifactError::SchemaMismatch(format!(
-                "artifact has {} features starting {:?}, this build expects {} starting {:?}",
+                "artifact has {} features starting [{shown}], this build expects {} starting [Time, V1, V2, V3]",
                 self.feature_names.len(),
-                shown,
                 FEATURE_NAMES.len(),
-                &FEATURE_NAMES[..4]
             )));
         }
         Model::new(self.model_name.clone(), self.scaler.clone(), self.weights.clone(), self.threshold)
@@ -409,7 +427,7 @@ mod tests {
     fn reseal(a: &Artifact) -> Vec<u8> {
         // Valid framing and checksum around a semantically bad artifact.
         let mut bytes = vec![];
-        let payload = bincode::serde::encode_to_vec(a, bincode_config()).unwrap();
+        let payload = bincode::encode_to_vec(a, bincode_config()).unwrap();
         bytes.extend_from_slice(&MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());

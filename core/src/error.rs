@@ -38,6 +38,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The model artifact could not be decoded or is not a valid model.
     InvalidArtifact,
+    /// A decision threshold outside [0, 1].
+    InvalidThreshold,
     /// The server is at its concurrency limit; retry later.
     Overloaded,
     /// The request took too long.
@@ -46,7 +48,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::MissingField,
         ErrorCode::UnknownField,
         ErrorCode::DuplicateField,
@@ -63,6 +65,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::InvalidArtifact,
+        ErrorCode::InvalidThreshold,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
     ];
@@ -86,6 +89,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::InvalidArtifact => "invalid_artifact",
+            ErrorCode::InvalidThreshold => "invalid_threshold",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
         }

@@ -7,6 +7,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use bincode::{Decode, Encode};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,7 @@ use crate::schema::{FEATURE_NAMES, N_FEATURES};
 use crate::validate::{validate_row, Transaction, ValidationError, MAX_ABS_VALUE};
 
 /// Logistic-regression coefficients over *scaled* features.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct LogisticWeights {
     /// One weight per feature, schema order.
     pub weights: Vec<f64>,
@@ -321,8 +322,15 @@ impl Model {
                 }
             })
             .collect();
-        // Stable sort: equal magnitudes keep schema order.
-        all.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+        // Insertion sort (30 items; the standard sorts cost kilobytes of wasm),
+        // stable, so equal magnitudes keep schema order.
+        for i in 1..all.len() {
+            let mut j = i;
+            while j > 0 && all[j - 1].contribution.abs() < all[j].contribution.abs() {
+                all.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         all.truncate(k);
         all
     }

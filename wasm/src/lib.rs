@@ -1,0 +1,265 @@
+//! WebAssembly bindings over `fraud_core`, for the browser and Node.
+//!
+//! This crate only converts: JS values in, `core` calls, JS values out. It
+//! does not scale, score, threshold or validate anything itself — `core` does,
+//! so the browser computes the same bits as the native server and the Worker.
+//! Errors are JS `Error`s whose `code` and `message` come from `core`, the
+//! same ones the HTTP APIs return for the same input.
+
+use fraud_core::artifact::{model_id, FORMAT_VERSION};
+use fraud_core::model::BatchError;
+use fraud_core::{
+    validate_fields, Artifact, ErrorCode, FieldIssue, Metrics, Model, Provenance, RawValue, Transaction,
+    ValidationError, FEATURE_NAMES, N_FEATURES,
+};
+use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+// wasm32-unknown-unknown runs this module on one thread (no shared memory),
+// which is what `AssumeSingleThreaded` requires.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: the module is built without atomics, so it is single-threaded.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+/// A JS `Error` carrying a stable `code` (and, for field problems, `fields`).
+fn js_error(code: ErrorCode, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code.as_str()));
+    err.into()
+}
+
+fn set(target: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+fn field_list(issues: &[FieldIssue]) -> Array {
+    issues
+        .iter()
+        .map(|issue| {
+            let entry = Object::new();
+            set(&entry, "field", &JsValue::from_str(&issue.field));
+            set(&entry, "code", &JsValue::from_str(issue.kind.code().as_str()));
+            JsValue::from(entry)
+        })
+        .collect()
+}
+
+fn validation_error(e: &ValidationError) -> JsValue {
+    let err = js_error(e.code(), &e.to_string());
+    set(&err, "fields", &field_list(&e.issues));
+    err
+}
+
+fn batch_error(e: &BatchError) -> JsValue {
+    let err = js_error(e.code(), &e.to_string());
+    if let BatchError::BadRow { row, error } = e {
+        set(&err, "row", &JsValue::from_f64(*row as f64));
+        set(&err, "fields", &field_list(&error.issues));
+    }
+    err
+}
+
+fn type_name(v: &JsValue) -> &'static str {
+    if v.is_null() {
+        "null"
+    } else if v.is_undefined() {
+        "undefined"
+    } else if v.is_string() {
+        "string"
+    } else if v.as_bool().is_some() {
+        "boolean"
+    } else if v.is_bigint() {
+        "bigint"
+    } else if Array::is_array(v) {
+        "array"
+    } else {
+        "object"
+    }
+}
+
+fn raw(v: &JsValue) -> RawValue {
+    // `as_f64` is `Some` only for JS numbers (NaN and ±Infinity included: core rejects those).
+    match v.as_f64() {
+        Some(x) => RawValue::Number(x),
+        None => RawValue::NotNumber(type_name(v)),
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    model_name: &'a str,
+    model_id: &'a str,
+    format_version: u16,
+    threshold: f64,
+    feature_names: &'a [&'a str],
+    provenance: &'a Provenance,
+    validation: &'a Metrics,
+    test: &'a Metrics,
+}
+
+/// A loaded fraud model.
+#[wasm_bindgen]
+pub struct FraudModel {
+    model: Model,
+    artifact: Artifact,
+    id: String,
+    /// The feature names as JS strings, made once: looking fields up with them
+    /// avoids re-encoding 30 strings on every call.
+    keys: Vec<JsValue>,
+}
+
+#[wasm_bindgen]
+impl FraudModel {
+    /// Loads a model from the artifact's bytes (`model.bin`). Throws an Error
+    /// with code `invalid_artifact` naming what is wrong (truncated, corrupted,
+    /// wrong magic, unsupported version, schema mismatch...).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
+        let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.to_string());
+        let artifact = Artifact::decode(bytes).map_err(invalid)?;
+        let model = artifact.model().map_err(invalid)?;
+        let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
+        Ok(FraudModel { model, artifact, id: model_id(bytes), keys })
+    }
+
+    /// The 30 input names, in the order `predictBatch` rows use.
+    #[wasm_bindgen(getter, js_name = featureNames)]
+    pub fn feature_names(&self) -> Vec<String> {
+        FEATURE_NAMES.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The decision threshold on the probability.
+    #[wasm_bindgen(getter)]
+    pub fn threshold(&self) -> f64 {
+        self.model.threshold()
+    }
+
+    /// Which candidate this is ("baseline", "smote", "class_weighted").
+    #[wasm_bindgen(getter, js_name = modelName)]
+    pub fn model_name(&self) -> String {
+        self.model.name().to_string()
+    }
+
+    /// A stable id of the artifact's exact bytes (the same on every runtime).
+    #[wasm_bindgen(getter, js_name = modelId)]
+    pub fn model_id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Provenance and validation/test metrics, as a plain object.
+    #[wasm_bindgen(getter)]
+    pub fn summary(&self) -> JsValue {
+        to_js(&Summary {
+            model_name: self.model.name(),
+            model_id: &self.id,
+            format_version: FORMAT_VERSION,
+            threshold: self.model.threshold(),
+            feature_names: &FEATURE_NAMES,
+            provenance: &self.artifact.provenance,
+            validation: &self.artifact.validation,
+            test: &self.artifact.test,
+        })
+    }
+
+    /// Reads and validates a transaction object (validation is `core`'s).
+    fn transaction(&self, tx: &JsValue) -> Result<Transaction, JsValue> {
+        if !tx.is_object() || Array::is_array(tx) {
+            return Err(js_error(
+                ErrorCode::WrongJsonType,
+                &format!("a transaction must be an object of the {N_FEATURES} named features, got {}", type_name(tx)),
+            ));
+        }
+        let obj: &Object = tx.unchecked_ref();
+        // Fast path: exactly the schema's keys. Reading them by cached name
+        // costs 30 lookups; anything unusual takes the full path below.
+        if Object::keys(obj).length() as usize == N_FEATURES {
+            let mut pairs = [("", RawValue::NotNumber("undefined")); N_FEATURES];
+            let mut complete = true;
+            for ((pair, key), name) in pairs.iter_mut().zip(&self.keys).zip(FEATURE_NAMES) {
+                let value = Reflect::get(obj, key).unwrap_or(JsValue::UNDEFINED);
+                complete &= !value.is_undefined();
+                *pair = (name, raw(&value));
+            }
+            if complete {
+                return validate_fields(pairs).map_err(|e| validation_error(&e));
+            }
+        }
+        let entries: Vec<(String, RawValue)> = Object::entries(obj)
+            .iter()
+            .map(|entry| {
+                let pair: Array = entry.unchecked_into();
+                (pair.get(0).as_string().unwrap_or_default(), raw(&pair.get(1)))
+            })
+            .collect();
+        validate_fields(entries.iter().map(|(k, v)| (k.as_str(), *v))).map_err(|e| validation_error(&e))
+    }
+
+    fn predict_transaction(&self, t: &Transaction) -> JsValue {
+        let p = self.model.predict(t);
+        let out = Object::new();
+        set(&out, "fraud_probability", &JsValue::from_f64(p.probability));
+        set(&out, "is_fraud", &JsValue::from_bool(p.is_fraud));
+        set(&out, "threshold", &JsValue::from_f64(self.model.threshold()));
+        out.into()
+    }
+
+    /// Scores one transaction object: `{ fraud_probability, is_fraud, threshold }`.
+    pub fn predict(&self, transaction: JsValue) -> Result<JsValue, JsValue> {
+        let t = self.transaction(&transaction)?;
+        Ok(self.predict_transaction(&t))
+    }
+
+    /// Like `predict`, plus the top-`k` feature contributions (logit units,
+    /// largest magnitude first): `contributions: [{ feature, value, scaled, contribution }]`.
+    pub fn explain(&self, transaction: JsValue, k: usize) -> Result<JsValue, JsValue> {
+        let t = self.transaction(&transaction)?;
+        let out = self.predict_transaction(&t);
+        let contributions: Array = self
+            .model
+            .explain(&t, k)
+            .into_iter()
+            .map(|c| {
+                let entry = Object::new();
+                set(&entry, "feature", &JsValue::from_str(c.feature));
+                set(&entry, "value", &JsValue::from_f64(c.value));
+                set(&entry, "scaled", &JsValue::from_f64(c.scaled));
+                set(&entry, "contribution", &JsValue::from_f64(c.contribution));
+                JsValue::from(entry)
+            })
+            .collect();
+        set(&out, "contributions", &contributions);
+        Ok(out)
+    }
+
+    /// Scores row-major rows (n × 30, schema order) in one call:
+    /// `{ probabilities: Float64Array, decisions: Uint8Array }`. Any invalid
+    /// row rejects the whole batch (the error names the row and fields).
+    #[wasm_bindgen(js_name = predictBatch)]
+    pub fn predict_batch(&self, rows: &[f64]) -> Result<JsValue, JsValue> {
+        let mut probabilities = vec![0.0; rows.len() / N_FEATURES];
+        self.model.score_batch(rows, &mut probabilities).map_err(|e| batch_error(&e))?;
+        let decisions: Vec<u8> = probabilities.iter().map(|&p| self.model.is_fraud(p) as u8).collect();
+        let out = Object::new();
+        set(&out, "probabilities", &Float64Array::from(probabilities.as_slice()));
+        set(&out, "decisions", &Uint8Array::from(decisions.as_slice()));
+        Ok(out.into())
+    }
+
+    /// Same model, another threshold (for an analyst's slider). Throws for a
+    /// threshold outside [0, 1].
+    #[wasm_bindgen(js_name = withThreshold)]
+    pub fn with_threshold(&self, threshold: f64) -> Result<FraudModel, JsValue> {
+        let model =
+            self.model.with_threshold(threshold).map_err(|e| js_error(ErrorCode::InvalidThreshold, &e.to_string()))?;
+        Ok(FraudModel { model, artifact: self.artifact.clone(), id: self.id.clone(), keys: self.keys.clone() })
+    }
+}

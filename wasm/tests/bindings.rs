@@ -1,0 +1,219 @@
+//! `wasm-pack test --node`: the bindings, including every error path.
+#![cfg(target_arch = "wasm32")]
+
+use fraud_core::{Artifact, LogisticWeights, Metrics, Provenance, Scaler, FEATURE_NAMES, N_FEATURES};
+use fraud_wasm::FraudModel;
+use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+fn artifact() -> Artifact {
+    Artifact {
+        model_name: "smote".into(),
+        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+        scaler: Scaler {
+            mean: (0..N_FEATURES).map(|i| i as f64 * 0.1).collect(),
+            scale: (0..N_FEATURES).map(|i| 1.0 + i as f64 * 0.05).collect(),
+        },
+        weights: LogisticWeights {
+            weights: (0..N_FEATURES).map(|i| (i as f64 - 14.5) * 0.08).collect(),
+            intercept: -1.5,
+        },
+        threshold: 0.4,
+        provenance: Provenance { dataset: "unit".into(), seed: 42, ..Provenance::default() },
+        validation: Metrics { f1: 0.8, ..Metrics::default() },
+        test: Metrics { f1: 0.75, ..Metrics::default() },
+    }
+}
+
+fn model() -> FraudModel {
+    FraudModel::new(&artifact().encode()).unwrap()
+}
+
+fn row(v: f64) -> [f64; N_FEATURES] {
+    std::array::from_fn(|i| v * (i as f64 - 7.0))
+}
+
+fn tx(values: &[f64; N_FEATURES]) -> Object {
+    let o = Object::new();
+    for (name, v) in FEATURE_NAMES.iter().zip(values) {
+        Reflect::set(&o, &JsValue::from_str(name), &JsValue::from_f64(*v)).unwrap();
+    }
+    o
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap()
+}
+
+fn code_of(err: JsValue) -> String {
+    assert!(err.is_instance_of::<js_sys::Error>(), "throws a JS Error");
+    get(&err, "code").as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn getters_describe_the_model() {
+    let m = model();
+    assert_eq!(m.feature_names().len(), N_FEATURES);
+    assert_eq!(m.feature_names()[29], "Amount");
+    assert_eq!(m.threshold(), 0.4);
+    assert_eq!(m.model_name(), "smote");
+    assert_eq!(m.model_id(), fraud_core::artifact::model_id(&artifact().encode()));
+    let summary = m.summary();
+    assert_eq!(get(&get(&summary, "provenance"), "seed").as_f64(), Some(42.0));
+    assert_eq!(get(&get(&summary, "test"), "f1").as_f64(), Some(0.75));
+}
+
+#[wasm_bindgen_test]
+fn predict_matches_core_bit_for_bit() {
+    let m = model();
+    let core = artifact().model().unwrap();
+    for v in [-2.0, -0.3, 0.0, 0.4, 3.0] {
+        let x = row(v);
+        let out = m.predict(tx(&x).into()).unwrap();
+        let p = get(&out, "fraud_probability").as_f64().unwrap();
+        assert_eq!(p.to_bits(), core.probability(&x).to_bits());
+        assert_eq!(get(&out, "is_fraud").as_bool(), Some(p >= 0.4));
+        assert_eq!(get(&out, "threshold").as_f64(), Some(0.4));
+    }
+}
+
+#[wasm_bindgen_test]
+fn keys_in_any_order_take_the_same_path_to_the_same_bits() {
+    let m = model();
+    let x = row(0.7);
+    let reversed = Object::new();
+    for (name, v) in FEATURE_NAMES.iter().zip(&x).rev() {
+        Reflect::set(&reversed, &JsValue::from_str(name), &JsValue::from_f64(*v)).unwrap();
+    }
+    let a = get(&m.predict(tx(&x).into()).unwrap(), "fraud_probability").as_f64().unwrap();
+    let b = get(&m.predict(reversed.into()).unwrap(), "fraud_probability").as_f64().unwrap();
+    assert_eq!(a.to_bits(), b.to_bits());
+}
+
+#[wasm_bindgen_test]
+fn explain_returns_top_k_contributions() {
+    let m = model();
+    let out = m.explain(tx(&row(1.0)).into(), 3).unwrap();
+    let list: Array = get(&out, "contributions").unchecked_into();
+    assert_eq!(list.length(), 3);
+    let first = list.get(0);
+    assert!(get(&first, "feature").as_string().is_some());
+    let mags: Vec<f64> = (0..3).map(|i| get(&list.get(i), "contribution").as_f64().unwrap().abs()).collect();
+    assert!(mags[0] >= mags[1] && mags[1] >= mags[2]);
+    assert!(get(&out, "fraud_probability").as_f64().is_some());
+}
+
+#[wasm_bindgen_test]
+fn batch_equals_single_and_returns_typed_arrays() {
+    let m = model();
+    let rows: Vec<f64> = (0..6).flat_map(|r| row(r as f64 - 2.5)).collect();
+    let out = m.predict_batch(&rows).unwrap();
+    let probs: Float64Array = get(&out, "probabilities").dyn_into().unwrap();
+    let decisions: Uint8Array = get(&out, "decisions").dyn_into().unwrap();
+    assert_eq!(probs.length(), 6);
+    for r in 0..6 {
+        let single = get(&m.predict(tx(&row(r as f64 - 2.5)).into()).unwrap(), "fraud_probability").as_f64().unwrap();
+        assert_eq!(probs.get_index(r).to_bits(), single.to_bits());
+        assert_eq!(decisions.get_index(r), (single >= 0.4) as u8);
+    }
+    let empty = m.predict_batch(&[]).unwrap();
+    assert_eq!(get(&empty, "probabilities").unchecked_into::<Float64Array>().length(), 0);
+}
+
+#[wasm_bindgen_test]
+fn bad_artifacts_throw_invalid_artifact() {
+    let bytes = artifact().encode();
+    let mut corrupt = bytes.clone();
+    corrupt[30] ^= 1;
+    let mut future = bytes.clone();
+    future[8] = 9;
+    for (case, b) in [
+        ("empty", vec![]),
+        ("truncated", bytes[..40].to_vec()),
+        ("corrupt", corrupt),
+        ("future", future),
+        ("foreign", b"hello world, not a model".to_vec()),
+    ] {
+        let err = FraudModel::new(&b).err().unwrap_or_else(|| panic!("{case} accepted"));
+        assert_eq!(code_of(err.clone()), "invalid_artifact", "{case}");
+        assert!(!get(&err, "message").as_string().unwrap().is_empty());
+    }
+}
+
+#[wasm_bindgen_test]
+fn field_errors_carry_core_codes_and_messages() {
+    let m = model();
+    let x = row(1.0);
+    let check = |o: Object, code: &str, field: &str| {
+        let err = m.predict(o.into()).unwrap_err();
+        let message = get(&err, "message").as_string().unwrap();
+        assert_eq!(code_of(err.clone()), code, "{message}");
+        let fields: Array = get(&err, "fields").unchecked_into();
+        let names: Vec<String> = fields.iter().map(|f| get(&f, "field").as_string().unwrap()).collect();
+        assert!(names.iter().any(|n| n == field), "{names:?} lacks {field}");
+        assert!(message.contains(field), "{message}");
+    };
+    let missing = tx(&x);
+    Reflect::delete_property(&missing, &JsValue::from_str("V7")).unwrap();
+    check(missing, "missing_field", "V7");
+    let unknown = tx(&x);
+    Reflect::set(&unknown, &JsValue::from_str("merchant"), &JsValue::from_f64(1.0)).unwrap();
+    check(unknown, "unknown_field", "merchant");
+    let text = tx(&x);
+    Reflect::set(&text, &JsValue::from_str("V2"), &JsValue::from_str("1.5")).unwrap();
+    check(text, "non_numeric", "V2");
+    let null = tx(&x);
+    Reflect::set(&null, &JsValue::from_str("Amount"), &JsValue::NULL).unwrap();
+    check(null, "non_numeric", "Amount");
+    let nan = tx(&x);
+    Reflect::set(&nan, &JsValue::from_str("V3"), &JsValue::from_f64(f64::NAN)).unwrap();
+    check(nan, "non_finite", "V3");
+    let inf = tx(&x);
+    Reflect::set(&inf, &JsValue::from_str("Time"), &JsValue::from_f64(f64::INFINITY)).unwrap();
+    check(inf, "non_finite", "Time");
+    let huge = tx(&x);
+    Reflect::set(&huge, &JsValue::from_str("V9"), &JsValue::from_f64(1e300)).unwrap();
+    check(huge, "out_of_range", "V9");
+    let mixed = tx(&x);
+    Reflect::delete_property(&mixed, &JsValue::from_str("V1")).unwrap();
+    Reflect::set(&mixed, &JsValue::from_str("V2"), &JsValue::TRUE).unwrap();
+    check(mixed, "invalid_fields", "V1");
+    // The message is core's Display, word for word.
+    let err = m.predict(Object::new().into()).unwrap_err();
+    let core_msg = fraud_core::validate_fields(std::iter::empty()).unwrap_err().to_string();
+    assert_eq!(get(&err, "message").as_string().unwrap(), core_msg);
+}
+
+#[wasm_bindgen_test]
+fn non_objects_are_wrong_json_type() {
+    let m = model();
+    for v in [JsValue::NULL, JsValue::UNDEFINED, JsValue::from_f64(3.0), JsValue::from_str("{}"), Array::new().into()] {
+        assert_eq!(code_of(m.predict(v.clone()).unwrap_err()), "wrong_json_type", "{v:?}");
+        assert_eq!(code_of(m.explain(v, 3).unwrap_err()), "wrong_json_type");
+    }
+}
+
+#[wasm_bindgen_test]
+fn batch_errors_name_the_row() {
+    let m = model();
+    let mut rows: Vec<f64> = (0..4).flat_map(|r| row(r as f64)).collect();
+    assert_eq!(code_of(m.predict_batch(&rows[..45]).unwrap_err()), "bad_batch_length");
+    rows[2 * N_FEATURES + 5] = f64::NAN;
+    let err = m.predict_batch(&rows).unwrap_err();
+    assert_eq!(code_of(err.clone()), "non_finite");
+    assert_eq!(get(&err, "row").as_f64(), Some(2.0));
+    assert!(get(&err, "message").as_string().unwrap().starts_with("row 2: "));
+}
+
+#[wasm_bindgen_test]
+fn thresholds_re_decide_and_bad_ones_throw() {
+    let m = model();
+    let strict = m.with_threshold(0.99).unwrap();
+    assert_eq!(strict.threshold(), 0.99);
+    let out = strict.predict(tx(&row(0.0)).into()).unwrap();
+    assert_eq!(get(&out, "is_fraud").as_bool(), Some(false));
+    for t in [-0.1, 1.5, f64::NAN] {
+        assert_eq!(code_of(m.with_threshold(t).err().unwrap()), "invalid_threshold");
+    }
+}

@@ -1,0 +1,58 @@
+// Node parity test of the wasm package (nodejs build) against the native golden file.
+// Usage: node wasm/tests/parity.mjs <pkg-node dir> <model.bin> <replay.csv> <golden.csv>
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { compare, loadGolden, loadReplay, schemaRows } from "../../parity/parity.mjs";
+
+const [pkgDir, modelPath, replayPath, goldenPath] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const { FraudModel } = require(path.resolve(pkgDir, "fraud_wasm.js"));
+
+const bytes = readFileSync(modelPath);
+const model = new FraudModel(new Uint8Array(bytes));
+const golden = loadGolden(goldenPath);
+const replay = loadReplay(replayPath);
+if (model.modelId !== golden.modelId) throw new Error(`model id ${model.modelId} != golden ${golden.modelId}`);
+
+const report = await compare({
+  runtime: "wasm (node)",
+  golden,
+  replay,
+  featureNames: model.featureNames,
+  scoreOne: (obj) => model.predict(obj),
+  scoreBatch: (rows) => model.predictBatch(rows),
+});
+
+// Timing (not a test): batch over the whole split, and single predict calls.
+const rows = schemaRows(replay, model.featureNames);
+const times = [];
+for (let i = 0; i < 15; i++) {
+  const t = process.hrtime.bigint();
+  model.predictBatch(rows);
+  times.push(Number(process.hrtime.bigint() - t) / replay.rows);
+}
+times.sort((a, b) => a - b);
+const objs = Array.from({ length: Math.min(2000, replay.rows) }, (_, r) => {
+  const o = {};
+  model.featureNames.forEach((f, j) => (o[f] = rows[r * 30 + j]));
+  return o;
+});
+const single = [];
+for (let i = 0; i < 7; i++) {
+  const t = process.hrtime.bigint();
+  for (const o of objs) model.predict(o);
+  single.push(Number(process.hrtime.bigint() - t) / objs.length);
+}
+single.sort((a, b) => a - b);
+console.log(
+  `wasm timing over ${replay.rows} rows: predictBatch ${times[7].toFixed(1)} ns/row median (min ${times[0].toFixed(1)}); ` +
+    `predict(object) ${(single[3] / 1000).toFixed(2)} µs/call median (min ${(single[0] / 1000).toFixed(2)})`,
+);
+
+const bad = report.single.mismatches + report.batch.mismatches;
+if (bad > 0 || report.single.compared === 0 || report.batch.compared === 0) {
+  console.error(`PARITY FAILED: ${bad} mismatches`);
+  process.exit(1);
+}
+console.log(`parity OK: ${report.single.compared + report.batch.compared} comparisons, 0 differed`);
