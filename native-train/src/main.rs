@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use native_train::data::{load_bytes, load_csv, Dataset};
 use native_train::output::write_outputs;
 use native_train::pipeline::{run, Candidate, Config, Outcome, Source};
+use native_train::report::{candidate_cells, CANDIDATE_COLUMNS};
 use native_train::synth;
 
 /// Train the credit-card fraud model natively and export it for every runtime.
@@ -261,26 +262,17 @@ fn print_summary(outcome: &Outcome, source: &Source) {
         if source.synthetic { " (SYNTHETIC)" } else { "" },
         outcome.artifact.provenance.seed
     );
-    println!(
-        "{:<16} {:>9} {:>10} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>9}",
-        "candidate", "rows", "threshold", "val F1", "test P", "test R", "test F1", "test AP", "ROC-AUC", "iters", "fit"
-    );
+    let widths = [16, 11, 13, 8, 8, 8, 8, 8, 8, 10, 8];
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            out.push_str(&if k == 0 { format!("{cell:<w$}") } else { format!(" {cell:>w$}") });
+        }
+        out
+    };
+    println!("{}", line(&CANDIDATE_COLUMNS.map(String::from)));
     for (i, c) in outcome.candidates.iter().enumerate() {
-        println!(
-            "{:<16} {:>9} {:>10.6} {:>8.4} {:>9.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>6} {:>7.0}ms{}",
-            c.name,
-            c.rows_fitted,
-            c.model.threshold(),
-            c.validation.f1,
-            c.test.precision,
-            c.test.recall,
-            c.test.f1,
-            c.test.average_precision,
-            c.test.roc_auc,
-            c.fit.iterations,
-            c.fit_time.as_secs_f64() * 1e3,
-            if i == outcome.selected { "  ← selected" } else { "" }
-        );
+        println!("{}{}", line(&candidate_cells(c)), if i == outcome.selected { "  ← selected" } else { "" });
     }
     let t = &outcome.artifact.test;
     println!(

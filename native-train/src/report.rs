@@ -55,6 +55,47 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
     })
 }
 
+/// Column headers of the candidates table (terminal and HTML).
+pub const CANDIDATE_COLUMNS: [&str; 11] = [
+    "candidate",
+    "rows fitted",
+    "threshold",
+    "val F1",
+    "test P",
+    "test R",
+    "test F1",
+    "test AP",
+    "ROC-AUC",
+    "Newton its",
+    "fit",
+];
+
+/// A threshold readable even when it sits a hair below 1 (SMOTE models often do).
+pub fn format_threshold(t: f64) -> String {
+    if t > 0.9999 && t < 1.0 {
+        format!("1 - {:.2e}", 1.0 - t)
+    } else {
+        format!("{t:.6}")
+    }
+}
+
+/// One candidate's cells, in [`CANDIDATE_COLUMNS`] order.
+pub fn candidate_cells(c: &crate::pipeline::Candidate) -> [String; 11] {
+    [
+        c.name.to_string(),
+        c.rows_fitted.to_string(),
+        format_threshold(c.model.threshold()),
+        format!("{:.4}", c.validation.f1),
+        format!("{:.4}", c.test.precision),
+        format!("{:.4}", c.test.recall),
+        format!("{:.4}", c.test.f1),
+        format!("{:.4}", c.test.average_precision),
+        format!("{:.4}", c.test.roc_auc),
+        c.fit.iterations.to_string(),
+        format!("{:.0} ms", c.fit_time.as_secs_f64() * 1e3),
+    ]
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -158,25 +199,16 @@ pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
     let p = &a.provenance;
     let mut rows = String::new();
     for (i, c) in outcome.candidates.iter().enumerate() {
-        let mark = if i == outcome.selected { " ✔ selected" } else { "" };
+        let selected = i == outcome.selected;
+        let cells: String = candidate_cells(c).iter().map(|cell| format!("<td>{}</td>", escape(cell))).collect();
         let _ = write!(
             rows,
-            "<tr{}><td>{}{}</td><td>{}</td><td>{:.6}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{}</td><td>{:.0} ms</td></tr>",
-            if i == outcome.selected { r#" class="sel""# } else { "" },
-            c.name,
-            mark,
-            c.rows_fitted,
-            c.model.threshold(),
-            c.validation.f1,
-            c.test.precision,
-            c.test.recall,
-            c.test.f1,
-            c.test.average_precision,
-            c.test.roc_auc,
-            c.fit.iterations,
-            c.fit_time.as_secs_f64() * 1e3
+            "<tr{}>{cells}{}</tr>",
+            if selected { r#" class="sel""# } else { "" },
+            if selected { "<td>✔ selected</td>" } else { "<td></td>" }
         );
     }
+    let header: String = CANDIDATE_COLUMNS.iter().map(|h| format!("<th>{h}</th>")).collect();
     let pr: Vec<Series> = outcome
         .candidates
         .iter()
@@ -217,11 +249,11 @@ th {{ background: #f4f4f4; }} tr.sel td {{ background: #eef6ff; font-weight: bol
 .charts svg {{ margin: 0 1em 1em 0; border: 1px solid #eee; }} code {{ background: #f4f4f4; padding: 0 3px; }}
 </style></head><body>
 <h1>Fraud model training report</h1>
-<p>Selected model: <b>{sel}</b> at threshold <b>{thr:.6}</b> (model id <code>{id}</code>) — test precision {tp:.4}, recall {tr:.4}, F1 {tf:.4}, average precision {tap:.4}, ROC-AUC {tauc:.4}.</p>
+<p>Selected model: <b>{sel}</b> at threshold <b>{thr}</b> (model id <code>{id}</code>) — test precision {tp:.4}, recall {tr:.4}, F1 {tf:.4}, average precision {tap:.4}, ROC-AUC {tauc:.4}.</p>
 <p>Data: <code>{ds}</code>{synthetic} — {rows} rows, {frauds} frauds; SHA-256 <code>{sha}</code>.<br>
 Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified {trf:.0}/{vaf:.0}/{tef:.0}). Scaler fitted on train only; SMOTE (k={k}, ratio {ratio}) on the scaled train split only; L2 logistic regression, C={c}; threshold = exact F1 maximiser on validation; model chosen by validation F1.</p>
 <h2>Candidates</h2>
-<table><tr><th>model</th><th>rows fitted</th><th>threshold</th><th>val F1</th><th>test precision</th><th>test recall</th><th>test F1</th><th>test AP</th><th>test ROC-AUC</th><th>Newton its</th><th>fit time</th></tr>{rows_html}</table>
+<table><tr>{header}<th></th></tr>{rows_html}</table>
 <div class="charts">{pr_chart}{f1_charts}</div>
 <h2>Confusion matrices (test, each at its own threshold)</h2>
 {cms}
@@ -229,7 +261,7 @@ Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified 
 </body></html>
 "#,
         sel = escape(&a.model_name),
-        thr = a.threshold,
+        thr = format_threshold(a.threshold),
         id = model_id,
         tp = a.test.precision,
         tr = a.test.recall,
