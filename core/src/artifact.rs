@@ -278,6 +278,12 @@ impl Artifact {
 
     /// Decodes and fully checks an artifact (see the module docs for the order of checks).
     pub fn decode(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
+        Artifact::load(bytes).map(|(artifact, _)| artifact)
+    }
+
+    /// Decodes an artifact and builds its scoring [`Model`] in one go (the
+    /// checks build the model anyway; runtimes need both).
+    pub fn load(bytes: &[u8]) -> Result<(Artifact, Model), ArtifactError> {
         let min = HEADER_LEN + CHECKSUM_LEN;
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
             // A short prefix of a real artifact is truncated, anything else is foreign.
@@ -316,8 +322,8 @@ impl Artifact {
         if used != declared {
             return Err(ArtifactError::Payload(format!("{} unused payload bytes", declared - used)));
         }
-        artifact.model()?;
-        Ok(artifact)
+        let model = artifact.model()?;
+        Ok((artifact, model))
     }
 
     /// Checks the schema and parameters, and builds the scoring [`Model`].

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorCode;
 use crate::scaler::Scaler;
 use crate::schema::{FEATURE_NAMES, N_FEATURES};
-use crate::validate::{validate_row, Transaction, ValidationError, MAX_ABS_VALUE};
+use crate::validate::{row_in_range, validate_row, Transaction, ValidationError, MAX_ABS_VALUE};
 
 /// Logistic-regression coefficients over *scaled* features.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
@@ -293,7 +293,7 @@ impl Model {
         }
         let mut all_valid = true;
         for (x, p) in chunks.iter().zip(out.iter_mut()) {
-            all_valid &= x.iter().fold(true, |ok, v| ok & (v.abs() <= MAX_ABS_VALUE));
+            all_valid &= row_in_range(x);
             *p = self.probability(x);
         }
         if all_valid {

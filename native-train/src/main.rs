@@ -443,8 +443,7 @@ fn bench(args: BenchArgs) -> Result<()> {
 
 fn golden(args: GoldenArgs) -> Result<()> {
     let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
-    let artifact = fraud_core::Artifact::decode(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
-    let model = artifact.model()?;
+    let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
     let replay = load_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?.data;
     let mut probabilities = vec![0.0; replay.len()];
     model.score_batch(replay.x.as_slice().unwrap_or(&[]), &mut probabilities)?;

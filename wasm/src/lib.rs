@@ -125,8 +125,7 @@ impl FraudModel {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.to_string());
-        let artifact = Artifact::decode(bytes).map_err(invalid)?;
-        let model = artifact.model().map_err(invalid)?;
+        let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
         Ok(FraudModel { model, artifact, id: model_id(bytes), keys })
     }

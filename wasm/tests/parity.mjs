@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { compare, loadGolden, loadReplay, schemaRows } from "../../parity/parity.mjs";
+import { compare, loadGolden, loadReplay, rowObject, schemaRows } from "../../parity/parity.mjs";
 
 const [pkgDir, modelPath, replayPath, goldenPath] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -33,11 +33,7 @@ for (let i = 0; i < 15; i++) {
   times.push(Number(process.hrtime.bigint() - t) / replay.rows);
 }
 times.sort((a, b) => a - b);
-const objs = Array.from({ length: Math.min(2000, replay.rows) }, (_, r) => {
-  const o = {};
-  model.featureNames.forEach((f, j) => (o[f] = rows[r * 30 + j]));
-  return o;
-});
+const objs = Array.from({ length: Math.min(2000, replay.rows) }, (_, r) => rowObject(replay, r));
 const single = [];
 for (let i = 0; i < 7; i++) {
   const t = process.hrtime.bigint();
