@@ -44,11 +44,13 @@ pub enum ErrorCode {
     Overloaded,
     /// The request took too long.
     Timeout,
+    /// A query parameter with an unusable value (e.g. `?explain=abc`).
+    InvalidParameter,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::MissingField,
         ErrorCode::UnknownField,
         ErrorCode::DuplicateField,
@@ -68,6 +70,7 @@ impl ErrorCode {
         ErrorCode::InvalidThreshold,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
+        ErrorCode::InvalidParameter,
     ];
 
     /// The wire spelling.
@@ -92,6 +95,7 @@ impl ErrorCode {
             ErrorCode::InvalidThreshold => "invalid_threshold",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::InvalidParameter => "invalid_parameter",
         }
     }
 }

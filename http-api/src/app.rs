@@ -1,0 +1,365 @@
+//! The Router and its handlers.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use fraud_core::artifact::{model_id, FORMAT_VERSION};
+use fraud_core::schema::LABEL_NAME;
+use fraud_core::{Artifact, ArtifactError, ErrorCode, Model, Transaction, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{field_errors, ApiError, ItemError};
+use crate::parse::{self, BodyError, Item};
+
+/// Largest `POST /predict` body. A transaction is ~700 bytes of JSON.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Most transactions in one `POST /predict/batch`.
+pub const MAX_BATCH: usize = 10_000;
+/// Largest `POST /predict/batch` body: room for [`MAX_BATCH`] verbose transactions.
+pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// `?explain=k` is capped at the number of features.
+pub const MAX_EXPLAIN: usize = N_FEATURES;
+/// Rejected batch items listed in an error (the rest are counted in `omitted`).
+const MAX_LISTED_ITEMS: usize = 100;
+
+/// What a server serves: the model, built once from the artifact, and the
+/// JSON that never changes (model reference, `/health`, `/model`).
+pub struct Served {
+    model: Model,
+    model_ref: ModelRef,
+    health: Bytes,
+    card: Bytes,
+}
+
+#[derive(Clone, Serialize)]
+struct ModelRef {
+    name: String,
+    /// Hash of the artifact's exact bytes: equal ids mean the same model everywhere.
+    id: String,
+    format_version: u16,
+}
+
+#[derive(Serialize)]
+struct Schema<'a> {
+    features: &'a [&'a str],
+    label: &'a str,
+    max_abs_value: f64,
+}
+
+#[derive(Serialize)]
+struct Limits {
+    max_body_bytes: usize,
+    max_batch: usize,
+    max_batch_body_bytes: usize,
+    max_explain: usize,
+}
+
+#[derive(Serialize)]
+struct ModelCard<'a> {
+    model: &'a ModelRef,
+    threshold: f64,
+    schema: Schema<'a>,
+    scaler: &'a fraud_core::Scaler,
+    coefficients: &'a fraud_core::LogisticWeights,
+    provenance: &'a fraud_core::Provenance,
+    validation: &'a fraud_core::Metrics,
+    test: &'a fraud_core::Metrics,
+    limits: Limits,
+}
+
+impl Served {
+    /// Loads an artifact (every check of `core`'s decoder applies).
+    pub fn from_artifact(bytes: &[u8]) -> Result<Served, ArtifactError> {
+        let (artifact, model) = Artifact::load(bytes)?;
+        let model_ref =
+            ModelRef { name: artifact.model_name.clone(), id: model_id(bytes), format_version: FORMAT_VERSION };
+        let card = ModelCard {
+            model: &model_ref,
+            threshold: model.threshold(),
+            schema: Schema { features: &FEATURE_NAMES, label: LABEL_NAME, max_abs_value: MAX_ABS_VALUE },
+            scaler: &artifact.scaler,
+            coefficients: &artifact.weights,
+            provenance: &artifact.provenance,
+            validation: &artifact.validation,
+            test: &artifact.test,
+            limits: Limits {
+                max_body_bytes: MAX_BODY_BYTES,
+                max_batch: MAX_BATCH,
+                max_batch_body_bytes: MAX_BATCH_BODY_BYTES,
+                max_explain: MAX_EXPLAIN,
+            },
+        };
+        let health = serde_json::json!({ "status": "ok", "model": &model_ref });
+        Ok(Served {
+            card: Bytes::from(serde_json::to_vec(&card).unwrap_or_default()),
+            health: Bytes::from(serde_json::to_vec(&health).unwrap_or_default()),
+            model,
+            model_ref,
+        })
+    }
+
+    /// The scoring model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The artifact's id (see `fraud_core::artifact::model_id`).
+    pub fn model_id(&self) -> &str {
+        &self.model_ref.id
+    }
+}
+
+/// The whole HTTP contract as one Router (no runtime-specific layers).
+pub fn app(served: Arc<Served>) -> Router {
+    Router::new()
+        .route("/predict", post(predict))
+        .route("/predict/batch", post(predict_batch))
+        .route("/health", get(health))
+        .route("/model", get(model_card))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(served)
+}
+
+fn json(bytes: impl Into<Body>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes.into()).into_response()
+}
+
+async fn health(State(s): State<Arc<Served>>) -> Response {
+    json(s.health.clone())
+}
+
+async fn model_card(State(s): State<Arc<Served>>) -> Response {
+    json(s.card.clone())
+}
+
+/// The contract's 404 (public so a server that adds static files keeps it for misses).
+pub async fn not_found(uri: Uri) -> ApiError {
+    let path: String = uri.path().chars().take(200).collect();
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no route {path}; routes: POST /predict, POST /predict/batch, GET /health, GET /model"),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    let allowed = if uri.path().starts_with("/predict") { "POST" } else { "GET" };
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}; use {allowed}", uri.path()))
+}
+
+/// Accepts `application/json` and `+json` types (any parameters), or no
+/// content type at all; anything else is 415.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        return Ok(());
+    }
+    let shown: String = String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect();
+    Err(ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        format!("content type {shown:?} is not supported; send application/json"),
+    ))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds the limit of {limit} bytes"))
+}
+
+/// Reads the whole body, refusing more than `limit` bytes (before reading,
+/// when Content-Length already says so).
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    check_content_type(headers)?;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let over = std::error::Error::source(&e)
+            .is_some_and(|s| s.downcast_ref::<http_body_util::LengthLimitError>().is_some());
+        if over {
+            too_large(limit)
+        } else {
+            ApiError::new(ErrorCode::MalformedJson, format!("the request body could not be read: {e}"))
+        }
+    })
+}
+
+fn body_error(e: BodyError) -> ApiError {
+    match e {
+        BodyError::Malformed(m) => {
+            ApiError::new(ErrorCode::MalformedJson, format!("request body is not valid JSON: {m}"))
+        }
+        BodyError::WrongType(m) => ApiError::new(ErrorCode::WrongJsonType, m),
+    }
+}
+
+fn not_object(what: &str) -> String {
+    format!("a transaction must be a JSON object of the {N_FEATURES} named features, got {what}")
+}
+
+/// `?explain=k`: the top-k contributions. Other parameters are ignored.
+fn explain_param(uri: &Uri) -> Result<Option<usize>, ApiError> {
+    let Some(query) = uri.query() else { return Ok(None) };
+    let Some(value) =
+        query.split('&').find_map(|pair| pair.strip_prefix("explain=").or((pair == "explain").then_some("")))
+    else {
+        return Ok(None);
+    };
+    match value.parse::<usize>() {
+        Ok(k) => Ok(Some(k.min(MAX_EXPLAIN))),
+        Err(_) => Err(ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!(
+                "explain must be a whole number of features (0 to {MAX_EXPLAIN}), got {:?}",
+                value.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
+}
+
+#[derive(Serialize)]
+struct ContributionOut {
+    feature: &'static str,
+    value: f64,
+    scaled: f64,
+    contribution: f64,
+}
+
+fn contributions(model: &Model, t: &Transaction, k: Option<usize>) -> Option<Vec<ContributionOut>> {
+    let k = k?;
+    Some(
+        model
+            .explain(t, k)
+            .into_iter()
+            .map(|c| ContributionOut {
+                feature: c.feature,
+                value: c.value,
+                scaled: c.scaled,
+                contribution: c.contribution,
+            })
+            .collect(),
+    )
+}
+
+#[derive(Serialize)]
+struct PredictResponse<'a> {
+    id: Option<Value>,
+    fraud_probability: f64,
+    is_fraud: bool,
+    threshold: f64,
+    model: &'a ModelRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contributions: Option<Vec<ContributionOut>>,
+}
+
+async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let explain = explain_param(&uri)?;
+    let bytes = read_body(&headers, body, MAX_BODY_BYTES).await?;
+    let parsed = match parse::transaction(&bytes).map_err(body_error)? {
+        Item::Object(parsed) => parsed,
+        Item::NotObject(what) => return Err(ApiError::new(ErrorCode::WrongJsonType, not_object(what))),
+    };
+    let t = parsed.transaction.map_err(|e| ApiError::validation(&e))?;
+    let p = s.model.predict(&t);
+    let response = PredictResponse {
+        id: parsed.id,
+        fraud_probability: p.probability,
+        is_fraud: p.is_fraud,
+        threshold: s.model.threshold(),
+        model: &s.model_ref,
+        contributions: contributions(&s.model, &t, explain),
+    };
+    Ok(json(serde_json::to_vec(&response).unwrap_or_default()))
+}
+
+#[derive(Serialize)]
+struct BatchResult {
+    id: Option<Value>,
+    fraud_probability: f64,
+    is_fraud: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contributions: Option<Vec<ContributionOut>>,
+}
+
+#[derive(Serialize)]
+struct BatchResponse<'a> {
+    count: usize,
+    flagged: usize,
+    threshold: f64,
+    model: &'a ModelRef,
+    results: Vec<BatchResult>,
+}
+
+async fn predict_batch(
+    State(s): State<Arc<Served>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let explain = explain_param(&uri)?;
+    let bytes = read_body(&headers, body, MAX_BATCH_BODY_BYTES).await?;
+    let batch = parse::batch(&bytes, MAX_BATCH).map_err(body_error)?;
+    if batch.total > MAX_BATCH {
+        return Err(ApiError::new(
+            ErrorCode::BatchTooLarge,
+            format!("batch has {} transactions, the limit is {MAX_BATCH}", batch.total),
+        ));
+    }
+    // Validate everything first: one bad item rejects the batch, nothing is scored.
+    let mut rejected = Vec::new();
+    let mut bad = 0;
+    for (index, item) in batch.items.iter().enumerate() {
+        let error = match item {
+            Item::Object(parsed) => match &parsed.transaction {
+                Ok(_) => continue,
+                Err(e) => ItemError { index, code: e.code(), message: e.to_string(), fields: field_errors(&e.issues) },
+            },
+            Item::NotObject(what) => {
+                ItemError { index, code: ErrorCode::WrongJsonType, message: not_object(what), fields: Vec::new() }
+            }
+        };
+        bad += 1;
+        if rejected.len() < MAX_LISTED_ITEMS {
+            rejected.push(error);
+        }
+    }
+    if let Some(first) = rejected.first() {
+        let one_code = rejected.iter().all(|e| e.code == first.code) && bad == rejected.len();
+        let code = if one_code { first.code } else { ErrorCode::InvalidFields };
+        let message = format!(
+            "{bad} of {} transactions are invalid (first: item {}: {}); nothing was scored",
+            batch.total, first.index, first.message
+        );
+        let omitted = bad - rejected.len();
+        return Err(ApiError::new(code, message).with_items(rejected, omitted));
+    }
+    let mut flagged = 0;
+    let results: Vec<BatchResult> = batch
+        .items
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Object(parse::Parsed { id, transaction: Ok(t) }) => Some((id, t)),
+            _ => None,
+        })
+        .map(|(id, t)| {
+            let p = s.model.predict(&t);
+            flagged += p.is_fraud as usize;
+            BatchResult {
+                id,
+                fraud_probability: p.probability,
+                is_fraud: p.is_fraud,
+                contributions: contributions(&s.model, &t, explain),
+            }
+        })
+        .collect();
+    let response =
+        BatchResponse { count: results.len(), flagged, threshold: s.model.threshold(), model: &s.model_ref, results };
+    Ok(json(serde_json::to_vec(&response).unwrap_or_default()))
+}

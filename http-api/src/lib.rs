@@ -1,0 +1,20 @@
+//! The HTTP contract of the fraud detector, defined once.
+//!
+//! [`app`] builds the axum `Router` for `POST /predict`, `POST /predict/batch`,
+//! `GET /health` and `GET /model`. The native server (`server/`) and the
+//! Cloudflare Worker (`edge-worker/`) both serve this very Router, so the
+//! routes, status codes, request parsing and error bodies are the same by
+//! construction; only runtime-specific layers (timeouts, load shedding,
+//! tracing, graceful shutdown) live in the native binary.
+//!
+//! Why axum without default features: the Worker compiles this crate to
+//! wasm32, where there is no tokio or hyper server. Nothing here scores or
+//! validates — [`fraud_core`] does; this crate only turns bytes into `core`
+//! calls and `core` results and errors into JSON.
+
+mod app;
+mod error;
+pub mod parse;
+
+pub use app::{app, not_found, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
+pub use error::{status_of, ApiError};

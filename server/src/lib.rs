@@ -1,0 +1,110 @@
+//! The native server: the shared [`http_api::app`] Router plus the layers only
+//! a long-running tokio process needs.
+//!
+//! Why split this way: the routes, parsing, validation and error bodies live
+//! in `http-api`, which the Cloudflare Worker serves too. What is left here is
+//! operational — a request timeout, a concurrency limit that sheds load with
+//! `503 Retry-After` instead of queueing without bound, CORS for the browser
+//! page, request tracing, static files and graceful shutdown.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::http::{header, Method};
+use axum::response::IntoResponse;
+use axum::{BoxError, Router};
+use fraud_core::ErrorCode;
+use http_api::{ApiError, Served};
+use tower::ServiceBuilder;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+/// Runtime limits of the native server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A request (including reading its body) that takes longer gets 503 `timeout`.
+    pub timeout: Duration,
+    /// Requests in flight beyond this are refused at once with 503 `overloaded`.
+    pub max_in_flight: usize,
+    /// A folder of static files (the web page) served at `/`, if any.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { timeout: Duration::from_secs(10), max_in_flight: 512, web_dir: None }
+    }
+}
+
+/// Timeouts and shed load become the contract's JSON errors, never a bare 500.
+async fn refused(err: BoxError) -> ApiError {
+    if err.is::<tower::timeout::error::Elapsed>() {
+        ApiError::retry_later(ErrorCode::Timeout, "the request took too long (timeout); retry", 1)
+    } else {
+        ApiError::retry_later(ErrorCode::Overloaded, "the server is at its concurrency limit; retry shortly", 1)
+    }
+}
+
+/// The full native Router: the shared contract with the native layers on top.
+pub fn router(served: Arc<Served>, options: &Options) -> Router {
+    let mut app = http_api::app(served);
+    if let Some(dir) = &options.web_dir {
+        // Unknown paths that are not files still get the contract's JSON 404.
+        let files = ServeDir::new(dir).append_index_html_on_directories(true).not_found_service(tower::service_fn(
+            |req: axum::extract::Request| async move {
+                Ok::<_, std::convert::Infallible>(http_api::not_found(req.uri().clone()).await.into_response())
+            },
+        ));
+        app = app.fallback_service(files);
+    }
+    app.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(refused))
+            .load_shed()
+            .concurrency_limit(options.max_in_flight)
+            .timeout(options.timeout),
+    )
+    .layer(
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(Duration::from_secs(3600)),
+    )
+    .layer(TraceLayer::new_for_http())
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

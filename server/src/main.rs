@@ -1,0 +1,100 @@
+//! `fraud-server`: serves the trained model over HTTP on loopback by default.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use fraud_server::{router, serve, shutdown_signal, Options};
+use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
+use tracing_subscriber::EnvFilter;
+
+/// Serves the fraud model: POST /predict, POST /predict/batch, GET /health, GET /model.
+///
+/// The artifact is loaded once at start; a missing or corrupt artifact stops
+/// start-up with the reason. Limits: /predict bodies up to 64 KiB, batches up
+/// to 10,000 transactions (16 MiB). Stops gracefully on SIGINT or SIGTERM,
+/// finishing the requests in flight. Logs go to stderr (RUST_LOG=debug for
+/// one line per request); the bound address is printed on stdout.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// The model artifact written by `native-train train`.
+    #[arg(long, default_value = "model/model.bin")]
+    model: PathBuf,
+    /// Address to listen on (loopback unless you mean otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    addr: IpAddr,
+    /// Port to listen on (0 picks a free one; the chosen port is printed).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Per-request timeout in milliseconds (answers 503 `timeout`).
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// Requests in flight before new ones are refused with 503 `overloaded` and Retry-After.
+    #[arg(long, default_value_t = 512)]
+    max_in_flight: usize,
+    /// Serve this folder's static files (the web page) at `/`.
+    #[arg(long)]
+    web: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fraud-server: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &PathBuf) -> Result<Served> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!("cannot read the model artifact {} (train one with `cargo xtask run`)", path.display())
+    })?;
+    Served::from_artifact(&bytes).with_context(|| format!("{} is not a usable model artifact", path.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let served = Arc::new(load(&cli.model)?);
+    if let Some(web) = &cli.web {
+        anyhow::ensure!(web.is_dir(), "--web {}: not a folder", web.display());
+    }
+    let options =
+        Options { timeout: Duration::from_millis(cli.timeout_ms), max_in_flight: cli.max_in_flight, web_dir: cli.web };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime.enable_all().build().context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(cli.addr, cli.port);
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr()?;
+        tracing::info!(
+            model = served.model().name(),
+            model_id = served.model_id(),
+            threshold = served.model().threshold(),
+            max_body_bytes = MAX_BODY_BYTES,
+            max_batch = MAX_BATCH,
+            max_batch_body_bytes = MAX_BATCH_BODY_BYTES,
+            "model loaded"
+        );
+        println!("listening on http://{bound}");
+        serve(listener, router(served, &options), shutdown_signal()).await.context("serving")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
