@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn numbers_parse_to_the_same_bits_as_javascript() {
         // Shortest round-trip decimals (what JSON.stringify writes) come back exactly.
-        for x in [0.1f64, -1.3598071336738, 149.62, 1e-300, 123456789.123456789, 2.5e-8] {
+        for x in [0.1f64, -1.3598071336738, 149.62, 1e-300, 123_456_789.123_456_79, 2.5e-8] {
             let text = body("").replace("\"Amount\": 29.5", &format!("\"Amount\": {}", ryu_like(x)));
             let t = parsed(transaction(text.as_bytes()).unwrap()).transaction.unwrap();
             assert_eq!(t.0[29].to_bits(), x.to_bits(), "{x}");
