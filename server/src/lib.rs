@@ -18,6 +18,7 @@ use axum::response::IntoResponse;
 use axum::{BoxError, Router};
 use fraud_core::ErrorCode;
 use http_api::{ApiError, Served};
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
@@ -61,11 +62,13 @@ pub fn router(served: Arc<Served>, options: &Options) -> Router {
         ));
         app = app.fallback_service(files);
     }
+    // Router::layer wraps each route separately: the limit must be the global
+    // kind (one semaphore shared by every route), or each route gets its own.
     app.layer(
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(refused))
             .load_shed()
-            .concurrency_limit(options.max_in_flight)
+            .layer(GlobalConcurrencyLimitLayer::new(options.max_in_flight))
             .timeout(options.timeout),
     )
     .layer(

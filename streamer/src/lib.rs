@@ -1,1 +1,529 @@
+//! The transaction streamer: the Python original's `stream/producer.py`, done
+//! as real software.
+//!
+//! It replays a CSV with the schema (the trainer's `replay.csv` by default)
+//! one transaction per `POST /predict`, paced by a fixed delay, a target rate
+//! or the data's own `Time` gaps, with bounded concurrency. Every transaction
+//! is accounted for: a failed request is retried with exponential backoff a
+//! bounded number of times and then counted as failed by kind — never dropped.
+//! Since it only speaks the HTTP contract, it works against the native server
+//! and `wrangler dev` alike.
 
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use fraud_core::FEATURE_NAMES;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+/// How transactions are spaced in time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// As fast as the concurrency allows.
+    Unpaced,
+    /// A fixed delay between consecutive sends.
+    Delay(Duration),
+    /// A target rate, in transactions per second.
+    Rate(f64),
+    /// The data's own `Time` gaps divided by `speed`, each gap capped at `max_gap`.
+    TimeGaps {
+        /// 10 replays ten times faster than real time.
+        speed: f64,
+        /// Longest wait between two transactions (quiet nights would stall a demo).
+        max_gap: Duration,
+    },
+}
+
+/// What to stream where.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The `/predict` URL.
+    pub url: String,
+    /// A CSV with the schema (labels in `Class` are optional but give the confusion matrix).
+    pub data: PathBuf,
+    /// Spacing of the sends.
+    pub pace: Pace,
+    /// Send at most this many (from the start of the file).
+    pub limit: Option<usize>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Retries after a failed attempt (connection error, timeout, 5xx), then the transaction counts as failed.
+    pub retries: u32,
+    /// First retry delay; doubles on each retry.
+    pub backoff: Duration,
+    /// Per-attempt timeout.
+    pub request_timeout: Duration,
+    /// Show a live progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Why a transaction failed, after its retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No connection (refused, reset, closed before a response).
+    Connect,
+    /// No response within the per-attempt timeout.
+    Timeout,
+    /// 503 and other 5xx answers.
+    Server,
+    /// 4xx: the server refused the transaction itself (not retried).
+    Rejected,
+    /// A 200 whose body is not the contract's response.
+    BadResponse,
+}
+
+impl FailureKind {
+    fn retryable(self) -> bool {
+        matches!(self, FailureKind::Connect | FailureKind::Timeout | FailureKind::Server)
+    }
+}
+
+/// What happened to one transaction.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Scored.
+    Ok {
+        /// The served probability.
+        fraud_probability: f64,
+        /// The served decision.
+        is_fraud: bool,
+        /// Latency of the attempt that succeeded, in microseconds.
+        latency_us: u64,
+        /// Attempts made (1 = no retry).
+        attempts: u32,
+    },
+    /// Not scored after every attempt.
+    Failed {
+        /// The last attempt's failure.
+        kind: FailureKind,
+        /// The last attempt's detail (status and error code, or the I/O error).
+        detail: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Never sent (the run was interrupted first).
+    NotSent,
+}
+
+/// Counts of the served decisions against the labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Confusion {
+    /// Frauds flagged.
+    pub tp: u64,
+    /// Legitimate flagged.
+    pub fp: u64,
+    /// Frauds passed.
+    pub fn_: u64,
+    /// Legitimate passed.
+    pub tn: u64,
+}
+
+impl Confusion {
+    /// Adds one decision.
+    pub fn add(&mut self, label: u8, flagged: bool) {
+        match (label == 1, flagged) {
+            (true, true) => self.tp += 1,
+            (false, true) => self.fp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, false) => self.tn += 1,
+        }
+    }
+
+    /// TP / (TP + FP), 0 when nothing is flagged.
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+
+    /// TP / (TP + FN), 0 when there are no frauds.
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The end-of-run report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Where the transactions went.
+    pub url: String,
+    /// Transactions planned (the file, or `--limit`).
+    pub planned: usize,
+    /// Transactions sent at least once.
+    pub sent: usize,
+    /// Scored.
+    pub ok: usize,
+    /// Failed after retries.
+    pub failed: usize,
+    /// Failures by kind.
+    pub failed_by_kind: Vec<(FailureKind, usize)>,
+    /// Never sent (interrupted).
+    pub not_sent: usize,
+    /// Retries made in all.
+    pub retries: u64,
+    /// Flagged as fraud by the server.
+    pub flagged: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Scored transactions per second.
+    pub throughput: f64,
+    /// Latency percentiles of successful requests, milliseconds: p50, p90, p99, max.
+    pub latency_ms: [f64; 4],
+    /// Served decisions against the labels.
+    pub confusion: Confusion,
+    /// Per-transaction outcomes, in file order.
+    #[serde(skip)]
+    pub outcomes: Vec<Outcome>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "streamed to {}", self.url)?;
+        writeln!(
+            f,
+            "  sent {} of {} in {:.2} s: ok {}, failed {}, not sent {} ({} retries; {:.0} scored/s)",
+            self.sent, self.planned, self.seconds, self.ok, self.failed, self.not_sent, self.retries, self.throughput
+        )?;
+        if !self.failed_by_kind.is_empty() {
+            let kinds: Vec<String> = self
+                .failed_by_kind
+                .iter()
+                .map(|(k, n)| format!("{} {n}", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()))
+                .collect();
+            writeln!(f, "  failed by kind: {}", kinds.join(", "))?;
+        }
+        let [p50, p90, p99, max] = self.latency_ms;
+        writeln!(f, "  latency ms: p50 {p50:.3}  p90 {p90:.3}  p99 {p99:.3}  max {max:.3}")?;
+        let c = &self.confusion;
+        writeln!(f, "  flagged {} | vs labels: TP {} FP {} FN {} TN {}", self.flagged, c.tp, c.fp, c.fn_, c.tn)?;
+        write!(f, "  precision {:.4}  recall {:.4}", c.precision(), c.recall())
+    }
+}
+
+/// A prepared request: body, label and send offset from the start.
+struct Job {
+    body: Vec<u8>,
+    label: u8,
+    at: Duration,
+}
+
+/// The request body of row `id`: `{"id":id,"Time":...,...}` with shortest
+/// round-trip decimals, so the server reads back the exact doubles.
+fn body(id: usize, row: &[f64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(40 * row.len());
+    out.extend_from_slice(b"{\"id\":");
+    out.extend_from_slice(id.to_string().as_bytes());
+    let mut buf = ryu::Buffer::new();
+    for (name, v) in FEATURE_NAMES.iter().zip(row) {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(buf.format(*v).as_bytes());
+    }
+    out.push(b'}');
+    out
+}
+
+fn schedule(pace: Pace, times: &[f64]) -> Vec<Duration> {
+    let mut at = Duration::ZERO;
+    times
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            if i > 0 {
+                at += match pace {
+                    Pace::Unpaced => Duration::ZERO,
+                    Pace::Delay(d) => d,
+                    Pace::Rate(r) => Duration::from_secs_f64(1.0 / r.max(1e-9)),
+                    Pace::TimeGaps { speed, max_gap } => {
+                        let gap = ((t - times[i - 1]).max(0.0) / speed.max(1e-9)).min(max_gap.as_secs_f64());
+                        Duration::from_secs_f64(gap)
+                    }
+                };
+            }
+            at
+        })
+        .collect()
+}
+
+fn load_jobs(config: &Config) -> Result<Vec<Job>> {
+    let data = native_train::data::load_csv(&config.data)
+        .with_context(|| format!("reading transactions from {}", config.data.display()))?
+        .data;
+    let n = config.limit.unwrap_or(usize::MAX).min(data.len());
+    let rows: Vec<&[f64]> = data.x.outer_iter().take(n).map(|r| r.to_slice().unwrap_or(&[])).collect();
+    let times: Vec<f64> = rows.iter().map(|r| r.first().copied().unwrap_or(0.0)).collect();
+    let offsets = schedule(config.pace, &times);
+    Ok(rows
+        .iter()
+        .zip(&data.y)
+        .zip(offsets)
+        .enumerate()
+        .map(|(i, ((row, &label), at))| Job { body: body(i, row), label, at })
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
+struct Scored {
+    fraud_probability: f64,
+    is_fraud: bool,
+}
+
+/// One attempt: the scored result, or why it failed.
+async fn attempt(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Scored, (FailureKind, String)> {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| if e.is_timeout() { (FailureKind::Timeout, e.to_string()) } else { (FailureKind::Connect, e.to_string()) })?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| {
+        if e.is_timeout() {
+            (FailureKind::Timeout, e.to_string())
+        } else {
+            (FailureKind::Connect, e.to_string())
+        }
+    })?;
+    if !status.is_success() {
+        let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(String::from))
+            .unwrap_or_else(|| "no error code".into());
+        let kind = if status.is_server_error() { FailureKind::Server } else { FailureKind::Rejected };
+        return Err((kind, format!("HTTP {} {code}", status.as_u16())));
+    }
+    serde_json::from_slice::<Scored>(&bytes).map_err(|e| (FailureKind::BadResponse, e.to_string()))
+}
+
+/// Sends one transaction, retrying with exponential backoff.
+async fn deliver(client: &reqwest::Client, config: &Config, body: &[u8], retries: &AtomicU64) -> Outcome {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let start = Instant::now();
+        match attempt(client, &config.url, body).await {
+            Ok(s) => {
+                return Outcome::Ok {
+                    fraud_probability: s.fraud_probability,
+                    is_fraud: s.is_fraud,
+                    latency_us: start.elapsed().as_micros() as u64,
+                    attempts,
+                }
+            }
+            Err((kind, detail)) if !kind.retryable() || attempts > config.retries => {
+                return Outcome::Failed { kind, detail, attempts }
+            }
+            Err(_) => {
+                retries.fetch_add(1, Ordering::Relaxed);
+                let wait = config.backoff.saturating_mul(1 << (attempts - 1).min(16));
+                tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i] as f64 / 1000.0
+}
+
+fn summarize(config: &Config, jobs: &[Job], outcomes: Vec<Outcome>, retries: u64, seconds: f64) -> Summary {
+    let mut confusion = Confusion::default();
+    let mut latencies = Vec::new();
+    let mut by_kind = std::collections::BTreeMap::new();
+    let (mut ok, mut failed, mut not_sent, mut flagged) = (0, 0, 0, 0);
+    for (job, outcome) in jobs.iter().zip(&outcomes) {
+        match outcome {
+            Outcome::Ok { is_fraud, latency_us, .. } => {
+                ok += 1;
+                flagged += *is_fraud as usize;
+                confusion.add(job.label, *is_fraud);
+                latencies.push(*latency_us);
+            }
+            Outcome::Failed { kind, .. } => {
+                failed += 1;
+                *by_kind.entry(*kind).or_insert(0) += 1;
+            }
+            Outcome::NotSent => not_sent += 1,
+        }
+    }
+    latencies.sort_unstable();
+    Summary {
+        url: config.url.clone(),
+        planned: jobs.len(),
+        sent: ok + failed,
+        ok,
+        failed,
+        failed_by_kind: by_kind.into_iter().collect(),
+        not_sent,
+        retries,
+        flagged,
+        seconds,
+        throughput: ok as f64 / seconds.max(1e-9),
+        latency_ms: [
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.90),
+            percentile(&latencies, 0.99),
+            percentile(&latencies, 1.0),
+        ],
+        confusion,
+        outcomes,
+    }
+}
+
+/// Streams every transaction of `config.data` to `config.url`, and reports.
+/// `stop` set to true (e.g. by Ctrl-C) stops new sends; those are counted as not sent.
+pub async fn stream(config: Config, stop: Arc<AtomicBool>) -> Result<Summary> {
+    let jobs = Arc::new(load_jobs(&config)?);
+    let client = reqwest::Client::builder()
+        .timeout(config.request_timeout)
+        .pool_max_idle_per_host(config.concurrency.max(1))
+        .build()
+        .context("building the HTTP client")?;
+    let bar = if config.progress { ProgressBar::new(jobs.len() as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let counters = Arc::new(Counters::default());
+    let ticker = {
+        let (bar, counters) = (bar.clone(), counters.clone());
+        tokio::spawn(async move {
+            let start = Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                bar.set_message(counters.message(start.elapsed()));
+            }
+        })
+    };
+    let retries = Arc::new(AtomicU64::new(0));
+    let permits = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let config = Arc::new(config);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(jobs.len());
+    for i in 0..jobs.len() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let due = start + jobs[i].at;
+        tokio::time::sleep_until(due.into()).await;
+        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+        let (client, config, jobs, retries, counters, bar) =
+            (client.clone(), config.clone(), jobs.clone(), retries.clone(), counters.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            let outcome = deliver(&client, &config, &jobs[i].body, &retries).await;
+            drop(permit);
+            counters.record(&outcome);
+            bar.inc(1);
+            outcome
+        }));
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for task in tasks {
+        // A task only ends by returning; a panic there would be a bug, counted as a failure.
+        outcomes.push(task.await.unwrap_or_else(|e| Outcome::Failed {
+            kind: FailureKind::BadResponse,
+            detail: format!("internal error: {e}"),
+            attempts: 0,
+        }));
+    }
+    outcomes.resize(jobs.len(), Outcome::NotSent);
+    ticker.abort();
+    bar.set_message(counters.message(start.elapsed()));
+    bar.finish();
+    Ok(summarize(&config, &jobs, outcomes, retries.load(Ordering::Relaxed), start.elapsed().as_secs_f64()))
+}
+
+#[derive(Default)]
+struct Counters {
+    done: AtomicU64,
+    flagged: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Counters {
+    fn record(&self, outcome: &Outcome) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Outcome::Ok { is_fraud: true, .. } => {
+                self.flagged.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Failed { .. } => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    fn message(&self, elapsed: Duration) -> String {
+        let done = self.done.load(Ordering::Relaxed);
+        format!(
+            "flagged {}  errors {}  {:.0} tx/s",
+            self.flagged.load(Ordering::Relaxed),
+            self.errors.load(Ordering::Relaxed),
+            done as f64 / elapsed.as_secs_f64().max(1e-9)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_round_trip_exactly() {
+        let row: Vec<f64> = (0..30).map(|i| (i as f64 - 7.3) / 3.0).collect();
+        let v: serde_json::Value = serde_json::from_slice(&body(12, &row)).unwrap();
+        assert_eq!(v["id"], 12);
+        for (name, x) in FEATURE_NAMES.iter().zip(&row) {
+            assert_eq!(v[name].as_f64().unwrap().to_bits(), x.to_bits(), "{name}");
+        }
+    }
+
+    #[test]
+    fn pacing_follows_the_chosen_mode() {
+        let times = [0.0, 10.0, 10.0, 500.0];
+        assert_eq!(schedule(Pace::Unpaced, &times), vec![Duration::ZERO; 4]);
+        let d = schedule(Pace::Delay(Duration::from_millis(5)), &times);
+        assert_eq!(d[3], Duration::from_millis(15));
+        let r = schedule(Pace::Rate(100.0), &times);
+        assert!((r[2].as_secs_f64() - 0.02).abs() < 1e-9);
+        let g = schedule(Pace::TimeGaps { speed: 10.0, max_gap: Duration::from_secs(2) }, &times);
+        assert_eq!(g[1], Duration::from_secs(1));
+        assert_eq!(g[2], Duration::from_secs(1), "equal times: no wait");
+        assert_eq!(g[3], Duration::from_secs(3), "the 49 s gap is capped at 2 s");
+    }
+
+    #[test]
+    fn percentiles_and_confusion() {
+        let v: Vec<u64> = (1..=100).map(|x| x * 1000).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&v, 1.0), 100.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+        let mut c = Confusion::default();
+        for (l, f) in [(1, true), (1, false), (0, true), (0, false), (0, false)] {
+            c.add(l, f);
+        }
+        assert_eq!((c.tp, c.fn_, c.fp, c.tn), (1, 1, 1, 2));
+        assert_eq!(c.precision(), 0.5);
+    }
+}

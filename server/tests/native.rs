@@ -1,0 +1,141 @@
+//! What only the native server adds: load shedding, timeouts, CORS, static
+//! files, and start-up refusing a missing or corrupt artifact.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request, StatusCode};
+use fraud_core::{Artifact, LogisticWeights, Metrics, Provenance, Scaler, FEATURE_NAMES, N_FEATURES};
+use fraud_server::{router, Options};
+use http_api::Served;
+use tower::ServiceExt;
+
+fn artifact() -> Vec<u8> {
+    Artifact {
+        model_name: "test".into(),
+        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+        scaler: Scaler { mean: vec![0.0; N_FEATURES], scale: vec![1.0; N_FEATURES] },
+        weights: LogisticWeights { weights: vec![0.1; N_FEATURES], intercept: -1.0 },
+        threshold: 0.5,
+        provenance: Provenance::default(),
+        validation: Metrics::default(),
+        test: Metrics::default(),
+    }
+    .encode()
+}
+
+fn served() -> Arc<Served> {
+    Arc::new(Served::from_artifact(&artifact()).unwrap())
+}
+
+/// A body that never finishes arriving: a slow (or stuck) client.
+fn stalled_body() -> Body {
+    Body::from_stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>())
+}
+
+fn post(body: Body) -> Request<Body> {
+    Request::post("/predict").header(header::CONTENT_TYPE, "application/json").body(body).unwrap()
+}
+
+async fn error_code(response: axum::response::Response) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&to_bytes(response.into_body(), 1 << 20).await.unwrap()).unwrap();
+    v["error"]["code"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_stalled_client_times_out_with_503() {
+    let app = router(served(), &Options { timeout: Duration::from_millis(100), ..Options::default() });
+    let response = app.oneshot(post(stalled_body())).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(error_code(response).await, "timeout");
+}
+
+#[tokio::test]
+async fn beyond_the_in_flight_limit_load_is_shed_not_queued() {
+    let app = router(served(), &Options { max_in_flight: 1, timeout: Duration::from_secs(5), ..Options::default() });
+    let stuck = tokio::spawn(app.clone().oneshot(post(stalled_body())));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let response = app.clone().oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(error_code(response).await, "overloaded");
+    stuck.abort();
+    let _ = stuck.await;
+    let response = app.oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the slot is free again once the stuck request is gone");
+}
+
+#[tokio::test]
+async fn cors_lets_the_web_page_call_the_api() {
+    let app = router(served(), &Options::default());
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/predict")
+        .header(header::ORIGIN, "http://localhost:5173")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(preflight).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
+async fn static_files_are_served_and_misses_stay_json_404s() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<h1>page</h1>").unwrap();
+    let app = router(served(), &Options { web_dir: Some(dir.path().to_path_buf()), ..Options::default() });
+    let page = app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(&to_bytes(page.into_body(), 1 << 20).await.unwrap()[..], b"<h1>page</h1>");
+    let miss = app.clone().oneshot(Request::get("/missing.js").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(miss.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(miss).await, "not_found");
+    let api = app.oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+}
+
+fn server_with(model: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_fraud-server"))
+        .arg("--model")
+        .arg(model)
+        .args(["--port", "0"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn start_up_refuses_a_missing_or_corrupt_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server_with(&dir.path().join("absent.bin"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read the model artifact") && err.contains("absent.bin"), "{err}");
+
+    let mut bytes = artifact();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    let corrupt = dir.path().join("corrupt.bin");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let out = server_with(&corrupt);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a usable model artifact") && err.contains("checksum"), "{err}");
+
+    let truncated = dir.path().join("truncated.bin");
+    std::fs::write(&truncated, &artifact()[..40]).unwrap();
+    let err = String::from_utf8_lossy(&server_with(&truncated).stderr).into_owned();
+    assert!(err.contains("truncated"), "{err}");
+}
+
+#[test]
+fn help_explains_itself() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fraud-server")).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for option in ["--model", "--addr", "--port", "--timeout-ms", "--max-in-flight", "--web"] {
+        assert!(text.contains(option), "--help lacks {option}");
+    }
+}

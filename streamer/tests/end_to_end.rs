@@ -1,0 +1,129 @@
+//! End to end: train on synthetic data, start the native server on an
+//! ephemeral loopback port, stream a few hundred transactions at it, and check
+//! the summary against the native core's own decisions on those rows.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fraud_server::{router, Options};
+use fraud_streamer::{stream, Config, Confusion, FailureKind, Outcome, Pace};
+use http_api::Served;
+use native_train::data::write_csv;
+use native_train::pipeline::{run, Config as TrainConfig, Source};
+use native_train::synth;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    replay: std::path::PathBuf,
+    served: Arc<Served>,
+    rows: Vec<[f64; 30]>,
+    labels: Vec<u8>,
+}
+
+fn fixture(rows: usize) -> Fixture {
+    let data = synth::generate(20_000, 0.02, 11);
+    let source = Source { name: "synthetic".into(), sha256: String::new(), synthetic: true };
+    let outcome = run(&data, &source, &TrainConfig::default(), &indicatif::ProgressBar::hidden()).expect("training");
+    let served = Arc::new(Served::from_artifact(&outcome.artifact.encode()).expect("artifact"));
+    let dir = tempfile::tempdir().unwrap();
+    let replay = dir.path().join("replay.csv");
+    let mut file = std::fs::File::create(&replay).unwrap();
+    write_csv(&mut file, &outcome.replay).unwrap();
+    let n = rows.min(outcome.replay.len());
+    let rows_x: Vec<[f64; 30]> =
+        outcome.replay.x.outer_iter().take(n).map(|r| std::array::from_fn(|j| r[j])).collect();
+    Fixture { _dir: dir, replay, served, rows: rows_x, labels: outcome.replay.y[..n].to_vec() }
+}
+
+async fn start_server(served: Arc<Served>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/predict", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(served, &Options::default());
+    tokio::spawn(fraud_server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    (url, tx)
+}
+
+fn config(url: String, data: std::path::PathBuf, limit: usize) -> Config {
+    Config {
+        url,
+        data,
+        pace: Pace::Unpaced,
+        limit: Some(limit),
+        concurrency: 8,
+        retries: 2,
+        backoff: Duration::from_millis(20),
+        request_timeout: Duration::from_secs(5),
+        progress: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_decisions_equal_the_native_core() {
+    let f = fixture(400);
+    let (url, stop_server) = start_server(f.served.clone()).await;
+    let summary = stream(config(url, f.replay.clone(), 400), Arc::new(AtomicBool::new(false))).await.unwrap();
+    println!("{summary}");
+    assert_eq!((summary.planned, summary.sent, summary.ok, summary.failed, summary.not_sent), (400, 400, 400, 0, 0));
+    let mut want = Confusion::default();
+    for (i, (row, &label)) in f.rows.iter().zip(&f.labels).enumerate() {
+        let p = f.served.model().probability(row);
+        let flagged = f.served.model().is_fraud(p);
+        want.add(label, flagged);
+        match &summary.outcomes[i] {
+            Outcome::Ok { fraud_probability, is_fraud, .. } => {
+                assert_eq!(fraud_probability.to_bits(), p.to_bits(), "row {i}: served probability differs from core");
+                assert_eq!(*is_fraud, flagged, "row {i}");
+            }
+            other => panic!("row {i}: {other:?}"),
+        }
+    }
+    assert_eq!(summary.confusion, want);
+    assert!(want.tp + want.fp > 0, "the fixture should flag something: {want:?}");
+    assert!(summary.latency_ms[0] > 0.0 && summary.latency_ms[0] <= summary.latency_ms[3]);
+    let _ = stop_server.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_counts_every_transaction_as_failed() {
+    let f = fixture(50);
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let summary = stream(config(format!("http://127.0.0.1:{port}/predict"), f.replay.clone(), 50), Arc::new(AtomicBool::new(false)))
+        .await
+        .unwrap();
+    assert_eq!((summary.sent, summary.ok, summary.failed), (50, 0, 50));
+    assert_eq!(summary.failed_by_kind, vec![(FailureKind::Connect, 50)]);
+    assert_eq!(summary.retries, 100, "two retries each");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_requests_are_not_retried() {
+    let f = fixture(20);
+    let (url, stop_server) = start_server(f.served.clone()).await;
+    // The wrong route: 404, a client error, not worth retrying.
+    let summary =
+        stream(config(url.replace("/predict", "/nope"), f.replay.clone(), 20), Arc::new(AtomicBool::new(false)))
+            .await
+            .unwrap();
+    assert_eq!((summary.failed, summary.retries), (20, 0));
+    assert!(matches!(&summary.outcomes[0], Outcome::Failed { kind: FailureKind::Rejected, detail, .. } if detail == "HTTP 404 not_found"));
+    let _ = stop_server.send(());
+}
+
+#[tokio::test]
+async fn a_malformed_csv_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    let mut text = String::from_utf8(synth::generate_csv(5, 0.2, 1)).unwrap();
+    text.push_str("1,2,3\n");
+    std::fs::write(&path, text).unwrap();
+    let err = stream(config("http://127.0.0.1:9/predict".into(), path, 10), Arc::new(AtomicBool::new(false)))
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("line 7"), "{msg}");
+}
