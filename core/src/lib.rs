@@ -8,8 +8,8 @@
 //! Why `no_std` + `alloc`: the same code is compiled for the native trainer and
 //! server, for the browser and for a Cloudflare Worker. Keeping I/O, HTTP and
 //! JSON out of this crate is what lets every runtime call it unchanged, and
-//! using `libm` for `exp`/`sqrt` (never the platform's libm) is what makes the
-//! scores bit-identical on every target.
+//! computing `exp` in plain IEEE operations (and `sqrt` with `libm`), never the
+//! platform's libm, is what makes the scores bit-identical on every target.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -20,6 +20,7 @@ extern crate std;
 
 pub mod artifact;
 pub mod error;
+mod exp;
 pub mod model;
 pub mod scaler;
 pub mod schema;

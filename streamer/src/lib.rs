@@ -201,7 +201,12 @@ impl fmt::Display for Summary {
             let kinds: Vec<String> = self
                 .failed_by_kind
                 .iter()
-                .map(|(k, n)| format!("{} {n}", serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()))
+                .map(|(k, n)| {
+                    format!(
+                        "{} {n}",
+                        serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+                    )
+                })
                 .collect();
             writeln!(f, "  failed by kind: {}", kinds.join(", "))?;
         }
@@ -284,13 +289,14 @@ struct Scored {
 
 /// One attempt: the scored result, or why it failed.
 async fn attempt(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Scored, (FailureKind, String)> {
-    let response = client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .await
-        .map_err(|e| if e.is_timeout() { (FailureKind::Timeout, e.to_string()) } else { (FailureKind::Connect, e.to_string()) })?;
+    let response =
+        client.post(url).header("content-type", "application/json").body(body.to_vec()).send().await.map_err(|e| {
+            if e.is_timeout() {
+                (FailureKind::Timeout, e.to_string())
+            } else {
+                (FailureKind::Connect, e.to_string())
+            }
+        })?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(|e| {
         if e.is_timeout() {

@@ -131,7 +131,8 @@ fn run(cli: Cli) -> Result<bool> {
     })?;
     println!("{summary}");
     if let Some(path) = &cli.summary_json {
-        std::fs::write(path, serde_json::to_vec_pretty(&summary)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&summary)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(path) = &cli.outcomes {
         let mut text = String::new();

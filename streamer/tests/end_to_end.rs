@@ -31,8 +31,7 @@ fn fixture(rows: usize) -> Fixture {
     let mut file = std::fs::File::create(&replay).unwrap();
     write_csv(&mut file, &outcome.replay).unwrap();
     let n = rows.min(outcome.replay.len());
-    let rows_x: Vec<[f64; 30]> =
-        outcome.replay.x.outer_iter().take(n).map(|r| std::array::from_fn(|j| r[j])).collect();
+    let rows_x: Vec<[f64; 30]> = outcome.replay.x.outer_iter().take(n).map(|r| std::array::from_fn(|j| r[j])).collect();
     Fixture { _dir: dir, replay, served, rows: rows_x, labels: outcome.replay.y[..n].to_vec() }
 }
 
@@ -92,9 +91,12 @@ async fn an_unreachable_server_counts_every_transaction_as_failed() {
     let f = fixture(50);
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let summary = stream(config(format!("http://127.0.0.1:{port}/predict"), f.replay.clone(), 50), Arc::new(AtomicBool::new(false)))
-        .await
-        .unwrap();
+    let summary = stream(
+        config(format!("http://127.0.0.1:{port}/predict"), f.replay.clone(), 50),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await
+    .unwrap();
     assert_eq!((summary.sent, summary.ok, summary.failed), (50, 0, 50));
     assert_eq!(summary.failed_by_kind, vec![(FailureKind::Connect, 50)]);
     assert_eq!(summary.retries, 100, "two retries each");
@@ -110,7 +112,9 @@ async fn rejected_requests_are_not_retried() {
             .await
             .unwrap();
     assert_eq!((summary.failed, summary.retries), (20, 0));
-    assert!(matches!(&summary.outcomes[0], Outcome::Failed { kind: FailureKind::Rejected, detail, .. } if detail == "HTTP 404 not_found"));
+    assert!(
+        matches!(&summary.outcomes[0], Outcome::Failed { kind: FailureKind::Rejected, detail, .. } if detail == "HTTP 404 not_found")
+    );
     let _ = stop_server.send(());
 }
 

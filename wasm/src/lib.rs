@@ -13,7 +13,6 @@ use fraud_core::{
     ValidationError, FEATURE_NAMES, N_FEATURES,
 };
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -90,20 +89,69 @@ fn raw(v: &JsValue) -> RawValue {
     }
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsValue {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+/// A plain JS object from key/value pairs. Hand-built rather than through
+/// serde-wasm-bindgen: that serializer alone cost ~9 KB of the 64 KiB budget.
+fn object(entries: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (key, value) in entries {
+        set(&o, key, value);
+    }
+    o.into()
 }
 
-#[derive(Serialize)]
-struct Summary<'a> {
-    model_name: &'a str,
-    model_id: &'a str,
-    format_version: u16,
-    threshold: f64,
-    feature_names: &'a [&'a str],
-    provenance: &'a Provenance,
-    validation: &'a Metrics,
-    test: &'a Metrics,
+fn num(x: f64) -> JsValue {
+    JsValue::from_f64(x)
+}
+
+fn count(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+/// Field names as in the artifact's JSON (`model.json`) and the HTTP `/model` card.
+fn metrics(m: &Metrics) -> JsValue {
+    object(&[
+        ("threshold", num(m.threshold)),
+        ("precision", num(m.precision)),
+        ("recall", num(m.recall)),
+        ("f1", num(m.f1)),
+        ("average_precision", num(m.average_precision)),
+        ("roc_auc", num(m.roc_auc)),
+        ("true_positives", count(m.true_positives)),
+        ("false_positives", count(m.false_positives)),
+        ("true_negatives", count(m.true_negatives)),
+        ("false_negatives", count(m.false_negatives)),
+    ])
+}
+
+fn provenance(p: &Provenance) -> JsValue {
+    let weights: Array = p.class_weights.iter().map(|&w| num(w)).collect();
+    object(&[
+        ("dataset", text(&p.dataset)),
+        ("dataset_sha256", text(&p.dataset_sha256)),
+        ("synthetic", JsValue::from_bool(p.synthetic)),
+        ("rows_total", count(p.rows_total)),
+        ("frauds_total", count(p.frauds_total)),
+        ("rows_train", count(p.rows_train)),
+        ("rows_validation", count(p.rows_validation)),
+        ("rows_test", count(p.rows_test)),
+        ("rows_fitted", count(p.rows_fitted)),
+        ("seed", count(p.seed)),
+        ("train_fraction", num(p.train_fraction)),
+        ("validation_fraction", num(p.validation_fraction)),
+        ("test_fraction", num(p.test_fraction)),
+        ("smote_k", count(p.smote_k.into())),
+        ("smote_ratio", num(p.smote_ratio)),
+        ("class_weights", weights.into()),
+        ("c", num(p.c)),
+        ("solver", text(&p.solver)),
+        ("solver_iterations", count(p.solver_iterations.into())),
+        ("solver_max_gradient", num(p.solver_max_gradient)),
+        ("trainer", text(&p.trainer)),
+    ])
 }
 
 /// A loaded fraud model.
@@ -115,7 +163,14 @@ pub struct FraudModel {
     /// The feature names as JS strings, made once: looking fields up with them
     /// avoids re-encoding 30 strings on every call.
     keys: Vec<JsValue>,
+    /// The zero-copy batch: rows JS writes in place, and their results.
+    input: Vec<f64>,
+    probabilities: Vec<f64>,
+    decisions: Vec<u8>,
 }
+
+/// Largest zero-copy batch: 4 million rows is ~1 GB of wasm memory.
+const MAX_INPUT_ROWS: usize = 4_000_000;
 
 #[wasm_bindgen]
 impl FraudModel {
@@ -127,7 +182,15 @@ impl FraudModel {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.to_string());
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
-        Ok(FraudModel { model, artifact, id: model_id(bytes), keys })
+        Ok(FraudModel {
+            model,
+            artifact,
+            id: model_id(bytes),
+            keys,
+            input: Vec::new(),
+            probabilities: Vec::new(),
+            decisions: Vec::new(),
+        })
     }
 
     /// The 30 input names, in the order `predictBatch` rows use.
@@ -157,16 +220,17 @@ impl FraudModel {
     /// Provenance and validation/test metrics, as a plain object.
     #[wasm_bindgen(getter)]
     pub fn summary(&self) -> JsValue {
-        to_js(&Summary {
-            model_name: self.model.name(),
-            model_id: &self.id,
-            format_version: FORMAT_VERSION,
-            threshold: self.model.threshold(),
-            feature_names: &FEATURE_NAMES,
-            provenance: &self.artifact.provenance,
-            validation: &self.artifact.validation,
-            test: &self.artifact.test,
-        })
+        let names: Array = FEATURE_NAMES.iter().map(|n| text(n)).collect();
+        object(&[
+            ("model_name", text(self.model.name())),
+            ("model_id", text(&self.id)),
+            ("format_version", num(FORMAT_VERSION.into())),
+            ("threshold", num(self.model.threshold())),
+            ("feature_names", names.into()),
+            ("provenance", provenance(&self.artifact.provenance)),
+            ("validation", metrics(&self.artifact.validation)),
+            ("test", metrics(&self.artifact.test)),
+        ])
     }
 
     /// Reads and validates a transaction object (validation is `core`'s).
@@ -253,12 +317,63 @@ impl FraudModel {
         Ok(out.into())
     }
 
+    /// Zero-copy batch scoring, step 1: makes room for `rows` rows inside the
+    /// module's memory and returns a `Float64Array` *view* of it (n × 30,
+    /// row-major, schema order, zero-filled). Fill it in place — parse straight
+    /// into it, or `view.set(rows)` — then call `scoreInput()`. No copy crosses
+    /// the boundary on the way in. The view is only valid until the next call
+    /// into this module that allocates (`batchInput`, `predict`, ...): take a
+    /// fresh one each time.
+    #[wasm_bindgen(js_name = batchInput)]
+    pub fn batch_input(&mut self, rows: usize) -> Result<Float64Array, JsValue> {
+        if rows > MAX_INPUT_ROWS {
+            return Err(js_error(
+                ErrorCode::BatchTooLarge,
+                &format!("{rows} rows requested, the limit is {MAX_INPUT_ROWS} per batch"),
+            ));
+        }
+        self.input.clear();
+        self.input.resize(rows * N_FEATURES, 0.0);
+        // Sized now, so scoring allocates nothing and cannot move the input.
+        self.probabilities.resize(rows, 0.0);
+        self.decisions.resize(rows, 0);
+        // SAFETY: the view aliases `self.input`, which is not touched again
+        // until the next `batch_input`; the caller is told the view dies at
+        // the next allocating call (memory growth detaches it).
+        Ok(unsafe { Float64Array::view(&self.input) })
+    }
+
+    /// Zero-copy batch scoring, step 2: scores the rows in the `batchInput`
+    /// buffer: `{ probabilities: Float64Array, decisions: Uint8Array }` (copies
+    /// of 9 bytes per row). Errors as `predictBatch`.
+    #[wasm_bindgen(js_name = scoreInput)]
+    pub fn score_input(&mut self) -> Result<JsValue, JsValue> {
+        let rows = self.input.len() / N_FEATURES;
+        let probabilities = &mut self.probabilities[..rows];
+        self.model.score_batch(&self.input, probabilities).map_err(|e| batch_error(&e))?;
+        for (d, &p) in self.decisions.iter_mut().zip(probabilities.iter()) {
+            *d = self.model.is_fraud(p) as u8;
+        }
+        let out = Object::new();
+        set(&out, "probabilities", &Float64Array::from(&*probabilities));
+        set(&out, "decisions", &Uint8Array::from(&self.decisions[..rows]));
+        Ok(out.into())
+    }
+
     /// Same model, another threshold (for an analyst's slider). Throws for a
     /// threshold outside [0, 1].
     #[wasm_bindgen(js_name = withThreshold)]
     pub fn with_threshold(&self, threshold: f64) -> Result<FraudModel, JsValue> {
         let model =
             self.model.with_threshold(threshold).map_err(|e| js_error(ErrorCode::InvalidThreshold, &e.to_string()))?;
-        Ok(FraudModel { model, artifact: self.artifact.clone(), id: self.id.clone(), keys: self.keys.clone() })
+        Ok(FraudModel {
+            model,
+            artifact: self.artifact.clone(),
+            id: self.id.clone(),
+            keys: self.keys.clone(),
+            input: Vec::new(),
+            probabilities: Vec::new(),
+            decisions: Vec::new(),
+        })
     }
 }

@@ -217,3 +217,37 @@ fn thresholds_re_decide_and_bad_ones_throw() {
         assert_eq!(code_of(m.with_threshold(t).err().unwrap()), "invalid_threshold");
     }
 }
+
+#[wasm_bindgen_test]
+fn zero_copy_batch_equals_predict_batch_and_names_bad_rows() {
+    let mut m = model();
+    let rows: Vec<f64> = (0..7).flat_map(|r| row(r as f64 - 3.0)).collect();
+    let view = m.batch_input(7).unwrap();
+    assert_eq!(view.length() as usize, 7 * N_FEATURES);
+    assert!(view.to_vec().iter().all(|&v| v == 0.0), "the buffer starts zeroed");
+    view.copy_from(&rows);
+    let zero_copy = m.score_input().unwrap();
+    let copied = m.predict_batch(&rows).unwrap();
+    let a: Float64Array = get(&zero_copy, "probabilities").dyn_into().unwrap();
+    let b: Float64Array = get(&copied, "probabilities").dyn_into().unwrap();
+    assert_eq!(a.length(), 7);
+    for r in 0..7 {
+        assert_eq!(a.get_index(r).to_bits(), b.get_index(r).to_bits());
+    }
+    let da: Uint8Array = get(&zero_copy, "decisions").dyn_into().unwrap();
+    let db: Uint8Array = get(&copied, "decisions").dyn_into().unwrap();
+    assert_eq!(da.to_vec(), db.to_vec());
+
+    // A bad value written in place is caught like any other batch.
+    let view = m.batch_input(3).unwrap();
+    view.copy_from(&rows[..3 * N_FEATURES]);
+    view.set_index((N_FEATURES + 29) as u32, 2e12);
+    let err = m.score_input().unwrap_err();
+    assert_eq!(code_of(err.clone()), "out_of_range");
+    assert_eq!(get(&err, "row").as_f64(), Some(1.0));
+
+    assert_eq!(code_of(m.batch_input(10_000_000).unwrap_err()), "batch_too_large");
+    let empty = m.batch_input(0).unwrap();
+    assert_eq!(empty.length(), 0);
+    assert_eq!(get(&m.score_input().unwrap(), "probabilities").unchecked_into::<Float64Array>().length(), 0);
+}

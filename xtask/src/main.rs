@@ -15,6 +15,11 @@ use sha2::{Digest, Sha256};
 /// Tool versions the project's commands install (and skip when present).
 const WASM_PACK_VERSION: &str = "0.15.1";
 const BINARYEN_VERSION: &str = "132.0.0";
+/// The Worker's build tool (its version matches the `worker` crate's).
+const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// What edge-worker/package.json pins (wrangler, and the Node 22 it needs).
+const WRANGLER_VERSION: &str = "4.164.0";
+const EDGE_NODE_VERSION: &str = "v22.23.3";
 
 /// SHA-256 of the real `creditcard.csv` (284,807 rows, 150,828,752 bytes).
 const REAL_SHA256: &str = "76274b691b16a6c49d3f159c883398e03ccd6d1ee12d9d8ee38f4b4b98551a89";
@@ -32,11 +37,45 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// The main job: train on data/creditcard.csv when present (else on
-    /// synthetic data) and write model/ (artifact, reports, replay file).
+    /// synthetic data), write model/, build the wasm package and check it bit
+    /// for bit, start the HTTP server (API + web page) and stream test
+    /// transactions at it; then keep serving until Ctrl-C.
     Run {
+        /// Port of the HTTP server.
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Transactions to stream at the server after start-up.
+        #[arg(long, default_value_t = 2000)]
+        stream: usize,
+        /// Streaming rate, transactions per second.
+        #[arg(long, default_value_t = 500.0)]
+        rate: f64,
+        /// Stop after streaming instead of serving until Ctrl-C.
+        #[arg(long)]
+        no_serve: bool,
         /// Extra arguments for `native-train train` (e.g. `-- --seed 7`).
         #[arg(last = true)]
         train_args: Vec<String>,
+    },
+    /// Serve model/model.bin over HTTP (API + web page) until Ctrl-C.
+    Serve {
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
+    /// Build the Cloudflare Worker (edge-worker/) and run it under `wrangler dev`
+    /// on 127.0.0.1 until Ctrl-C (no Cloudflare account needed).
+    Edge {
+        /// Port for `wrangler dev`.
+        #[arg(long, default_value_t = 8787)]
+        port: u16,
+    },
+    /// Bounded HTTP load benchmark of the native server with wrk (keep-alive and
+    /// a new connection per request), plus batch throughput; prints figures.
+    Load {
+        /// Seconds per wrk run.
+        #[arg(long, default_value_t = 15)]
+        seconds: u32,
     },
     /// Every test: formatting, lints, the no_std wasm build of core, unit,
     /// integration and end-to-end tests, and the real-data gate when the file is available.
@@ -67,7 +106,10 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Cmd::Run { train_args } => run_main(&train_args),
+        Cmd::Run { port, stream, rate, no_serve, train_args } => run_main(&train_args, port, stream, rate, !no_serve),
+        Cmd::Serve { port } => serve_forever(port),
+        Cmd::Edge { port } => edge_dev(port),
+        Cmd::Load { seconds } => load(seconds),
         Cmd::Test => test(),
         Cmd::FetchData { from } => fetch_data(from.as_deref()),
         Cmd::Wasm => ensure_wasm_tools().and_then(|()| build_wasm()),
@@ -127,7 +169,7 @@ fn ensure_rust_tools() -> Result<()> {
     Ok(())
 }
 
-fn run_main(train_args: &[String]) -> Result<()> {
+fn run_main(train_args: &[String], port: u16, stream: usize, rate: f64, keep_serving: bool) -> Result<()> {
     step("building native-train (release)");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
     let data = Path::new("data/creditcard.csv");
@@ -147,7 +189,83 @@ fn run_main(train_args: &[String]) -> Result<()> {
     sh(Command::new("target/release/native-train").arg("golden"))?;
     ensure_wasm_tools()?;
     build_wasm()?;
-    parity(Path::new("model"))
+    parity(Path::new("model"))?;
+    step("building the HTTP server and the streamer (release)");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
+    let server = Server::start(Path::new("model/model.bin"), port)?;
+    step(&format!("streaming {stream} test transactions at {} ({rate}/s)", server.url));
+    sh(Command::new("target/release/streamer")
+        .args(["--url", &format!("{}/predict", server.url), "--data", "model/replay.csv"])
+        .args(["--limit", &stream.to_string(), "--rate", &rate.to_string(), "--concurrency", "4"]))?;
+    if !keep_serving {
+        return server.stop();
+    }
+    eprintln!(
+        "\nserving the API at {url}/predict and the web page at {url}/ — Ctrl-C to stop\n\
+         stream more: target/release/streamer --url {url}/predict --speed 100",
+        url = server.url
+    );
+    server.wait()
+}
+
+/// A running `fraud-server` child process.
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Server {
+    /// Starts the release server on `port` (0: any free port) and waits until it listens.
+    fn start(model: &Path, port: u16) -> Result<Server> {
+        use std::io::BufRead;
+        let mut cmd = Command::new("target/release/fraud-server");
+        cmd.arg("--model").arg(model).args(["--port", &port.to_string()]);
+        if Path::new("web/index.html").exists() {
+            cmd.args(["--web", "web"]);
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .context("starting target/release/fraud-server")?;
+        let stdout = child.stdout.take().context("no stdout from fraud-server")?;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        match line.trim().strip_prefix("listening on ") {
+            Some(url) => Ok(Server { url: url.to_string(), child }),
+            None => {
+                let _ = child.kill();
+                bail!("fraud-server did not start (see its error above)")
+            }
+        }
+    }
+
+    fn stop(mut self) -> Result<()> {
+        // SIGTERM: the server finishes requests in flight and exits.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        self.child.wait()?;
+        Ok(())
+    }
+
+    fn wait(mut self) -> Result<()> {
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_forever(port: u16) -> Result<()> {
+    step("building the HTTP server (release)");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "server"]))?;
+    let server = Server::start(Path::new("model/model.bin"), port)?;
+    eprintln!("serving at {} — Ctrl-C to stop", server.url);
+    server.wait()
 }
 
 /// The wasm-bindgen version Cargo.lock resolved (the CLI must match it exactly).
@@ -293,8 +411,330 @@ fn test() -> Result<()> {
         .arg("--out")
         .arg(dir.join("golden.csv")))?;
     parity(dir)?;
+    http_checks(dir)?;
     eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn edge_dir() -> PathBuf {
+    workspace_root().join("edge-worker")
+}
+
+fn edge_bin(name: &str) -> PathBuf {
+    edge_dir().join("node_modules/.bin").join(name)
+}
+
+/// PATH with the edge tools (wrangler and its Node 22) first.
+fn edge_path() -> String {
+    format!("{}:{}", edge_dir().join("node_modules/.bin").display(), tools_path())
+}
+
+/// Installs worker-build and the pinned npm tools of edge-worker/ (wrangler,
+/// Node 22, esbuild), each only when missing or at the wrong version.
+fn ensure_edge_tools() -> Result<()> {
+    step("edge tools");
+    let has = |cmd: &mut Command, want: &str| output(cmd).is_some_and(|v| v.contains(want));
+    if has(Command::new("worker-build").arg("--version"), WORKER_BUILD_VERSION) {
+        eprintln!("worker-build {WORKER_BUILD_VERSION}: present");
+    } else {
+        sh(cargo().args(["install", "worker-build", "--locked", "--version", WORKER_BUILD_VERSION]))?;
+    }
+    let wrangler_ok =
+        has(Command::new(edge_bin("wrangler")).arg("--version").env("PATH", edge_path()), WRANGLER_VERSION);
+    let node_ok = has(Command::new(edge_bin("node")).arg("--version"), EDGE_NODE_VERSION);
+    if wrangler_ok && node_ok && esbuild_bin().exists() {
+        eprintln!("wrangler {WRANGLER_VERSION}, node {EDGE_NODE_VERSION}, esbuild (edge-worker/node_modules): present");
+    } else {
+        sh(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(edge_dir()))?;
+    }
+    Ok(())
+}
+
+fn esbuild_bin() -> PathBuf {
+    edge_dir().join("node_modules/@esbuild/linux-x64/bin/esbuild")
+}
+
+/// Builds the Worker with the model `model` compiled in, using local tools only
+/// (worker-build would otherwise download wasm-bindgen, wasm-opt and esbuild).
+fn build_worker(model: &Path) -> Result<()> {
+    step(&format!("worker-build --release (edge-worker/, model {})", model.display()));
+    let bindgen = output(Command::new("sh").args(["-c", "command -v wasm-bindgen"]))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .context("wasm-bindgen is not on PATH")?;
+    let model = std::fs::canonicalize(model).with_context(|| format!("no model at {}", model.display()))?;
+    sh(Command::new("worker-build")
+        .arg("--release")
+        .current_dir(edge_dir())
+        .env("PATH", edge_path())
+        .env("WASM_BINDGEN_BIN", bindgen)
+        .env("WASM_OPT_BIN", tools_bin().join("wasm-opt"))
+        .env("ESBUILD_BIN", esbuild_bin())
+        .env("FRAUD_MODEL", model))?;
+    for entry in std::fs::read_dir(edge_dir().join("build"))?.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let raw = std::fs::metadata(&path)?.len();
+            let gz = gzip_size(&path).map_or("?".into(), |n| n.to_string());
+            eprintln!("Worker wasm {}: {raw} bytes raw, {gz} bytes gzip -9", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The status code of `GET {path}` on 127.0.0.1:port, if anything answers.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(conn, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    conn.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// `wrangler dev` as a child process (started directly, not via npx, so its PID is ours).
+struct Wrangler {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Wrangler {
+    fn start(port: u16, log: Option<&Path>) -> Result<Wrangler> {
+        let mut cmd = Command::new(edge_bin("wrangler"));
+        cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
+            .current_dir(edge_dir())
+            .env("PATH", edge_path())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+        if let Some(log) = log {
+            let file = std::fs::File::create(log)?;
+            cmd.stdout(file.try_clone()?).stderr(file);
+        }
+        let child = cmd.spawn().context("starting wrangler dev")?;
+        Ok(Wrangler { child, port })
+    }
+
+    /// Waits for `/health` to answer 200; returns how long that took.
+    fn wait_healthy(&mut self, limit: std::time::Duration) -> Result<std::time::Duration> {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if http_status(self.port, "/health") == Some(200) {
+                return Ok(t.elapsed());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("wrangler dev exited early with {status}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        bail!("wrangler dev did not answer /health within {} s", limit.as_secs())
+    }
+
+    /// SIGINT, as Ctrl-C would; a hard kill if it lingers.
+    fn stop(mut self) -> Result<()> {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let t = Instant::now();
+        while t.elapsed() < std::time::Duration::from_secs(10) {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Wrangler {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn edge_dev(port: u16) -> Result<()> {
+    ensure_wasm_tools()?;
+    ensure_edge_tools()?;
+    build_worker(Path::new("model/model.bin"))?;
+    step(&format!("wrangler dev on http://127.0.0.1:{port} (Ctrl-C to stop)"));
+    let mut wrangler = Wrangler::start(port, None)?;
+    let cold = wrangler.wait_healthy(std::time::Duration::from_secs(120))?;
+    eprintln!(
+        "\nthe Worker answers on http://127.0.0.1:{port} (first 200 after {:.1} s)\n\
+         stream to it: target/release/streamer --url http://127.0.0.1:{port}/predict --rate 100",
+        cold.as_secs_f64()
+    );
+    wrangler.child.wait()?;
+    Ok(())
+}
+
+/// The native server and the Worker against the golden file and the contract cases.
+fn http_checks(dir: &Path) -> Result<()> {
+    let model = dir.join("model.bin");
+    let files = [model.clone(), dir.join("replay.csv"), dir.join("golden.csv")];
+    step("HTTP: the native server vs the golden file (every row, one by one and in batches) and the contract cases");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
+    let server = Server::start(&model, 0)?;
+    sh(Command::new("node").arg("parity/http-check.mjs").arg(&server.url).args(&files))?;
+    server.stop()?;
+
+    ensure_edge_tools()?;
+    build_worker(&model)?;
+    step("edge: the Worker under wrangler dev vs the golden file and the contract cases");
+    let port = free_port()?;
+    let log = Path::new("target/wrangler-dev.log");
+    let mut wrangler = Wrangler::start(port, Some(log))?;
+    let cold = match wrangler.wait_healthy(std::time::Duration::from_secs(180)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}", std::fs::read_to_string(log).unwrap_or_default());
+            return Err(e);
+        }
+    };
+    eprintln!("wrangler dev: first /health 200 after {:.1} s (pid {})", cold.as_secs_f64(), wrangler.child.id());
+    let url = format!("http://127.0.0.1:{port}");
+    // Single requests go through wrangler's local proxy at a few hundred per second:
+    // a few thousand one by one, every row in batches.
+    sh(Command::new("node").arg("parity/http-check.mjs").arg(&url).args(&files).args(["--single-limit", "3000"]))?;
+    step("edge: the streamer against the Worker");
+    sh(Command::new("target/release/streamer")
+        .args(["--url", &format!("{url}/predict"), "--data"])
+        .arg(dir.join("replay.csv"))
+        .args(["--limit", "500", "--concurrency", "4", "--quiet"]))?;
+    wrangler.stop()?;
+    eprintln!("wrangler dev stopped (SIGINT)");
+    Ok(())
+}
+
+/// The first `n` rows of a replay CSV as JSON transaction objects (the file's
+/// values are already JSON numbers: shortest round-trip decimals).
+fn replay_transactions(path: &Path, n: usize) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("empty replay file")?.split(',').collect();
+    Ok(lines
+        .take(n)
+        .map(|line| {
+            let fields: Vec<String> = header
+                .iter()
+                .zip(line.split(','))
+                .filter(|(h, _)| **h != "Class")
+                .map(|(h, v)| format!("\"{h}\":{v}"))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        })
+        .collect())
+}
+
+fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn wrk(url: &str, script: &Path, seconds: u32, connections: u32, extra: &[&str]) -> Result<String> {
+    let out = Command::new("wrk")
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-s"])
+        .arg(script)
+        .args(extra)
+        .arg(url)
+        .output()
+        .context("running wrk")?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// "Requests/sec", p50, p99 and error lines of a wrk report.
+fn wrk_figures(report: &str) -> String {
+    let pick = |prefix: &str| {
+        report.lines().find(|l| l.trim_start().starts_with(prefix)).map(|l| l.trim().to_string()).unwrap_or_default()
+    };
+    let errors = report
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!(
+        "{} | p50 {} | p99 {} | {}",
+        pick("Requests/sec"),
+        pick("50%").trim_start_matches("50%").trim(),
+        pick("99%").trim_start_matches("99%").trim(),
+        if errors.is_empty() { "no errors".to_string() } else { errors }
+    )
+}
+
+fn lua_post(path: &Path, body: &str) -> Result<()> {
+    let escaped = body.replace('\\', "\\\\").replace('"', "\\\"");
+    std::fs::write(
+        path,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = \"{escaped}\"\n"
+        ),
+    )?;
+    Ok(())
+}
+
+fn load(seconds: u32) -> Result<()> {
+    if output(Command::new("sh").args(["-c", "command -v wrk"])).is_none_or(|s| s.trim().is_empty()) {
+        step("installing wrk (Debian package)");
+        sh(Command::new("apt-get").args(["install", "-y", "wrk"]))?;
+    }
+    let model = Path::new("model/model.bin");
+    if !model.exists() {
+        bail!("no model/model.bin: run `cargo xtask run` first");
+    }
+    step("building the HTTP server (release)");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "server"]))?;
+    let server = Server::start(model, 0)?;
+    let pid = server.child.id();
+    let dir = Path::new("target/load");
+    std::fs::create_dir_all(dir)?;
+    let one = replay_transactions(Path::new("model/replay.csv"), 1)?.pop().context("empty replay file")?;
+    let single = dir.join("predict.lua");
+    lua_post(&single, &one)?;
+    let batch_rows = replay_transactions(Path::new("model/replay.csv"), 10_000)?;
+    let n = batch_rows.len();
+    let batch = dir.join("batch.lua");
+    lua_post(&batch, &format!("{{\"transactions\":[{}]}}", batch_rows.join(",")))?;
+    let rss = |label: &str| {
+        eprintln!(
+            "server RSS {label}: {} KB (peak {} KB)",
+            proc_status_kb(pid, "VmRSS:").unwrap_or(0),
+            proc_status_kb(pid, "VmHWM:").unwrap_or(0)
+        )
+    };
+    rss("at start");
+    let url = format!("{}/predict", server.url);
+    step(&format!("wrk -t1 -c16 -d{seconds}s POST /predict (keep-alive)"));
+    let keep = wrk(&url, &single, seconds, 16, &[])?;
+    eprintln!("{}", wrk_figures(&keep));
+    rss("after keep-alive run");
+    step(&format!("wrk -t1 -c16 -d{seconds}s POST /predict with Connection: close (a new connection per request)"));
+    let close = wrk(&url, &single, seconds, 16, &["-H", "Connection: close"])?;
+    eprintln!("{}", wrk_figures(&close));
+    rss("after connection-close run");
+    step(&format!("wrk -t1 -c2 -d{seconds}s POST /predict/batch ({n} transactions per request)"));
+    let batched = wrk(&format!("{url}/batch"), &batch, seconds, 2, &[])?;
+    eprintln!("{}", wrk_figures(&batched));
+    let rps: f64 = batched
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    eprintln!("batch throughput: {:.0} rows/s", rps * n as f64);
+    rss("at the end");
+    server.stop()
 }
 
 fn sha256_file(path: &Path) -> Result<String> {

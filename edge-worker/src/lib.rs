@@ -1,0 +1,42 @@
+//! The edge `/predict`: the very Router the native server serves
+//! ([`http_api::app`]), run by workers-rs inside Cloudflare's runtime.
+//!
+//! Why this is all there is: routes, parsing, validation, scoring and error
+//! bodies come from `http-api` and `core`, so the Worker cannot drift from the
+//! native server. The artifact is compiled in (checked by `build.rs` with the
+//! same decoder), so a request never waits on a fetch or a KV read.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::Response;
+use axum::response::IntoResponse;
+use axum::Router;
+use http_api::{ApiError, ErrorCode, Served};
+use tower_service::Service;
+use worker::{event, Context, Env, HttpRequest};
+
+/// The artifact `build.rs` checked and copied.
+static ARTIFACT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.bin"));
+
+/// Built on the first request of an isolate, then reused.
+fn router() -> Result<Router, String> {
+    static ROUTER: OnceLock<Result<Router, String>> = OnceLock::new();
+    ROUTER
+        .get_or_init(|| {
+            Served::from_artifact(ARTIFACT)
+                .map(|served| http_api::app(Arc::new(served)))
+                .map_err(|e| format!("the built-in model artifact is unusable: {e}"))
+        })
+        .clone()
+}
+
+#[event(fetch)]
+async fn fetch(request: HttpRequest, _env: Env, _ctx: Context) -> worker::Result<Response<Body>> {
+    match router() {
+        Ok(mut app) => Ok(app.call(request).await.unwrap_or_else(|never| match never {})),
+        // Unreachable for a wasm build (build.rs refuses a bad artifact); a
+        // JSON error rather than a crash all the same.
+        Err(message) => Ok(ApiError::new(ErrorCode::InvalidArtifact, message).into_response()),
+    }
+}

@@ -1,0 +1,139 @@
+// Checks a running HTTP server — the native fraud-server or the Worker under `wrangler dev` — against
+// the native core: (1) the golden file, via POST /predict one row at a time and POST /predict/batch,
+// bit for bit; (2) every case of http-cases.json, status and error code.
+//
+// Usage: node parity/http-check.mjs <base-url> <model.bin> <replay.csv> <golden.csv> [--single-limit N] [--wait-s S]
+// Exits non-zero on any difference. Prints how many rows and cases it checked.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { compare, loadGolden, loadReplay } from "./parity.mjs";
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const [v] = args.splice(i, 2).slice(1);
+  return Number(v);
+};
+const singleLimit = flag("--single-limit", Infinity);
+const waitSeconds = flag("--wait-s", 60);
+const [base, modelPath, replayPath, goldenPath] = args;
+if (!goldenPath) {
+  console.error("usage: node parity/http-check.mjs <base-url> <model.bin> <replay.csv> <golden.csv> [--single-limit N]");
+  process.exit(2);
+}
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BATCH_LIMIT = 10_000;
+
+async function waitForHealth() {
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.status === 200) return r.json();
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${base}/health did not answer 200 within ${waitSeconds} s`);
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
+async function post(route, body) {
+  const r = await fetch(`${base}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`${route}: HTTP ${r.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text);
+}
+
+const started = Date.now();
+const health = await waitForHealth();
+const golden = loadGolden(goldenPath);
+const replay = loadReplay(replayPath);
+if (health.model.id !== golden.modelId) {
+  throw new Error(`server serves model ${health.model.id}, the golden file is for ${golden.modelId} (${modelPath})`);
+}
+
+const card = await (await fetch(`${base}/model`)).json();
+const featureNames = card.schema.features;
+
+// (1) Parity. One by one (up to --single-limit rows), then every row in batches of the contract's limit.
+const single = await compare({
+  runtime: `HTTP ${base} /predict`,
+  golden,
+  replay,
+  featureNames,
+  limit: Math.min(singleLimit, golden.rows),
+  concurrency: 8,
+  scoreOne: async (obj, r) => {
+    const res = await post("/predict", JSON.stringify({ id: r, ...obj }));
+    if (res.id !== r) throw new Error(`row ${r}: id echoed as ${res.id}`);
+    return res;
+  },
+});
+const batch = await compare({
+  runtime: `HTTP ${base} /predict/batch`,
+  golden,
+  replay,
+  featureNames,
+  batchSize: BATCH_LIMIT,
+  scoreBatch: async (rows, count) => {
+    const transactions = [];
+    for (let k = 0; k < count; k++) {
+      const obj = {};
+      featureNames.forEach((f, j) => (obj[f] = rows[k * featureNames.length + j]));
+      transactions.push(obj);
+    }
+    const res = await post("/predict/batch", JSON.stringify({ transactions }));
+    return {
+      probabilities: res.results.map((x) => x.fraud_probability),
+      decisions: res.results.map((x) => (x.is_fraud ? 1 : 0)),
+    };
+  },
+});
+
+
+// (2) The shared contract cases.
+const { cases } = JSON.parse(readFileSync(path.join(here, "http-cases.json"), "utf8"));
+const failures = [];
+for (const c of cases) {
+  let body = c.raw;
+  if (c.pad_to) body = body + " ".repeat(c.pad_to - body.length);
+  const init = { method: c.method, headers: { "content-type": c.content_type ?? "application/json" } };
+  if (c.method !== "GET" && c.method !== "HEAD") init.body = body ?? "";
+  const r = await fetch(`${base}${c.path}`, init);
+  const text = await r.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    failures.push(`${c.name}: body is not JSON: ${text.slice(0, 200)}`);
+    continue;
+  }
+  const problems = [];
+  if (r.status !== c.status) problems.push(`status ${r.status}, want ${c.status}`);
+  if (c.code && json?.error?.code !== c.code) problems.push(`code ${json?.error?.code}, want ${c.code}`);
+  if (c.fields) {
+    const got = (json?.error?.fields ?? []).map((f) => f.field);
+    if (JSON.stringify(got) !== JSON.stringify(c.fields)) problems.push(`fields ${JSON.stringify(got)}, want ${JSON.stringify(c.fields)}`);
+  }
+  if (c.items) {
+    const got = (json?.error?.items ?? []).map((i) => i.index);
+    if (JSON.stringify(got) !== JSON.stringify(c.items)) problems.push(`items ${JSON.stringify(got)}, want ${JSON.stringify(c.items)}`);
+  }
+  if (problems.length) failures.push(`${c.name}: ${problems.join("; ")}`);
+}
+console.log(`contract cases against ${base}: checked ${cases.length}, ${failures.length} failed`);
+for (const f of failures) console.log(`  FAILED ${f}`);
+
+const mismatches = single.single.mismatches + batch.batch.mismatches;
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+if (mismatches > 0 || failures.length > 0 || single.single.compared === 0 || batch.batch.compared === 0) {
+  console.error(`HTTP CHECK FAILED against ${base}: ${mismatches} score mismatches, ${failures.length} contract failures`);
+  process.exit(1);
+}
+console.log(
+  `HTTP check OK against ${base} (model ${health.model.id}): ${single.single.compared} rows one by one + ` +
+    `${batch.batch.compared} in batches, 0 differed; ${cases.length} contract cases; ${seconds} s`,
+);
