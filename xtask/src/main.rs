@@ -20,6 +20,8 @@ const WORKER_BUILD_VERSION: &str = "0.8.7";
 /// What edge-worker/package.json pins (wrangler, and the Node 22 it needs).
 const WRANGLER_VERSION: &str = "4.164.0";
 const EDGE_NODE_VERSION: &str = "v22.23.3";
+/// What web/package.json pins (drives Debian's Chromium; never downloads a browser).
+const PLAYWRIGHT_VERSION: &str = "1.65.1";
 
 /// SHA-256 of the real `creditcard.csv` (284,807 rows, 150,828,752 bytes).
 const REAL_SHA256: &str = "76274b691b16a6c49d3f159c883398e03ccd6d1ee12d9d8ee38f4b4b98551a89";
@@ -192,7 +194,8 @@ fn run_main(train_args: &[String], port: u16, stream: usize, rate: f64, keep_ser
     parity(Path::new("model"))?;
     step("building the HTTP server and the streamer (release)");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
-    let server = Server::start(Path::new("model/model.bin"), port)?;
+    let site = build_site(Path::new("model"))?;
+    let server = Server::start(Path::new("model/model.bin"), port, Some(&site))?;
     step(&format!("streaming {stream} test transactions at {} ({rate}/s)", server.url));
     sh(Command::new("target/release/streamer")
         .args(["--url", &format!("{}/predict", server.url), "--data", "model/replay.csv"])
@@ -216,12 +219,12 @@ struct Server {
 
 impl Server {
     /// Starts the release server on `port` (0: any free port) and waits until it listens.
-    fn start(model: &Path, port: u16) -> Result<Server> {
+    fn start(model: &Path, port: u16, site: Option<&Path>) -> Result<Server> {
         use std::io::BufRead;
         let mut cmd = Command::new("target/release/fraud-server");
         cmd.arg("--model").arg(model).args(["--port", &port.to_string()]);
-        if Path::new("web/index.html").exists() {
-            cmd.args(["--web", "web"]);
+        if let Some(site) = site {
+            cmd.arg("--web").arg(site);
         }
         let mut child = cmd
             .stdout(std::process::Stdio::piped())
@@ -261,9 +264,12 @@ impl Drop for Server {
 }
 
 fn serve_forever(port: u16) -> Result<()> {
+    ensure_wasm_tools()?;
+    build_wasm()?;
     step("building the HTTP server (release)");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "server"]))?;
-    let server = Server::start(Path::new("model/model.bin"), port)?;
+    let site = build_site(Path::new("model"))?;
+    let server = Server::start(Path::new("model/model.bin"), port, Some(&site))?;
     eprintln!("serving at {} — Ctrl-C to stop", server.url);
     server.wait()
 }
@@ -482,6 +488,57 @@ fn build_worker(model: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Assembles the web page (web/ + the wasm package + a model folder's
+/// artifact and replay file) into target/site, which the server serves at `/`.
+fn build_site(model_dir: &Path) -> Result<PathBuf> {
+    let site = workspace_root().join("target/site");
+    std::fs::create_dir_all(site.join("pkg"))?;
+    let copy = |from: PathBuf, to: PathBuf| {
+        std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display())).map(|_| ())
+    };
+    for file in ["index.html", "app.js", "style.css"] {
+        copy(Path::new("web").join(file), site.join(file))?;
+    }
+    for file in ["fraud_wasm.js", "fraud_wasm_bg.wasm"] {
+        copy(Path::new("wasm/pkg-web").join(file), site.join("pkg").join(file))?;
+    }
+    for file in ["model.bin", "replay.csv"] {
+        copy(model_dir.join(file), site.join(file))?;
+    }
+    Ok(site)
+}
+
+/// Installs Debian's Chromium and the pinned playwright-core, skipping what is there.
+fn ensure_browser_tools() -> Result<()> {
+    step("browser tools");
+    if Path::new("/usr/bin/chromium").exists() {
+        eprintln!("chromium (Debian): present");
+    } else {
+        sh(Command::new("apt-get").args(["install", "-y", "chromium"]))?;
+    }
+    let installed = std::fs::read_to_string("web/node_modules/playwright-core/package.json").unwrap_or_default();
+    if installed.contains(&format!("\"version\": \"{PLAYWRIGHT_VERSION}\"")) {
+        eprintln!("playwright-core {PLAYWRIGHT_VERSION}: present");
+    } else {
+        sh(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir("web"))?;
+    }
+    Ok(())
+}
+
+/// The page in headless Chromium against the golden file of `dir`.
+fn browser_test(url: &str, dir: &Path) -> Result<()> {
+    ensure_browser_tools()?;
+    step("browser: the replay page in headless Chromium (screenshot in target/web-test/page.png)");
+    let out = Path::new("target/web-test");
+    std::fs::create_dir_all(out)?;
+    sh(Command::new("node")
+        .arg("web/tests/page.test.mjs")
+        .arg(format!("{url}/"))
+        .arg(dir.join("golden.csv"))
+        .arg(dir.join("replay.csv"))
+        .arg(out))
+}
+
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -582,8 +639,10 @@ fn http_checks(dir: &Path) -> Result<()> {
     let files = [model.clone(), dir.join("replay.csv"), dir.join("golden.csv")];
     step("HTTP: the native server vs the golden file (every row, one by one and in batches) and the contract cases");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
-    let server = Server::start(&model, 0)?;
+    let site = build_site(dir)?;
+    let server = Server::start(&model, 0, Some(&site))?;
     sh(Command::new("node").arg("parity/http-check.mjs").arg(&server.url).args(&files))?;
+    browser_test(&server.url, dir)?;
     server.stop()?;
 
     ensure_edge_tools()?;
@@ -619,7 +678,8 @@ fn http_checks(dir: &Path) -> Result<()> {
 fn replay_transactions(path: &Path, n: usize) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().context("empty replay file")?.split(',').collect();
+    let header: Vec<&str> =
+        lines.next().context("empty replay file")?.split(',').map(|h| h.trim().trim_matches('"')).collect();
     Ok(lines
         .take(n)
         .map(|line| {
@@ -627,7 +687,7 @@ fn replay_transactions(path: &Path, n: usize) -> Result<Vec<String>> {
                 .iter()
                 .zip(line.split(','))
                 .filter(|(h, _)| **h != "Class")
-                .map(|(h, v)| format!("\"{h}\":{v}"))
+                .map(|(h, v)| format!("\"{h}\":{}", v.trim().trim_matches('"')))
                 .collect();
             format!("{{{}}}", fields.join(","))
         })
@@ -696,7 +756,7 @@ fn load(seconds: u32) -> Result<()> {
     }
     step("building the HTTP server (release)");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "server"]))?;
-    let server = Server::start(model, 0)?;
+    let server = Server::start(model, 0, None)?;
     let pid = server.child.id();
     let dir = Path::new("target/load");
     std::fs::create_dir_all(dir)?;

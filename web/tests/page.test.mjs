@@ -1,0 +1,157 @@
+// The replay page in a real headless Chromium (Debian's, driven by playwright-core).
+// Usage: node web/tests/page.test.mjs <page-url> <golden.csv> <replay.csv> <artifact-dir>
+// Checks: no console errors; replaying N transactions gives the native core's decisions and probabilities
+// (golden file) and the matching counters; the threshold slider re-decides as expected; "score everything"
+// equals the golden decisions; a bad CSV is refused naming line and column. Saves a screenshot.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { loadGolden, loadReplay } from "../../parity/parity.mjs";
+
+const [url, goldenPath, replayPath, outDir] = process.argv.slice(2);
+if (!outDir) {
+  console.error("usage: node web/tests/page.test.mjs <page-url> <golden.csv> <replay.csv> <artifact-dir>");
+  process.exit(2);
+}
+const REPLAY_AT_LEAST = 400;
+const golden = loadGolden(goldenPath);
+const { labels } = loadReplay(replayPath);
+const probability = (hex) => {
+  const v = new DataView(new ArrayBuffer(8));
+  v.setBigUint64(0, BigInt(`0x${hex}`));
+  return v.getFloat64(0);
+};
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures++;
+}
+
+function expectedCounts(n, decide) {
+  const c = { tp: 0, fp: 0, fn: 0, tn: 0, flagged: 0 };
+  for (let r = 0; r < n; r++) {
+    const d = decide(r);
+    c.flagged += d;
+    if (labels[r]) d ? c.tp++ : c.fn++;
+    else d ? c.fp++ : c.tn++;
+  }
+  return c;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const transfer = new Map();
+  page.on("response", async (r) => {
+    try {
+      transfer.set(new URL(r.url()).pathname, (await r.body()).length);
+    } catch {
+      // redirects have no body
+    }
+  });
+
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForSelector("body[data-ready='1']", { timeout: 60_000 });
+  const count = async (id) => Number((await page.textContent(`[data-testid=${id}]`)).replace(/[^0-9]/g, ""));
+
+  // 1. Replay at full speed, then pause: the counters must be the native core's decisions on those rows.
+  await page.fill("[data-testid=delay]", "0");
+  await page.click("[data-testid=play]");
+  await page.waitForFunction(
+    (n) => Number(document.querySelector("[data-testid=scored]").textContent.replace(/[^0-9]/g, "")) >= n,
+    REPLAY_AT_LEAST,
+    { timeout: 60_000 },
+  );
+  await page.click("[data-testid=pause]");
+  await page.waitForTimeout(100);
+  const scored = await count("scored");
+  const want = expectedCounts(scored, (r) => golden.decisions[r]);
+  const got = { tp: await count("tp"), fp: await count("fp"), fn: await count("fn"), tn: await count("tn"), flagged: await count("flagged") };
+  check(JSON.stringify(got) === JSON.stringify(want), `replayed ${scored} transactions: counters ${JSON.stringify(got)} = native ${JSON.stringify(want)}`);
+
+  // 2. Every probability and decision in the feed equals the golden file's, bit for bit.
+  const feed = await page.$$eval("[data-testid=feed] tr", (rows) => rows.map((r) => [Number(r.dataset.row), r.dataset.bits, Number(r.dataset.decision)]));
+  const feedBad = feed.filter(([r, bits, d]) => bits !== golden.bits[r] || d !== golden.decisions[r]);
+  check(feed.length > 0 && feedBad.length === 0, `feed: ${feed.length} rows shown, ${feedBad.length} differ from the golden file`);
+
+  // 3. Stepping scores exactly one more.
+  await page.click("[data-testid=step]");
+  check((await count("scored")) === scored + 1, "step scores one transaction");
+
+  // 4. The threshold slider re-decides every scored row (core decides; compare with the golden probabilities).
+  const n = await count("scored");
+  await page.$eval("[data-testid=threshold]", (el) => {
+    el.value = "-4";
+    el.dispatchEvent(new Event("input"));
+  });
+  await page.waitForTimeout(100);
+  const t = Number(await page.getAttribute("[data-testid=threshold-value]", "data-threshold"));
+  const atT = expectedCounts(n, (r) => (probability(golden.bits[r]) >= t ? 1 : 0));
+  const gotT = { tp: await count("tp"), fp: await count("fp"), fn: await count("fn"), tn: await count("tn"), flagged: await count("flagged") };
+  check(JSON.stringify(gotT) === JSON.stringify(atT), `threshold ${t.toPrecision(4)}: counters ${JSON.stringify(gotT)} = expected ${JSON.stringify(atT)}`);
+  check(atT.flagged > want.flagged, `a lower threshold flags more (${atT.flagged} > ${want.flagged})`);
+
+  // 5. Back to the trained threshold; "score everything" equals the golden decisions over the whole file.
+  await page.click("#threshold-reset");
+  const times = [];
+  for (let i = 0; i < 7; i++) {
+    await page.click("[data-testid=score-all]");
+    await page.waitForSelector("[data-testid=everything-summary][data-ms]");
+    times.push(Number(await page.getAttribute("[data-testid=everything-summary]", "data-ms")));
+  }
+  times.sort((a, b) => a - b);
+  const all = expectedCounts(golden.rows, (r) => golden.decisions[r]);
+  const gotAll = {};
+  for (const k of ["tp", "fp", "fn", "tn"]) gotAll[k] = Number(await page.textContent(`[data-testid=all-${k}]`));
+  const flaggedAll = Number(await page.getAttribute("[data-testid=everything-summary]", "data-flagged"));
+  check(
+    gotAll.tp === all.tp && gotAll.fp === all.fp && gotAll.fn === all.fn && gotAll.tn === all.tn && flaggedAll === all.flagged,
+    `score everything: ${golden.rows} rows, confusion ${JSON.stringify(gotAll)} = golden`,
+  );
+  console.log(`score everything in the browser: ${times[3].toFixed(2)} ms median, ${times[0].toFixed(2)} ms min for ${golden.rows} rows (target <= 10 ms)`);
+  await page.screenshot({ path: path.join(outDir, "page.png"), fullPage: true });
+
+  // 6. A bad CSV is refused with its line and column; the replay data stays as it was.
+  const names = ["Time", ...Array.from({ length: 28 }, (_, i) => `V${i + 1}`), "Amount", "Class"];
+  const good = names.map((_, j) => (j === names.length - 1 ? "0" : "0.5")).join(",");
+  const bad = good.replace(/^0\.5,0\.5,/, "0.5,abc,");
+  await page.setInputFiles("[data-testid=file]", { name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${bad}\n`) });
+  await page.waitForSelector("[data-testid=file-status][data-ok]");
+  const badStatus = await page.textContent("[data-testid=file-status]");
+  check(badStatus.includes("line 3, column V1") && (await page.getAttribute("[data-testid=file-status]", "data-ok")) === "0", `bad CSV refused: ${badStatus}`);
+  const huge = good.replace(/^0\.5,/, "0.5,").replace(/,0\.5,0$/, ",2e13,0");
+  await page.setInputFiles("[data-testid=file]", { name: "range.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${huge}\n`) });
+  await page.waitForFunction(() => document.querySelector("[data-testid=file-status]").textContent.startsWith("range.csv"));
+  const rangeStatus = await page.textContent("[data-testid=file-status]");
+  check(rangeStatus.includes("line 3") && rangeStatus.includes("Amount"), `out-of-range value refused by core: ${rangeStatus}`);
+  await page.setInputFiles("[data-testid=file]", { name: "mine.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${good}\n`) });
+  await page.waitForFunction(() => document.querySelector("[data-testid=file-status]").textContent.startsWith("mine.csv: 2"));
+  check((await count("scored")) === 0, "a good CSV replaces the replay set");
+
+  // 7. Page weight (everything but the replay data) and console errors.
+  const weight = [...transfer].filter(([p]) => !p.endsWith("replay.csv")).reduce((s, [, n]) => s + n, 0);
+  console.log(`page transfer without the replay data: ${weight} bytes (${[...transfer].map(([p, n]) => `${p} ${n}`).join(", ")})`);
+  check(weight <= 150 * 1024, `page weight ${weight} bytes <= 150 KB`);
+  check(errors.length === 0, `no console errors${errors.length ? ": " + errors.join(" | ") : ""}`);
+} finally {
+  await browser.close();
+}
+console.log(failures === 0 ? "browser test OK" : `browser test FAILED: ${failures} checks`);
+process.exit(failures === 0 ? 0 : 1);
