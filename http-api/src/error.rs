@@ -25,7 +25,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::BadBatchLength => StatusCode::UNPROCESSABLE_ENTITY,
         C::NotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        C::Overloaded | C::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+        // Scoring takes microseconds: only a client too slow to send its request times out.
+        C::Timeout => StatusCode::REQUEST_TIMEOUT,
+        C::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         // Never caused by a request: a server only starts with a valid artifact.
         C::InvalidArtifact => StatusCode::INTERNAL_SERVER_ERROR,
     }

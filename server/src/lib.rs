@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 /// Runtime limits of the native server.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// A request (including reading its body) that takes longer gets 503 `timeout`.
+    /// A request (including reading its body) that takes longer gets 408 `timeout`.
     pub timeout: Duration,
     /// Requests in flight beyond this are refused at once with 503 `overloaded`.
     pub max_in_flight: usize,
@@ -44,7 +44,7 @@ impl Default for Options {
 /// Timeouts and shed load become the contract's JSON errors, never a bare 500.
 async fn refused(err: BoxError) -> ApiError {
     if err.is::<tower::timeout::error::Elapsed>() {
-        ApiError::retry_later(ErrorCode::Timeout, "the request took too long (timeout); retry", 1)
+        ApiError::new(ErrorCode::Timeout, "the request was not received in time (408); send it faster")
     } else {
         ApiError::retry_later(ErrorCode::Overloaded, "the server is at its concurrency limit; retry shortly", 1)
     }
@@ -81,13 +81,79 @@ pub fn router(served: Arc<Served>, options: &Options) -> Router {
     .layer(TraceLayer::new_for_http())
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Connection-level limits (what hyper enforces before a request exists).
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// A client must send its request headers within this time, or the connection is closed
+    /// (slowloris: otherwise a client could hold a connection open forever by trickling headers).
+    pub header_timeout: Duration,
+    /// Open connections beyond this are closed on accept (file descriptors are finite).
+    pub max_connections: usize,
+    /// On shutdown, how long requests in flight may take to finish.
+    pub drain: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves HTTP/1.1 until `shutdown` resolves, then stops accepting, lets the
+/// requests in flight finish (up to `limits.drain`) and returns.
+///
+/// A hand-written accept loop rather than `axum::serve`, which offers no
+/// header-read timeout and no connection cap.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: &ConnectionLimits,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::warn!(max = limits.max_connections, "connection limit reached: closing a new connection");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections drained"),
+        () = tokio::time::sleep(limits.drain) => tracing::warn!("connections still open after the drain period; closing"),
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use fraud_server::{router, serve, shutdown_signal, Options};
+use fraud_server::{router, serve, shutdown_signal, ConnectionLimits, Options};
 use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 use tracing_subscriber::EnvFilter;
 
@@ -31,9 +31,15 @@ struct Cli {
     /// Port to listen on (0 picks a free one; the chosen port is printed).
     #[arg(long, default_value_t = 8000)]
     port: u16,
-    /// Per-request timeout in milliseconds (answers 503 `timeout`).
+    /// Time a client has to send a whole request, in milliseconds (else 408 `timeout`).
     #[arg(long, default_value_t = 10_000)]
     timeout_ms: u64,
+    /// Time a client has to send its request headers, in milliseconds (else the connection is closed).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Open connections beyond this are closed at once.
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
     /// Requests in flight before new ones are refused with 503 `overloaded` and Retry-After.
     #[arg(long, default_value_t = 512)]
     max_in_flight: usize,
@@ -93,7 +99,12 @@ fn run(cli: Cli) -> Result<()> {
             "model loaded"
         );
         println!("listening on http://{bound}");
-        serve(listener, router(served, &options), shutdown_signal()).await.context("serving")?;
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_millis(cli.header_timeout_ms),
+            max_connections: cli.max_connections,
+            ..ConnectionLimits::default()
+        };
+        serve(listener, router(served, &options), shutdown_signal(), &limits).await.context("serving")?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -44,11 +44,10 @@ async fn error_code(response: axum::response::Response) -> String {
 }
 
 #[tokio::test]
-async fn a_stalled_client_times_out_with_503() {
+async fn a_stalled_client_times_out_with_408() {
     let app = router(served(), &Options { timeout: Duration::from_millis(100), ..Options::default() });
     let response = app.oneshot(post(stalled_body())).await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
     assert_eq!(error_code(response).await, "timeout");
 }
 
@@ -137,5 +136,105 @@ fn help_explains_itself() {
     let text = String::from_utf8_lossy(&out.stdout);
     for option in ["--model", "--addr", "--port", "--timeout-ms", "--max-in-flight", "--web"] {
         assert!(text.contains(option), "--help lacks {option}");
+    }
+}
+
+mod sockets {
+    //! The accept loop's own limits, over real loopback sockets.
+    use super::*;
+    use fraud_server::{serve, ConnectionLimits};
+    use std::io::{Read, Write};
+
+    async fn start(
+        limits: ConnectionLimits,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = router(served(), &Options::default());
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = rx.await;
+            };
+            serve(listener, app, stop, &limits).await.unwrap();
+        });
+        (addr, tx, task)
+    }
+
+    /// Reads until the peer closes (or 3 s pass); returns what arrived.
+    fn read_to_close(conn: &mut std::net::TcpStream) -> Vec<u8> {
+        conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut out = Vec::new();
+        let _ = conn.read_to_end(&mut out);
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_trickling_headers_is_cut_off() {
+        let limits = ConnectionLimits { header_timeout: Duration::from_millis(300), ..ConnectionLimits::default() };
+        let (addr, stop, _task) = start(limits).await;
+        let closed = tokio::task::spawn_blocking(move || {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            conn.write_all(b"POST /predict HTTP/1.1\r\nHost: x\r\n").unwrap();
+            let t = std::time::Instant::now();
+            let got = read_to_close(&mut conn);
+            (t.elapsed(), got)
+        })
+        .await
+        .unwrap();
+        assert!(closed.0 < Duration::from_secs(2), "the slow client was cut off after {:?}", closed.0);
+        let _ = stop.send(());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_beyond_the_cap_are_closed_and_the_rest_still_served() {
+        let limits = ConnectionLimits { max_connections: 1, ..ConnectionLimits::default() };
+        let (addr, stop, _task) = start(limits).await;
+        tokio::task::spawn_blocking(move || {
+            let mut first = std::net::TcpStream::connect(addr).unwrap();
+            first.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut buf = [0u8; 12];
+            first.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"HTTP/1.1 200");
+            // The first connection stays open (keep-alive): a second one is over the cap.
+            let mut second = std::net::TcpStream::connect(addr).unwrap();
+            let _ = second.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert!(read_to_close(&mut second).is_empty(), "over the cap: closed without an answer");
+            drop(first);
+            std::thread::sleep(Duration::from_millis(100));
+            let mut third = std::net::TcpStream::connect(addr).unwrap();
+            third.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            assert!(read_to_close(&mut third).starts_with(b"HTTP/1.1 200"), "a freed slot serves again");
+        })
+        .await
+        .unwrap();
+        let _ = stop.send(());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_lets_a_request_in_flight_finish() {
+        let (addr, stop, task) = start(ConnectionLimits::default()).await;
+        let body = {
+            let fields: Vec<String> = FEATURE_NAMES.iter().map(|n| format!("\"{n}\":0.5")).collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        let client = tokio::task::spawn_blocking(move || {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            let head = format!(
+                "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            conn.write_all(head.as_bytes()).unwrap();
+            conn.write_all(&body.as_bytes()[..10]).unwrap();
+            std::thread::sleep(Duration::from_millis(400)); // shutdown starts meanwhile
+            conn.write_all(&body.as_bytes()[10..]).unwrap();
+            read_to_close(&mut conn)
+        });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let _ = stop.send(());
+        let answer = client.await.unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("serve returns after draining").unwrap();
+        assert!(std::net::TcpStream::connect(addr).is_err(), "no longer accepting");
     }
 }

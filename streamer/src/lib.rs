@@ -70,7 +70,7 @@ pub enum FailureKind {
     Connect,
     /// No response within the per-attempt timeout.
     Timeout,
-    /// 503 and other 5xx answers.
+    /// 5xx answers (503 when overloaded), and 408 / 429.
     Server,
     /// 4xx: the server refused the transaction itself (not retried).
     Rejected,
@@ -310,7 +310,9 @@ async fn attempt(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Sco
             .ok()
             .and_then(|v| v["error"]["code"].as_str().map(String::from))
             .unwrap_or_else(|| "no error code".into());
-        let kind = if status.is_server_error() { FailureKind::Server } else { FailureKind::Rejected };
+        // 408 (we were too slow) and 429 are worth retrying like a 5xx; other 4xx are final.
+        let transient = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
+        let kind = if transient { FailureKind::Server } else { FailureKind::Rejected };
         return Err((kind, format!("HTTP {} {code}", status.as_u16())));
     }
     serde_json::from_slice::<Scored>(&bytes).map_err(|e| (FailureKind::BadResponse, e.to_string()))

@@ -40,9 +40,12 @@ async fn start_server(served: Arc<Served>) -> (String, tokio::sync::oneshot::Sen
     let url = format!("http://{}/predict", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(served, &Options::default());
-    tokio::spawn(fraud_server::serve(listener, app, async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(async move {
+        let stop = async {
+            let _ = rx.await;
+        };
+        fraud_server::serve(listener, app, stop, &fraud_server::ConnectionLimits::default()).await
+    });
     (url, tx)
 }
 
