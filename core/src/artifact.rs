@@ -349,13 +349,12 @@ impl Artifact {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::schema::N_FEATURES;
-    use alloc::vec;
-
-    pub(crate) fn sample() -> Artifact {
+#[cfg(any(test, feature = "test-support"))]
+impl Artifact {
+    /// A small, valid, made-up artifact for the tests of every crate (not a
+    /// trained model): tests change the fields they care about.
+    pub fn example() -> Artifact {
+        use crate::schema::N_FEATURES;
         Artifact {
             model_name: "smote".into(),
             feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -372,6 +371,16 @@ mod tests {
             validation: Metrics { f1: 0.8, ..Metrics::default() },
             test: Metrics { f1: 0.79, true_positives: 80, ..Metrics::default() },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn sample() -> Artifact {
+        Artifact::example()
     }
 
     #[test]

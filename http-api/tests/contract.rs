@@ -8,31 +8,17 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use fraud_core::{
-    validate_fields, Artifact, LogisticWeights, Metrics, Provenance, RawValue, Scaler, FEATURE_NAMES, N_FEATURES,
-};
+use fraud_core::{validate_fields, Artifact, Provenance, RawValue, FEATURE_NAMES, N_FEATURES};
 use http_api::{app, Served, MAX_BODY_BYTES};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 fn artifact() -> Vec<u8> {
-    Artifact {
-        model_name: "test".into(),
-        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        scaler: Scaler {
-            mean: (0..N_FEATURES).map(|i| i as f64 * 0.1).collect(),
-            scale: (0..N_FEATURES).map(|i| 1.0 + i as f64 * 0.05).collect(),
-        },
-        weights: LogisticWeights {
-            weights: (0..N_FEATURES).map(|i| if i % 3 == 0 { 0.4 } else { -0.15 }).collect(),
-            intercept: -1.5,
-        },
-        threshold: 0.4,
-        provenance: Provenance { dataset: "unit-test".into(), ..Provenance::default() },
-        validation: Metrics::default(),
-        test: Metrics::default(),
-    }
-    .encode()
+    let mut a = Artifact::example();
+    a.model_name = "test".into();
+    a.threshold = 0.4;
+    a.provenance = Provenance { dataset: "unit-test".into(), ..Provenance::default() };
+    a.encode()
 }
 
 fn router() -> (Router, Arc<Served>) {

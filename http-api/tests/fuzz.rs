@@ -8,10 +8,7 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request};
 use axum::Router;
-use fraud_core::{
-    validate_fields, Artifact, ErrorCode, LogisticWeights, Metrics, Provenance, RawValue, Scaler, FEATURE_NAMES,
-    N_FEATURES,
-};
+use fraud_core::{validate_fields, Artifact, ErrorCode, RawValue, FEATURE_NAMES, N_FEATURES};
 use http_api::{app, parse, Served};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -22,21 +19,9 @@ fn cases() -> u32 {
 }
 
 fn served() -> Arc<Served> {
-    let bytes = Artifact {
-        model_name: "fuzz".into(),
-        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        scaler: Scaler { mean: vec![0.5; N_FEATURES], scale: vec![2.0; N_FEATURES] },
-        weights: LogisticWeights {
-            weights: (0..N_FEATURES).map(|i| (i as f64 - 15.0) / 20.0).collect(),
-            intercept: -1.0,
-        },
-        threshold: 0.5,
-        provenance: Provenance::default(),
-        validation: Metrics::default(),
-        test: Metrics::default(),
-    }
-    .encode();
-    Arc::new(Served::from_artifact(&bytes).unwrap())
+    let mut a = Artifact::example();
+    a.threshold = 0.5;
+    Arc::new(Served::from_artifact(&a.encode()).unwrap())
 }
 
 /// JSON values shaped like requests: objects with schema names and strays, odd values, nesting.

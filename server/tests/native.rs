@@ -6,23 +6,13 @@ use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
-use fraud_core::{Artifact, LogisticWeights, Metrics, Provenance, Scaler, FEATURE_NAMES, N_FEATURES};
+use fraud_core::{Artifact, FEATURE_NAMES};
 use fraud_server::{router, Options};
 use http_api::Served;
 use tower::ServiceExt;
 
 fn artifact() -> Vec<u8> {
-    Artifact {
-        model_name: "test".into(),
-        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        scaler: Scaler { mean: vec![0.0; N_FEATURES], scale: vec![1.0; N_FEATURES] },
-        weights: LogisticWeights { weights: vec![0.1; N_FEATURES], intercept: -1.0 },
-        threshold: 0.5,
-        provenance: Provenance::default(),
-        validation: Metrics::default(),
-        test: Metrics::default(),
-    }
-    .encode()
+    Artifact::example().encode()
 }
 
 fn served() -> Arc<Served> {

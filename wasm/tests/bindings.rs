@@ -1,29 +1,17 @@
 //! `wasm-pack test --node`: the bindings, including every error path.
 #![cfg(target_arch = "wasm32")]
 
-use fraud_core::{Artifact, LogisticWeights, Metrics, Provenance, Scaler, FEATURE_NAMES, N_FEATURES};
+use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
 use fraud_wasm::FraudModel;
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 fn artifact() -> Artifact {
-    Artifact {
-        model_name: "smote".into(),
-        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        scaler: Scaler {
-            mean: (0..N_FEATURES).map(|i| i as f64 * 0.1).collect(),
-            scale: (0..N_FEATURES).map(|i| 1.0 + i as f64 * 0.05).collect(),
-        },
-        weights: LogisticWeights {
-            weights: (0..N_FEATURES).map(|i| (i as f64 - 14.5) * 0.08).collect(),
-            intercept: -1.5,
-        },
-        threshold: 0.4,
-        provenance: Provenance { dataset: "unit".into(), seed: 42, ..Provenance::default() },
-        validation: Metrics { f1: 0.8, ..Metrics::default() },
-        test: Metrics { f1: 0.75, ..Metrics::default() },
-    }
+    let mut a = Artifact::example();
+    a.threshold = 0.4;
+    a.test.f1 = 0.75;
+    a
 }
 
 fn model() -> FraudModel {
