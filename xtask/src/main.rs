@@ -632,6 +632,11 @@ impl Drop for Wrangler {
 }
 
 fn edge_dev(port: u16) -> Result<()> {
+    if !Path::new("model/model.bin").exists() {
+        eprintln!("model/model.bin is absent: training one first (the Worker compiles it in)");
+        sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+        sh(Command::new("target/release/native-train").arg("train"))?;
+    }
     ensure_wasm_tools()?;
     ensure_edge_tools()?;
     build_worker(Path::new("model/model.bin"))?;
