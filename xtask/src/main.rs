@@ -477,14 +477,14 @@ fn esbuild_bin() -> PathBuf {
 /// Builds the Worker with the model `model` compiled in, using local tools only
 /// (worker-build would otherwise download wasm-bindgen, wasm-opt and esbuild).
 fn build_worker(model: &Path) -> Result<()> {
-    step(&format!("worker-build --release (edge-worker/, model {})", model.display()));
+    step(&format!("worker-build --profile worker-release (edge-worker/, model {})", model.display()));
     let bindgen = output(Command::new("sh").args(["-c", "command -v wasm-bindgen"]))
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .context("wasm-bindgen is not on PATH")?;
     let model = std::fs::canonicalize(model).with_context(|| format!("no model at {}", model.display()))?;
     sh(Command::new("worker-build")
-        .arg("--release")
+        .args(["--profile", "worker-release"])
         .current_dir(edge_dir())
         .env("PATH", edge_path())
         .env("WASM_BINDGEN_BIN", bindgen)
