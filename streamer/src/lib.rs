@@ -79,6 +79,17 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// The name used in summaries (as in the JSON summary).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Connect => "connect",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Server => "server",
+            FailureKind::Rejected => "rejected",
+            FailureKind::BadResponse => "bad_response",
+        }
+    }
+
     fn retryable(self) -> bool {
         matches!(self, FailureKind::Connect | FailureKind::Timeout | FailureKind::Server)
     }
@@ -198,16 +209,7 @@ impl fmt::Display for Summary {
             self.sent, self.planned, self.seconds, self.ok, self.failed, self.not_sent, self.retries, self.throughput
         )?;
         if !self.failed_by_kind.is_empty() {
-            let kinds: Vec<String> = self
-                .failed_by_kind
-                .iter()
-                .map(|(k, n)| {
-                    format!(
-                        "{} {n}",
-                        serde_json::to_value(k).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-                    )
-                })
-                .collect();
+            let kinds: Vec<String> = self.failed_by_kind.iter().map(|(k, n)| format!("{} {n}", k.as_str())).collect();
             writeln!(f, "  failed by kind: {}", kinds.join(", "))?;
         }
         let [p50, p90, p99, max] = self.latency_ms;
