@@ -196,11 +196,20 @@ where
     Err(error)
 }
 
-/// True when every value of a row is finite and within [`MAX_ABS_VALUE`]:
-/// one branch-free pass the compiler vectorises (NaN fails the comparison).
+/// True when every value of a row is finite and within [`MAX_ABS_VALUE`].
+///
+/// Fast path: one comparison of `Σ|x|`. Adding non-negative numbers never
+/// rounds below any of them, so `Σ|x| <= MAX` implies every `|x| <= MAX`, and
+/// a NaN or infinity makes the sum fail the comparison. Only when the bound
+/// fails (a bad value, or several large legal ones) is every value checked.
 #[inline]
 pub fn row_in_range(row: &[f64; N_FEATURES]) -> bool {
-    row.iter().fold(true, |ok, v| ok & (v.abs() <= MAX_ABS_VALUE))
+    let mut acc = [0.0f64; 2];
+    for pair in row.as_chunks::<2>().0 {
+        acc[0] += pair[0].abs();
+        acc[1] += pair[1].abs();
+    }
+    acc[0] + acc[1] <= MAX_ABS_VALUE || row.iter().all(|v| v.abs() <= MAX_ABS_VALUE)
 }
 
 /// Validates one row of a row-major batch (values in schema order).
@@ -314,6 +323,32 @@ mod tests {
         let err = validate_fields(core::iter::empty()).unwrap_err();
         assert_eq!(err.issues.len(), N_FEATURES);
         assert_eq!(err.code(), ErrorCode::MissingField);
+    }
+
+    #[test]
+    fn the_fast_range_bound_never_changes_the_answer() {
+        let mut row = [0.0; N_FEATURES];
+        assert!(row_in_range(&row));
+        // Many large legal values: the sum exceeds the bound, the exact check accepts.
+        row = [MAX_ABS_VALUE; N_FEATURES];
+        assert!(row_in_range(&row));
+        row[3] = -MAX_ABS_VALUE;
+        assert!(row_in_range(&row));
+        // Just past the limit, alone or hidden among small values.
+        let above = f64::from_bits(MAX_ABS_VALUE.to_bits() + 1);
+        for (i, bad) in [above, -above, f64::NAN, f64::INFINITY, f64::NEG_INFINITY].into_iter().enumerate() {
+            let mut r = [1e-3; N_FEATURES];
+            r[(i * 7) % N_FEATURES] = bad;
+            assert!(!row_in_range(&r), "{bad}");
+            r = [MAX_ABS_VALUE; N_FEATURES];
+            r[29] = bad;
+            assert!(!row_in_range(&r), "{bad} among large values");
+        }
+        // Values that sum to just under the bound.
+        let mut r = [0.0; N_FEATURES];
+        r[0] = MAX_ABS_VALUE / 2.0;
+        r[1] = MAX_ABS_VALUE / 2.0;
+        assert!(row_in_range(&r));
     }
 
     #[test]

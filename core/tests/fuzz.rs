@@ -133,6 +133,20 @@ proptest! {
     }
 
     #[test]
+    fn the_row_range_check_equals_its_definition(
+        row in prop::collection::vec(prop_oneof![
+            6 => -1e5f64..1e5,
+            2 => (-1.1e12f64..1.1e12),
+            1 => prop::sample::select(vec![MAX_ABS_VALUE, -MAX_ABS_VALUE, f64::from_bits(MAX_ABS_VALUE.to_bits() + 1), f64::NAN, f64::INFINITY, -f64::INFINITY]),
+            1 => any::<f64>(),
+        ], N_FEATURES),
+    ) {
+        let row: [f64; N_FEATURES] = row.try_into().unwrap();
+        let definition = row.iter().all(|v| v.is_finite() && v.abs() <= MAX_ABS_VALUE);
+        prop_assert_eq!(fraud_core::validate::row_in_range(&row), definition);
+    }
+
+    #[test]
     fn valid_transactions_round_trip_through_validation(values in prop::collection::vec(-1e9f64..1e9, N_FEATURES)) {
         let t = validate_fields(FEATURE_NAMES.iter().zip(&values).rev().map(|(n, v)| (*n, RawValue::Number(*v))))
             .expect("a full, sane transaction validates");
