@@ -136,7 +136,7 @@ proptest! {
     fn the_row_range_check_equals_its_definition(
         row in prop::collection::vec(prop_oneof![
             6 => -1e5f64..1e5,
-            2 => (-1.1e12f64..1.1e12),
+            2 => -1.1e12f64..1.1e12,
             1 => prop::sample::select(vec![MAX_ABS_VALUE, -MAX_ABS_VALUE, f64::from_bits(MAX_ABS_VALUE.to_bits() + 1), f64::NAN, f64::INFINITY, -f64::INFINITY]),
             1 => any::<f64>(),
         ], N_FEATURES),
