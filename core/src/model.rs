@@ -36,7 +36,8 @@ pub struct Prediction {
 }
 
 /// One feature's share of a score: `weight · scaled value`, in logit units.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Serialises as `{ feature, value, scaled, contribution }` (the HTTP APIs' explanation).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Contribution {
     /// Feature name.
     pub feature: &'static str,

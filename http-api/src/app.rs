@@ -10,7 +10,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use fraud_core::artifact::{model_id, FORMAT_VERSION};
 use fraud_core::schema::LABEL_NAME;
-use fraud_core::{Artifact, ArtifactError, ErrorCode, Model, Transaction, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES};
+use fraud_core::{
+    Artifact, ArtifactError, Contribution, ErrorCode, Model, Transaction, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -224,28 +226,8 @@ fn explain_param(uri: &Uri) -> Result<Option<usize>, ApiError> {
     }
 }
 
-#[derive(Serialize)]
-struct ContributionOut {
-    feature: &'static str,
-    value: f64,
-    scaled: f64,
-    contribution: f64,
-}
-
-fn contributions(model: &Model, t: &Transaction, k: Option<usize>) -> Option<Vec<ContributionOut>> {
-    let k = k?;
-    Some(
-        model
-            .explain(t, k)
-            .into_iter()
-            .map(|c| ContributionOut {
-                feature: c.feature,
-                value: c.value,
-                scaled: c.scaled,
-                contribution: c.contribution,
-            })
-            .collect(),
-    )
+fn contributions(model: &Model, t: &Transaction, k: Option<usize>) -> Option<Vec<Contribution>> {
+    k.map(|k| model.explain(t, k))
 }
 
 #[derive(Serialize)]
@@ -256,7 +238,7 @@ struct PredictResponse<'a> {
     threshold: f64,
     model: &'a ModelRef,
     #[serde(skip_serializing_if = "Option::is_none")]
-    contributions: Option<Vec<ContributionOut>>,
+    contributions: Option<Vec<Contribution>>,
 }
 
 async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
@@ -285,7 +267,7 @@ struct BatchResult {
     fraud_probability: f64,
     is_fraud: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    contributions: Option<Vec<ContributionOut>>,
+    contributions: Option<Vec<Contribution>>,
 }
 
 #[derive(Serialize)]

@@ -227,9 +227,10 @@ struct Job {
     at: Duration,
 }
 
-/// The request body of row `id`: `{"id":id,"Time":...,...}` with shortest
-/// round-trip decimals, so the server reads back the exact doubles.
-fn body(id: usize, row: &[f64]) -> Vec<u8> {
+/// The `/predict` body of row `id` (values in schema order):
+/// `{"id":id,"Time":...,...}` with shortest round-trip decimals, so the
+/// server reads back the exact doubles.
+pub fn request_body(id: usize, row: &[f64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(40 * row.len());
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(id.to_string().as_bytes());
@@ -279,7 +280,7 @@ fn load_jobs(config: &Config) -> Result<Vec<Job>> {
         .zip(&data.y)
         .zip(offsets)
         .enumerate()
-        .map(|(i, ((row, &label), at))| Job { body: body(i, row), label, at })
+        .map(|(i, ((row, &label), at))| Job { body: request_body(i, row), label, at })
         .collect())
 }
 
@@ -289,24 +290,23 @@ struct Scored {
     is_fraud: bool,
 }
 
+/// No (complete) response: a timeout, or a connection that failed or dropped.
+fn transport_failure(e: reqwest::Error) -> (FailureKind, String) {
+    let kind = if e.is_timeout() { FailureKind::Timeout } else { FailureKind::Connect };
+    (kind, e.to_string())
+}
+
 /// One attempt: the scored result, or why it failed.
 async fn attempt(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Scored, (FailureKind, String)> {
-    let response =
-        client.post(url).header("content-type", "application/json").body(body.to_vec()).send().await.map_err(|e| {
-            if e.is_timeout() {
-                (FailureKind::Timeout, e.to_string())
-            } else {
-                (FailureKind::Connect, e.to_string())
-            }
-        })?;
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(transport_failure)?;
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| {
-        if e.is_timeout() {
-            (FailureKind::Timeout, e.to_string())
-        } else {
-            (FailureKind::Connect, e.to_string())
-        }
-    })?;
+    let bytes = response.bytes().await.map_err(transport_failure)?;
     if !status.is_success() {
         let code = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
@@ -501,7 +501,7 @@ mod tests {
     #[test]
     fn bodies_round_trip_exactly() {
         let row: Vec<f64> = (0..30).map(|i| (i as f64 - 7.3) / 3.0).collect();
-        let v: serde_json::Value = serde_json::from_slice(&body(12, &row)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&request_body(12, &row)).unwrap();
         assert_eq!(v["id"], 12);
         for (name, x) in FEATURE_NAMES.iter().zip(&row) {
             assert_eq!(v[name].as_f64().unwrap().to_bits(), x.to_bits(), "{name}");

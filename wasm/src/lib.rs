@@ -154,6 +154,18 @@ fn provenance(p: &Provenance) -> JsValue {
     ])
 }
 
+/// Scores row-major rows with `core` (one bad row rejects the batch):
+/// `{ probabilities: Float64Array, decisions: Uint8Array }`.
+fn batch_result(model: &Model, rows: &[f64]) -> Result<JsValue, JsValue> {
+    let mut probabilities = vec![0.0; rows.len() / N_FEATURES];
+    model.score_batch(rows, &mut probabilities).map_err(|e| batch_error(&e))?;
+    let decisions: Vec<u8> = probabilities.iter().map(|&p| model.is_fraud(p) as u8).collect();
+    let out = Object::new();
+    set(&out, "probabilities", &Float64Array::from(probabilities.as_slice()));
+    set(&out, "decisions", &Uint8Array::from(decisions.as_slice()));
+    Ok(out.into())
+}
+
 /// A loaded fraud model.
 #[wasm_bindgen]
 pub struct FraudModel {
@@ -163,10 +175,8 @@ pub struct FraudModel {
     /// The feature names as JS strings, made once: looking fields up with them
     /// avoids re-encoding 30 strings on every call.
     keys: Vec<JsValue>,
-    /// The zero-copy batch: rows JS writes in place, and their results.
+    /// The zero-copy batch input: rows JS writes in place.
     input: Vec<f64>,
-    probabilities: Vec<f64>,
-    decisions: Vec<u8>,
 }
 
 /// Largest zero-copy batch: 4 million rows is ~1 GB of wasm memory.
@@ -182,15 +192,7 @@ impl FraudModel {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.to_string());
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
-        Ok(FraudModel {
-            model,
-            artifact,
-            id: model_id(bytes),
-            keys,
-            input: Vec::new(),
-            probabilities: Vec::new(),
-            decisions: Vec::new(),
-        })
+        Ok(FraudModel { model, artifact, id: model_id(bytes), keys, input: Vec::new() })
     }
 
     /// The 30 input names, in the order `predictBatch` rows use.
@@ -308,13 +310,7 @@ impl FraudModel {
     /// row rejects the whole batch (the error names the row and fields).
     #[wasm_bindgen(js_name = predictBatch)]
     pub fn predict_batch(&self, rows: &[f64]) -> Result<JsValue, JsValue> {
-        let mut probabilities = vec![0.0; rows.len() / N_FEATURES];
-        self.model.score_batch(rows, &mut probabilities).map_err(|e| batch_error(&e))?;
-        let decisions: Vec<u8> = probabilities.iter().map(|&p| self.model.is_fraud(p) as u8).collect();
-        let out = Object::new();
-        set(&out, "probabilities", &Float64Array::from(probabilities.as_slice()));
-        set(&out, "decisions", &Uint8Array::from(decisions.as_slice()));
-        Ok(out.into())
+        batch_result(&self.model, rows)
     }
 
     /// Zero-copy batch scoring, step 1: makes room for `rows` rows inside the
@@ -334,9 +330,6 @@ impl FraudModel {
         }
         self.input.clear();
         self.input.resize(rows * N_FEATURES, 0.0);
-        // Sized now, so scoring allocates nothing and cannot move the input.
-        self.probabilities.resize(rows, 0.0);
-        self.decisions.resize(rows, 0);
         // SAFETY: the view aliases `self.input`, which is not touched again
         // until the next `batch_input`; the caller is told the view dies at
         // the next allocating call (memory growth detaches it).
@@ -344,20 +337,11 @@ impl FraudModel {
     }
 
     /// Zero-copy batch scoring, step 2: scores the rows in the `batchInput`
-    /// buffer: `{ probabilities: Float64Array, decisions: Uint8Array }` (copies
-    /// of 9 bytes per row). Errors as `predictBatch`.
+    /// buffer: `{ probabilities: Float64Array, decisions: Uint8Array }`, as
+    /// `predictBatch` returns (and with the same errors).
     #[wasm_bindgen(js_name = scoreInput)]
-    pub fn score_input(&mut self) -> Result<JsValue, JsValue> {
-        let rows = self.input.len() / N_FEATURES;
-        let probabilities = &mut self.probabilities[..rows];
-        self.model.score_batch(&self.input, probabilities).map_err(|e| batch_error(&e))?;
-        for (d, &p) in self.decisions.iter_mut().zip(probabilities.iter()) {
-            *d = self.model.is_fraud(p) as u8;
-        }
-        let out = Object::new();
-        set(&out, "probabilities", &Float64Array::from(&*probabilities));
-        set(&out, "decisions", &Uint8Array::from(&self.decisions[..rows]));
-        Ok(out.into())
+    pub fn score_input(&self) -> Result<JsValue, JsValue> {
+        batch_result(&self.model, &self.input)
     }
 
     /// Same model, another threshold (for an analyst's slider). Throws for a
@@ -372,8 +356,6 @@ impl FraudModel {
             id: self.id.clone(),
             keys: self.keys.clone(),
             input: Vec::new(),
-            probabilities: Vec::new(),
-            decisions: Vec::new(),
         })
     }
 }

@@ -308,23 +308,32 @@ fn tools_path() -> String {
     path
 }
 
+/// True when `cmd` runs and its output mentions `want` (a version).
+fn has(cmd: &mut Command, want: &str) -> bool {
+    output(cmd).is_some_and(|v| v.contains(want))
+}
+
+/// `cargo install`s `krate` at `version` unless its binary `bin` already reports that version.
+fn ensure_cargo_tool(bin: &str, krate: &str, version: &str, locked: bool) -> Result<()> {
+    if has(Command::new(bin).arg("--version"), version) {
+        eprintln!("{krate} {version}: present");
+        return Ok(());
+    }
+    let mut install = cargo();
+    install.args(["install", krate, "--version", version]);
+    if locked {
+        install.arg("--locked");
+    }
+    sh(&mut install)
+}
+
 /// Installs wasm-pack, the matching wasm-bindgen CLI, Node (if absent) and
 /// npm's binaryen, each only when missing or at the wrong version.
 fn ensure_wasm_tools() -> Result<()> {
     step("wasm tools");
-    let has = |cmd: &mut Command, want: &str| output(cmd).is_some_and(|v| v.contains(want));
-    if has(Command::new("wasm-pack").arg("--version"), WASM_PACK_VERSION) {
-        eprintln!("wasm-pack {WASM_PACK_VERSION}: present");
-    } else {
-        sh(cargo().args(["install", "wasm-pack", "--locked", "--version", WASM_PACK_VERSION]))?;
-    }
-    let bindgen = locked_version("wasm-bindgen")?;
-    if has(Command::new("wasm-bindgen").arg("--version"), &bindgen) {
-        eprintln!("wasm-bindgen-cli {bindgen}: present");
-    } else {
-        // No --locked: the CLI's own lockfile does not build here (see ../shared/TOOLCHAIN.md).
-        sh(cargo().args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
-    }
+    ensure_cargo_tool("wasm-pack", "wasm-pack", WASM_PACK_VERSION, true)?;
+    // No --locked: the CLI's own lockfile does not build here (see ../shared/TOOLCHAIN.md).
+    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &locked_version("wasm-bindgen")?, false)?;
     if output(Command::new("node").arg("--version")).is_some() {
         eprintln!("node: present");
     } else {
@@ -453,12 +462,7 @@ fn edge_path() -> String {
 /// Node 22, esbuild), each only when missing or at the wrong version.
 fn ensure_edge_tools() -> Result<()> {
     step("edge tools");
-    let has = |cmd: &mut Command, want: &str| output(cmd).is_some_and(|v| v.contains(want));
-    if has(Command::new("worker-build").arg("--version"), WORKER_BUILD_VERSION) {
-        eprintln!("worker-build {WORKER_BUILD_VERSION}: present");
-    } else {
-        sh(cargo().args(["install", "worker-build", "--locked", "--version", WORKER_BUILD_VERSION]))?;
-    }
+    ensure_cargo_tool("worker-build", "worker-build", WORKER_BUILD_VERSION, true)?;
     let wrangler_ok =
         has(Command::new(edge_bin("wrangler")).arg("--version").env("PATH", edge_path()), WRANGLER_VERSION);
     let node_ok = has(Command::new(edge_bin("node")).arg("--version"), EDGE_NODE_VERSION);

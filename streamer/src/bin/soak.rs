@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use fraud_core::{Artifact, Model, FEATURE_NAMES, N_FEATURES};
+use fraud_core::{Artifact, Model, N_FEATURES};
+use fraud_streamer::request_body;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -81,16 +82,6 @@ impl Fixture {
     fn done(&self) -> bool {
         Instant::now() >= self.deadline
     }
-}
-
-fn body(id: usize, row: &[f64]) -> Vec<u8> {
-    let mut out = format!("{{\"id\":{id}");
-    let mut buf = ryu::Buffer::new();
-    for (name, v) in FEATURE_NAMES.iter().zip(row) {
-        out.push_str(&format!(",\"{name}\":{}", buf.format(*v)));
-    }
-    out.push('}');
-    out.into_bytes()
 }
 
 fn head(method: &str, path: &str, content_type: &str, len: usize) -> Vec<u8> {
@@ -327,29 +318,15 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
     let (_, model) = Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
-    let text = std::fs::read_to_string(&cli.data).with_context(|| format!("reading {}", cli.data.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<String> =
-        lines.next().context("empty data file")?.split(',').map(|h| h.trim().trim_matches('"').to_string()).collect();
-    let idx: Vec<usize> = FEATURE_NAMES
-        .iter()
-        .map(|n| header.iter().position(|h| h == n).with_context(|| format!("no column {n}")))
-        .collect::<Result<_>>()?;
-    let rows: Vec<[f64; N_FEATURES]> = lines
-        .take(20_000)
-        .map(|l| {
-            let cells: Vec<&str> = l.split(',').collect();
-            let mut row = [0.0; N_FEATURES];
-            for (j, &c) in idx.iter().enumerate() {
-                row[j] = cells.get(c).and_then(|v| v.trim().trim_matches('"').parse().ok()).unwrap_or(0.0);
-            }
-            row
-        })
-        .collect();
+    let data = native_train::data::load_csv(&cli.data)
+        .with_context(|| format!("reading transactions from {}", cli.data.display()))?
+        .data;
+    let rows: Vec<[f64; N_FEATURES]> =
+        data.x.outer_iter().take(20_000).map(|r| std::array::from_fn(|j| r[j])).collect();
     if rows.len() < 300 {
         bail!("need at least 300 transactions in {}", cli.data.display());
     }
-    let bodies = rows.iter().enumerate().map(|(i, r)| body(i, r)).collect();
+    let bodies = rows.iter().enumerate().map(|(i, r)| request_body(i, r)).collect();
     let f = Arc::new(Fixture {
         model,
         rows,
