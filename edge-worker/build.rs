@@ -9,12 +9,13 @@
 use std::path::PathBuf;
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for build scripts"));
     let model =
         std::env::var_os("FRAUD_MODEL").map(PathBuf::from).unwrap_or_else(|| manifest.join("../model/model.bin"));
     println!("cargo:rerun-if-changed={}", model.display());
     println!("cargo:rerun-if-env-changed=FRAUD_MODEL");
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("model.bin");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts")).join("model.bin");
     let for_wasm = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|a| a == "wasm32");
     let bytes = match std::fs::read(&model) {
         Ok(bytes) => bytes,
@@ -34,7 +35,7 @@ fn main() {
     };
     if !bytes.is_empty() {
         if let Err(e) = fraud_core::Artifact::load(&bytes) {
-            eprintln!("\nerror: {} is not a valid model artifact: {e}\n", model.display());
+            eprintln!("\nerror: {} is not a valid model artifact: {}\n", model.display(), fraud_core::full_message(&e));
             std::process::exit(1);
         }
     }

@@ -16,13 +16,13 @@
 //! anything, unlike a pickle — and the payload decoder has a hard allocation limit.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use bincode::{Decode, Encode};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{LogisticWeights, Model};
+use crate::model::{LogisticWeights, Model, ModelError};
 use crate::scaler::Scaler;
 use crate::schema::FEATURE_NAMES;
 
@@ -167,11 +167,29 @@ pub enum ArtifactError {
         computed: u32,
     },
     /// The checksum matches but the payload does not decode.
-    Payload(String),
+    Payload(PayloadError),
     /// The artifact's feature schema differs from this build's.
     SchemaMismatch(String),
     /// The parameters do not make a valid model.
-    InvalidModel(String),
+    InvalidModel(ModelError),
+}
+
+/// Why a checksum-valid payload does not decode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadError {
+    /// The decoder refused it (what it found, in a few words).
+    Decode(&'static str),
+    /// It decoded, but this many bytes were left over.
+    UnusedBytes(usize),
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PayloadError::Decode(why) => f.write_str(why),
+            PayloadError::UnusedBytes(n) => write!(f, "{n} unused payload bytes"),
+        }
+    }
 }
 
 impl fmt::Display for ArtifactError {
@@ -197,13 +215,19 @@ impl fmt::Display for ArtifactError {
             ),
             ArtifactError::Payload(why) => write!(f, "artifact payload does not decode: {why}"),
             ArtifactError::SchemaMismatch(why) => write!(f, "artifact schema mismatch: {why}"),
-            ArtifactError::InvalidModel(why) => write!(f, "artifact holds an invalid model: {why}"),
+            ArtifactError::InvalidModel(_) => f.write_str("artifact holds an invalid model"),
         }
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ArtifactError {}
+impl core::error::Error for ArtifactError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            ArtifactError::InvalidModel(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 const CRC_TABLE: [u32; 256] = {
     let mut table = [0u32; 256];
@@ -261,11 +285,15 @@ fn payload_problem(e: &bincode::error::DecodeError) -> &'static str {
 }
 
 impl Artifact {
-    /// Encodes to the binary format.
-    pub fn encode(&self) -> Vec<u8> {
-        // Encoding plain data into a Vec cannot fail short of the size limit,
-        // which a real artifact (a few KB) is far below.
-        let payload = bincode::encode_to_vec(self, bincode_config()).unwrap_or_default();
+    /// Encodes to the binary format; fails only when the payload would exceed
+    /// [`MAX_PAYLOAD`], which no runtime would load.
+    pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
+        let unlimited = bincode::config::standard().with_little_endian();
+        let payload = bincode::encode_to_vec(self, unlimited)
+            .expect("bincode encodes plain data (numbers, strings, vectors) into a Vec without failing");
+        if payload.len() > MAX_PAYLOAD {
+            return Err(ArtifactError::TooLarge { declared: payload.len() });
+        }
         let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + CHECKSUM_LEN);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -273,7 +301,7 @@ impl Artifact {
         out.extend_from_slice(&payload);
         let crc = crc32(&out);
         out.extend_from_slice(&crc.to_le_bytes());
-        out
+        Ok(out)
     }
 
     /// Decodes and fully checks an artifact (see the module docs for the order of checks).
@@ -318,9 +346,9 @@ impl Artifact {
             return Err(ArtifactError::ChecksumMismatch { stored, computed });
         }
         let (artifact, used): (Artifact, usize) = bincode::decode_from_slice(&body[HEADER_LEN..], bincode_config())
-            .map_err(|e| ArtifactError::Payload(payload_problem(&e).into()))?;
+            .map_err(|e| ArtifactError::Payload(PayloadError::Decode(payload_problem(&e))))?;
         if used != declared {
-            return Err(ArtifactError::Payload(format!("{} unused payload bytes", declared - used)));
+            return Err(ArtifactError::Payload(PayloadError::UnusedBytes(declared - used)));
         }
         let model = artifact.model()?;
         Ok((artifact, model))
@@ -345,7 +373,7 @@ impl Artifact {
             )));
         }
         Model::new(self.model_name.clone(), self.scaler.clone(), self.weights.clone(), self.threshold)
-            .map_err(|e| ArtifactError::InvalidModel(e.to_string()))
+            .map_err(ArtifactError::InvalidModel)
     }
 }
 
@@ -355,6 +383,7 @@ impl Artifact {
     /// trained model): tests change the fields they care about.
     pub fn example() -> Artifact {
         use crate::schema::N_FEATURES;
+        use alloc::string::ToString;
         Artifact {
             model_name: "smote".into(),
             feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -386,7 +415,7 @@ mod tests {
     #[test]
     fn round_trips_exactly() {
         let a = sample();
-        let bytes = a.encode();
+        let bytes = a.encode().unwrap();
         assert_eq!(&bytes[..8], b"FRAUDMDL");
         assert_eq!(Artifact::decode(&bytes).unwrap(), a);
     }
@@ -397,12 +426,12 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         let back: Artifact = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
-        assert_eq!(back.encode(), a.encode());
+        assert_eq!(back.encode().unwrap(), a.encode().unwrap());
     }
 
     #[test]
     fn every_truncation_is_an_error() {
-        let bytes = sample().encode();
+        let bytes = sample().encode().unwrap();
         for len in 0..bytes.len() {
             let err = Artifact::decode(&bytes[..len]).unwrap_err();
             assert!(matches!(err, ArtifactError::Truncated { .. }), "len {len}: {err:?}");
@@ -411,7 +440,7 @@ mod tests {
 
     #[test]
     fn every_single_byte_flip_is_detected() {
-        let bytes = sample().encode();
+        let bytes = sample().encode().unwrap();
         for pos in 0..bytes.len() {
             for flip in [0x01u8, 0x80, 0xFF] {
                 let mut b = bytes.clone();
@@ -423,7 +452,7 @@ mod tests {
 
     #[test]
     fn distinct_errors() {
-        let bytes = sample().encode();
+        let bytes = sample().encode().unwrap();
         assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
         let mut future = bytes.clone();
         future[8] = 2;

@@ -50,7 +50,7 @@ pub struct Contribution {
 }
 
 /// Why a set of parameters is not a usable model.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelError {
     /// A vector does not have one entry per schema feature.
     WrongLength {
@@ -128,10 +128,8 @@ impl fmt::Display for BatchError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for BatchError {}
-#[cfg(feature = "std")]
-impl std::error::Error for ModelError {}
+impl core::error::Error for BatchError {}
+impl core::error::Error for ModelError {}
 
 /// A ready-to-score model: scaler and weights folded together, plus the
 /// decision threshold. Immutable once built.

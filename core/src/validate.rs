@@ -148,8 +148,7 @@ impl fmt::Display for ValidationError {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for ValidationError {}
+impl core::error::Error for ValidationError {}
 
 fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
     match value {

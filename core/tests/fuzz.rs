@@ -78,7 +78,7 @@ proptest! {
 
     #[test]
     fn valid_artifacts_round_trip(a in valid_artifact()) {
-        let bytes = a.encode();
+        let bytes = a.encode().unwrap();
         let (back, model) = Artifact::load(&bytes).expect("a valid artifact loads");
         prop_assert_eq!(&back, &a);
         prop_assert_eq!(model.threshold(), a.threshold);
@@ -91,7 +91,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),
     ) {
-        let encoded = a.encode();
+        let encoded = a.encode().unwrap();
         let mut payload = encoded[14..encoded.len() - 4].to_vec();
         for (i, v) in edits {
             let i = i.index(payload.len());

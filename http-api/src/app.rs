@@ -98,12 +98,7 @@ impl Served {
             },
         };
         let health = serde_json::json!({ "status": "ok", "model": &model_ref });
-        Ok(Served {
-            card: Bytes::from(serde_json::to_vec(&card).unwrap_or_default()),
-            health: Bytes::from(serde_json::to_vec(&health).unwrap_or_default()),
-            model,
-            model_ref,
-        })
+        Ok(Served { card: Bytes::from(to_json(&card)), health: Bytes::from(to_json(&health)), model, model_ref })
     }
 
     /// The scoring model.
@@ -127,6 +122,14 @@ pub fn app(served: Arc<Served>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(served)
+}
+
+/// A response body as JSON. Every body this crate writes is a plain struct of
+/// numbers, strings and lists with string keys, which serde_json serialises
+/// into a Vec without failing (non-finite numbers would become `null`, and
+/// none can occur: validation keeps every score finite).
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("response bodies are plain structs that serialise to JSON infallibly")
 }
 
 fn json(bytes: impl Into<Body>) -> Response {
@@ -258,7 +261,7 @@ async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, bod
         model: &s.model_ref,
         contributions: contributions(&s.model, &t, explain),
     };
-    Ok(json(serde_json::to_vec(&response).unwrap_or_default()))
+    Ok(json(to_json(&response)))
 }
 
 #[derive(Serialize)]
@@ -343,5 +346,5 @@ async fn predict_batch(
         .collect();
     let response =
         BatchResponse { count: results.len(), flagged, threshold: s.model.threshold(), model: &s.model_ref, results };
-    Ok(json(serde_json::to_vec(&response).unwrap_or_default()))
+    Ok(json(to_json(&response)))
 }

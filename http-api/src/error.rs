@@ -139,7 +139,7 @@ struct Envelope<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // Serialising plain strings and numbers into a Vec cannot fail.
-        let body = serde_json::to_vec(&Envelope { error: &self }).unwrap_or_default();
+        let body = crate::app::to_json(&Envelope { error: &self });
         let mut response =
             (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
         if let Some(secs) = self.retry_after_secs {

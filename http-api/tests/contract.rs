@@ -18,7 +18,7 @@ fn artifact() -> Vec<u8> {
     a.model_name = "test".into();
     a.threshold = 0.4;
     a.provenance = Provenance { dataset: "unit-test".into(), ..Provenance::default() };
-    a.encode()
+    a.encode().unwrap()
 }
 
 fn router() -> (Router, Arc<Served>) {

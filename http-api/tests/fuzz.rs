@@ -21,7 +21,7 @@ fn cases() -> u32 {
 fn served() -> Arc<Served> {
     let mut a = Artifact::example();
     a.threshold = 0.5;
-    Arc::new(Served::from_artifact(&a.encode()).unwrap())
+    Arc::new(Served::from_artifact(&a.encode().unwrap()).unwrap())
 }
 
 /// JSON values shaped like requests: objects with schema names and strays, odd values, nesting.

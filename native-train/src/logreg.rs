@@ -148,7 +148,7 @@ impl Problem<'_> {
             let block = self.x.slice(ndarray::s![start..end, ..]);
             for (k, row) in block.rows().into_iter().enumerate() {
                 let i = start + k;
-                let xr = row.as_slice().unwrap_or(&[]);
+                let xr = row.as_slice().expect("fit() accepts only standard-layout rows, which are contiguous");
                 let t = dot(xr, w) + b;
                 let s = self.sample_weight[i];
                 let yi = self.y[i] as f64;

@@ -307,7 +307,7 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
     );
     println!("| candidate | test AP | test F1 | test precision | test recall | test ROC-AUC | val F1 | selected |");
     println!("|---|---|---|---|---|---|---|---|");
-    let names: Vec<&str> = runs[0].1.iter().map(|c| c.name).collect();
+    let names: Vec<&str> = runs[0].1.iter().map(|c| c.name()).collect();
     for (k, name) in names.iter().enumerate() {
         let col = |f: &dyn Fn(&Candidate) -> f64| {
             let (m, s) = mean_std(&runs.iter().map(|(_, c, _)| f(&c[k])).collect::<Vec<_>>());
@@ -408,13 +408,17 @@ fn bench(args: BenchArgs) -> Result<()> {
     for c in &outcome.candidates {
         println!(
             "  fit {:<18} {} rows, {} Newton iterations (+{} on the warm-start subsample), max|grad| {:.1e}",
-            c.name, c.rows_fitted, c.fit.iterations, c.fit.warm_start_iterations, c.fit.max_gradient
+            c.name(),
+            c.rows_fitted,
+            c.fit.iterations,
+            c.fit.warm_start_iterations,
+            c.fit.max_gradient
         );
     }
 
     // Core scoring on the test split's raw rows.
     let model: Model = outcome.artifact.model()?;
-    let rows = outcome.replay.x.as_slice().unwrap_or(&[]);
+    let rows = &*native_train::data::rows_of(outcome.replay.x.view());
     let (chunks, _) = rows.as_chunks::<N_FEATURES>();
     let n = chunks.len();
     let mut single = Vec::new();
@@ -444,9 +448,9 @@ fn bench(args: BenchArgs) -> Result<()> {
 fn golden(args: GoldenArgs) -> Result<()> {
     let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
     let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
-    let replay = load_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?.data;
+    let replay = dataset::read_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?;
     let mut probabilities = vec![0.0; replay.len()];
-    model.score_batch(replay.x.as_slice().unwrap_or(&[]), &mut probabilities)?;
+    model.score_batch(replay.values(), &mut probabilities)?;
     let text = native_train::output::golden_csv(&fraud_core::artifact::model_id(&bytes), &model, &probabilities);
     native_train::output::write_atomic(&args.out, |w| std::io::Write::write_all(w, text.as_bytes()))
         .with_context(|| format!("writing {}", args.out.display()))?;

@@ -39,7 +39,10 @@ pub fn golden_csv(model_id: &str, model: &fraud_core::Model, probabilities: &[f6
 
 /// Writes `path` atomically through `write`.
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> io::Result<()> {
-    let mut tmp_name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let Some(name) = path.file_name() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())));
+    };
+    let mut tmp_name = name.to_os_string();
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let result = (|| {
@@ -77,7 +80,7 @@ fn io_context(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
 /// (created if needed). The artifact is written last.
 pub fn write_outputs(dir: &Path, outcome: &Outcome, cfg: &Config, load_seconds: f64) -> io::Result<Written> {
     fs::create_dir_all(dir).map_err(io_context(dir))?;
-    let bytes = outcome.artifact.encode();
+    let bytes = outcome.artifact.encode().map_err(io::Error::other)?;
     let model_id = fraud_core::artifact::model_id(&bytes);
     let path = |name: &str| dir.join(name);
 

@@ -10,15 +10,16 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use fraud_core::model::{BatchError, ModelError};
 use fraud_core::{Artifact, LogisticWeights, Metrics, Model, Provenance, Scaler, FEATURE_NAMES, N_FEATURES};
 use indicatif::ProgressBar;
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 
-use crate::data::Dataset;
+use crate::data::{rows_of, Dataset};
 use crate::logreg::{fit, Fit, FitError, FitOptions};
 use crate::metrics::{best_f1_on_curve, curve, evaluate_on_curve, f1};
 use crate::smote::{smote, synthetic_count, SmoteError};
-use crate::split::stratified_split;
+use crate::split::{stratified_split, Split};
 
 /// Protocol settings (the CLI's options).
 #[derive(Clone, Debug)]
@@ -64,11 +65,50 @@ pub struct Source {
     pub synthetic: bool,
 }
 
+/// The candidate models the protocol fits and compares, in fit order. Adding a
+/// candidate is one arm here and one in [`fit_candidate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CandidateKind {
+    /// Logistic regression on the scaled train split.
+    Baseline,
+    /// Logistic regression on the scaled train split plus SMOTE's synthetic frauds.
+    Smote,
+    /// Logistic regression with "balanced" class weights (as scikit-learn's).
+    ClassWeighted,
+}
+
+impl CandidateKind {
+    /// Every candidate, in fit order.
+    pub const ALL: [CandidateKind; 3] = [CandidateKind::Baseline, CandidateKind::Smote, CandidateKind::ClassWeighted];
+
+    /// The name in reports, the artifact and the model card.
+    pub fn name(self) -> &'static str {
+        match self {
+            CandidateKind::Baseline => "baseline",
+            CandidateKind::Smote => "smote",
+            CandidateKind::ClassWeighted => "class_weighted",
+        }
+    }
+
+    /// The stage name its fit is timed under.
+    fn fit_stage(self) -> &'static str {
+        match self {
+            CandidateKind::Baseline => "fit baseline",
+            CandidateKind::Smote => "fit smote",
+            CandidateKind::ClassWeighted => "fit class_weighted",
+        }
+    }
+
+    fn enabled(self, cfg: &Config) -> bool {
+        self != CandidateKind::ClassWeighted || cfg.class_weighted
+    }
+}
+
 /// One candidate model and its figures.
 #[derive(Clone, Debug)]
 pub struct Candidate {
-    /// "baseline", "smote" or "class_weighted".
-    pub name: &'static str,
+    /// Which candidate.
+    pub kind: CandidateKind,
     /// The model at its validation-chosen threshold.
     pub model: Model,
     /// Solver output.
@@ -87,6 +127,13 @@ pub struct Candidate {
     pub test_pr_curve: Vec<(f64, f64)>,
     /// Time spent fitting.
     pub fit_time: Duration,
+}
+
+impl Candidate {
+    /// The candidate's name (see [`CandidateKind::name`]).
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
 }
 
 /// Everything the protocol produced.
@@ -114,6 +161,10 @@ pub enum TrainError {
     Smote(SmoteError),
     /// A solver failed.
     Fit(&'static str, FitError),
+    /// A fitted candidate's parameters are not a usable model.
+    Model(&'static str, ModelError),
+    /// Held-out rows could not be scored.
+    Scoring(BatchError),
 }
 
 impl fmt::Display for TrainError {
@@ -121,13 +172,25 @@ impl fmt::Display for TrainError {
         match self {
             TrainError::Config(why) => write!(f, "invalid settings: {why}"),
             TrainError::Data(why) => write!(f, "not enough data: {why}"),
-            TrainError::Smote(e) => write!(f, "{e}"),
-            TrainError::Fit(name, e) => write!(f, "{name} model: {e}"),
+            TrainError::Smote(_) => f.write_str("SMOTE failed"),
+            TrainError::Fit(name, _) => write!(f, "fitting the {name} model failed"),
+            TrainError::Model(name, _) => write!(f, "the fitted {name} model is unusable"),
+            TrainError::Scoring(_) => f.write_str("scoring held-out rows failed"),
         }
     }
 }
 
-impl std::error::Error for TrainError {}
+impl std::error::Error for TrainError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TrainError::Config(_) | TrainError::Data(_) => None,
+            TrainError::Smote(e) => Some(e),
+            TrainError::Fit(_, e) => Some(e),
+            TrainError::Model(_, e) => Some(e),
+            TrainError::Scoring(e) => Some(e),
+        }
+    }
+}
 
 fn check_config(cfg: &Config) -> Result<(), TrainError> {
     let frac_ok = |f: f64| f.is_finite() && f > 0.0 && f < 1.0;
@@ -152,6 +215,11 @@ fn check_config(cfg: &Config) -> Result<(), TrainError> {
     Ok(())
 }
 
+/// Points kept of each curve in the report (enough for a smooth SVG line).
+const CURVE_POINTS: usize = 400;
+/// The threshold a fitted model carries until validation picks its own.
+const PROVISIONAL_THRESHOLD: f64 = 0.5;
+
 /// Keeps at most `max` points of a curve, evenly spread, always the last.
 fn thin<T: Copy>(points: Vec<T>, max: usize) -> Vec<T> {
     if points.len() <= max {
@@ -165,29 +233,27 @@ fn thin<T: Copy>(points: Vec<T>, max: usize) -> Vec<T> {
     out
 }
 
-fn score(model: &Model, x: &Array2<f64>) -> Vec<f64> {
+/// Scores held-out rows (validated by the CSV reader: finite and in range)
+/// through core, as every runtime would.
+fn score(model: &Model, x: &Array2<f64>) -> Result<Vec<f64>, TrainError> {
     let mut out = vec![0.0; x.nrows()];
-    let rows = x.as_slice().unwrap_or(&[]);
-    // The rows come from a parsed file: finite and in range, so this cannot fail.
-    if let Err(e) = model.score_batch(rows, &mut out) {
-        tracing::error!("scoring failed: {e}");
-    }
-    out
+    model.score_batch(&rows_of(x.view()), &mut out).map_err(TrainError::Scoring)?;
+    Ok(out)
 }
 
-/// Runs the protocol. `bar` shows progress (pass `ProgressBar::hidden()` for none).
-pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> Result<Outcome, TrainError> {
-    check_config(cfg)?;
-    let mut timings = Vec::new();
-    let mut stage = |name: &'static str, t: Instant| {
-        timings.push((name, t.elapsed()));
-        bar.inc(1);
-    };
-    let stages = if cfg.class_weighted { 8 } else { 7 };
-    bar.set_length(stages);
+/// The three splits: train rows (row-major, to be scaled in place) and the
+/// raw held-out rows with their labels.
+struct Splits {
+    split: Split,
+    train_rows: Vec<f64>,
+    y_train: Vec<u8>,
+    x_val: Array2<f64>,
+    y_val: Vec<u8>,
+    x_test: Array2<f64>,
+    y_test: Vec<u8>,
+}
 
-    let t = Instant::now();
-    bar.set_message("splitting");
+fn split_data(data: &Dataset, cfg: &Config) -> Result<Splits, TrainError> {
     let split = stratified_split(&data.y, cfg.validation_fraction, cfg.test_fraction, cfg.seed);
     let labels = |idx: &[usize]| idx.iter().map(|&i| data.y[i]).collect::<Vec<u8>>();
     let (y_train, y_val, y_test) = (labels(&split.train), labels(&split.validation), labels(&split.test));
@@ -200,131 +266,140 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
             )));
         }
     }
-    // One buffer holds the scaled train rows followed by SMOTE's synthetic
-    // rows: the SMOTE fit sees all of it, the other fits a view of its head.
-    let mut z_all: Vec<f64> = Vec::with_capacity(split.train.len() * 2 * N_FEATURES);
+    // Room for SMOTE's synthetic rows after the train rows (see `TrainSet`).
+    let mut train_rows: Vec<f64> = Vec::with_capacity(split.train.len() * 2 * N_FEATURES);
     for &i in &split.train {
-        z_all.extend(data.x.row(i).iter());
+        train_rows.extend(data.x.row(i).iter());
     }
     let x_val = data.x.select(Axis(0), &split.validation);
     let x_test = data.x.select(Axis(0), &split.test);
-    stage("split", t);
+    Ok(Splits { split, train_rows, y_train, x_val, y_val, x_test, y_test })
+}
 
-    let t = Instant::now();
-    bar.set_message("scaling (fit on train only)");
-    let scaler = Scaler::fit(&z_all, N_FEATURES).ok_or_else(|| TrainError::Data("empty train split".into()))?;
-    scaler.transform(&mut z_all);
-    stage("scale", t);
+/// The scaled train rows followed by SMOTE's synthetic frauds, in one buffer:
+/// the SMOTE candidate fits all of it, the others a view of its head.
+struct TrainSet {
+    rows: Array2<f64>,
+    labels: Vec<u8>,
+    original_rows: usize,
+    frauds: usize,
+}
 
-    let t = Instant::now();
-    bar.set_message("SMOTE (train only)");
-    let minority: Vec<[f64; N_FEATURES]> = z_all
+impl TrainSet {
+    fn original(&self) -> (ArrayView2<'_, f64>, &[u8]) {
+        (self.rows.slice(ndarray::s![..self.original_rows, ..]), &self.labels[..self.original_rows])
+    }
+
+    fn with_synthetic(&self) -> (ArrayView2<'_, f64>, &[u8]) {
+        (self.rows.view(), &self.labels)
+    }
+}
+
+fn oversample(mut scaled: Vec<f64>, y_train: &[u8], cfg: &Config) -> Result<TrainSet, TrainError> {
+    let minority: Vec<[f64; N_FEATURES]> = scaled
         .chunks_exact(N_FEATURES)
-        .zip(&y_train)
+        .zip(y_train)
         .filter(|(_, &y)| y == 1)
         .map(|(r, _)| std::array::from_fn(|j| r[j]))
         .collect();
     let majority = y_train.len() - minority.len();
     let n_synth = synthetic_count(majority, minority.len(), cfg.smote_ratio);
-    smote(&minority, cfg.smote_k, n_synth, cfg.seed, &mut z_all).map_err(TrainError::Smote)?;
-    let n_train_rows = y_train.len();
-    let z_all = Array2::from_shape_vec((n_train_rows + n_synth, N_FEATURES), z_all)
+    smote(&minority, cfg.smote_k, n_synth, cfg.seed, &mut scaled).map_err(TrainError::Smote)?;
+    let original_rows = y_train.len();
+    let rows = Array2::from_shape_vec((original_rows + n_synth, N_FEATURES), scaled)
         .map_err(|e| TrainError::Data(format!("SMOTE output: {e}")))?;
-    let z_train = z_all.slice(ndarray::s![..n_train_rows, ..]);
-    let mut y_all = y_train.clone();
-    y_all.resize(n_train_rows + n_synth, 1);
-    stage("smote", t);
+    let mut labels = y_train.to_vec();
+    labels.resize(original_rows + n_synth, 1);
+    Ok(TrainSet { rows, labels, original_rows, frauds: minority.len() })
+}
 
-    let n_train = y_train.len() as f64;
-    let n_fraud_train = minority.len() as f64;
-    let mut plans: Vec<(&'static str, [f64; 2])> = vec![("baseline", [1.0, 1.0]), ("smote", [1.0, 1.0])];
-    if cfg.class_weighted {
-        plans.push(("class_weighted", [n_train / (2.0 * (n_train - n_fraud_train)), n_train / (2.0 * n_fraud_train)]));
-    }
+/// A fitted candidate, before validation picks its threshold.
+struct Fitted {
+    kind: CandidateKind,
+    model: Model,
+    fit: Fit,
+    rows_fitted: usize,
+    class_weights: [f64; 2],
+    fit_time: Duration,
+}
 
-    let mut candidates = Vec::new();
-    for (name, class_weights) in plans {
-        let t = Instant::now();
-        bar.set_message(format!("fitting {name}"));
-        let opts = FitOptions { c: cfg.c, class_weights, ..FitOptions::default() };
-        let (fitted, rows_fitted) = if name == "smote" {
-            (fit(z_all.view(), &y_all, &opts), z_all.nrows())
-        } else {
-            (fit(z_train, &y_train, &opts), z_train.nrows())
-        };
-        let fitted = fitted.map_err(|e| TrainError::Fit(name, e))?;
-        let fit_time = t.elapsed();
-        stage(
-            match name {
-                "baseline" => "fit baseline",
-                "smote" => "fit smote",
-                _ => "fit class_weighted",
-            },
-            t,
-        );
-        let weights = LogisticWeights { weights: fitted.weights.clone(), intercept: fitted.intercept };
-        let model = Model::new(name.to_string(), scaler.clone(), weights, 0.5)
-            .map_err(|e| TrainError::Fit(name, FitError::BadInput(e.to_string())))?;
-        candidates.push((name, model, fitted, rows_fitted, class_weights, fit_time));
-    }
+/// scikit-learn's "balanced" weights: `n / (2 · n_class)`, legitimate then fraud.
+fn balanced_weights(rows: usize, frauds: usize) -> [f64; 2] {
+    let n = rows as f64;
+    let f = frauds as f64;
+    [n / (2.0 * (n - f)), n / (2.0 * f)]
+}
 
+fn fit_candidate(kind: CandidateKind, train: &TrainSet, scaler: &Scaler, cfg: &Config) -> Result<Fitted, TrainError> {
     let t = Instant::now();
-    bar.set_message("thresholds and metrics");
-    let positives = |y: &[u8]| y.iter().filter(|&&v| v == 1).count() as u64;
-    let (p_val, p_test) = (positives(&y_val), positives(&y_test));
-    let assess = |(name, model, fitted, rows_fitted, class_weights, fit_time): (
-        &'static str,
-        Model,
-        Fit,
-        usize,
-        [f64; 2],
-        Duration,
-    )| {
-        let val_scores = score(&model, &x_val);
-        let val_curve = curve(&val_scores, &y_val);
-        let (threshold, _) = best_f1_on_curve(&val_curve, p_val);
-        let model =
-            model.with_threshold(threshold).map_err(|e| TrainError::Fit(name, FitError::BadInput(e.to_string())))?;
-        let test_scores = score(&model, &x_test);
-        let test_curve = curve(&test_scores, &y_test);
-        Ok(Candidate {
-            name,
-            validation: evaluate_on_curve(&val_scores, &y_val, threshold, &val_curve),
-            test: evaluate_on_curve(&test_scores, &y_test, threshold, &test_curve),
-            validation_f1_curve: thin(
-                val_curve.iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(),
-                400,
-            ),
-            test_pr_curve: thin(
-                test_curve.iter().map(|p| (p.tp as f64 / p_test as f64, p.tp as f64 / (p.tp + p.fp) as f64)).collect(),
-                400,
-            ),
-            model,
-            fit: fitted,
-            rows_fitted,
-            class_weights,
-            fit_time,
-        })
+    let (class_weights, (x, y)) = match kind {
+        CandidateKind::Baseline => ([1.0, 1.0], train.original()),
+        CandidateKind::Smote => ([1.0, 1.0], train.with_synthetic()),
+        CandidateKind::ClassWeighted => (balanced_weights(train.original_rows, train.frauds), train.original()),
     };
-    // Candidates are independent: assess them on every core.
-    let done: Vec<Candidate> = std::thread::scope(|s| {
-        let handles: Vec<_> = candidates.into_iter().map(|c| s.spawn(|| assess(c))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect::<Result<Vec<_>, TrainError>>()
-    })?;
-    // Selection by validation F1, as the Python original does; the first wins ties.
-    let selected = done
+    let opts = FitOptions { c: cfg.c, class_weights, ..FitOptions::default() };
+    let fitted = fit(x, y, &opts).map_err(|e| TrainError::Fit(kind.name(), e))?;
+    let weights = LogisticWeights { weights: fitted.weights.clone(), intercept: fitted.intercept };
+    let model = Model::new(kind.name().to_string(), scaler.clone(), weights, PROVISIONAL_THRESHOLD)
+        .map_err(|e| TrainError::Model(kind.name(), e))?;
+    Ok(Fitted { kind, model, fit: fitted, rows_fitted: x.nrows(), class_weights, fit_time: t.elapsed() })
+}
+
+/// Held-out rows and labels, with their fraud counts.
+struct Holdout<'a> {
+    x: &'a Array2<f64>,
+    y: &'a [u8],
+    frauds: u64,
+}
+
+impl<'a> Holdout<'a> {
+    fn new(x: &'a Array2<f64>, y: &'a [u8]) -> Holdout<'a> {
+        Holdout { x, y, frauds: y.iter().filter(|&&v| v == 1).count() as u64 }
+    }
+}
+
+/// Picks the F1-optimal threshold on validation, then measures test once.
+fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout) -> Result<Candidate, TrainError> {
+    let name = fitted.kind.name();
+    let val_scores = score(&fitted.model, validation.x)?;
+    let val_curve = curve(&val_scores, validation.y);
+    let (threshold, _) = best_f1_on_curve(&val_curve, validation.frauds);
+    let model = fitted.model.with_threshold(threshold).map_err(|e| TrainError::Model(name, e))?;
+    let test_scores = score(&model, test.x)?;
+    let test_curve = curve(&test_scores, test.y);
+    let (p_val, p_test) = (validation.frauds, test.frauds);
+    Ok(Candidate {
+        kind: fitted.kind,
+        validation: evaluate_on_curve(&val_scores, validation.y, threshold, &val_curve),
+        test: evaluate_on_curve(&test_scores, test.y, threshold, &test_curve),
+        validation_f1_curve: thin(
+            val_curve.iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(),
+            CURVE_POINTS,
+        ),
+        test_pr_curve: thin(
+            test_curve.iter().map(|p| (p.tp as f64 / p_test as f64, p.tp as f64 / (p.tp + p.fp) as f64)).collect(),
+            CURVE_POINTS,
+        ),
+        model,
+        fit: fitted.fit,
+        rows_fitted: fitted.rows_fitted,
+        class_weights: fitted.class_weights,
+        fit_time: fitted.fit_time,
+    })
+}
+
+/// The best validation F1, as the Python original selects; the first wins ties.
+fn select(candidates: &[Candidate]) -> usize {
+    candidates
         .iter()
         .enumerate()
-        .fold(0, |best, (i, c)| if c.validation.f1 > done[best].validation.f1 { i } else { best });
-    stage("thresholds + metrics", t);
+        .fold(0, |best, (i, c)| if c.validation.f1 > candidates[best].validation.f1 { i } else { best })
+}
 
-    let chosen = &done[selected];
-    let uses_smote = chosen.name == "smote";
-    let artifact = Artifact {
-        model_name: chosen.name.to_string(),
+fn package(chosen: &Candidate, data: &Dataset, split: &Split, source: &Source, cfg: &Config) -> Artifact {
+    let uses_smote = chosen.kind == CandidateKind::Smote;
+    Artifact {
+        model_name: chosen.name().to_string(),
         feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
         scaler: chosen.model.scaler().clone(),
         weights: chosen.model.weights().clone(),
@@ -354,12 +429,68 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
         },
         validation: chosen.validation.clone(),
         test: chosen.test.clone(),
-    };
+    }
+}
 
-    // The replay file: test rows in time order (stable, so file order breaks ties).
+/// The test rows in time order (stable, so file order breaks ties), for replaying.
+fn replay_of(x_test: &Array2<f64>, y_test: &[u8]) -> Dataset {
     let mut order: Vec<usize> = (0..x_test.nrows()).collect();
     order.sort_by(|&a, &b| x_test[[a, 0]].total_cmp(&x_test[[b, 0]]));
-    let replay = Dataset { x: x_test.select(Axis(0), &order), y: order.iter().map(|&i| y_test[i]).collect() };
+    Dataset { x: x_test.select(Axis(0), &order), y: order.iter().map(|&i| y_test[i]).collect() }
+}
 
-    Ok(Outcome { candidates: done, selected, artifact, replay, timings })
+/// Runs the protocol. `bar` shows progress (pass `ProgressBar::hidden()` for none).
+pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> Result<Outcome, TrainError> {
+    check_config(cfg)?;
+    let kinds: Vec<CandidateKind> = CandidateKind::ALL.into_iter().filter(|k| k.enabled(cfg)).collect();
+    // split, scale, smote, one fit per candidate, thresholds + metrics
+    bar.set_length(4 + kinds.len() as u64);
+    let mut timings = Vec::new();
+    let mut stage = |name: &'static str, t: Instant| {
+        timings.push((name, t.elapsed()));
+        bar.inc(1);
+    };
+
+    let t = Instant::now();
+    bar.set_message("splitting");
+    let Splits { split, mut train_rows, y_train, x_val, y_val, x_test, y_test } = split_data(data, cfg)?;
+    stage("split", t);
+
+    let t = Instant::now();
+    bar.set_message("scaling (fit on train only)");
+    let scaler = Scaler::fit(&train_rows, N_FEATURES).ok_or_else(|| TrainError::Data("empty train split".into()))?;
+    scaler.transform(&mut train_rows);
+    stage("scale", t);
+
+    let t = Instant::now();
+    bar.set_message("SMOTE (train only)");
+    let train = oversample(train_rows, &y_train, cfg)?;
+    stage("smote", t);
+
+    let mut fitted = Vec::new();
+    for kind in kinds {
+        let t = Instant::now();
+        bar.set_message(format!("fitting {}", kind.name()));
+        fitted.push(fit_candidate(kind, &train, &scaler, cfg)?);
+        stage(kind.fit_stage(), t);
+    }
+    drop(train);
+
+    let t = Instant::now();
+    bar.set_message("thresholds and metrics");
+    let (validation, test) = (Holdout::new(&x_val, &y_val), Holdout::new(&x_test, &y_test));
+    // Candidates are independent: assess them on every core.
+    let candidates: Vec<Candidate> = std::thread::scope(|s| {
+        let handles: Vec<_> = fitted.into_iter().map(|f| s.spawn(|| assess(f, &validation, &test))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<Result<Vec<_>, TrainError>>()
+    })?;
+    let selected = select(&candidates);
+    stage("thresholds + metrics", t);
+
+    let artifact = package(&candidates[selected], data, &split, source, cfg);
+    let replay = replay_of(&x_test, &y_test);
+    Ok(Outcome { candidates, selected, artifact, replay, timings })
 }

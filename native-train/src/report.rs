@@ -16,7 +16,7 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
         .iter()
         .map(|c| {
             json!({
-                "name": c.name,
+                "name": c.name(),
                 "rows_fitted": c.rows_fitted,
                 "class_weights": c.class_weights,
                 "solver_iterations": c.fit.iterations,
@@ -38,7 +38,7 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
         timings.insert((*stage).into(), json!(d.as_secs_f64()));
     }
     json!({
-        "selected": outcome.candidates[outcome.selected].name,
+        "selected": outcome.candidates[outcome.selected].name(),
         "model_id": model_id,
         "config": {
             "seed": cfg.seed,
@@ -82,7 +82,7 @@ pub fn format_threshold(t: f64) -> String {
 /// One candidate's cells, in [`CANDIDATE_COLUMNS`] order.
 pub fn candidate_cells(c: &crate::pipeline::Candidate) -> [String; 11] {
     [
-        c.name.to_string(),
+        c.name().to_string(),
         c.rows_fitted.to_string(),
         format_threshold(c.model.threshold()),
         format!("{:.4}", c.validation.f1),
@@ -213,7 +213,7 @@ pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
         .candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| Series { name: c.name, color: COLORS[i % COLORS.len()], points: &c.test_pr_curve })
+        .map(|(i, c)| Series { name: c.name(), color: COLORS[i % COLORS.len()], points: &c.test_pr_curve })
         .collect();
     let pr_chart = chart("Precision–recall on test", "recall", "precision", &pr, &[]);
     let f1_charts: String = outcome
@@ -223,15 +223,15 @@ pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
         .map(|(i, c)| {
             let color = COLORS[i % COLORS.len()];
             chart(
-                &format!("F1 vs threshold on validation — {}", c.name),
+                &format!("F1 vs threshold on validation — {}", c.name()),
                 "threshold",
                 "F1",
-                &[Series { name: c.name, color, points: &c.validation_f1_curve }],
+                &[Series { name: c.name(), color, points: &c.validation_f1_curve }],
                 &[(c.model.threshold(), "#000", format!("chosen {:.4}", c.model.threshold()))],
             )
         })
         .collect();
-    let cms: String = outcome.candidates.iter().map(|c| confusion(&format!("{} (test)", c.name), &c.test)).collect();
+    let cms: String = outcome.candidates.iter().map(|c| confusion(&format!("{} (test)", c.name()), &c.test)).collect();
     let timings: String = outcome
         .timings
         .iter()

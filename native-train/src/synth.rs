@@ -98,8 +98,7 @@ pub fn generate(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
 pub fn generate_csv(rows: usize, fraud_rate: f64, seed: u64) -> Vec<u8> {
     let data = generate(rows, fraud_rate, seed);
     let mut out = Vec::with_capacity(rows * 400);
-    // Writing into a Vec cannot fail.
-    let _ = crate::data::write_csv(&mut out, &data);
+    crate::data::write_csv(&mut out, &data).expect("writing equal-length rows and labels into a Vec cannot fail");
     out
 }
 
@@ -117,7 +116,7 @@ mod tests {
         assert_ne!(d, generate(20_000, 0.01, 4));
         let csv = generate_csv(100, 0.05, 1);
         assert!(csv.starts_with(b"\"Time\",\"V1\",\"V2\""));
-        let parsed = crate::data::parse_csv(&csv).unwrap();
+        let parsed: crate::data::Dataset = dataset::parse_csv(&csv).unwrap().into();
         assert_eq!(parsed, generate(100, 0.05, 1));
     }
 }

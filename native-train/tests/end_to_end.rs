@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use fraud_core::{Artifact, N_FEATURES};
-use native_train::data::{load_csv, parse_csv};
+use native_train::data::load_csv;
 use native_train::metrics::evaluate;
 use native_train::synth;
 
@@ -30,7 +30,7 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     let artifact = Artifact::decode(&bytes).unwrap();
     let from_json: Artifact = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(from_json, artifact);
-    assert_eq!(from_json.encode(), bytes);
+    assert_eq!(from_json.encode().unwrap(), bytes);
 
     let p = &artifact.provenance;
     let loaded = load_csv(&csv).unwrap();
@@ -40,13 +40,13 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     assert!(p.solver_iterations > 0 && p.solver_max_gradient < 1e-6);
 
     // Replaying the test split through the core model reproduces the reported test figures.
-    let replay = parse_csv(&std::fs::read(out.join("replay.csv")).unwrap()).unwrap();
+    let replay = dataset::read_csv(&out.join("replay.csv")).unwrap();
     assert_eq!(replay.len() as u64, p.rows_test);
-    assert!(replay.x.column(0).windows(2).into_iter().all(|w| w[0] <= w[1]), "replay is in time order");
+    assert!(replay.rows().windows(2).all(|w| w[0][0] <= w[1][0]), "replay is in time order");
     let model = artifact.model().unwrap();
     let mut probs = vec![0.0; replay.len()];
-    model.score_batch(replay.x.as_slice().unwrap(), &mut probs).unwrap();
-    let recomputed = evaluate(&probs, &replay.y, model.threshold());
+    model.score_batch(replay.values(), &mut probs).unwrap();
+    let recomputed = evaluate(&probs, replay.labels(), model.threshold());
     assert_eq!(recomputed, artifact.test);
 
     // Synthetic frauds are learnable but not trivially separable.

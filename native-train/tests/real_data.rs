@@ -10,8 +10,6 @@ use indicatif::ProgressBar;
 use native_train::data::load_csv;
 use native_train::pipeline::{run, Config, Source};
 
-const REAL_SHA256: &str = "76274b691b16a6c49d3f159c883398e03ccd6d1ee12d9d8ee38f4b4b98551a89";
-
 fn real_file() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.to_path_buf();
     let direct = root.join("data/creditcard.csv");
@@ -44,14 +42,19 @@ fn real_data_quality_gate_at_seed_42() {
         return;
     };
     let loaded = load_csv(&path).unwrap();
-    assert_eq!(loaded.sha256, REAL_SHA256, "{} is not the real dataset", path.display());
+    assert_eq!(loaded.sha256, dataset::KAGGLE_SHA256, "{} is not the real dataset", path.display());
     let source = Source { name: path.display().to_string(), sha256: loaded.sha256.clone(), synthetic: false };
     let outcome = run(&loaded.data, &source, &Config::default(), &ProgressBar::hidden()).unwrap();
     let a = &outcome.artifact;
     for c in &outcome.candidates {
         println!(
             "{:<15} val F1 {:.4}  test AP {:.4}  F1 {:.4}  P {:.4}  R {:.4}",
-            c.name, c.validation.f1, c.test.average_precision, c.test.f1, c.test.precision, c.test.recall
+            c.name(),
+            c.validation.f1,
+            c.test.average_precision,
+            c.test.f1,
+            c.test.precision,
+            c.test.recall
         );
     }
     println!(

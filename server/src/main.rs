@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use fraud_server::{router, serve, shutdown_signal, ConnectionLimits, Options};
 use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
+use server::{router, serve, shutdown_signal, ConnectionLimits, Options};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the fraud model: POST /predict, POST /predict/batch, GET /health, GET /model.

@@ -7,12 +7,12 @@ use std::time::Duration;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use fraud_core::{Artifact, FEATURE_NAMES};
-use fraud_server::{router, Options};
 use http_api::Served;
+use server::{router, Options};
 use tower::ServiceExt;
 
 fn artifact() -> Vec<u8> {
-    Artifact::example().encode()
+    Artifact::example().encode().unwrap()
 }
 
 fn served() -> Arc<Served> {
@@ -132,7 +132,7 @@ fn help_explains_itself() {
 mod sockets {
     //! The accept loop's own limits, over real loopback sockets.
     use super::*;
-    use fraud_server::{serve, ConnectionLimits};
+    use server::{serve, ConnectionLimits};
     use std::io::{Read, Write};
 
     async fn start(

@@ -268,16 +268,15 @@ fn schedule(pace: Pace, times: &[f64]) -> Vec<Duration> {
 }
 
 fn load_jobs(config: &Config) -> Result<Vec<Job>> {
-    let data = native_train::data::load_csv(&config.data)
-        .with_context(|| format!("reading transactions from {}", config.data.display()))?
-        .data;
+    let data = dataset::read_csv(&config.data)
+        .with_context(|| format!("reading transactions from {}", config.data.display()))?;
     let n = config.limit.unwrap_or(usize::MAX).min(data.len());
-    let rows: Vec<&[f64]> = data.x.outer_iter().take(n).map(|r| r.to_slice().unwrap_or(&[])).collect();
-    let times: Vec<f64> = rows.iter().map(|r| r.first().copied().unwrap_or(0.0)).collect();
+    let rows = &data.rows()[..n];
+    let times: Vec<f64> = rows.iter().map(|r| r[0]).collect(); // FEATURE_NAMES[0] is Time
     let offsets = schedule(config.pace, &times);
     Ok(rows
         .iter()
-        .zip(&data.y)
+        .zip(data.labels())
         .zip(offsets)
         .enumerate()
         .map(|(i, ((row, &label), at))| Job { body: request_body(i, row), label, at })

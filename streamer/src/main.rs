@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use fraud_streamer::{stream, Config, Outcome, Pace};
+use streamer::{stream, Config, Outcome, Pace};
 use tracing_subscriber::EnvFilter;
 
 /// Replays transactions one by one to a /predict URL — the native server

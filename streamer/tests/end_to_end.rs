@@ -6,12 +6,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fraud_server::{router, Options};
-use fraud_streamer::{stream, Config, Confusion, FailureKind, Outcome, Pace};
 use http_api::Served;
 use native_train::data::write_csv;
 use native_train::pipeline::{run, Config as TrainConfig, Source};
 use native_train::synth;
+use server::{router, Options};
+use streamer::{stream, Config, Confusion, FailureKind, Outcome, Pace};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -25,7 +25,7 @@ fn fixture(rows: usize) -> Fixture {
     let data = synth::generate(20_000, 0.02, 11);
     let source = Source { name: "synthetic".into(), sha256: String::new(), synthetic: true };
     let outcome = run(&data, &source, &TrainConfig::default(), &indicatif::ProgressBar::hidden()).expect("training");
-    let served = Arc::new(Served::from_artifact(&outcome.artifact.encode()).expect("artifact"));
+    let served = Arc::new(Served::from_artifact(&outcome.artifact.encode().unwrap()).expect("artifact"));
     let dir = tempfile::tempdir().unwrap();
     let replay = dir.path().join("replay.csv");
     let mut file = std::fs::File::create(&replay).unwrap();
@@ -44,7 +44,7 @@ async fn start_server(served: Arc<Served>) -> (String, tokio::sync::oneshot::Sen
         let stop = async {
             let _ = rx.await;
         };
-        fraud_server::serve(listener, app, stop, &fraud_server::ConnectionLimits::default()).await
+        server::serve(listener, app, stop, &server::ConnectionLimits::default()).await
     });
     (url, tx)
 }

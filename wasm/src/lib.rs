@@ -7,6 +7,7 @@
 //! same ones the HTTP APIs return for the same input.
 
 use fraud_core::artifact::{model_id, FORMAT_VERSION};
+use fraud_core::full_message;
 use fraud_core::model::BatchError;
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, FieldIssue, Metrics, Model, Provenance, RawValue, Transaction,
@@ -189,7 +190,7 @@ impl FraudModel {
     /// wrong magic, unsupported version, schema mismatch...).
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
-        let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.to_string());
+        let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &full_message(&e));
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
         Ok(FraudModel { model, artifact, id: model_id(bytes), keys, input: Vec::new() })
@@ -262,7 +263,8 @@ impl FraudModel {
             .iter()
             .map(|entry| {
                 let pair: Array = entry.unchecked_into();
-                (pair.get(0).as_string().unwrap_or_default(), raw(&pair.get(1)))
+                let key = pair.get(0).as_string().expect("Object.entries yields [string key, value] pairs");
+                (key, raw(&pair.get(1)))
             })
             .collect();
         validate_fields(entries.iter().map(|(k, v)| (k.as_str(), *v))).map_err(|e| validation_error(&e))

@@ -2,8 +2,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
-use fraud_wasm::FraudModel;
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
+use wasm::FraudModel;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -15,7 +15,7 @@ fn artifact() -> Artifact {
 }
 
 fn model() -> FraudModel {
-    FraudModel::new(&artifact().encode()).unwrap()
+    FraudModel::new(&artifact().encode().unwrap()).unwrap()
 }
 
 fn row(v: f64) -> [f64; N_FEATURES] {
@@ -46,7 +46,7 @@ fn getters_describe_the_model() {
     assert_eq!(m.feature_names()[29], "Amount");
     assert_eq!(m.threshold(), 0.4);
     assert_eq!(m.model_name(), "smote");
-    assert_eq!(m.model_id(), fraud_core::artifact::model_id(&artifact().encode()));
+    assert_eq!(m.model_id(), fraud_core::artifact::model_id(&artifact().encode().unwrap()));
     let summary = m.summary();
     assert_eq!(get(&get(&summary, "provenance"), "seed").as_f64(), Some(42.0));
     assert_eq!(get(&get(&summary, "test"), "f1").as_f64(), Some(0.75));
@@ -111,7 +111,7 @@ fn batch_equals_single_and_returns_typed_arrays() {
 
 #[wasm_bindgen_test]
 fn bad_artifacts_throw_invalid_artifact() {
-    let bytes = artifact().encode();
+    let bytes = artifact().encode().unwrap();
     let mut corrupt = bytes.clone();
     corrupt[30] ^= 1;
     let mut future = bytes.clone();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fraud_core::{Artifact, Model, N_FEATURES};
-use fraud_streamer::request_body;
+use streamer::request_body;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -318,11 +318,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
     let (_, model) = Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
-    let data = native_train::data::load_csv(&cli.data)
-        .with_context(|| format!("reading transactions from {}", cli.data.display()))?
-        .data;
-    let rows: Vec<[f64; N_FEATURES]> =
-        data.x.outer_iter().take(20_000).map(|r| std::array::from_fn(|j| r[j])).collect();
+    let data =
+        dataset::read_csv(&cli.data).with_context(|| format!("reading transactions from {}", cli.data.display()))?;
+    let rows: Vec<[f64; N_FEATURES]> = data.rows().iter().take(20_000).copied().collect();
     if rows.len() < 300 {
         bail!("need at least 300 transactions in {}", cli.data.display());
     }

@@ -1,0 +1,90 @@
+//! Building what is shipped: the wasm package, the Worker and the web page's site folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::cmd::{output, sh, step, workspace_root};
+use crate::tools::{edge_dir, edge_path, esbuild_bin, tools_bin, tools_path};
+
+pub(crate) fn gzip_size(path: &Path) -> Option<usize> {
+    let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().ok()?;
+    out.status.success().then_some(out.stdout.len())
+}
+
+/// Builds the wasm package for the browser and for Node and prints its size.
+pub(crate) fn build_wasm() -> Result<()> {
+    for (target, dir) in [("web", "pkg-web"), ("nodejs", "pkg-node")] {
+        step(&format!("wasm-pack build --target {target} (wasm/{dir})"));
+        sh(Command::new("wasm-pack")
+            .args([
+                "build",
+                "wasm",
+                "--profile",
+                "wasm-release",
+                "--no-typescript",
+                "--target",
+                target,
+                "--out-dir",
+                dir,
+                // The crate is `wasm` (after its folder); what ships is named for what it is.
+                "--out-name",
+                "fraud_wasm",
+            ])
+            .env("PATH", tools_path()))?;
+    }
+    let wasm = Path::new("wasm/pkg-web/fraud_wasm_bg.wasm");
+    let raw = std::fs::metadata(wasm).with_context(|| format!("{} was not built", wasm.display()))?.len();
+    let gz = gzip_size(wasm).map_or("?".into(), |n| n.to_string());
+    eprintln!("wasm size: {raw} bytes raw ({:.1} KiB), {gz} bytes gzip -9 (budget 64 KiB raw)", raw as f64 / 1024.0);
+    Ok(())
+}
+
+/// Builds the Worker with the model `model` compiled in, using local tools only
+/// (worker-build would otherwise download wasm-bindgen, wasm-opt and esbuild).
+pub(crate) fn build_worker(model: &Path) -> Result<()> {
+    step(&format!("worker-build --profile worker-release (edge-worker/, model {})", model.display()));
+    let bindgen = output(Command::new("sh").args(["-c", "command -v wasm-bindgen"]))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .context("wasm-bindgen is not on PATH")?;
+    let model = std::fs::canonicalize(model).with_context(|| format!("no model at {}", model.display()))?;
+    sh(Command::new("worker-build")
+        .args(["--profile", "worker-release"])
+        .current_dir(edge_dir())
+        .env("PATH", edge_path())
+        .env("WASM_BINDGEN_BIN", bindgen)
+        .env("WASM_OPT_BIN", tools_bin().join("wasm-opt"))
+        .env("ESBUILD_BIN", esbuild_bin())
+        .env("FRAUD_MODEL", model))?;
+    for entry in std::fs::read_dir(edge_dir().join("build"))?.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let raw = std::fs::metadata(&path)?.len();
+            let gz = gzip_size(&path).map_or("?".into(), |n| n.to_string());
+            eprintln!("Worker wasm {}: {raw} bytes raw, {gz} bytes gzip -9", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Assembles the web page (web/ + the wasm package + a model folder's
+/// artifact and replay file) into target/site, which the server serves at `/`.
+pub(crate) fn build_site(model_dir: &Path) -> Result<PathBuf> {
+    let site = workspace_root().join("target/site");
+    std::fs::create_dir_all(site.join("pkg"))?;
+    let copy = |from: PathBuf, to: PathBuf| {
+        std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display())).map(|_| ())
+    };
+    for file in ["index.html", "app.js", "style.css"] {
+        copy(Path::new("web").join(file), site.join(file))?;
+    }
+    for file in ["fraud_wasm.js", "fraud_wasm_bg.wasm"] {
+        copy(Path::new("wasm/pkg-web").join(file), site.join("pkg").join(file))?;
+    }
+    for file in ["model.bin", "replay.csv"] {
+        copy(model_dir.join(file), site.join(file))?;
+    }
+    Ok(site)
+}

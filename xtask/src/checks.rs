@@ -1,0 +1,202 @@
+//! `cargo xtask test`: every check, in order, and the end-to-end ones that
+//! need running processes (parity over HTTP, the Worker, the browser, soak, a crash).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::bundle::{build_site, build_wasm, build_worker};
+use crate::cmd::{cargo, sh, step};
+use crate::processes::{free_port, Server, Wrangler};
+use crate::tools::{ensure_browser_tools, ensure_edge_tools, ensure_rust_tools, ensure_wasm_tools, tools_path};
+
+/// The wasm package (Node build) against the native golden file of `model_dir`.
+pub(crate) fn parity(model_dir: &Path) -> Result<()> {
+    step("parity: wasm in Node vs the native core, bit for bit");
+    sh(Command::new("node")
+        .arg("wasm/tests/parity.mjs")
+        .arg("wasm/pkg-node")
+        .arg(model_dir.join("model.bin"))
+        .arg(model_dir.join("replay.csv"))
+        .arg(model_dir.join("golden.csv")))
+}
+
+pub(crate) fn test() -> Result<()> {
+    let t = Instant::now();
+    step("tools");
+    ensure_rust_tools()?;
+    step("formatting (cargo fmt --check)");
+    sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("lints (cargo clippy, warnings are errors)");
+    sh(cargo().args(["clippy", "--workspace", "--all-targets", "--quiet", "--", "-D", "warnings"]))?;
+    step("core builds for wasm32 without std");
+    sh(cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "core",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--no-default-features",
+    ]))?;
+    step("unit, integration and end-to-end tests (includes the real-data gate, or says it skipped)");
+    sh(cargo().args(["test", "--workspace", "--", "--show-output"]).env("RUST_LOG", "warn"))?;
+    ensure_wasm_tools()?;
+    step("wasm bindings: wasm-pack test --node (every error path)");
+    sh(Command::new("wasm-pack").args(["test", "--node", "wasm"]).env("PATH", tools_path()))?;
+    build_wasm()?;
+    // Parity data: the real file when there is one (the real-data test caches the
+    // shared copy in target/), else the synthetic default.
+    step("training a model for the parity check");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+    let dir = Path::new("target/parity-model");
+    let mut train = Command::new("target/release/native-train");
+    train.args(["train", "--out"]).arg(dir).env("RUST_LOG", "warn");
+    let cached = Path::new("target/real-data/creditcard.csv");
+    if !Path::new("data/creditcard.csv").exists() && cached.exists() {
+        train.arg("--data").arg(cached);
+    }
+    sh(&mut train)?;
+    sh(Command::new("target/release/native-train")
+        .args(["golden", "--model"])
+        .arg(dir.join("model.bin"))
+        .arg("--replay")
+        .arg(dir.join("replay.csv"))
+        .arg("--out")
+        .arg(dir.join("golden.csv")))?;
+    parity(dir)?;
+    http_checks(dir)?;
+    soak(dir, 20)?;
+    stream_through_a_crash(dir)?;
+    eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The page in headless Chromium against the golden file of `dir`.
+pub(crate) fn browser_test(url: &str, dir: &Path) -> Result<()> {
+    ensure_browser_tools()?;
+    step("browser: the replay page in headless Chromium (screenshot in target/web-test/page.png)");
+    let out = Path::new("target/web-test");
+    std::fs::create_dir_all(out)?;
+    sh(Command::new("node")
+        .arg("web/tests/page.test.mjs")
+        .arg(format!("{url}/"))
+        .arg(dir.join("golden.csv"))
+        .arg(dir.join("replay.csv"))
+        .arg(out))
+}
+
+/// A bounded soak of the release server with `model_dir`'s model and replay file.
+pub(crate) fn soak(model_dir: &Path, seconds: u64) -> Result<()> {
+    step(&format!("soak: {seconds} s of valid, invalid, batch, slow, stalled, trickling and disconnecting clients"));
+    let server = Server::start_with(
+        &model_dir.join("model.bin"),
+        0,
+        None,
+        &["--timeout-ms", "2000", "--header-timeout-ms", "2000"],
+    )?;
+    let addr = server.url().trim_start_matches("http://").to_string();
+    sh(Command::new("target/release/soak")
+        .args(["--addr", &addr, "--pid", &server.pid().to_string(), "--seconds", &seconds.to_string()])
+        .args(["--server-timeout-ms", "2000", "--model"])
+        .arg(model_dir.join("model.bin"))
+        .arg("--data")
+        .arg(model_dir.join("replay.csv")))?;
+    server.stop()
+}
+
+/// The counts of the streamer's `--summary-json` this check reads (other fields ignored).
+#[derive(serde::Deserialize)]
+struct StreamCounts {
+    sent: u64,
+    ok: u64,
+    failed: u64,
+    retries: u64,
+}
+
+/// The streamer keeps going through a server that is killed (SIGKILL) and
+/// restarted mid-stream: every transaction must end up accounted for and scored.
+pub(crate) fn stream_through_a_crash(model_dir: &Path) -> Result<()> {
+    step("faults: kill -9 the server mid-stream, restart it; the streamer must account for every transaction");
+    let model = model_dir.join("model.bin");
+    let port = free_port()?;
+    let server = Server::start(&model, port, None)?;
+    let out = Path::new("target/faults");
+    std::fs::create_dir_all(out)?;
+    let summary_path = out.join("summary.json");
+    let _ = std::fs::remove_file(&summary_path);
+    let planned = 3000;
+    let mut streamer = Command::new("target/release/streamer")
+        .args(["--url", &format!("http://127.0.0.1:{port}/predict"), "--data"])
+        .arg(model_dir.join("replay.csv"))
+        .args(["--limit", &planned.to_string(), "--rate", "1000", "--concurrency", "8"])
+        .args(["--retries", "10", "--backoff-ms", "100", "--quiet", "--summary-json"])
+        .arg(&summary_path)
+        .spawn()
+        .context("starting the streamer")?;
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let _ = Command::new("kill").args(["-9", &server.pid().to_string()]).status();
+    drop(server);
+    eprintln!("server killed (SIGKILL) after 1 s; restarting it in 1.5 s");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let server = Server::start(&model, port, None)?;
+    let status = streamer.wait()?;
+    server.stop()?;
+    let summary = std::fs::read_to_string(&summary_path).context("the streamer wrote no summary")?;
+    let counts: StreamCounts = serde_json::from_str(&summary)
+        .with_context(|| format!("{} is not the streamer's summary", summary_path.display()))?;
+    let StreamCounts { sent, ok, failed, retries } = counts;
+    eprintln!("faults: planned {planned}, sent {sent}, ok {ok}, failed {failed}, retries {retries}");
+    if !status.success() || sent != planned || ok + failed != sent || ok != planned || retries == 0 {
+        bail!("the streamer lost track through the crash (exit {status}): {summary}");
+    }
+    eprintln!(
+        "faults OK: nothing lost — every one of {planned} transactions scored, {retries} retries rode out the outage"
+    );
+    Ok(())
+}
+
+/// The native server and the Worker against the golden file and the contract cases.
+pub(crate) fn http_checks(dir: &Path) -> Result<()> {
+    let model = dir.join("model.bin");
+    let files = [model.clone(), dir.join("replay.csv"), dir.join("golden.csv")];
+    step("HTTP: the native server vs the golden file (every row, one by one and in batches) and the contract cases");
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
+    let site = build_site(dir)?;
+    let server = Server::start(&model, 0, Some(&site))?;
+    sh(Command::new("node").arg("parity/http-check.mjs").arg(server.url()).args(&files))?;
+    browser_test(server.url(), dir)?;
+    server.stop()?;
+
+    ensure_edge_tools()?;
+    build_worker(&model)?;
+    step("edge: the Worker under wrangler dev vs the golden file and the contract cases");
+    let port = free_port()?;
+    let log = Path::new("target/wrangler-dev.log");
+    let mut wrangler = Wrangler::start(port, Some(log))?;
+    let cold = match wrangler.wait_healthy(std::time::Duration::from_secs(180)) {
+        Ok(t) => t,
+        Err(e) => {
+            match std::fs::read_to_string(log) {
+                Ok(text) => eprintln!("{text}"),
+                Err(read) => eprintln!("(wrangler's log {} cannot be read: {read})", log.display()),
+            }
+            return Err(e);
+        }
+    };
+    eprintln!("wrangler dev: first /health 200 after {:.1} s (pid {})", cold.as_secs_f64(), wrangler.pid());
+    let url = format!("http://127.0.0.1:{port}");
+    // Single requests go through wrangler's local proxy at a few hundred per second:
+    // a few thousand one by one, every row in batches.
+    sh(Command::new("node").arg("parity/http-check.mjs").arg(&url).args(&files).args(["--single-limit", "3000"]))?;
+    step("edge: the streamer against the Worker");
+    sh(Command::new("target/release/streamer")
+        .args(["--url", &format!("{url}/predict"), "--data"])
+        .arg(dir.join("replay.csv"))
+        .args(["--limit", "500", "--concurrency", "4", "--quiet"]))?;
+    wrangler.stop()?;
+    eprintln!("wrangler dev stopped (SIGINT)");
+    Ok(())
+}
