@@ -35,7 +35,7 @@ fn main() {
     };
     if !bytes.is_empty() {
         if let Err(e) = fraud_core::Artifact::load(&bytes) {
-            eprintln!("\nerror: {} is not a valid model artifact: {}\n", model.display(), fraud_core::full_message(&e));
+            eprintln!("\nerror: {} is not a valid model artifact: {}\n", model.display(), e.full_message());
             std::process::exit(1);
         }
     }

@@ -24,7 +24,6 @@ if (!goldenPath) {
   process.exit(2);
 }
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BATCH_LIMIT = 10_000;
 
 async function waitForHealth() {
   const deadline = Date.now() + waitSeconds * 1000;
@@ -57,6 +56,8 @@ if (health.model.id !== golden.modelId) {
 
 const card = await (await fetch(`${base}/model`)).json();
 const featureNames = card.schema.features;
+// Batches as large as the server says it takes.
+const batchLimit = card.limits.max_batch;
 
 // (1) Parity. One by one (up to --single-limit rows), then every row in batches of the contract's limit.
 const single = await compare({
@@ -77,7 +78,7 @@ const batch = await compare({
   golden,
   replay,
   featureNames,
-  batchSize: BATCH_LIMIT,
+  batchSize: batchLimit,
   scoreBatch: async (rows, count) => {
     const transactions = [];
     for (let k = 0; k < count; k++) {

@@ -5,26 +5,18 @@
 // and `scoreBatch`; this module owns the reading of the files and the comparison.
 
 import { readFileSync } from "node:fs";
+import { bitsOf } from "../web/lib/bits.js";
+import { parseCsv } from "../web/lib/csv.js";
 
-/** Parses a CSV with the schema (the trainer's replay file): rows, labels and per-row objects. */
+export { bitsOf };
+
+/**
+ * Reads a CSV with the schema (the trainer's replay file) with the page's own reader: feature names in file
+ * order, row-major values (exact bits: the file holds shortest round-trip decimals) and labels.
+ */
 export function loadReplay(path) {
-  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "");
-  const header = lines[0].split(",").map((h) => h.trim().replace(/^"|"$/g, ""));
-  const featureCols = header.map((h, i) => [h, i]).filter(([h]) => h !== "Class");
-  const classCol = header.indexOf("Class");
-  const n = lines.length - 1;
-  const names = featureCols.map(([h]) => h);
-  const values = new Float64Array(n * names.length);
-  const labels = new Uint8Array(n);
-  for (let r = 0; r < n; r++) {
-    const cells = lines[r + 1].split(",");
-    featureCols.forEach(([, c], j) => {
-      // parseFloat is correctly rounded and the file holds shortest round-trip decimals: exact bits.
-      values[r * names.length + j] = parseFloat(cells[c]);
-    });
-    labels[r] = classCol >= 0 ? Number(cells[classCol].replace(/"/g, "")) : 0;
-  }
-  return { names, values, labels, rows: n };
+  const { names, rows, labels, n } = parseCsv(readFileSync(path, "utf8"));
+  return { names, values: rows, labels: labels ?? new Uint8Array(n), rows: n };
 }
 
 /** Row `r` of a replay as a plain `{ name: value }` object, in the order `order` (default: file order). */
@@ -65,13 +57,6 @@ export function loadGolden(path) {
   });
   if (body.length !== Number(meta[2])) throw new Error(`${path}: ${body.length} rows, header says ${meta[2]}`);
   return { modelId: meta[1], bits, decisions, rows: body.length };
-}
-
-const view = new DataView(new ArrayBuffer(8));
-/** The IEEE-754 bit pattern of a double, as 16 lowercase hex digits (the golden file's format). */
-export function bitsOf(x) {
-  view.setFloat64(0, x);
-  return view.getBigUint64(0).toString(16).padStart(16, "0");
 }
 
 /**

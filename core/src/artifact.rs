@@ -16,7 +16,7 @@
 //! anything, unlike a pickle — and the payload decoder has a hard allocation limit.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use bincode::{Decode, Encode};
 use core::fmt;
@@ -183,6 +183,18 @@ pub enum PayloadError {
     UnusedBytes(usize),
 }
 
+impl ArtifactError {
+    /// The message with its cause, `outer: inner`, for runtimes that show one
+    /// line and have no error-reporting library (wasm, the Worker). Natively,
+    /// `source()` carries the cause instead.
+    pub fn full_message(&self) -> String {
+        match self {
+            ArtifactError::InvalidModel(cause) => format!("{self}: {cause}"),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for PayloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -220,8 +232,9 @@ impl fmt::Display for ArtifactError {
     }
 }
 
-impl core::error::Error for ArtifactError {
-    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+#[cfg(feature = "std")]
+impl std::error::Error for ArtifactError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ArtifactError::InvalidModel(e) => Some(e),
             _ => None,
@@ -383,7 +396,6 @@ impl Artifact {
     /// trained model): tests change the fields they care about.
     pub fn example() -> Artifact {
         use crate::schema::N_FEATURES;
-        use alloc::string::ToString;
         Artifact {
             model_name: "smote".into(),
             feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),

@@ -1,7 +1,6 @@
 //! The error codes every runtime reports. One list, so the HTTP server, the
 //! Worker and the wasm bindings cannot drift apart.
 
-use alloc::string::{String, ToString};
 use core::fmt;
 
 /// A stable, machine-readable error code (`snake_case` on the wire).
@@ -105,19 +104,6 @@ impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// An error and its causes (`source()` chain) in one line, `outer: inner: …`:
-/// what runtimes without an error-reporting library (wasm, the Worker) show.
-pub fn full_message(error: &dyn core::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        message.push_str(": ");
-        message.push_str(&e.to_string());
-        cause = e.source();
-    }
-    message
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub mod schema;
 pub mod validate;
 
 pub use artifact::{Artifact, ArtifactError, Metrics, Provenance};
-pub use error::{full_message, ErrorCode};
+pub use error::ErrorCode;
 pub use model::{Contribution, LogisticWeights, Model, Prediction};
 pub use scaler::Scaler;
 pub use schema::{feature_index, FEATURE_NAMES, N_FEATURES};

@@ -128,8 +128,12 @@ impl fmt::Display for BatchError {
     }
 }
 
-impl core::error::Error for BatchError {}
-impl core::error::Error for ModelError {}
+// Behind `std`: the trait needs `Debug`, and formatting code for every error
+// type would cost the wasm package kilobytes.
+#[cfg(feature = "std")]
+impl std::error::Error for BatchError {}
+#[cfg(feature = "std")]
+impl std::error::Error for ModelError {}
 
 /// A ready-to-score model: scaler and weights folded together, plus the
 /// decision threshold. Immutable once built.

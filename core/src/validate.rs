@@ -148,7 +148,8 @@ impl fmt::Display for ValidationError {
     }
 }
 
-impl core::error::Error for ValidationError {}
+#[cfg(feature = "std")]
+impl std::error::Error for ValidationError {}
 
 fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
     match value {

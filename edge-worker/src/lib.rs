@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::Router;
-use http_api::{full_message, ApiError, ErrorCode, Served};
+use http_api::{ApiError, ErrorCode, Served};
 use tower_service::Service;
 use worker::{event, Context, Env, HttpRequest};
 
@@ -26,7 +26,7 @@ fn router() -> Result<Router, String> {
         .get_or_init(|| {
             Served::from_artifact(ARTIFACT)
                 .map(|served| http_api::app(Arc::new(served)))
-                .map_err(|e| format!("the built-in model artifact is unusable: {}", full_message(&e)))
+                .map_err(|e| format!("the built-in model artifact is unusable: {}", e.full_message()))
         })
         .clone()
 }

@@ -18,4 +18,4 @@ pub mod parse;
 
 pub use app::{app, not_found, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
 pub use error::{status_of, ApiError};
-pub use fraud_core::{full_message, ErrorCode};
+pub use fraud_core::ErrorCode;

@@ -35,9 +35,28 @@ pub struct Options {
     pub web_dir: Option<PathBuf>,
 }
 
+/// The defaults, in one place: `Options::default`, `ConnectionLimits::default`
+/// and the `fraud-server` command line all use these.
+pub mod defaults {
+    /// Milliseconds a client has to send a whole request.
+    pub const TIMEOUT_MS: u64 = 10_000;
+    /// Requests in flight before new ones are refused with 503.
+    pub const MAX_IN_FLIGHT: usize = 512;
+    /// Milliseconds a client has to send its request headers.
+    pub const HEADER_TIMEOUT_MS: u64 = 10_000;
+    /// Open connections beyond this are closed at once.
+    pub const MAX_CONNECTIONS: usize = 10_000;
+    /// Milliseconds requests in flight may take to finish on shutdown.
+    pub const DRAIN_MS: u64 = 10_000;
+}
+
 impl Default for Options {
     fn default() -> Options {
-        Options { timeout: Duration::from_secs(10), max_in_flight: 512, web_dir: None }
+        Options {
+            timeout: Duration::from_millis(defaults::TIMEOUT_MS),
+            max_in_flight: defaults::MAX_IN_FLIGHT,
+            web_dir: None,
+        }
     }
 }
 
@@ -96,9 +115,9 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> ConnectionLimits {
         ConnectionLimits {
-            header_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
-            drain: Duration::from_secs(10),
+            header_timeout: Duration::from_millis(defaults::HEADER_TIMEOUT_MS),
+            max_connections: defaults::MAX_CONNECTIONS,
+            drain: Duration::from_millis(defaults::DRAIN_MS),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `fraud-server`: serves the trained model over HTTP on loopback by default.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,14 +9,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
-use server::{router, serve, shutdown_signal, ConnectionLimits, Options};
+use server::{defaults, router, serve, shutdown_signal, ConnectionLimits, Options};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the fraud model: POST /predict, POST /predict/batch, GET /health, GET /model.
 ///
 /// The artifact is loaded once at start; a missing or corrupt artifact stops
-/// start-up with the reason. Limits: /predict bodies up to 64 KiB, batches up
-/// to 10,000 transactions (16 MiB). Stops gracefully on SIGINT or SIGTERM,
+/// start-up with the reason. Body and batch limits are the HTTP contract's
+/// (GET /model lists them under `limits`). Stops gracefully on SIGINT or SIGTERM,
 /// finishing the requests in flight. Logs go to stderr (RUST_LOG=debug for
 /// one line per request); the bound address is printed on stdout.
 #[derive(Parser)]
@@ -32,16 +32,16 @@ struct Cli {
     #[arg(long, default_value_t = 8000)]
     port: u16,
     /// Time a client has to send a whole request, in milliseconds (else 408 `timeout`).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::TIMEOUT_MS)]
     timeout_ms: u64,
     /// Time a client has to send its request headers, in milliseconds (else the connection is closed).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::HEADER_TIMEOUT_MS)]
     header_timeout_ms: u64,
     /// Open connections beyond this are closed at once.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = defaults::MAX_CONNECTIONS)]
     max_connections: usize,
     /// Requests in flight before new ones are refused with 503 `overloaded` and Retry-After.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = defaults::MAX_IN_FLIGHT)]
     max_in_flight: usize,
     /// Serve this folder's static files (the web page) at `/`.
     #[arg(long)]
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &PathBuf) -> Result<Served> {
+fn load(path: &Path) -> Result<Served> {
     let bytes = std::fs::read(path).with_context(|| {
         format!("cannot read the model artifact {} (train one with `cargo xtask run`)", path.display())
     })?;

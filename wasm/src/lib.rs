@@ -7,7 +7,6 @@
 //! same ones the HTTP APIs return for the same input.
 
 use fraud_core::artifact::{model_id, FORMAT_VERSION};
-use fraud_core::full_message;
 use fraud_core::model::BatchError;
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, FieldIssue, Metrics, Model, Provenance, RawValue, Transaction,
@@ -190,7 +189,7 @@ impl FraudModel {
     /// wrong magic, unsupported version, schema mismatch...).
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
-        let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &full_message(&e));
+        let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.full_message());
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
         Ok(FraudModel { model, artifact, id: model_id(bytes), keys, input: Vec::new() })

@@ -7,6 +7,9 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { loadGolden, loadReplay } from "../../parity/parity.mjs";
+import { fromBits } from "../lib/bits.js";
+import { confusion } from "../lib/confusion.js";
+import { LABEL } from "../lib/csv.js";
 
 const [url, goldenPath, replayPath, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -15,12 +18,7 @@ if (!outDir) {
 }
 const REPLAY_AT_LEAST = 400;
 const golden = loadGolden(goldenPath);
-const { labels } = loadReplay(replayPath);
-const probability = (hex) => {
-  const v = new DataView(new ArrayBuffer(8));
-  v.setBigUint64(0, BigInt(`0x${hex}`));
-  return v.getFloat64(0);
-};
+const { labels, names: features } = loadReplay(replayPath);
 
 let failures = 0;
 function check(ok, what) {
@@ -28,16 +26,8 @@ function check(ok, what) {
   if (!ok) failures++;
 }
 
-function expectedCounts(n, decide) {
-  const c = { tp: 0, fp: 0, fn: 0, tn: 0, flagged: 0 };
-  for (let r = 0; r < n; r++) {
-    const d = decide(r);
-    c.flagged += d;
-    if (labels[r]) d ? c.tp++ : c.fn++;
-    else d ? c.fp++ : c.tn++;
-  }
-  return c;
-}
+// What the page's counters must say after n rows decided by `decide(r)` (0 or 1).
+const expectedCounts = (n, decide) => confusion(Array.from({ length: n }, (_, r) => decide(r)), labels, n);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -103,7 +93,7 @@ try {
   });
   await page.waitForTimeout(100);
   const t = Number(await page.getAttribute("[data-testid=threshold-value]", "data-threshold"));
-  const atT = expectedCounts(n, (r) => (probability(golden.bits[r]) >= t ? 1 : 0));
+  const atT = expectedCounts(n, (r) => (fromBits(golden.bits[r]) >= t ? 1 : 0));
   const gotT = { tp: await count("tp"), fp: await count("fp"), fn: await count("fn"), tn: await count("tn"), flagged: await count("flagged") };
   check(JSON.stringify(gotT) === JSON.stringify(atT), `threshold ${t.toPrecision(4)}: counters ${JSON.stringify(gotT)} = expected ${JSON.stringify(atT)}`);
   check(atT.flagged > want.flagged, `a lower threshold flags more (${atT.flagged} > ${want.flagged})`);
@@ -129,7 +119,7 @@ try {
   await page.screenshot({ path: path.join(outDir, "page.png"), fullPage: true });
 
   // 6. A bad CSV is refused with its line and column; the replay data stays as it was.
-  const names = ["Time", ...Array.from({ length: 28 }, (_, i) => `V${i + 1}`), "Amount", "Class"];
+  const names = [...features, LABEL];
   const good = names.map((_, j) => (j === names.length - 1 ? "0" : "0.5")).join(",");
   const bad = good.replace(/^0\.5,0\.5,/, "0.5,abc,");
   await page.setInputFiles("[data-testid=file]", { name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${bad}\n`) });

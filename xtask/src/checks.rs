@@ -36,7 +36,7 @@ pub(crate) fn test() -> Result<()> {
         "build",
         "--quiet",
         "-p",
-        "core",
+        "fraud-core",
         "--target",
         "wasm32-unknown-unknown",
         "--no-default-features",

@@ -1,0 +1,99 @@
+// Transaction CSVs in JavaScript, with the rules of the Rust reader (the `dataset` crate): columns by
+// header name in any order, extra columns ignored, quoted ("" escapes a quote) or bare values, blank
+// lines skipped, and errors that name the line (the header is line 1) and the column.
+// One module for the page (a user's file, the replay file) and the Node checks (parity, tests).
+
+/** The label column of the dataset (not a model input). */
+export const LABEL = "Class";
+
+export class CsvError extends Error {}
+
+// A decimal number as the Rust reader accepts it (no hex, no "Infinity" spelled out).
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Splits one line into trimmed, unquoted fields; throws on an unclosed quote. */
+export function splitLine(line, lineNo) {
+  const fields = [];
+  let pos = 0;
+  for (;;) {
+    while (line[pos] === " " || line[pos] === "\t") pos++;
+    if (line[pos] === '"') {
+      let value = "";
+      let i = pos + 1;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) throw new CsvError(`line ${lineNo}: a quoted field is not closed`);
+        value += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          value += '"';
+          i = q + 2;
+          continue;
+        }
+        pos = q + 1;
+        break;
+      }
+      fields.push(value.trim());
+      const comma = line.indexOf(",", pos);
+      if (comma < 0) return fields;
+      pos = comma + 1;
+    } else {
+      const comma = line.indexOf(",", pos);
+      fields.push((comma < 0 ? line.slice(pos) : line.slice(pos, comma)).trim());
+      if (comma < 0) return fields;
+      pos = comma + 1;
+    }
+  }
+}
+
+const shown = (raw) => JSON.stringify(raw.slice(0, 40));
+
+/**
+ * Parses CSV text. `names` are the feature columns wanted, in the order rows are returned (default: every
+ * column but the label, in file order). The label column is optional: `labels` is null without it.
+ * Returns { names, rows: Float64Array (n × names.length, row-major), labels: Uint8Array | null, n }.
+ */
+export function parseCsv(text, names = null) {
+  const lines = text.replace(/^\uFEFF/, "").split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+  if (lines.every((l) => l.trim() === "")) throw new CsvError("the file is empty: line 1 must be the header");
+  const header = splitLine(lines[0], 1);
+  const wanted = names ?? header.filter((h) => h !== LABEL);
+  const columns = wanted.map((name) => header.indexOf(name));
+  const missing = wanted.filter((_, j) => columns[j] < 0);
+  const duplicate = [...new Set([...wanted, LABEL])].filter((name) => header.indexOf(name) !== header.lastIndexOf(name));
+  if (missing.length || duplicate.length) {
+    const parts = [];
+    if (missing.length) parts.push(`missing column(s) ${missing.join(", ")}`);
+    if (duplicate.length) parts.push(`duplicate column(s) ${duplicate.join(", ")}`);
+    throw new CsvError(`line 1 (header): ${parts.join("; ")}`);
+  }
+  const labelCol = header.indexOf(LABEL);
+  const width = wanted.length;
+  const rows = [];
+  const labels = [];
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    const lineNo = i + 1;
+    const cells = splitLine(lines[i], lineNo);
+    if (cells.length !== header.length) throw new CsvError(`line ${lineNo}: ${cells.length} fields, the header has ${header.length}`);
+    for (let j = 0; j < width; j++) {
+      const raw = cells[columns[j]];
+      if (!DECIMAL.test(raw)) {
+        const what = /^[+-]?(inf|infinity|nan)$/i.test(raw) ? "is not a finite number" : "is not a number";
+        throw new CsvError(`line ${lineNo}, column ${wanted[j]}: ${shown(raw)} ${what}`);
+      }
+      // Number() is correctly rounded: shortest round-trip decimals give back the exact bits.
+      const v = Number(raw);
+      if (!Number.isFinite(v)) throw new CsvError(`line ${lineNo}, column ${wanted[j]}: ${shown(raw)} is not a finite number`);
+      rows.push(v);
+    }
+    if (labelCol >= 0) {
+      const raw = cells[labelCol];
+      const v = DECIMAL.test(raw) ? Number(raw) : NaN;
+      if (v !== 0 && v !== 1) throw new CsvError(`line ${lineNo}, column ${LABEL}: label ${shown(raw)} is not 0 or 1`);
+      labels.push(v);
+    }
+  }
+  const n = rows.length / Math.max(1, width);
+  if (n === 0) throw new CsvError("the file has a header but no data rows");
+  return { names: wanted, rows: Float64Array.from(rows), labels: labelCol >= 0 ? Uint8Array.from(labels) : null, n };
+}

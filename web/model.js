@@ -1,0 +1,57 @@
+// The model, as the page uses it: loading the wasm build of `core` and the calls that score many rows.
+// Every probability, decision, explanation and row check is a FraudModel call; nothing here computes one.
+import init, { FraudModel } from "./pkg/fraud_wasm.js";
+import { CsvError } from "./lib/csv.js";
+
+async function fetchOk(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r;
+}
+
+/** Fetches a URL's text, failing on an HTTP error. */
+export async function fetchText(url) {
+  return (await fetchOk(url)).text();
+}
+
+/** Instantiates the wasm module and loads the artifact at `url`. */
+export async function loadModel(url) {
+  await init();
+  return new FraudModel(new Uint8Array(await (await fetchOk(url)).arrayBuffer()));
+}
+
+/** An error as the page shows it: core's message and code when it has them. */
+export function describe(e) {
+  return e && e.code ? `${e.message} (${e.code})` : String(e?.message ?? e);
+}
+
+/** Scores every row in one zero-copy call (core validates them too); a bad row is reported by its CSV line. */
+export function scoreAll(model, data) {
+  const t0 = performance.now();
+  model.batchInput(data.n).set(data.rows);
+  const t1 = performance.now();
+  try {
+    const out = model.scoreInput();
+    return { out, ms: performance.now() - t0, scoringMs: performance.now() - t1 };
+  } catch (e) {
+    if (e && typeof e.row === "number") {
+      const fields = (e.fields ?? []).map((f) => `${f.field} (${f.code})`).join(", ");
+      throw new CsvError(`line ${e.row + 2}: ${fields || e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** Decisions for the first `count` rows at `model`'s threshold. */
+export function decide(model, rows, count, width) {
+  model.batchInput(count).set(rows.subarray(0, count * width));
+  return model.scoreInput().decisions;
+}
+
+/** The `k` largest contributions to a transaction's score, as text ("V14 +2.31, Amount -0.40"). */
+export function explanationText(model, transaction, k) {
+  return model
+    .explain(transaction, k)
+    .contributions.map((x) => `${x.feature} ${x.contribution >= 0 ? "+" : ""}${x.contribution.toFixed(2)}`)
+    .join(", ");
+}
