@@ -70,7 +70,8 @@ async function main() {
   state.names = state.trained.featureNames;
   listen(scheduleRender, setStatus);
   const s = state.trained.summary;
-  $("model-name").textContent = s.model_name;
+  const kind = s.kind === "trees" ? `${s.parameters.trees} boosted trees, TreeSHAP explanations` : "logistic regression";
+  $("model-name").textContent = `${s.model_name} (${kind})`;
   $("model-id").textContent = s.model_id;
   $("model-metrics").textContent =
     `On its held-out test split: precision ${s.test.precision.toFixed(3)}, recall ${s.test.recall.toFixed(3)}, ` +

@@ -7,36 +7,46 @@
 //! | 0..8         | magic `FRAUDMDL`                             |
 //! | 8..10        | format version (`u16`)                       |
 //! | 10..14       | payload length `n` (`u32`)                   |
-//! | 14..14+n     | payload: [`Artifact`] in bincode             |
+//! | 14..14+n     | payload: [`ArtifactV2`] in bincode (v1: `ArtifactV1`) |
 //! | 14+n..18+n   | CRC-32 (IEEE) of bytes `0..14+n`             |
 //!
 //! Decoding checks, in order: length, magic, version, declared length, checksum,
 //! payload, then the model itself (schema and parameters). Each failure has its
 //! own [`ArtifactError`]. The format is plain data — loading never executes
 //! anything, unlike a pickle — and the payload decoder has a hard allocation limit.
+//!
+//! [`Artifact`] is the internal value; the bytes are the explicit wire types of
+//! [`crate::wire`], mapped by hand. Version 2 carries any model kind; version 1
+//! files (logistic only) still load.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use bincode::{Decode, Encode};
 use core::fmt;
-use serde::{Deserialize, Serialize};
 
-use crate::model::{LogisticWeights, Model, ModelError};
+use crate::logistic::{Logistic, LogisticWeights};
+use crate::model::{Model, ModelError, ModelKind, Scorer};
 use crate::scaler::Scaler;
 use crate::schema::FEATURE_NAMES;
+use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
+use crate::wire::{
+    self, ArtifactV1, ArtifactV2, CardParameters, FeatureImportance, ModelCard, WireLeaf, WireMetrics, WireModel,
+    WireProvenance, WireSplit, WireTraining, WireTree,
+};
 
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"FRAUDMDL";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes (it also reads [`LEGACY_VERSION`]).
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest version still read: logistic-only artifacts of earlier trainers.
+pub const LEGACY_VERSION: u16 = 1;
 const HEADER_LEN: usize = 14;
 const CHECKSUM_LEN: usize = 4;
 /// Upper bound on a payload (a real one is ~2 KB); also the decoder's allocation cap.
 pub const MAX_PAYLOAD: usize = 1 << 20;
 
 /// Evaluation figures of one model on one split, at its chosen threshold.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
     /// Decision threshold the counts below were taken at.
     pub threshold: f64,
@@ -60,8 +70,8 @@ pub struct Metrics {
     pub false_negatives: u64,
 }
 
-/// Where a model came from: enough to reproduce it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
+/// Where a model came from: enough to reproduce it (with [`Training`]).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Provenance {
     /// Data source, e.g. `data/creditcard.csv` or `synthetic(rows=284807, fraud_rate=0.00172, seed=7)`.
     pub dataset: String,
@@ -95,33 +105,90 @@ pub struct Provenance {
     pub smote_ratio: f64,
     /// Loss weights of the legitimate and the fraud class (`[1, 1]` when unweighted).
     pub class_weights: [f64; 2],
+    /// The trainer and its version.
+    pub trainer: String,
+}
+
+/// How the logistic solver ran.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogisticTraining {
     /// Inverse L2 regularisation strength.
     pub c: f64,
     /// Solver name.
     pub solver: String,
     /// Solver iterations to convergence.
-    pub solver_iterations: u32,
+    pub iterations: u32,
     /// Largest absolute gradient entry at the solution (objective scaled by 1/C).
-    pub solver_max_gradient: f64,
-    /// The trainer and its version.
-    pub trainer: String,
+    pub max_gradient: f64,
+}
+
+/// How the booster ran.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreesTraining {
+    /// Shrinkage of every leaf value.
+    pub learning_rate: f64,
+    /// Leaves per tree at most.
+    pub max_leaves: u32,
+    /// Depth at most.
+    pub max_depth: u32,
+    /// L2 penalty on leaf values.
+    pub l2: f64,
+    /// Minimum hessian per leaf.
+    pub min_child_hessian: f64,
+    /// Minimum rows per leaf.
+    pub min_rows_leaf: u32,
+    /// Row subsampling per round.
+    pub row_fraction: f64,
+    /// Column subsampling per tree.
+    pub col_fraction: f64,
+    /// Quantile bins per feature at most.
+    pub max_bins: u32,
+    /// Rounds kept (the best on validation).
+    pub rounds: u32,
+    /// Rounds run before early stopping.
+    pub rounds_run: u32,
+    /// Patience of early stopping.
+    pub early_stopping_rounds: u32,
+}
+
+/// How the model was fitted, by kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Training {
+    /// A logistic fit.
+    Logistic(LogisticTraining),
+    /// A boosted ensemble.
+    Trees(TreesTraining),
+}
+
+/// A scorer's parameters, by kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelParams {
+    /// Logistic regression over standardised features.
+    Logistic {
+        /// The scaler fitted on the train split.
+        scaler: Scaler,
+        /// Coefficients over scaled features.
+        weights: LogisticWeights,
+    },
+    /// Gradient-boosted trees over raw features.
+    Trees(TreeEnsemble),
 }
 
 /// Everything a runtime needs to score and to describe the model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Artifact {
-    /// Which candidate was selected ("baseline", "smote", "class_weighted").
+    /// Which candidate was selected ("baseline", "trees", ...).
     pub model_name: String,
-    /// The input schema, in order; must equal [`FEATURE_NAMES`].
-    pub feature_names: Vec<String>,
-    /// The scaler fitted on the train split.
-    pub scaler: Scaler,
-    /// Coefficients over scaled features.
-    pub weights: LogisticWeights,
     /// Decision threshold on the probability.
     pub threshold: f64,
+    /// The scorer's parameters.
+    pub params: ModelParams,
+    /// How they were fitted.
+    pub training: Training,
     /// How the model was made.
     pub provenance: Provenance,
+    /// Mean |contribution| per feature on validation, schema order (empty when not measured).
+    pub feature_importance: Vec<f64>,
     /// Metrics on the validation split (where the threshold was chosen).
     pub validation: Metrics,
     /// Metrics on the held-out test split.
@@ -297,24 +364,38 @@ fn payload_problem(e: &bincode::error::DecodeError) -> &'static str {
     }
 }
 
+fn frame(version: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + CHECKSUM_LEN);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Decodes a whole payload as `T` (every byte must be used).
+fn decode_payload<T: bincode::Decode<()>>(payload: &[u8]) -> Result<T, ArtifactError> {
+    let (value, used): (T, usize) = bincode::decode_from_slice(payload, bincode_config())
+        .map_err(|e| ArtifactError::Payload(PayloadError::Decode(payload_problem(&e))))?;
+    if used != payload.len() {
+        return Err(ArtifactError::Payload(PayloadError::UnusedBytes(payload.len() - used)));
+    }
+    Ok(value)
+}
+
 impl Artifact {
-    /// Encodes to the binary format; fails only when the payload would exceed
-    /// [`MAX_PAYLOAD`], which no runtime would load.
+    /// Encodes to the binary format (version [`FORMAT_VERSION`]); fails only
+    /// when the payload would exceed [`MAX_PAYLOAD`], which no runtime would load.
     pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
         let unlimited = bincode::config::standard().with_little_endian();
-        let payload = bincode::encode_to_vec(self, unlimited)
+        let payload = bincode::encode_to_vec(self.to_wire(), unlimited)
             .expect("bincode encodes plain data (numbers, strings, vectors) into a Vec without failing");
         if payload.len() > MAX_PAYLOAD {
             return Err(ArtifactError::TooLarge { declared: payload.len() });
         }
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len() + CHECKSUM_LEN);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        out.extend_from_slice(&payload);
-        let crc = crc32(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        Ok(out)
+        Ok(frame(FORMAT_VERSION, &payload))
     }
 
     /// Decodes and fully checks an artifact (see the module docs for the order of checks).
@@ -338,7 +419,7 @@ impl Artifact {
             return Err(ArtifactError::Truncated { expected: min, actual: bytes.len() });
         }
         let version = le_u16(&bytes[8..10]);
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != LEGACY_VERSION {
             return Err(ArtifactError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
         }
         let declared = le_u32(&bytes[10..14]) as usize;
@@ -358,59 +439,424 @@ impl Artifact {
         if stored != computed {
             return Err(ArtifactError::ChecksumMismatch { stored, computed });
         }
-        let (artifact, used): (Artifact, usize) = bincode::decode_from_slice(&body[HEADER_LEN..], bincode_config())
-            .map_err(|e| ArtifactError::Payload(PayloadError::Decode(payload_problem(&e))))?;
-        if used != declared {
-            return Err(ArtifactError::Payload(PayloadError::UnusedBytes(declared - used)));
-        }
+        let payload = &body[HEADER_LEN..];
+        let wire: ArtifactV2 = if version == LEGACY_VERSION {
+            decode_payload::<ArtifactV1>(payload)?.into()
+        } else {
+            decode_payload::<ArtifactV2>(payload)?
+        };
+        let artifact = Artifact::from_wire(wire)?;
         let model = artifact.model()?;
         Ok((artifact, model))
     }
 
-    /// Checks the schema and parameters, and builds the scoring [`Model`].
+    /// Builds the scoring [`Model`], checking every parameter.
     pub fn model(&self) -> Result<Model, ArtifactError> {
-        if self.feature_names.len() != FEATURE_NAMES.len()
-            || self.feature_names.iter().zip(FEATURE_NAMES).any(|(a, b)| a != b)
-        {
-            let mut shown = String::new();
-            for (i, name) in self.feature_names.iter().take(4).enumerate() {
-                if i > 0 {
-                    shown.push_str(", ");
-                }
-                shown.push_str(name);
+        let scorer = match &self.params {
+            ModelParams::Logistic { scaler, weights } => {
+                Scorer::Logistic(Logistic::new(scaler.clone(), weights.clone()).map_err(ArtifactError::InvalidModel)?)
             }
-            return Err(ArtifactError::SchemaMismatch(format!(
-                "artifact has {} features starting [{shown}], this build expects {} starting [Time, V1, V2, V3]",
-                self.feature_names.len(),
-                FEATURE_NAMES.len(),
-            )));
+            ModelParams::Trees(ensemble) => {
+                Scorer::Trees(Trees::new(ensemble.clone()).map_err(ArtifactError::InvalidModel)?)
+            }
+        };
+        Model::new(self.model_name.clone(), scorer, self.threshold).map_err(ArtifactError::InvalidModel)
+    }
+
+    /// The model kind the parameters are for.
+    pub fn kind(&self) -> ModelKind {
+        match self.params {
+            ModelParams::Logistic { .. } => ModelKind::Logistic,
+            ModelParams::Trees(_) => ModelKind::Trees,
         }
-        Model::new(self.model_name.clone(), self.scaler.clone(), self.weights.clone(), self.threshold)
-            .map_err(ArtifactError::InvalidModel)
+    }
+
+    /// The wire form (what `encode` writes and `model.json` holds).
+    pub fn to_wire(&self) -> ArtifactV2 {
+        ArtifactV2 {
+            model_name: self.model_name.clone(),
+            feature_names: wire::names(&FEATURE_NAMES),
+            threshold: self.threshold,
+            model: match &self.params {
+                ModelParams::Logistic { scaler, weights } => WireModel::Logistic {
+                    scaler_mean: scaler.mean.clone(),
+                    scaler_scale: scaler.scale.clone(),
+                    coefficients: weights.weights.clone(),
+                    intercept: weights.intercept,
+                },
+                ModelParams::Trees(e) => WireModel::Trees {
+                    base_score: e.base_score,
+                    trees: e
+                        .trees
+                        .iter()
+                        .map(|t| WireTree {
+                            splits: t
+                                .splits
+                                .iter()
+                                .map(|s| WireSplit {
+                                    feature: s.feature,
+                                    threshold: s.threshold,
+                                    left: s.left,
+                                    right: s.right,
+                                    cover: s.cover,
+                                })
+                                .collect(),
+                            leaves: t.leaves.iter().map(|l| WireLeaf { value: l.value, cover: l.cover }).collect(),
+                        })
+                        .collect(),
+                },
+            },
+            training: training_to_wire(&self.training),
+            provenance: provenance_to_wire(&self.provenance),
+            feature_importance: self.feature_importance.clone(),
+            validation: metrics_to_wire(&self.validation),
+            test: metrics_to_wire(&self.test),
+        }
+    }
+
+    /// The internal value of a wire form, checking its schema (the parameters
+    /// are checked when the model is built).
+    pub fn from_wire(w: ArtifactV2) -> Result<Artifact, ArtifactError> {
+        check_schema(&w.feature_names)?;
+        let params = match w.model {
+            WireModel::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => ModelParams::Logistic {
+                scaler: Scaler { mean: scaler_mean, scale: scaler_scale },
+                weights: LogisticWeights { weights: coefficients, intercept },
+            },
+            WireModel::Trees { base_score, trees } => ModelParams::Trees(TreeEnsemble {
+                base_score,
+                trees: trees
+                    .into_iter()
+                    .map(|t| TreeParams {
+                        splits: t
+                            .splits
+                            .into_iter()
+                            .map(|s| SplitParams {
+                                feature: s.feature,
+                                threshold: s.threshold,
+                                left: s.left,
+                                right: s.right,
+                                cover: s.cover,
+                            })
+                            .collect(),
+                        leaves: t.leaves.into_iter().map(|l| LeafParams { value: l.value, cover: l.cover }).collect(),
+                    })
+                    .collect(),
+            }),
+        };
+        let training = match w.training {
+            WireTraining::Logistic { c, solver, iterations, max_gradient } => {
+                Training::Logistic(LogisticTraining { c, solver, iterations, max_gradient })
+            }
+            WireTraining::Trees {
+                learning_rate,
+                max_leaves,
+                max_depth,
+                l2,
+                min_child_hessian,
+                min_rows_leaf,
+                row_fraction,
+                col_fraction,
+                max_bins,
+                rounds,
+                rounds_run,
+                early_stopping_rounds,
+            } => Training::Trees(TreesTraining {
+                learning_rate,
+                max_leaves,
+                max_depth,
+                l2,
+                min_child_hessian,
+                min_rows_leaf,
+                row_fraction,
+                col_fraction,
+                max_bins,
+                rounds,
+                rounds_run,
+                early_stopping_rounds,
+            }),
+        };
+        let importance_ok = w.feature_importance.is_empty()
+            || (w.feature_importance.len() == FEATURE_NAMES.len()
+                && w.feature_importance.iter().all(|v| v.is_finite()));
+        if !importance_ok {
+            return Err(ArtifactError::InvalidModel(ModelError::BadParameter {
+                what: "feature importance",
+                why: "must be empty or one finite value per feature",
+            }));
+        }
+        let p = w.provenance;
+        Ok(Artifact {
+            model_name: w.model_name,
+            threshold: w.threshold,
+            params,
+            training,
+            provenance: Provenance {
+                dataset: p.dataset,
+                dataset_sha256: p.dataset_sha256,
+                synthetic: p.synthetic,
+                rows_total: p.rows_total,
+                frauds_total: p.frauds_total,
+                rows_train: p.rows_train,
+                rows_validation: p.rows_validation,
+                rows_test: p.rows_test,
+                rows_fitted: p.rows_fitted,
+                seed: p.seed,
+                train_fraction: p.train_fraction,
+                validation_fraction: p.validation_fraction,
+                test_fraction: p.test_fraction,
+                smote_k: p.smote_k,
+                smote_ratio: p.smote_ratio,
+                class_weights: p.class_weights,
+                trainer: p.trainer,
+            },
+            feature_importance: w.feature_importance,
+            validation: metrics_from_wire(&w.validation),
+            test: metrics_from_wire(&w.test),
+        })
+    }
+
+    /// The model card: what `GET /model`, the wasm `summary` and the report
+    /// show, the same for every kind. `model` is this artifact's model.
+    pub fn card(&self, model: &Model) -> ModelCard {
+        let parameters = match (&self.params, model.scorer()) {
+            (ModelParams::Logistic { scaler, weights }, _) => CardParameters::Logistic {
+                scaler_mean: scaler.mean.clone(),
+                scaler_scale: scaler.scale.clone(),
+                coefficients: weights.weights.clone(),
+                intercept: weights.intercept,
+            },
+            (ModelParams::Trees(e), Scorer::Trees(t)) => CardParameters::Trees {
+                trees: e.trees.len() as u32,
+                max_depth: t.max_depth() as u32,
+                max_leaves: t.max_leaves() as u32,
+                base_score: e.base_score,
+                expected_value: t.expected_value(),
+            },
+            (ModelParams::Trees(e), Scorer::Logistic(_)) => CardParameters::Trees {
+                trees: e.trees.len() as u32,
+                max_depth: 0,
+                max_leaves: 0,
+                base_score: e.base_score,
+                expected_value: model.base_value(),
+            },
+        };
+        let mut feature_importance: Vec<FeatureImportance> = FEATURE_NAMES
+            .iter()
+            .zip(&self.feature_importance)
+            .map(|(f, &importance)| FeatureImportance { feature: f.to_string(), importance })
+            .collect();
+        // Insertion sort, stable (30 items; see `Model::explain`).
+        for i in 1..feature_importance.len() {
+            let mut j = i;
+            while j > 0 && feature_importance[j - 1].importance < feature_importance[j].importance {
+                feature_importance.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        ModelCard {
+            name: self.model_name.clone(),
+            kind: self.kind().as_str(),
+            threshold: model.threshold(),
+            parameters,
+            training: training_to_wire(&self.training),
+            provenance: provenance_to_wire(&self.provenance),
+            feature_importance,
+            validation: metrics_to_wire(&self.validation),
+            test: metrics_to_wire(&self.test),
+        }
+    }
+}
+
+fn check_schema(names: &[String]) -> Result<(), ArtifactError> {
+    if names.len() == FEATURE_NAMES.len() && names.iter().zip(FEATURE_NAMES).all(|(a, b)| a == b) {
+        return Ok(());
+    }
+    let mut shown = String::new();
+    for (i, name) in names.iter().take(4).enumerate() {
+        if i > 0 {
+            shown.push_str(", ");
+        }
+        shown.push_str(name);
+    }
+    Err(ArtifactError::SchemaMismatch(format!(
+        "artifact has {} features starting [{shown}], this build expects {} starting [Time, V1, V2, V3]",
+        names.len(),
+        FEATURE_NAMES.len(),
+    )))
+}
+
+fn metrics_to_wire(m: &Metrics) -> WireMetrics {
+    WireMetrics {
+        threshold: m.threshold,
+        precision: m.precision,
+        recall: m.recall,
+        f1: m.f1,
+        average_precision: m.average_precision,
+        roc_auc: m.roc_auc,
+        true_positives: m.true_positives,
+        false_positives: m.false_positives,
+        true_negatives: m.true_negatives,
+        false_negatives: m.false_negatives,
+    }
+}
+
+fn metrics_from_wire(m: &WireMetrics) -> Metrics {
+    Metrics {
+        threshold: m.threshold,
+        precision: m.precision,
+        recall: m.recall,
+        f1: m.f1,
+        average_precision: m.average_precision,
+        roc_auc: m.roc_auc,
+        true_positives: m.true_positives,
+        false_positives: m.false_positives,
+        true_negatives: m.true_negatives,
+        false_negatives: m.false_negatives,
+    }
+}
+
+impl Metrics {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WireMetrics {
+        metrics_to_wire(self)
+    }
+}
+
+impl Training {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WireTraining {
+        training_to_wire(self)
+    }
+}
+
+fn provenance_to_wire(p: &Provenance) -> WireProvenance {
+    WireProvenance {
+        dataset: p.dataset.clone(),
+        dataset_sha256: p.dataset_sha256.clone(),
+        synthetic: p.synthetic,
+        rows_total: p.rows_total,
+        frauds_total: p.frauds_total,
+        rows_train: p.rows_train,
+        rows_validation: p.rows_validation,
+        rows_test: p.rows_test,
+        rows_fitted: p.rows_fitted,
+        seed: p.seed,
+        train_fraction: p.train_fraction,
+        validation_fraction: p.validation_fraction,
+        test_fraction: p.test_fraction,
+        smote_k: p.smote_k,
+        smote_ratio: p.smote_ratio,
+        class_weights: p.class_weights,
+        trainer: p.trainer.clone(),
+    }
+}
+
+fn training_to_wire(t: &Training) -> WireTraining {
+    match t {
+        Training::Logistic(l) => WireTraining::Logistic {
+            c: l.c,
+            solver: l.solver.clone(),
+            iterations: l.iterations,
+            max_gradient: l.max_gradient,
+        },
+        Training::Trees(t) => WireTraining::Trees {
+            learning_rate: t.learning_rate,
+            max_leaves: t.max_leaves,
+            max_depth: t.max_depth,
+            l2: t.l2,
+            min_child_hessian: t.min_child_hessian,
+            min_rows_leaf: t.min_rows_leaf,
+            row_fraction: t.row_fraction,
+            col_fraction: t.col_fraction,
+            max_bins: t.max_bins,
+            rounds: t.rounds,
+            rounds_run: t.rounds_run,
+            early_stopping_rounds: t.early_stopping_rounds,
+        },
     }
 }
 
 #[cfg(any(test, feature = "test-support"))]
 impl Artifact {
-    /// A small, valid, made-up artifact for the tests of every crate (not a
-    /// trained model): tests change the fields they care about.
+    /// A small, valid, made-up logistic artifact for the tests of every crate
+    /// (not a trained model): tests change the fields they care about.
     pub fn example() -> Artifact {
         use crate::schema::N_FEATURES;
         Artifact {
             model_name: "smote".into(),
-            feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-            scaler: Scaler {
-                mean: (0..N_FEATURES).map(|i| i as f64 * 0.1 - 1.0).collect(),
-                scale: (0..N_FEATURES).map(|i| 0.5 + i as f64 * 0.01).collect(),
-            },
-            weights: LogisticWeights {
-                weights: (0..N_FEATURES).map(|i| (i as f64 - 15.0) * 0.037).collect(),
-                intercept: -3.25,
-            },
             threshold: 0.8125,
-            provenance: Provenance { dataset: "synthetic".into(), seed: 42, c: 1.0, ..Provenance::default() },
+            params: ModelParams::Logistic {
+                scaler: Scaler {
+                    mean: (0..N_FEATURES).map(|i| i as f64 * 0.1 - 1.0).collect(),
+                    scale: (0..N_FEATURES).map(|i| 0.5 + i as f64 * 0.01).collect(),
+                },
+                weights: LogisticWeights {
+                    weights: (0..N_FEATURES).map(|i| (i as f64 - 15.0) * 0.037).collect(),
+                    intercept: -3.25,
+                },
+            },
+            training: Training::Logistic(LogisticTraining { c: 1.0, ..LogisticTraining::default() }),
+            provenance: Provenance { dataset: "synthetic".into(), seed: 42, ..Provenance::default() },
+            feature_importance: Vec::new(),
             validation: Metrics { f1: 0.8, ..Metrics::default() },
             test: Metrics { f1: 0.79, true_positives: 80, ..Metrics::default() },
+        }
+    }
+
+    /// A small, valid, made-up tree artifact: three trees over V14, V4, Amount
+    /// and V12 (one of them a single leaf), with consistent covers.
+    pub fn example_trees() -> Artifact {
+        let split = |feature: u32, threshold: f64, left: u32, right: u32, cover: f64| SplitParams {
+            feature,
+            threshold,
+            left,
+            right,
+            cover,
+        };
+        let leaf = |value: f64, cover: f64| LeafParams { value, cover };
+        const L: u32 = crate::trees::LEAF;
+        let trees = alloc::vec![
+            TreeParams {
+                // V14 < -2.5 ? (V4 < 3 ? a : b) : c
+                splits: alloc::vec![split(14, -2.5, 1, L | 2, 1000.0), split(4, 3.0, L, L | 1, 60.0)],
+                leaves: alloc::vec![leaf(0.75, 40.0), leaf(1.5, 20.0), leaf(-0.5, 940.0)],
+            },
+            TreeParams {
+                // Amount < 100 ? (V14 < 0 ? a : b) : (V12 < -1 ? c : d)
+                splits: alloc::vec![
+                    split(29, 100.0, 1, 2, 1000.0),
+                    split(14, 0.0, L, L | 1, 700.0),
+                    split(12, -1.0, L | 2, L | 3, 300.0),
+                ],
+                leaves: alloc::vec![leaf(0.25, 200.0), leaf(-0.125, 500.0), leaf(0.5, 30.0), leaf(-0.25, 270.0)],
+            },
+            TreeParams { splits: alloc::vec![], leaves: alloc::vec![leaf(-0.0625, 1000.0)] },
+        ];
+        Artifact {
+            model_name: "trees".into(),
+            threshold: 0.375,
+            params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees }),
+            training: Training::Trees(TreesTraining {
+                learning_rate: 0.05,
+                max_leaves: 31,
+                max_depth: 8,
+                l2: 1.0,
+                min_child_hessian: 1.0,
+                min_rows_leaf: 5,
+                row_fraction: 0.8,
+                col_fraction: 0.8,
+                max_bins: 255,
+                rounds: 3,
+                rounds_run: 53,
+                early_stopping_rounds: 50,
+            }),
+            provenance: Provenance { dataset: "synthetic".into(), seed: 42, ..Provenance::default() },
+            feature_importance: (0..FEATURE_NAMES.len())
+                .map(|i| if i == 14 { 0.5 } else { i as f64 / 1024.0 })
+                .collect(),
+            validation: Metrics { f1: 0.88, ..Metrics::default() },
+            test: Metrics { f1: 0.87, true_positives: 85, ..Metrics::default() },
         }
     }
 }
@@ -420,55 +866,119 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    fn sample() -> Artifact {
-        Artifact::example()
+    fn samples() -> [Artifact; 2] {
+        [Artifact::example(), Artifact::example_trees()]
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(text: &str) -> Vec<u8> {
+        let text = text.trim();
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]
     fn round_trips_exactly() {
-        let a = sample();
-        let bytes = a.encode().unwrap();
-        assert_eq!(&bytes[..8], b"FRAUDMDL");
-        assert_eq!(Artifact::decode(&bytes).unwrap(), a);
+        for a in samples() {
+            let bytes = a.encode().unwrap();
+            assert_eq!(&bytes[..8], b"FRAUDMDL");
+            assert_eq!(le_u16(&bytes[8..10]), FORMAT_VERSION);
+            assert_eq!(Artifact::decode(&bytes).unwrap(), a);
+        }
     }
 
     #[test]
     fn json_round_trip_gives_identical_model() {
-        let a = sample();
-        let json = serde_json::to_string(&a).unwrap();
-        let back: Artifact = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, a);
-        assert_eq!(back.encode().unwrap(), a.encode().unwrap());
+        for a in samples() {
+            let json = serde_json::to_string(&a.to_wire()).unwrap();
+            let back = Artifact::from_wire(serde_json::from_str(&json).unwrap()).unwrap();
+            assert_eq!(back, a);
+            assert_eq!(back.encode().unwrap(), a.encode().unwrap());
+        }
+    }
+
+    /// The wire formats are pinned: renaming or reshaping an internal type must
+    /// not change a byte. (Regenerate only for a deliberate format change, with
+    /// a new version number.)
+    #[test]
+    fn artifact_bytes_are_pinned() {
+        for (a, file) in [(Artifact::example(), "example-v2.hex"), (Artifact::example_trees(), "trees-v2.hex")] {
+            let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+            let got = hex(&a.encode().unwrap());
+            match std::fs::read_to_string(&path) {
+                Ok(want) => assert_eq!(got, want.trim(), "{file}: the encoding changed"),
+                Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
+                Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
+            }
+        }
+    }
+
+    #[test]
+    fn card_json_is_pinned() {
+        for (a, file) in [(Artifact::example(), "example-card.json"), (Artifact::example_trees(), "trees-card.json")] {
+            let model = a.model().unwrap();
+            let got = serde_json::to_string_pretty(&a.card(&model)).unwrap();
+            let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+            match std::fs::read_to_string(&path) {
+                Ok(want) => assert_eq!(got.trim(), want.trim(), "{file}: the card changed"),
+                Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
+                Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
+            }
+        }
+    }
+
+    #[test]
+    fn version_1_artifacts_still_load() {
+        let v1 = unhex(include_str!("../tests/fixtures/example-v1.hex"));
+        assert_eq!(le_u16(&v1[8..10]), LEGACY_VERSION);
+        let (a, model) = Artifact::load(&v1).unwrap();
+        // The version-1 example is today's example as it was then: same model, same figures.
+        let today = Artifact::example();
+        assert_eq!(a.params, today.params);
+        assert_eq!(a.training, today.training);
+        assert_eq!(
+            (a.threshold, &a.model_name, &a.validation, &a.test),
+            (today.threshold, &today.model_name, &today.validation, &today.test)
+        );
+        assert_eq!(model, today.model().unwrap());
+        // Re-encoding writes version 2.
+        assert_eq!(le_u16(&a.encode().unwrap()[8..10]), FORMAT_VERSION);
     }
 
     #[test]
     fn every_truncation_is_an_error() {
-        let bytes = sample().encode().unwrap();
-        for len in 0..bytes.len() {
-            let err = Artifact::decode(&bytes[..len]).unwrap_err();
-            assert!(matches!(err, ArtifactError::Truncated { .. }), "len {len}: {err:?}");
+        for a in samples() {
+            let bytes = a.encode().unwrap();
+            for len in 0..bytes.len() {
+                let err = Artifact::decode(&bytes[..len]).unwrap_err();
+                assert!(matches!(err, ArtifactError::Truncated { .. }), "len {len}: {err:?}");
+            }
         }
     }
 
     #[test]
     fn every_single_byte_flip_is_detected() {
-        let bytes = sample().encode().unwrap();
-        for pos in 0..bytes.len() {
-            for flip in [0x01u8, 0x80, 0xFF] {
-                let mut b = bytes.clone();
-                b[pos] ^= flip;
-                assert!(Artifact::decode(&b).is_err(), "flip {flip:#x} at {pos} went unnoticed");
+        for a in samples() {
+            let bytes = a.encode().unwrap();
+            for pos in 0..bytes.len() {
+                for flip in [0x01u8, 0x80, 0xFF] {
+                    let mut b = bytes.clone();
+                    b[pos] ^= flip;
+                    assert!(Artifact::decode(&b).is_err(), "flip {flip:#x} at {pos} went unnoticed");
+                }
             }
         }
     }
 
     #[test]
     fn distinct_errors() {
-        let bytes = sample().encode().unwrap();
+        let bytes = Artifact::example().encode().unwrap();
         assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
         let mut future = bytes.clone();
-        future[8] = 2;
-        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 2, supported: 1 }));
+        future[8] = 3;
+        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 3, supported: 2 }));
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));
@@ -480,45 +990,82 @@ mod tests {
         assert!(matches!(Artifact::decode(&huge), Err(ArtifactError::TooLarge { .. })));
     }
 
-    fn reseal(a: &Artifact) -> Vec<u8> {
-        // Valid framing and checksum around a semantically bad artifact.
-        let mut bytes = vec![];
-        let payload = bincode::encode_to_vec(a, bincode_config()).unwrap();
-        bytes.extend_from_slice(&MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        let crc = crc32(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
-        bytes
+    /// Valid framing and checksum around a semantically bad wire artifact.
+    fn reseal(w: &ArtifactV2) -> Vec<u8> {
+        frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap())
     }
 
     #[test]
     fn schema_mismatch_and_invalid_models_are_rejected() {
-        let mut a = sample();
-        a.feature_names.swap(1, 2);
-        assert!(matches!(Artifact::decode(&reseal(&a)), Err(ArtifactError::SchemaMismatch(_))));
-        let mut a = sample();
-        a.feature_names.pop();
-        assert!(matches!(Artifact::decode(&reseal(&a)), Err(ArtifactError::SchemaMismatch(_))));
-        let mut a = sample();
-        a.weights.weights.pop();
-        assert!(matches!(Artifact::decode(&reseal(&a)), Err(ArtifactError::InvalidModel(_))));
-        let mut a = sample();
-        a.threshold = f64::NAN;
-        assert!(matches!(Artifact::decode(&reseal(&a)), Err(ArtifactError::InvalidModel(_))));
+        let good = Artifact::example().to_wire();
+        let mut w = good.clone();
+        w.feature_names.swap(1, 2);
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
+        let mut w = good.clone();
+        w.feature_names.pop();
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
+        let mut w = good.clone();
+        if let WireModel::Logistic { coefficients, .. } = &mut w.model {
+            coefficients.pop();
+        }
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = good.clone();
+        w.threshold = f64::NAN;
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = good;
+        w.feature_importance = vec![1.0; 3];
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    }
+
+    /// Every way a tree artifact can be corrupt is refused on load, by name.
+    #[test]
+    fn corrupt_trees_are_refused_with_a_specific_error() {
+        let good = Artifact::example_trees().to_wire();
+        type Corruption<'a> = &'a dyn Fn(&mut Vec<WireTree>, &mut f64);
+        let edit = |f: Corruption| {
+            let mut w = good.clone();
+            if let WireModel::Trees { trees, base_score } = &mut w.model {
+                f(trees, base_score);
+            }
+            match Artifact::decode(&reseal(&w)) {
+                Err(ArtifactError::InvalidModel(ModelError::BadParameter { what, why })) => {
+                    alloc::format!("{what}: {why}")
+                }
+                other => panic!("expected an invalid model, got {other:?}"),
+            }
+        };
+        const L: u32 = crate::trees::LEAF;
+        let cases: [(Corruption, &str); 12] = [
+            (&|t, _| t[0].splits[0].left = 7, "out of range"),
+            (&|t, _| t[0].splits[0].right = L | 9, "out of range"),
+            (&|t, _| t[1].splits[1].left = 0, "reached twice"),
+            (&|t, _| t[0].splits[1].right = L, "reached twice"),
+            (&|t, _| t[1].splits[2].left = 2, "reached twice"),
+            (&|t, _| t[0].splits[0].feature = 30, "outside the schema"),
+            (&|t, _| t[0].splits[1].threshold = f64::NAN, "threshold must be finite"),
+            (&|t, _| t[1].leaves[3].value = f64::INFINITY, "value must be finite"),
+            (&|t, _| t[1].splits[0].cover = -1.0, "cover"),
+            (&|t, _| t[2].leaves.push(WireLeaf { value: 0.0, cover: 1.0 }), "one more leaf than splits"),
+            (&|t, _| t.clear(), "between 1 and 10,000 trees"),
+            (&|_, b| *b = f64::NAN, "base score"),
+        ];
+        for (corrupt, want) in cases {
+            let got = edit(corrupt);
+            assert!(got.contains(want), "{got:?} should mention {want:?}");
+        }
+        // An unreachable node (its parent points elsewhere, the count still adds up).
+        let got = edit(&|t, _| {
+            t[1].splits[0].right = L | 3;
+            t[1].splits[2].right = L | 3;
+        });
+        assert!(got.contains("reached twice") || got.contains("unreachable"), "{got}");
     }
 
     #[test]
     fn checksum_valid_garbage_payload_is_a_payload_error() {
-        let mut bytes = vec![];
-        let payload = [0xFFu8; 64];
-        bytes.extend_from_slice(&MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        let crc = crc32(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
+        let bytes = frame(FORMAT_VERSION, &[0xFFu8; 64]);
+        assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::Payload(_))));
+        let bytes = frame(LEGACY_VERSION, &[0xFFu8; 64]);
         assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::Payload(_))));
     }
 

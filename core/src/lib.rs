@@ -1,9 +1,11 @@
 //! The fraud model's single source of truth.
 //!
 //! Everything that decides what a transaction scores lives here, and only here:
-//! the feature [`schema`], input [`validate`]ion, the standard [`scaler`], the
-//! logistic [`model`] (probability, decision, explanation) and the versioned
-//! [`artifact`] format that carries a trained model between runtimes.
+//! the feature [`schema`], input [`validate`]ion, the [`model`] seam
+//! (probability, decision, explanation) over its scorers — [`logistic`]
+//! regression on standardised features ([`scaler`]) and gradient-boosted
+//! [`trees`] with exact TreeSHAP — and the versioned [`artifact`] format that
+//! carries a trained model between runtimes.
 //!
 //! Why `no_std` + `alloc`: the same code is compiled for the native trainer and
 //! server, for the browser and for a Cloudflare Worker. Keeping I/O, HTTP and
@@ -21,16 +23,21 @@ extern crate std;
 pub mod artifact;
 pub mod error;
 mod exp;
+pub mod logistic;
 pub mod model;
 pub mod scaler;
 pub mod schema;
+pub mod trees;
 pub mod validate;
+pub mod wire;
 
-pub use artifact::{Artifact, ArtifactError, Metrics, Provenance};
+pub use artifact::{Artifact, ArtifactError, Metrics, ModelParams, Provenance, Training};
 pub use error::ErrorCode;
-pub use model::{Contribution, LogisticWeights, Model, Prediction};
+pub use logistic::{Logistic, LogisticWeights};
+pub use model::{Contribution, Model, ModelKind, Prediction, Scorer};
 pub use scaler::Scaler;
 pub use schema::{feature_index, FEATURE_NAMES, N_FEATURES};
+pub use trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 pub use validate::{
     validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,
 };

@@ -1,29 +1,53 @@
-//! The logistic scorer: probability, decision and explanation.
+//! The model seam: a threshold and a closed set of scorers.
 //!
-//! The scaler is folded into the weights once, at construction
-//! (`w' = w / scale`, `b' = b - Σ w'·mean`), so scoring a raw row is one dot
-//! product and one `exp`. Every runtime scores through [`Model`], so the fold
-//! happens in one place and the bits agree everywhere.
+//! [`Model`] is what every runtime scores with, whatever the kind: it owns the
+//! parts all kinds share — the sigmoid, the `probability >= threshold`
+//! decision, the fused-validation batch API and top-k explanations — and
+//! delegates the logit and the per-feature contributions to its [`Scorer`].
+//! Adding a kind is one module and one arm of [`Scorer`]; nothing outside
+//! `core` (and the trainer, which makes it) changes.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use bincode::{Decode, Encode};
 use core::fmt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::ErrorCode;
 use crate::exp::exp_nonpositive;
+use crate::logistic::{Logistic, LogisticWeights};
 use crate::scaler::Scaler;
-use crate::schema::{FEATURE_NAMES, N_FEATURES};
-use crate::validate::{row_in_range, validate_row, Transaction, ValidationError, MAX_ABS_VALUE};
+use crate::schema::N_FEATURES;
+use crate::trees::Trees;
+use crate::validate::{row_in_range, validate_row, Transaction, ValidationError};
 
-/// Logistic-regression coefficients over *scaled* features.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
-pub struct LogisticWeights {
-    /// One weight per feature, schema order.
-    pub weights: Vec<f64>,
-    /// The intercept (bias).
-    pub intercept: f64,
+/// The scorers a model can hold. Closed on purpose (no `dyn`): every runtime
+/// can rely on the exact arithmetic of each.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scorer {
+    /// L2 logistic regression over standardised features.
+    Logistic(Logistic),
+    /// Gradient-boosted trees over raw features.
+    Trees(Trees),
+}
+
+/// Which kind of scorer, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// [`Scorer::Logistic`].
+    Logistic,
+    /// [`Scorer::Trees`].
+    Trees,
+}
+
+impl ModelKind {
+    /// The wire spelling (`"logistic"`, `"trees"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Trees => "trees",
+        }
+    }
 }
 
 /// A probability and the decision taken at the model's threshold.
@@ -35,17 +59,16 @@ pub struct Prediction {
     pub is_fraud: bool,
 }
 
-/// One feature's share of a score: `weight · scaled value`, in logit units.
-/// Serialises as `{ feature, value, scaled, contribution }` (the HTTP APIs' explanation).
+/// One feature's share of a score, in logit units. A model's contributions
+/// over all features sum, with its [`Model::base_value`], to its logit.
+/// Serialises as `{ feature, value, contribution }` (the HTTP APIs' explanation).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Contribution {
     /// Feature name.
     pub feature: &'static str,
     /// The raw input value.
     pub value: f64,
-    /// The standardised value `(value - mean) / scale`.
-    pub scaled: f64,
-    /// `weight · scaled`: positive pushes towards fraud.
+    /// Positive pushes towards fraud (logistic: `weight · scaled value`; trees: the SHAP value).
     pub contribution: f64,
 }
 
@@ -135,16 +158,13 @@ impl std::error::Error for BatchError {}
 #[cfg(feature = "std")]
 impl std::error::Error for ModelError {}
 
-/// A ready-to-score model: scaler and weights folded together, plus the
-/// decision threshold. Immutable once built.
+/// A ready-to-score model: a scorer and the decision threshold. Immutable
+/// once built; cheap to clone (the scorer is shared).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     name: String,
-    scaler: Scaler,
-    weights: LogisticWeights,
     threshold: f64,
-    folded: [f64; N_FEATURES],
-    folded_bias: f64,
+    scorer: Arc<Scorer>,
 }
 
 /// Numerically stable logistic function: `exp` only ever sees `-|t|`, so it
@@ -156,79 +176,26 @@ pub fn sigmoid(t: f64) -> f64 {
     numerator / (1.0 + e)
 }
 
-/// The dot product in one fixed evaluation order (four interleaved partial
-/// sums, then a fixed reduction). Rust never reassociates or fuses float
-/// operations, so this order — and hence every bit — is the same on x86,
-/// ARM and wasm, while the four lanes still map onto SIMD registers.
-#[inline(always)]
-fn dot(w: &[f64; N_FEATURES], x: &[f64; N_FEATURES]) -> f64 {
-    let mut acc = [0.0f64; 4];
-    for j in 0..7 {
-        for (lane, a) in acc.iter_mut().enumerate() {
-            let i = 4 * j + lane;
-            *a += w[i] * x[i];
-        }
-    }
-    let tail = w[28] * x[28] + w[29] * x[29];
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail
-}
-
-fn check_len(what: &'static str, len: usize) -> Result<(), ModelError> {
-    if len == N_FEATURES {
-        Ok(())
-    } else {
-        Err(ModelError::WrongLength { what, len })
-    }
-}
-
-fn check_all(
-    what: &'static str,
-    values: &[f64],
-    ok: impl Fn(f64) -> bool,
-    why: &'static str,
-) -> Result<(), ModelError> {
-    if values.iter().all(|&v| ok(v)) {
-        Ok(())
-    } else {
-        Err(ModelError::BadParameter { what, why })
-    }
-}
-
 impl Model {
-    /// Builds a model, checking every parameter: lengths match the schema,
-    /// everything is finite, scales are positive, the threshold is a probability,
-    /// and no accepted input (|x| <= [`MAX_ABS_VALUE`]) can overflow a score.
-    pub fn new(name: String, scaler: Scaler, weights: LogisticWeights, threshold: f64) -> Result<Model, ModelError> {
-        check_len("scaler mean", scaler.mean.len())?;
-        check_len("scaler scale", scaler.scale.len())?;
-        check_len("weights", weights.weights.len())?;
-        check_all("scaler mean", &scaler.mean, f64::is_finite, "must be finite")?;
-        check_all("scaler scale", &scaler.scale, |s| s.is_finite() && s > 0.0, "must be finite and positive")?;
-        check_all("weights", &weights.weights, f64::is_finite, "must be finite")?;
-        if !weights.intercept.is_finite() {
-            return Err(ModelError::BadParameter { what: "intercept", why: "must be finite" });
-        }
+    /// A model from a checked scorer; the threshold must be a probability.
+    pub fn new(name: String, scorer: Scorer, threshold: f64) -> Result<Model, ModelError> {
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ModelError::BadParameter { what: "threshold", why: "must be a probability in [0, 1]" });
         }
-        let mut folded = [0.0; N_FEATURES];
-        let mut folded_bias = weights.intercept;
-        for (((f, w), s), m) in folded.iter_mut().zip(&weights.weights).zip(&scaler.scale).zip(&scaler.mean) {
-            *f = w / s;
-            folded_bias -= *f * m;
-        }
-        // Bound the largest possible logit so it stays finite (never inf - inf = NaN).
-        let bound = folded.iter().fold(folded_bias.abs(), |acc, w| acc + w.abs() * MAX_ABS_VALUE);
-        if !bound.is_finite() {
-            return Err(ModelError::BadParameter {
-                what: "weights / scale",
-                why: "too large: some valid inputs would overflow the score",
-            });
-        }
-        Ok(Model { name, scaler, weights, threshold, folded, folded_bias })
+        Ok(Model { name, threshold, scorer: Arc::new(scorer) })
     }
 
-    /// Which candidate this is ("baseline", "smote", ...).
+    /// A logistic model (see [`Logistic::new`] for the checks).
+    pub fn logistic(
+        name: String,
+        scaler: Scaler,
+        weights: LogisticWeights,
+        threshold: f64,
+    ) -> Result<Model, ModelError> {
+        Model::new(name, Scorer::Logistic(Logistic::new(scaler, weights)?), threshold)
+    }
+
+    /// Which candidate this is ("baseline", "trees", ...).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -238,25 +205,34 @@ impl Model {
         self.threshold
     }
 
-    /// The fitted scaler.
-    pub fn scaler(&self) -> &Scaler {
-        &self.scaler
+    /// The scorer.
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
     }
 
-    /// The coefficients over scaled features.
-    pub fn weights(&self) -> &LogisticWeights {
-        &self.weights
+    /// The scorer's kind.
+    pub fn kind(&self) -> ModelKind {
+        match *self.scorer {
+            Scorer::Logistic(_) => ModelKind::Logistic,
+            Scorer::Trees(_) => ModelKind::Trees,
+        }
     }
 
     /// The same model with another threshold (e.g. an analyst's slider).
     pub fn with_threshold(&self, threshold: f64) -> Result<Model, ModelError> {
-        Model::new(self.name.clone(), self.scaler.clone(), self.weights.clone(), threshold)
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(ModelError::BadParameter { what: "threshold", why: "must be a probability in [0, 1]" });
+        }
+        Ok(Model { name: self.name.clone(), threshold, scorer: Arc::clone(&self.scorer) })
     }
 
     /// The log-odds of fraud for a raw (unscaled) row in schema order.
     #[inline]
     pub fn logit(&self, x: &[f64; N_FEATURES]) -> f64 {
-        dot(&self.folded, x) + self.folded_bias
+        match &*self.scorer {
+            Scorer::Logistic(m) => m.logit(x),
+            Scorer::Trees(m) => m.logit(x),
+        }
     }
 
     /// P(fraud) for a raw row. The caller guarantees the row is valid
@@ -279,6 +255,16 @@ impl Model {
         Prediction { probability, is_fraud: self.is_fraud(probability) }
     }
 
+    /// The logit an explanation starts from: contributions over all features
+    /// add up from here to the row's logit (logistic: the intercept; trees: the
+    /// expected logit over the training covers).
+    pub fn base_value(&self) -> f64 {
+        match &*self.scorer {
+            Scorer::Logistic(m) => m.weights().intercept,
+            Scorer::Trees(m) => m.expected_value(),
+        }
+    }
+
     /// Scores a row-major batch (`rows.len() / 30` rows) into `out`.
     ///
     /// Validation is fused into the scoring loop (each row is read from memory
@@ -296,9 +282,17 @@ impl Model {
         // a contiguous array, which the compiler turns into SIMD. Each value
         // goes through exactly the operations `probability` performs.
         let mut all_valid = true;
-        for (x, p) in chunks.iter().zip(out.iter_mut()) {
-            all_valid &= row_in_range(x);
-            *p = self.logit(x);
+        match &*self.scorer {
+            Scorer::Logistic(m) => {
+                for (x, p) in chunks.iter().zip(out.iter_mut()) {
+                    all_valid &= row_in_range(x);
+                    *p = m.logit(x);
+                }
+            }
+            Scorer::Trees(m) => {
+                all_valid = chunks.iter().fold(true, |ok, x| ok & row_in_range(x));
+                m.logits(chunks, out);
+            }
         }
         for p in out.iter_mut() {
             *p = sigmoid(*p);
@@ -317,18 +311,10 @@ impl Model {
     /// Every feature's contribution to the logit, largest magnitude first
     /// (ties by schema order), cut to `k`.
     pub fn explain(&self, t: &Transaction, k: usize) -> Vec<Contribution> {
-        let mut all: Vec<Contribution> = (0..N_FEATURES)
-            .map(|i| {
-                let value = t.0[i];
-                let scaled = (value - self.scaler.mean[i]) / self.scaler.scale[i];
-                Contribution {
-                    feature: FEATURE_NAMES[i],
-                    value,
-                    scaled,
-                    contribution: self.weights.weights[i] * scaled,
-                }
-            })
-            .collect();
+        let mut all = match &*self.scorer {
+            Scorer::Logistic(m) => m.contributions(&t.0),
+            Scorer::Trees(m) => m.contributions(&t.0),
+        };
         // Insertion sort (30 items; the standard sorts cost kilobytes of wasm),
         // stable, so equal magnitudes keep schema order.
         for i in 1..all.len() {
@@ -346,6 +332,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::MAX_ABS_VALUE;
     use alloc::string::ToString;
     use alloc::vec;
 
@@ -358,7 +345,14 @@ mod tests {
             weights: (0..N_FEATURES).map(|i| if i % 2 == 0 { 0.3 } else { -0.2 } * (1.0 + i as f64 / 10.0)).collect(),
             intercept: -2.0,
         };
-        Model::new("test".to_string(), scaler, weights, threshold).unwrap()
+        Model::logistic("test".to_string(), scaler, weights, threshold).unwrap()
+    }
+
+    fn lr(m: &Model) -> &Logistic {
+        match m.scorer() {
+            Scorer::Logistic(l) => l,
+            Scorer::Trees(_) => unreachable!("these tests build logistic models"),
+        }
     }
 
     fn row(v: f64) -> [f64; N_FEATURES] {
@@ -375,9 +369,9 @@ mod tests {
         for v in [-3.0, -0.1, 0.0, 0.7, 5.0] {
             let x = row(v);
             let mut z = x;
-            m.scaler().transform_row(&mut z);
+            lr(&m).scaler().transform_row(&mut z);
             let direct: f64 =
-                z.iter().zip(&m.weights().weights).map(|(a, b)| a * b).sum::<f64>() + m.weights().intercept;
+                z.iter().zip(&lr(&m).weights().weights).map(|(a, b)| a * b).sum::<f64>() + lr(&m).weights().intercept;
             assert!((m.logit(&x) - direct).abs() < 1e-12, "{} vs {direct}", m.logit(&x));
         }
     }
@@ -444,7 +438,7 @@ mod tests {
         let t = Transaction(row(1.5));
         let all = m.explain(&t, 100);
         assert_eq!(all.len(), N_FEATURES);
-        let sum: f64 = all.iter().map(|c| c.contribution).sum::<f64>() + m.weights().intercept;
+        let sum: f64 = all.iter().map(|c| c.contribution).sum::<f64>() + lr(&m).weights().intercept;
         assert!((sum - m.logit(&t.0)).abs() < 1e-9);
         assert!(all.windows(2).all(|w| w[0].contribution.abs() >= w[1].contribution.abs()));
         let top = m.explain(&t, 3);
@@ -454,23 +448,23 @@ mod tests {
     #[test]
     fn rejects_bad_parameters() {
         let good = model(0.5);
-        let mut s = good.scaler().clone();
+        let mut s = lr(&good).scaler().clone();
         s.scale[3] = 0.0;
-        assert!(Model::new("x".into(), s, good.weights().clone(), 0.5).is_err());
-        let mut w = good.weights().clone();
+        assert!(Model::logistic("x".into(), s, lr(&good).weights().clone(), 0.5).is_err());
+        let mut w = lr(&good).weights().clone();
         w.weights.pop();
         assert_eq!(
-            Model::new("x".into(), good.scaler().clone(), w, 0.5).unwrap_err(),
+            Model::logistic("x".into(), lr(&good).scaler().clone(), w, 0.5).unwrap_err(),
             ModelError::WrongLength { what: "weights", len: 29 }
         );
-        let mut w = good.weights().clone();
+        let mut w = lr(&good).weights().clone();
         w.intercept = f64::NAN;
-        assert!(Model::new("x".into(), good.scaler().clone(), w, 0.5).is_err());
+        assert!(Model::logistic("x".into(), lr(&good).scaler().clone(), w, 0.5).is_err());
         for t in [-0.1, 1.1, f64::NAN] {
             assert!(good.with_threshold(t).is_err());
         }
-        let mut s = good.scaler().clone();
+        let mut s = lr(&good).scaler().clone();
         s.scale[0] = 1e-300;
-        assert!(Model::new("x".into(), s, good.weights().clone(), 0.5).is_err(), "overflow-prone fold");
+        assert!(Model::logistic("x".into(), s, lr(&good).weights().clone(), 0.5).is_err(), "overflow-prone fold");
     }
 }

@@ -2,11 +2,9 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use bincode::{Decode, Encode};
-use serde::{Deserialize, Serialize};
 
 /// Per-feature mean and scale (population standard deviation).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Scaler {
     /// Per-feature mean of the training rows.
     pub mean: Vec<f64>,

@@ -4,10 +4,12 @@
 //! `FUZZ_CASES` sets the number of cases per property (default 20,000).
 
 use fraud_core::artifact::{crc32, FORMAT_VERSION, MAGIC};
+use fraud_core::artifact::{LogisticTraining, TreesTraining};
 use fraud_core::model::BatchError;
+use fraud_core::trees::LEAF;
 use fraud_core::{
-    validate_fields, Artifact, ErrorCode, LogisticWeights, Metrics, Provenance, RawValue, Scaler, FEATURE_NAMES,
-    MAX_ABS_VALUE, N_FEATURES,
+    validate_fields, Artifact, ErrorCode, LeafParams, LogisticWeights, Metrics, ModelParams, Provenance, RawValue,
+    Scaler, SplitParams, Training, TreeEnsemble, TreeParams, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES,
 };
 use proptest::prelude::*;
 
@@ -15,28 +17,87 @@ fn cases() -> u32 {
     std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
 }
 
-fn artifact(weights: Vec<f64>, mean: Vec<f64>, scale: Vec<f64>, threshold: f64, name: String) -> Artifact {
+fn artifact(params: ModelParams, training: Training, threshold: f64, name: String) -> Artifact {
     Artifact {
         model_name: name,
-        feature_names: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
-        scaler: Scaler { mean, scale },
-        weights: LogisticWeights { weights, intercept: -2.0 },
         threshold,
+        params,
+        training,
         provenance: Provenance { dataset: "fuzz".into(), seed: 7, ..Provenance::default() },
+        feature_importance: (0..N_FEATURES).map(|i| i as f64).collect(),
         validation: Metrics::default(),
         test: Metrics { f1: 0.5, ..Metrics::default() },
     }
 }
 
-fn valid_artifact() -> impl Strategy<Value = Artifact> {
+fn logistic() -> impl Strategy<Value = ModelParams> {
     (
         prop::collection::vec(-5.0f64..5.0, N_FEATURES),
         prop::collection::vec(-1e4f64..1e4, N_FEATURES),
         prop::collection::vec(0.01f64..1e3, N_FEATURES),
-        0.0f64..=1.0,
-        "[a-z_]{0,20}",
     )
-        .prop_map(|(w, m, s, t, n)| artifact(w, m, s, t, n))
+        .prop_map(|(weights, mean, scale)| ModelParams::Logistic {
+            scaler: Scaler { mean, scale },
+            weights: LogisticWeights { weights, intercept: -2.0 },
+        })
+}
+
+/// A full binary tree of `depth` levels from flat random draws, with consistent covers.
+fn tree(depth: u32, features: &[u32], thresholds: &[f64], values: &[f64], covers: &[f64]) -> TreeParams {
+    let n_splits = (1usize << depth) - 1;
+    let n_leaves = 1usize << depth;
+    let mut leaves: Vec<LeafParams> = (0..n_leaves)
+        .map(|i| LeafParams { value: values[i % values.len()], cover: covers[i % covers.len()] })
+        .collect();
+    // Heap order: split i has children 2i+1 and 2i+2; the last level's children are leaves.
+    let child = |c: usize| if c < n_splits { c as u32 } else { LEAF | (c - n_splits) as u32 };
+    fn cover(c: usize, n_splits: usize, leaves: &[LeafParams]) -> f64 {
+        if c >= n_splits {
+            leaves[c - n_splits].cover
+        } else {
+            cover(2 * c + 1, n_splits, leaves) + cover(2 * c + 2, n_splits, leaves)
+        }
+    }
+    let splits = (0..n_splits)
+        .map(|i| SplitParams {
+            feature: features[i % features.len()],
+            threshold: thresholds[i % thresholds.len()],
+            left: child(2 * i + 1),
+            right: child(2 * i + 2),
+            cover: cover(i, n_splits, &leaves),
+        })
+        .collect();
+    if n_splits == 0 {
+        leaves.truncate(1);
+    }
+    TreeParams { splits, leaves }
+}
+
+fn trees() -> impl Strategy<Value = ModelParams> {
+    (
+        prop::collection::vec(0u32..=4, 1..6),
+        prop::collection::vec(0u32..N_FEATURES as u32, 1..16),
+        prop::collection::vec(-1e3f64..1e3, 1..16),
+        prop::collection::vec(-3.0f64..3.0, 1..16),
+        prop::collection::vec(0.5f64..1e3, 1..16),
+        -8.0f64..2.0,
+    )
+        .prop_map(|(depths, f, t, v, c, base)| {
+            ModelParams::Trees(TreeEnsemble {
+                base_score: base,
+                trees: depths.iter().map(|&d| tree(d, &f, &t, &v, &c)).collect(),
+            })
+        })
+}
+
+fn valid_artifact() -> impl Strategy<Value = Artifact> {
+    (prop_oneof![logistic(), trees()], 0.0f64..=1.0, "[a-z_]{0,20}").prop_map(|(params, t, n)| {
+        let training = match params {
+            ModelParams::Logistic { .. } => Training::Logistic(LogisticTraining { c: 1.0, ..Default::default() }),
+            ModelParams::Trees(_) => Training::Trees(TreesTraining { rounds: 3, ..Default::default() }),
+        };
+        artifact(params, training, t, n)
+    })
 }
 
 /// Magic, version, length and a valid CRC around any payload: reaches the payload decoder.
@@ -103,10 +164,20 @@ proptest! {
         // Either refused with a typed error, or a model whose every parameter passed the checks.
         if let Ok((back, model)) = Artifact::load(&seal(&payload)) {
             prop_assert!((0.0..=1.0).contains(&model.threshold()));
-            prop_assert_eq!(back.feature_names.len(), N_FEATURES);
+            prop_assert!(back.feature_importance.is_empty() || back.feature_importance.len() == N_FEATURES);
             let p = model.probability(&[MAX_ABS_VALUE; N_FEATURES]);
             prop_assert!((0.0..=1.0).contains(&p), "a loaded model scored {}", p);
         }
+    }
+
+    #[test]
+    fn explanations_sum_to_the_logit(a in valid_artifact(), row in prop::collection::vec(-1e3f64..1e3, N_FEATURES)) {
+        let model = a.model().expect("valid");
+        let x: [f64; N_FEATURES] = row.try_into().unwrap();
+        let all = model.explain(&fraud_core::Transaction(x), N_FEATURES);
+        let sum = all.iter().map(|c| c.contribution).sum::<f64>() + model.base_value();
+        let logit = model.logit(&x);
+        prop_assert!((sum - logit).abs() <= 1e-9 * logit.abs().max(1.0), "{} vs {}", sum, logit);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use fraud_core::artifact::{model_id, FORMAT_VERSION};
+use fraud_core::artifact::model_id;
 use fraud_core::schema::LABEL_NAME;
 use fraud_core::{
     Artifact, ArtifactError, Contribution, ErrorCode, Model, Transaction, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES,
@@ -42,6 +42,8 @@ pub struct Served {
 #[derive(Clone, Serialize)]
 struct ModelRef {
     name: String,
+    /// `"logistic"` or `"trees"`.
+    kind: &'static str,
     /// Hash of the artifact's exact bytes: equal ids mean the same model everywhere.
     id: String,
     format_version: u16,
@@ -62,16 +64,14 @@ struct Limits {
     max_explain: usize,
 }
 
+/// `GET /model`: core's model card (the same for every kind) with what the
+/// HTTP contract adds — which artifact, the schema and the limits.
 #[derive(Serialize)]
 struct ModelCard<'a> {
     model: &'a ModelRef,
-    threshold: f64,
+    #[serde(flatten)]
+    card: fraud_core::wire::ModelCard,
     schema: Schema<'a>,
-    scaler: &'a fraud_core::Scaler,
-    coefficients: &'a fraud_core::LogisticWeights,
-    provenance: &'a fraud_core::Provenance,
-    validation: &'a fraud_core::Metrics,
-    test: &'a fraud_core::Metrics,
     limits: Limits,
 }
 
@@ -79,17 +79,17 @@ impl Served {
     /// Loads an artifact (every check of `core`'s decoder applies).
     pub fn from_artifact(bytes: &[u8]) -> Result<Served, ArtifactError> {
         let (artifact, model) = Artifact::load(bytes)?;
-        let model_ref =
-            ModelRef { name: artifact.model_name.clone(), id: model_id(bytes), format_version: FORMAT_VERSION };
+        let model_ref = ModelRef {
+            name: artifact.model_name.clone(),
+            kind: model.kind().as_str(),
+            id: model_id(bytes),
+            // The file's own version (a version-1 file still loads); `load` checked the header is there.
+            format_version: u16::from_le_bytes([bytes[8], bytes[9]]),
+        };
         let card = ModelCard {
             model: &model_ref,
-            threshold: model.threshold(),
+            card: artifact.card(&model),
             schema: Schema { features: &FEATURE_NAMES, label: LABEL_NAME, max_abs_value: MAX_ABS_VALUE },
-            scaler: &artifact.scaler,
-            coefficients: &artifact.weights,
-            provenance: &artifact.provenance,
-            validation: &artifact.validation,
-            test: &artifact.test,
             limits: Limits {
                 max_body_bytes: MAX_BODY_BYTES,
                 max_batch: MAX_BATCH,
@@ -242,6 +242,9 @@ struct PredictResponse<'a> {
     model: &'a ModelRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     contributions: Option<Vec<Contribution>>,
+    /// With `?explain`: all contributions plus this make the logit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_value: Option<f64>,
 }
 
 async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
@@ -260,6 +263,7 @@ async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, bod
         threshold: s.model.threshold(),
         model: &s.model_ref,
         contributions: contributions(&s.model, &t, explain),
+        base_value: explain.map(|_| s.model.base_value()),
     };
     Ok(json(to_json(&response)))
 }

@@ -8,6 +8,7 @@
 //! artifact format are *not* here: they come from `fraud_core`, so training
 //! evaluates exactly the function every runtime serves.
 
+pub mod boost;
 pub mod data;
 pub mod logreg;
 pub mod metrics;

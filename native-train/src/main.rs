@@ -9,9 +9,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fraud_core::{Model, N_FEATURES};
 use indicatif::{ProgressBar, ProgressStyle};
+use native_train::boost::BoostOptions;
 use native_train::data::{load_bytes, load_csv, Dataset};
 use native_train::output::write_outputs;
-use native_train::pipeline::{run, Candidate, Config, Outcome, Source};
+use native_train::pipeline::{run, Candidate, CandidateKind, Config, Outcome, Source};
 use native_train::report::{candidate_cells, CANDIDATE_COLUMNS};
 use native_train::synth;
 
@@ -92,9 +93,76 @@ struct ProtocolArgs {
     /// Inverse L2 regularisation strength, as scikit-learn's C.
     #[arg(long = "c", default_value_t = 1.0)]
     c: f64,
-    /// Skip the class-weighted ("balanced") candidate.
-    #[arg(long)]
-    no_class_weighted: bool,
+    /// The candidates to fit and compare on validation F1: baseline, smote, class_weighted (logistic
+    /// regression), trees, trees_smote, trees_class_weighted (gradient-boosted trees).
+    #[arg(long, value_delimiter = ',', default_values_t = CandidateKind::DEFAULT, value_parser = parse_candidate)]
+    candidates: Vec<CandidateKind>,
+    #[command(flatten)]
+    trees: TreeArgs,
+}
+
+/// Options of the tree candidates (histogram gradient boosting, binary log-loss).
+#[derive(Args, Clone)]
+struct TreeArgs {
+    /// Trees: boosting rounds at most (early stopping on validation log-loss usually ends sooner).
+    #[arg(long, default_value_t = BoostOptions::default().rounds)]
+    tree_rounds: usize,
+    /// Trees: learning rate (shrinkage of every leaf value).
+    #[arg(long, default_value_t = BoostOptions::default().learning_rate)]
+    tree_learning_rate: f64,
+    /// Trees: leaves per tree at most (leaf-wise growth, best gain first).
+    #[arg(long, default_value_t = BoostOptions::default().max_leaves)]
+    tree_max_leaves: usize,
+    /// Trees: depth at most.
+    #[arg(long, default_value_t = BoostOptions::default().max_depth)]
+    tree_max_depth: usize,
+    /// Trees: L2 penalty on leaf values.
+    #[arg(long, default_value_t = BoostOptions::default().l2)]
+    tree_l2: f64,
+    /// Trees: minimum hessian (sum of p(1-p)) per leaf.
+    #[arg(long, default_value_t = BoostOptions::default().min_child_hessian)]
+    tree_min_child_hessian: f64,
+    /// Trees: minimum rows per leaf.
+    #[arg(long, default_value_t = BoostOptions::default().min_rows_leaf)]
+    tree_min_rows_leaf: usize,
+    /// Trees: fraction of the legitimate rows each round sees (all frauds always do; the sample is reweighted).
+    #[arg(long, default_value_t = BoostOptions::default().neg_fraction)]
+    tree_row_fraction: f64,
+    /// Trees: fraction of the features each tree may split on.
+    #[arg(long, default_value_t = BoostOptions::default().col_fraction)]
+    tree_col_fraction: f64,
+    /// Trees: quantile bins per feature at most (fitted on the train split only; <= 256).
+    #[arg(long, default_value_t = BoostOptions::default().max_bins)]
+    tree_max_bins: usize,
+    /// Trees: stop when validation log-loss has not improved for this many rounds.
+    #[arg(long, default_value_t = BoostOptions::default().early_stopping_rounds)]
+    tree_early_stopping_rounds: usize,
+}
+
+impl TreeArgs {
+    fn options(&self) -> BoostOptions {
+        BoostOptions {
+            rounds: self.tree_rounds,
+            learning_rate: self.tree_learning_rate,
+            max_leaves: self.tree_max_leaves,
+            max_depth: self.tree_max_depth,
+            l2: self.tree_l2,
+            min_child_hessian: self.tree_min_child_hessian,
+            min_rows_leaf: self.tree_min_rows_leaf,
+            neg_fraction: self.tree_row_fraction,
+            col_fraction: self.tree_col_fraction,
+            max_bins: self.tree_max_bins,
+            early_stopping_rounds: self.tree_early_stopping_rounds,
+            ..BoostOptions::default()
+        }
+    }
+}
+
+fn parse_candidate(name: &str) -> Result<CandidateKind, String> {
+    CandidateKind::from_name(name).ok_or_else(|| {
+        let all: Vec<&str> = CandidateKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown candidate {name:?}; choose from {}", all.join(", "))
+    })
 }
 
 impl ProtocolArgs {
@@ -106,7 +174,8 @@ impl ProtocolArgs {
             smote_k: self.smote_k,
             smote_ratio: self.smote_ratio,
             c: self.c,
-            class_weighted: !self.no_class_weighted,
+            candidates: self.candidates.clone(),
+            boost: self.trees.options(),
         }
     }
 }
@@ -406,14 +475,13 @@ fn bench(args: BenchArgs) -> Result<()> {
         println!("  {:<22} {mb:>8.1} MB          target <= 300 MB (first run)", "peak RSS (VmHWM)");
     }
     for c in &outcome.candidates {
-        println!(
-            "  fit {:<18} {} rows, {} Newton iterations (+{} on the warm-start subsample), max|grad| {:.1e}",
-            c.name(),
-            c.rows_fitted,
-            c.fit.iterations,
-            c.fit.warm_start_iterations,
-            c.fit.max_gradient
-        );
+        let how = match &c.training {
+            fraud_core::Training::Logistic(l) => {
+                format!("{} Newton iterations, max|grad| {:.1e}", l.iterations, l.max_gradient)
+            }
+            fraud_core::Training::Trees(t) => format!("{} trees kept of {} boosted", t.rounds, t.rounds_run),
+        };
+        println!("  fit {:<22} {} rows, {how}, {:.0} ms", c.name(), c.rows_fitted, c.fit_time.as_secs_f64() * 1e3);
     }
 
     // Core scoring on the test split's raw rows.

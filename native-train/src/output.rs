@@ -88,7 +88,7 @@ pub fn write_outputs(dir: &Path, outcome: &Outcome, cfg: &Config, load_seconds: 
     write_atomic(&replay, |w| write_csv(w, &outcome.replay)).map_err(io_context(&replay))?;
     let json = path(ARTIFACT_JSON_FILE);
     write_atomic(&json, |w| {
-        serde_json::to_writer_pretty(&mut *w, &outcome.artifact)?;
+        serde_json::to_writer_pretty(&mut *w, &outcome.artifact.to_wire())?;
         w.write_all(b"\n")
     })
     .map_err(io_context(&json))?;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::pipeline::{Config, Outcome};
 
-const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+const COLORS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
 
 /// The machine-readable report.
 pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds: f64) -> Value {
@@ -17,18 +17,14 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
         .map(|c| {
             json!({
                 "name": c.name(),
+                "kind": c.model.kind().as_str(),
                 "rows_fitted": c.rows_fitted,
                 "class_weights": c.class_weights,
-                "solver_iterations": c.fit.iterations,
-                "warm_start_iterations": c.fit.warm_start_iterations,
-                "solver_max_gradient": c.fit.max_gradient,
-                "objective": c.fit.objective,
+                "training": c.training.to_wire(),
                 "fit_seconds": c.fit_time.as_secs_f64(),
                 "threshold": c.model.threshold(),
-                "weights": c.model.weights().weights,
-                "intercept": c.model.weights().intercept,
-                "validation": c.validation,
-                "test": c.test,
+                "validation": c.validation.to_wire(),
+                "test": c.test.to_wire(),
             })
         })
         .collect();
@@ -47,9 +43,9 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
             "smote_k": cfg.smote_k,
             "smote_ratio": cfg.smote_ratio,
             "c": cfg.c,
-            "class_weighted": cfg.class_weighted,
+            "candidates": cfg.candidates.iter().map(|k| k.name()).collect::<Vec<_>>(),
         },
-        "provenance": outcome.artifact.provenance,
+        "model": outcome.artifact.card(&outcome.candidates[outcome.selected].model),
         "candidates": candidates,
         "timings_seconds": timings,
     })
@@ -66,7 +62,7 @@ pub const CANDIDATE_COLUMNS: [&str; 11] = [
     "test F1",
     "test AP",
     "ROC-AUC",
-    "Newton its",
+    "iterations",
     "fit",
 ];
 
@@ -91,7 +87,10 @@ pub fn candidate_cells(c: &crate::pipeline::Candidate) -> [String; 11] {
         format!("{:.4}", c.test.f1),
         format!("{:.4}", c.test.average_precision),
         format!("{:.4}", c.test.roc_auc),
-        c.fit.iterations.to_string(),
+        match &c.training {
+            fraud_core::Training::Logistic(l) => format!("{} Newton", l.iterations),
+            fraud_core::Training::Trees(t) => format!("{} trees", t.rounds),
+        },
         format!("{:.0} ms", c.fit_time.as_secs_f64() * 1e3),
     ]
 }
@@ -232,6 +231,28 @@ pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
         })
         .collect();
     let cms: String = outcome.candidates.iter().map(|c| confusion(&format!("{} (test)", c.name()), &c.test)).collect();
+    let importance = importance_chart(&a.feature_importance);
+    let model_text = match &a.training {
+        fraud_core::Training::Logistic(l) => format!("L2 logistic regression on standardised features, C={}", l.c),
+        fraud_core::Training::Trees(t) => format!(
+            "gradient-boosted trees on raw features: {} trees (early stopping at round {} of {} run, patience {}), \
+             learning rate {}, at most {} leaves and depth {}, L2 {}, min hessian {} / {} rows per leaf, \
+             {:.0}% of legitimate rows per round, {:.0}% of features per tree, {} bins",
+            t.rounds,
+            t.rounds,
+            t.rounds_run,
+            t.early_stopping_rounds,
+            t.learning_rate,
+            t.max_leaves,
+            t.max_depth,
+            t.l2,
+            t.min_child_hessian,
+            t.min_rows_leaf,
+            t.row_fraction * 100.0,
+            t.col_fraction * 100.0,
+            t.max_bins
+        ),
+    };
     let timings: String = outcome
         .timings
         .iter()
@@ -251,10 +272,14 @@ th {{ background: #f4f4f4; }} tr.sel td {{ background: #eef6ff; font-weight: bol
 <h1>Fraud model training report</h1>
 <p>Selected model: <b>{sel}</b> at threshold <b>{thr}</b> (model id <code>{id}</code>) — test precision {tp:.4}, recall {tr:.4}, F1 {tf:.4}, average precision {tap:.4}, ROC-AUC {tauc:.4}.</p>
 <p>Data: <code>{ds}</code>{synthetic} — {rows} rows, {frauds} frauds; SHA-256 <code>{sha}</code>.<br>
-Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified {trf:.0}/{vaf:.0}/{tef:.0}). Scaler fitted on train only; SMOTE (k={k}, ratio {ratio}) on the scaled train split only; L2 logistic regression, C={c}; threshold = exact F1 maximiser on validation; model chosen by validation F1.</p>
+Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified {trf:.0}/{vaf:.0}/{tef:.0}). Scaler fitted on train only; SMOTE (k={k}, ratio {ratio}) on the scaled train split only; candidates: L2 logistic regression (C={c}) and gradient-boosted trees; threshold = exact F1 maximiser on validation; model chosen by validation F1.</p>
+<p>Selected model ({kind}): {model_text}.</p>
 <h2>Candidates</h2>
 <table><tr>{header}<th></th></tr>{rows_html}</table>
 <div class="charts">{pr_chart}{f1_charts}</div>
+<h2>Global feature importance (selected model)</h2>
+<p>Mean |contribution| to the logit over validation rows ({explainer}).</p>
+{importance}
 <h2>Confusion matrices (test, each at its own threshold)</h2>
 {cms}
 <h2>Stage timings</h2><table>{timings}</table>
@@ -284,7 +309,39 @@ Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified 
         ratio = cfg.smote_ratio,
         c = cfg.c,
         rows_html = rows,
+        kind = a.kind().as_str(),
+        model_text = escape(&model_text),
+        explainer =
+            if a.kind() == fraud_core::ModelKind::Trees { "exact TreeSHAP" } else { "weight × standardised value" },
     )
+}
+
+/// Horizontal bars of the 15 most important features.
+fn importance_chart(importance: &[f64]) -> String {
+    let mut ranked: Vec<(&str, f64)> =
+        fraud_core::FEATURE_NAMES.iter().copied().zip(importance.iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(15);
+    let top = ranked.first().map_or(1.0, |r| r.1).max(1e-12);
+    let (w, bar_h) = (520.0, 18.0);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{}">"#,
+        ranked.len() as f64 * bar_h + 10.0
+    );
+    for (i, (name, v)) in ranked.iter().enumerate() {
+        let y = i as f64 * bar_h + 5.0;
+        let len = v / top * (w - 170.0);
+        let _ = write!(
+            svg,
+            r##"<text x="60" y="{ty}" font-size="12" text-anchor="end">{name}</text><rect x="66" y="{y}" width="{len:.1}" height="{bh}" fill="#1f77b4"/><text x="{tx:.1}" y="{ty}" font-size="11">{v:.4}</text>"##,
+            ty = y + 13.0,
+            bh = bar_h - 4.0,
+            tx = 70.0 + len,
+            name = escape(name),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 #[cfg(test)]

@@ -28,7 +28,9 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     // The artifact decodes, and its JSON reads back to the identical artifact.
     let bytes = std::fs::read(out.join("model.bin")).unwrap();
     let artifact = Artifact::decode(&bytes).unwrap();
-    let from_json: Artifact = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    let wire: fraud_core::wire::ArtifactV2 =
+        serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    let from_json = Artifact::from_wire(wire).unwrap();
     assert_eq!(from_json, artifact);
     assert_eq!(from_json.encode().unwrap(), bytes);
 
@@ -37,7 +39,12 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     assert_eq!(p.dataset_sha256, loaded.sha256);
     assert_eq!(p.rows_total, 120_000);
     assert_eq!(p.rows_train + p.rows_validation + p.rows_test, p.rows_total);
-    assert!(p.solver_iterations > 0 && p.solver_max_gradient < 1e-6);
+    match &artifact.training {
+        fraud_core::Training::Logistic(l) => assert!(l.iterations > 0 && l.max_gradient < 1e-6),
+        fraud_core::Training::Trees(t) => assert!(t.rounds > 0 && t.rounds <= t.rounds_run),
+    }
+    assert_eq!(artifact.feature_importance.len(), N_FEATURES);
+    assert!(artifact.feature_importance.iter().all(|v| v.is_finite() && *v >= 0.0));
 
     // Replaying the test split through the core model reproduces the reported test figures.
     let replay = dataset::read_csv(&out.join("replay.csv")).unwrap();
@@ -55,9 +62,16 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
 
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["selected"], artifact.model_name.as_str());
-    assert_eq!(report["candidates"].as_array().unwrap().len(), 3);
+    assert_eq!(report["candidates"].as_array().unwrap().len(), 5);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    for needle in ["<svg", "Precision–recall on test", "F1 vs threshold", "actual fraud", "Candidates"] {
+    for needle in [
+        "<svg",
+        "Precision–recall on test",
+        "F1 vs threshold",
+        "actual fraud",
+        "Candidates",
+        "Global feature importance",
+    ] {
         assert!(html.contains(needle), "report.html lacks {needle}");
     }
     assert!(
@@ -74,7 +88,7 @@ fn multi_seed_prints_mean_and_std() {
     let output = cli().arg("train").arg("--data").arg(&csv).args(["--seeds", "0,1,2"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    for name in ["| baseline |", "| smote |", "| class_weighted |", " ± "] {
+    for name in ["| baseline |", "| smote |", "| class_weighted |", "| trees |", "| trees_class_weighted |", " ± "] {
         assert!(stdout.contains(name), "{stdout}");
     }
 }
@@ -102,7 +116,28 @@ fn bad_files_fail_with_line_and_column_and_write_nothing() {
 fn help_explains_every_option() {
     let output = cli().args(["train", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for opt in ["--data", "--seed", "--seeds", "--smote-k", "--smote-ratio", "--c", "--out", "--validation-fraction"] {
+    for opt in [
+        "--data",
+        "--seed",
+        "--seeds",
+        "--smote-k",
+        "--smote-ratio",
+        "--c",
+        "--out",
+        "--validation-fraction",
+        "--candidates",
+        "--tree-learning-rate",
+        "--tree-max-leaves",
+        "--tree-max-depth",
+        "--tree-rounds",
+        "--tree-early-stopping-rounds",
+        "--tree-row-fraction",
+        "--tree-col-fraction",
+        "--tree-l2",
+        "--tree-min-child-hessian",
+        "--tree-min-rows-leaf",
+        "--tree-max-bins",
+    ] {
         assert!(help.contains(opt), "--help lacks {opt}");
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_native-train")).exists());

@@ -6,11 +6,14 @@
 //! Errors are JS `Error`s whose `code` and `message` come from `core`, the
 //! same ones the HTTP APIs return for the same input.
 
-use fraud_core::artifact::{model_id, FORMAT_VERSION};
+use std::rc::Rc;
+
+use fraud_core::artifact::model_id;
 use fraud_core::model::BatchError;
+use fraud_core::wire::{CardParameters, FeatureImportance, ModelCard, WireMetrics, WireProvenance, WireTraining};
 use fraud_core::{
-    validate_fields, Artifact, ErrorCode, FieldIssue, Metrics, Model, Provenance, RawValue, Transaction,
-    ValidationError, FEATURE_NAMES, N_FEATURES,
+    validate_fields, Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError, FEATURE_NAMES,
+    N_FEATURES,
 };
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -111,8 +114,14 @@ fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
 }
 
-/// Field names as in the artifact's JSON (`model.json`) and the HTTP `/model` card.
-fn metrics(m: &Metrics) -> JsValue {
+fn numbers(xs: &[f64]) -> JsValue {
+    xs.iter().map(|&x| num(x)).collect::<Array>().into()
+}
+
+// Hand-built from core's wire types (serde-wasm-bindgen would cost ~9 KB of the
+// size budget); field names as in `model.json` and the HTTP `/model` card.
+
+fn metrics(m: &WireMetrics) -> JsValue {
     object(&[
         ("threshold", num(m.threshold)),
         ("precision", num(m.precision)),
@@ -127,8 +136,7 @@ fn metrics(m: &Metrics) -> JsValue {
     ])
 }
 
-fn provenance(p: &Provenance) -> JsValue {
-    let weights: Array = p.class_weights.iter().map(|&w| num(w)).collect();
+fn provenance(p: &WireProvenance) -> JsValue {
     object(&[
         ("dataset", text(&p.dataset)),
         ("dataset_sha256", text(&p.dataset_sha256)),
@@ -145,13 +153,76 @@ fn provenance(p: &Provenance) -> JsValue {
         ("test_fraction", num(p.test_fraction)),
         ("smote_k", count(p.smote_k.into())),
         ("smote_ratio", num(p.smote_ratio)),
-        ("class_weights", weights.into()),
-        ("c", num(p.c)),
-        ("solver", text(&p.solver)),
-        ("solver_iterations", count(p.solver_iterations.into())),
-        ("solver_max_gradient", num(p.solver_max_gradient)),
+        ("class_weights", numbers(&p.class_weights)),
         ("trainer", text(&p.trainer)),
     ])
+}
+
+fn training(t: &WireTraining) -> JsValue {
+    match t {
+        WireTraining::Logistic { c, solver, iterations, max_gradient } => object(&[
+            ("kind", text("logistic")),
+            ("c", num(*c)),
+            ("solver", text(solver)),
+            ("iterations", count((*iterations).into())),
+            ("max_gradient", num(*max_gradient)),
+        ]),
+        WireTraining::Trees {
+            learning_rate,
+            max_leaves,
+            max_depth,
+            l2,
+            min_child_hessian,
+            min_rows_leaf,
+            row_fraction,
+            col_fraction,
+            max_bins,
+            rounds,
+            rounds_run,
+            early_stopping_rounds,
+        } => object(&[
+            ("kind", text("trees")),
+            ("learning_rate", num(*learning_rate)),
+            ("max_leaves", count((*max_leaves).into())),
+            ("max_depth", count((*max_depth).into())),
+            ("l2", num(*l2)),
+            ("min_child_hessian", num(*min_child_hessian)),
+            ("min_rows_leaf", count((*min_rows_leaf).into())),
+            ("row_fraction", num(*row_fraction)),
+            ("col_fraction", num(*col_fraction)),
+            ("max_bins", count((*max_bins).into())),
+            ("rounds", count((*rounds).into())),
+            ("rounds_run", count((*rounds_run).into())),
+            ("early_stopping_rounds", count((*early_stopping_rounds).into())),
+        ]),
+    }
+}
+
+fn parameters(p: &CardParameters) -> JsValue {
+    match p {
+        CardParameters::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => object(&[
+            ("kind", text("logistic")),
+            ("scaler_mean", numbers(scaler_mean)),
+            ("scaler_scale", numbers(scaler_scale)),
+            ("coefficients", numbers(coefficients)),
+            ("intercept", num(*intercept)),
+        ]),
+        CardParameters::Trees { trees, max_depth, max_leaves, base_score, expected_value } => object(&[
+            ("kind", text("trees")),
+            ("trees", count((*trees).into())),
+            ("max_depth", count((*max_depth).into())),
+            ("max_leaves", count((*max_leaves).into())),
+            ("base_score", num(*base_score)),
+            ("expected_value", num(*expected_value)),
+        ]),
+    }
+}
+
+fn importance(list: &[FeatureImportance]) -> JsValue {
+    list.iter()
+        .map(|f| object(&[("feature", text(&f.feature)), ("importance", num(f.importance))]))
+        .collect::<Array>()
+        .into()
 }
 
 /// Scores row-major rows with `core` (one bad row rejects the batch):
@@ -170,7 +241,8 @@ fn batch_result(model: &Model, rows: &[f64]) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub struct FraudModel {
     model: Model,
-    artifact: Artifact,
+    card: Rc<ModelCard>,
+    format_version: u16,
     id: String,
     /// The feature names as JS strings, made once: looking fields up with them
     /// avoids re-encoding 30 strings on every call.
@@ -191,8 +263,11 @@ impl FraudModel {
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.full_message());
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
+        let card = Rc::new(artifact.card(&model));
+        // `load` succeeded, so the header (and its version field) is there.
+        let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
-        Ok(FraudModel { model, artifact, id: model_id(bytes), keys, input: Vec::new() })
+        Ok(FraudModel { model, card, format_version, id: model_id(bytes), keys, input: Vec::new() })
     }
 
     /// The 30 input names, in the order `predictBatch` rows use.
@@ -219,19 +294,27 @@ impl FraudModel {
         self.id.clone()
     }
 
-    /// Provenance and validation/test metrics, as a plain object.
+    /// The model card as a plain object: kind, parameters (or the trees'
+    /// shape), training details, global feature importance, provenance and
+    /// validation/test metrics — what the HTTP `/model` card says.
     #[wasm_bindgen(getter)]
     pub fn summary(&self) -> JsValue {
         let names: Array = FEATURE_NAMES.iter().map(|n| text(n)).collect();
+        let card = &self.card;
         object(&[
             ("model_name", text(self.model.name())),
+            ("kind", text(card.kind)),
             ("model_id", text(&self.id)),
-            ("format_version", num(FORMAT_VERSION.into())),
+            ("format_version", num(self.format_version.into())),
             ("threshold", num(self.model.threshold())),
             ("feature_names", names.into()),
-            ("provenance", provenance(&self.artifact.provenance)),
-            ("validation", metrics(&self.artifact.validation)),
-            ("test", metrics(&self.artifact.test)),
+            ("parameters", parameters(&card.parameters)),
+            ("training", training(&card.training)),
+            ("feature_importance", importance(&card.feature_importance)),
+            ("base_value", num(self.model.base_value())),
+            ("provenance", provenance(&card.provenance)),
+            ("validation", metrics(&card.validation)),
+            ("test", metrics(&card.test)),
         ])
     }
 
@@ -285,7 +368,8 @@ impl FraudModel {
     }
 
     /// Like `predict`, plus the top-`k` feature contributions (logit units,
-    /// largest magnitude first): `contributions: [{ feature, value, scaled, contribution }]`.
+    /// largest magnitude first): `contributions: [{ feature, value, contribution }]`, and `base_value`:
+    /// all features' contributions plus `base_value` make the logit (trees: exact TreeSHAP).
     pub fn explain(&self, transaction: JsValue, k: usize) -> Result<JsValue, JsValue> {
         let t = self.transaction(&transaction)?;
         let out = self.predict_transaction(&t);
@@ -297,12 +381,12 @@ impl FraudModel {
                 let entry = Object::new();
                 set(&entry, "feature", &JsValue::from_str(c.feature));
                 set(&entry, "value", &JsValue::from_f64(c.value));
-                set(&entry, "scaled", &JsValue::from_f64(c.scaled));
                 set(&entry, "contribution", &JsValue::from_f64(c.contribution));
                 JsValue::from(entry)
             })
             .collect();
         set(&out, "contributions", &contributions);
+        set(&out, "base_value", &JsValue::from_f64(self.model.base_value()));
         Ok(out)
     }
 
@@ -353,7 +437,8 @@ impl FraudModel {
             self.model.with_threshold(threshold).map_err(|e| js_error(ErrorCode::InvalidThreshold, &e.to_string()))?;
         Ok(FraudModel {
             model,
-            artifact: self.artifact.clone(),
+            card: Rc::clone(&self.card),
+            format_version: self.format_version,
             id: self.id.clone(),
             keys: self.keys.clone(),
             input: Vec::new(),

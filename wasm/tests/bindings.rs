@@ -239,3 +239,31 @@ fn zero_copy_batch_equals_predict_batch_and_names_bad_rows() {
     assert_eq!(empty.length(), 0);
     assert_eq!(get(&m.score_input().unwrap(), "probabilities").unchecked_into::<Float64Array>().length(), 0);
 }
+
+#[wasm_bindgen_test]
+fn tree_models_score_explain_and_describe_themselves() {
+    let a = Artifact::example_trees();
+    let m = FraudModel::new(&a.encode().unwrap()).unwrap();
+    let core = a.model().unwrap();
+    let summary = m.summary();
+    assert_eq!(get(&summary, "kind").as_string().as_deref(), Some("trees"));
+    assert_eq!(get(&get(&summary, "parameters"), "trees").as_f64(), Some(3.0));
+    assert_eq!(get(&get(&summary, "training"), "rounds").as_f64(), Some(3.0));
+    let top: Array = get(&summary, "feature_importance").unchecked_into();
+    assert_eq!(get(&top.get(0), "feature").as_string().as_deref(), Some("V14"));
+    let rows: Vec<f64> = (0..20).flat_map(|r| row(r as f64 / 4.0 - 2.5)).collect();
+    let out = m.predict_batch(&rows).unwrap();
+    let probs: Float64Array = get(&out, "probabilities").unchecked_into();
+    for (r, x) in rows.chunks_exact(N_FEATURES).enumerate() {
+        let x: [f64; N_FEATURES] = x.try_into().unwrap();
+        assert_eq!(probs.get_index(r as u32).to_bits(), core.probability(&x).to_bits());
+        let one = m.predict(tx(&x).into()).unwrap();
+        assert_eq!(get(&one, "fraud_probability").as_f64().unwrap().to_bits(), core.probability(&x).to_bits());
+        // TreeSHAP: every feature's contribution plus the base value is the logit.
+        let explained = m.explain(tx(&x).into(), N_FEATURES).unwrap();
+        let contributions: Array = get(&explained, "contributions").unchecked_into();
+        let sum: f64 = contributions.iter().map(|c| get(&c, "contribution").as_f64().unwrap()).sum();
+        let base = get(&explained, "base_value").as_f64().unwrap();
+        assert!((sum + base - core.logit(&x)).abs() < 1e-9);
+    }
+}

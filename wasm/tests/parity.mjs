@@ -38,7 +38,7 @@ console.log(`parity wasm (node) (zero-copy batch): compared ${replay.rows} rows,
 const jsonPath = modelPath.replace(/\.bin$/, ".json");
 if (existsSync(jsonPath)) {
   const card = JSON.parse(readFileSync(jsonPath, "utf8"));
-  for (const key of ["provenance", "validation", "test"]) {
+  for (const key of ["training", "provenance", "validation", "test"]) {
     const [got, want] = [JSON.stringify(model.summary[key]), JSON.stringify(card[key])];
     if (got !== want) throw new Error(`summary.${key} differs from ${jsonPath}:\n got ${got}\nwant ${want}`);
   }

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check, in order, and the end-to-end ones that
 //! need running processes (parity over HTTP, the Worker, the browser, soak, a crash).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -21,6 +21,28 @@ pub(crate) fn parity(model_dir: &Path) -> Result<()> {
         .arg(model_dir.join("model.bin"))
         .arg(model_dir.join("replay.csv"))
         .arg(model_dir.join("golden.csv")))
+}
+
+/// The model kinds every runtime is checked against, and the candidates that train each.
+const PARITY_KINDS: [(&str, &str); 2] = [("logistic", "baseline,smote,class_weighted"), ("trees", "trees")];
+
+/// Trains a model of one kind into `dir` and writes its golden file.
+fn train_for_parity(dir: &Path, kind: &str, candidates: &str) -> Result<()> {
+    step(&format!("training a {kind} model for the parity checks ({})", dir.display()));
+    let mut train = Command::new("target/release/native-train");
+    train.args(["train", "--candidates", candidates, "--out"]).arg(dir).env("RUST_LOG", "warn");
+    let cached = Path::new("target/real-data/creditcard.csv");
+    if !Path::new("data/creditcard.csv").exists() && cached.exists() {
+        train.arg("--data").arg(cached);
+    }
+    sh(&mut train)?;
+    sh(Command::new("target/release/native-train")
+        .args(["golden", "--model"])
+        .arg(dir.join("model.bin"))
+        .arg("--replay")
+        .arg(dir.join("replay.csv"))
+        .arg("--out")
+        .arg(dir.join("golden.csv")))
 }
 
 pub(crate) fn test() -> Result<()> {
@@ -47,29 +69,20 @@ pub(crate) fn test() -> Result<()> {
     step("wasm bindings: wasm-pack test --node (every error path)");
     sh(Command::new("wasm-pack").args(["test", "--node", "wasm"]).env("PATH", tools_path()))?;
     build_wasm()?;
-    // Parity data: the real file when there is one (the real-data test caches the
-    // shared copy in target/), else the synthetic default.
-    step("training a model for the parity check");
+    // Parity for every model kind, each on the real file when there is one (the
+    // real-data test caches the shared copy in target/), else on synthetic data.
     sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
-    let dir = Path::new("target/parity-model");
-    let mut train = Command::new("target/release/native-train");
-    train.args(["train", "--out"]).arg(dir).env("RUST_LOG", "warn");
-    let cached = Path::new("target/real-data/creditcard.csv");
-    if !Path::new("data/creditcard.csv").exists() && cached.exists() {
-        train.arg("--data").arg(cached);
+    let mut last = None;
+    for (kind, candidates) in PARITY_KINDS {
+        let dir = PathBuf::from(format!("target/parity-{kind}"));
+        train_for_parity(&dir, kind, candidates)?;
+        parity(&dir)?;
+        http_checks(&dir)?;
+        last = Some(dir);
     }
-    sh(&mut train)?;
-    sh(Command::new("target/release/native-train")
-        .args(["golden", "--model"])
-        .arg(dir.join("model.bin"))
-        .arg("--replay")
-        .arg(dir.join("replay.csv"))
-        .arg("--out")
-        .arg(dir.join("golden.csv")))?;
-    parity(dir)?;
-    http_checks(dir)?;
-    soak(dir, 20)?;
-    stream_through_a_crash(dir)?;
+    let dir = last.context("PARITY_KINDS lists at least one kind")?;
+    soak(&dir, 20)?;
+    stream_through_a_crash(&dir)?;
     eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }

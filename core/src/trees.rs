@@ -1,0 +1,589 @@
+//! The tree-ensemble scorer: gradient-boosted trees over raw (unscaled)
+//! features, and exact TreeSHAP explanations.
+//!
+//! **Split rule.** A split node sends a row left when `x[feature] < threshold`
+//! (strictly less), right otherwise. Inputs are validated finite, so there is
+//! no missing-value branch.
+//!
+//! **Sum order.** The logit is `base_score + tree₀ + tree₁ + …`, added left to
+//! right in tree order, on every path (single row, batch, every target): the
+//! same operations in the same order give the same bits everywhere.
+//!
+//! **Layout.** All trees' split nodes live in one flat array of 24-byte nodes
+//! (threshold, feature, two children); a child with [`LEAF`] set indexes the
+//! flat array of leaf values instead. The batch path walks each tree for a
+//! block of rows before moving to the next tree, so a tree stays in cache.
+//!
+//! **Checked on load.** [`Trees::new`] refuses child indexes out of range, a
+//! node reached twice or never (cycles included), features outside the
+//! schema, non-finite thresholds, leaf values or covers, trees deeper than
+//! [`MAX_DEPTH`] and absurd counts; afterwards, scoring cannot loop, panic or
+//! read out of bounds.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::model::{Contribution, ModelError};
+use crate::schema::{FEATURE_NAMES, N_FEATURES};
+use crate::validate::MAX_ABS_VALUE;
+
+/// Marks a child reference as a leaf index (the low 31 bits).
+pub const LEAF: u32 = 1 << 31;
+/// Deepest tree accepted (the root is depth 0). Bounds TreeSHAP's recursion and path buffers.
+pub const MAX_DEPTH: usize = 32;
+/// Most trees in an ensemble.
+pub const MAX_TREES: usize = 10_000;
+/// Most split nodes in one tree.
+pub const MAX_SPLITS_PER_TREE: usize = 1 << 16;
+
+/// A split node's parameters, as the trainer writes them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SplitParams {
+    /// Schema index of the feature tested.
+    pub feature: u32,
+    /// Rows with `x[feature] < threshold` go left.
+    pub threshold: f64,
+    /// Left child: a split index in this tree, or `LEAF | leaf index`.
+    pub left: u32,
+    /// Right child, encoded as `left`.
+    pub right: u32,
+    /// Training weight (rows or hessian) that reached this node; TreeSHAP's expectations use it.
+    pub cover: f64,
+}
+
+/// A leaf's parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeafParams {
+    /// Its contribution to the logit (learning rate applied).
+    pub value: f64,
+    /// Training weight that reached it.
+    pub cover: f64,
+}
+
+/// One tree: split 0 is the root; a tree without splits is its single leaf.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreeParams {
+    /// Split nodes, indexed by the children references.
+    pub splits: Vec<SplitParams>,
+    /// Leaves, indexed by `child & !LEAF`.
+    pub leaves: Vec<LeafParams>,
+}
+
+/// A trained ensemble's parameters (what the artifact carries).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreeEnsemble {
+    /// The starting logit, before any tree.
+    pub base_score: f64,
+    /// Trees in boosting (and summing) order.
+    pub trees: Vec<TreeParams>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+    threshold: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+}
+
+/// A checked, ready-to-score ensemble.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trees {
+    params: TreeEnsemble,
+    /// Every tree's splits, concatenated; children point into `nodes` or `leaves` (global indexes).
+    nodes: Vec<Node>,
+    leaves: Vec<f64>,
+    /// Per tree, its root as a child reference.
+    roots: Vec<u32>,
+    /// Per tree, the global index of its first split / leaf (to map TreeSHAP back to params).
+    offsets: Vec<(u32, u32)>,
+    /// Per tree, its depth (for TreeSHAP's path buffer).
+    depths: Vec<usize>,
+    expected_value: f64,
+}
+
+fn bad(what: &'static str, why: &'static str) -> ModelError {
+    ModelError::BadParameter { what, why }
+}
+
+/// Checks one tree's shape and returns its depth.
+fn check_tree(tree: &TreeParams) -> Result<usize, ModelError> {
+    let (ns, nl) = (tree.splits.len(), tree.leaves.len());
+    if ns > MAX_SPLITS_PER_TREE {
+        return Err(bad("tree", "has too many split nodes"));
+    }
+    if nl != ns + 1 {
+        return Err(bad("tree", "a binary tree has exactly one more leaf than splits"));
+    }
+    for s in &tree.splits {
+        if s.feature as usize >= N_FEATURES {
+            return Err(bad("tree split", "feature index outside the schema"));
+        }
+        if !s.threshold.is_finite() {
+            return Err(bad("tree split", "threshold must be finite"));
+        }
+        if !(s.cover.is_finite() && s.cover > 0.0) {
+            return Err(bad("tree split", "cover must be finite and positive"));
+        }
+    }
+    for l in &tree.leaves {
+        if !l.value.is_finite() {
+            return Err(bad("tree leaf", "value must be finite"));
+        }
+        if !(l.cover.is_finite() && l.cover >= 0.0) {
+            return Err(bad("tree leaf", "cover must be finite and non-negative"));
+        }
+    }
+    if ns == 0 {
+        return Ok(0);
+    }
+    // Walk from the root: every node must be reached exactly once (no cycles,
+    // no sharing, nothing unreachable), every reference in range.
+    let mut seen_split = vec![false; ns];
+    let mut seen_leaf = vec![false; nl];
+    let mut stack: Vec<(u32, usize)> = vec![(0, 0)];
+    let mut depth = 0;
+    while let Some((child, d)) = stack.pop() {
+        if d > MAX_DEPTH {
+            return Err(bad("tree", "deeper than the limit"));
+        }
+        depth = depth.max(d);
+        if child & LEAF != 0 {
+            let i = (child & !LEAF) as usize;
+            match seen_leaf.get_mut(i) {
+                None => return Err(bad("tree", "a child index is out of range")),
+                Some(true) => return Err(bad("tree", "a leaf is reached twice")),
+                Some(seen) => *seen = true,
+            }
+        } else {
+            let i = child as usize;
+            match seen_split.get_mut(i) {
+                None => return Err(bad("tree", "a child index is out of range")),
+                Some(true) => return Err(bad("tree", "a node is reached twice (a cycle or a shared subtree)")),
+                Some(seen) => *seen = true,
+            }
+            stack.push((tree.splits[i].right, d + 1));
+            stack.push((tree.splits[i].left, d + 1));
+        }
+    }
+    if seen_split.iter().chain(&seen_leaf).any(|s| !s) {
+        return Err(bad("tree", "a node is unreachable from the root"));
+    }
+    Ok(depth)
+}
+
+impl Trees {
+    /// Checks the parameters (see the module docs) and lays them out for scoring.
+    pub fn new(params: TreeEnsemble) -> Result<Trees, ModelError> {
+        if !params.base_score.is_finite() {
+            return Err(bad("base score", "must be finite"));
+        }
+        if params.trees.is_empty() || params.trees.len() > MAX_TREES {
+            return Err(bad("trees", "an ensemble has between 1 and 10,000 trees"));
+        }
+        let mut depths = Vec::with_capacity(params.trees.len());
+        let mut bound = params.base_score.abs();
+        for tree in &params.trees {
+            depths.push(check_tree(tree)?);
+            bound += tree.leaves.iter().fold(0.0f64, |m, l| m.max(l.value.abs()));
+        }
+        if !bound.is_finite() {
+            return Err(bad("leaf values", "too large: a score could overflow"));
+        }
+        let total_splits: usize = params.trees.iter().map(|t| t.splits.len()).sum();
+        let total_leaves: usize = params.trees.iter().map(|t| t.leaves.len()).sum();
+        if total_leaves >= LEAF as usize {
+            return Err(bad("trees", "too many nodes in all"));
+        }
+        let mut nodes = Vec::with_capacity(total_splits);
+        let mut leaves = Vec::with_capacity(total_leaves);
+        let mut roots = Vec::with_capacity(params.trees.len());
+        let mut offsets = Vec::with_capacity(params.trees.len());
+        for tree in &params.trees {
+            let (s0, l0) = (nodes.len() as u32, leaves.len() as u32);
+            let global = |child: u32| if child & LEAF != 0 { child + l0 } else { child + s0 };
+            offsets.push((s0, l0));
+            roots.push(if tree.splits.is_empty() { LEAF | l0 } else { s0 });
+            for s in &tree.splits {
+                nodes.push(Node {
+                    threshold: s.threshold,
+                    feature: s.feature,
+                    left: global(s.left),
+                    right: global(s.right),
+                });
+            }
+            leaves.extend(tree.leaves.iter().map(|l| l.value));
+        }
+        let mut trees = Trees { params, nodes, leaves, roots, offsets, depths, expected_value: 0.0 };
+        trees.expected_value = (0..trees.roots.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
+        if !trees.expected_value.is_finite() {
+            return Err(bad("trees", "covers give no finite expected value"));
+        }
+        Ok(trees)
+    }
+
+    /// The parameters it was built from.
+    pub fn params(&self) -> &TreeEnsemble {
+        &self.params
+    }
+
+    /// Number of trees.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Always false: an ensemble has at least one tree.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+
+    /// The deepest tree's depth.
+    pub fn max_depth(&self) -> usize {
+        self.depths.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Most leaves in one tree.
+    pub fn max_leaves(&self) -> usize {
+        self.params.trees.iter().map(|t| t.leaves.len()).max().unwrap_or(0)
+    }
+
+    /// TreeSHAP's base value: the expected logit over the training covers.
+    pub fn expected_value(&self) -> f64 {
+        self.expected_value
+    }
+
+    #[inline(always)]
+    fn leaf_of(&self, root: u32, x: &[f64; N_FEATURES]) -> f64 {
+        let mut child = root;
+        // Terminates: `Trees::new` proved every path from a root reaches a leaf.
+        while child & LEAF == 0 {
+            let n = &self.nodes[child as usize];
+            child = if x[n.feature as usize] < n.threshold { n.left } else { n.right };
+        }
+        self.leaves[(child & !LEAF) as usize]
+    }
+
+    /// The log-odds of fraud for a raw row.
+    #[inline]
+    pub fn logit(&self, x: &[f64; N_FEATURES]) -> f64 {
+        let mut acc = self.params.base_score;
+        for &root in &self.roots {
+            acc += self.leaf_of(root, x);
+        }
+        acc
+    }
+
+    /// Logits of many rows into `out` (one per row): each tree is walked for a
+    /// block of rows before the next, in the same sum order as [`Trees::logit`].
+    pub fn logits(&self, rows: &[[f64; N_FEATURES]], out: &mut [f64]) {
+        const BLOCK: usize = 64;
+        for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            acc.fill(self.params.base_score);
+            for &root in &self.roots {
+                for (x, a) in xs.iter().zip(acc.iter_mut()) {
+                    *a += self.leaf_of(root, x);
+                }
+            }
+        }
+    }
+
+    /// The mean of tree `t`'s leaves weighted by the path-dependent cover fractions TreeSHAP uses.
+    fn tree_mean(&self, t: usize) -> f64 {
+        let tree = &self.params.trees[t];
+        if tree.splits.is_empty() {
+            return tree.leaves[0].value;
+        }
+        // (child reference, weight) with weight the product of cover fractions on the way.
+        let mut stack = vec![(0u32, 1.0f64)];
+        let mut mean = 0.0;
+        while let Some((child, w)) = stack.pop() {
+            if child & LEAF != 0 {
+                mean += w * tree.leaves[(child & !LEAF) as usize].value;
+            } else {
+                let s = &tree.splits[child as usize];
+                stack.push((s.right, w * cover_of(tree, s.right) / s.cover));
+                stack.push((s.left, w * cover_of(tree, s.left) / s.cover));
+            }
+        }
+        mean
+    }
+
+    /// Exact path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2): each
+    /// feature's contribution to the logit; they sum with
+    /// [`Trees::expected_value`] to [`Trees::logit`].
+    pub fn shap(&self, x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
+        let mut phi = [0.0; N_FEATURES];
+        let deepest = self.max_depth() + 2;
+        let mut path = vec![PathElement::default(); deepest * (deepest + 1) / 2];
+        for t in 0..self.roots.len() {
+            let tree = &self.params.trees[t];
+            if tree.splits.is_empty() {
+                continue;
+            }
+            let mut walk = ShapWalk { tree, x, phi: &mut phi };
+            walk.recurse(0, 0, &mut path, 0, 1.0, 1.0, NO_FEATURE);
+        }
+        phi
+    }
+
+    /// Contributions of every feature, in schema order.
+    pub fn contributions(&self, x: &[f64; N_FEATURES]) -> Vec<Contribution> {
+        let phi = self.shap(x);
+        (0..N_FEATURES).map(|i| Contribution { feature: FEATURE_NAMES[i], value: x[i], contribution: phi[i] }).collect()
+    }
+}
+
+fn cover_of(tree: &TreeParams, child: u32) -> f64 {
+    if child & LEAF != 0 {
+        tree.leaves[(child & !LEAF) as usize].cover
+    } else {
+        tree.splits[child as usize].cover
+    }
+}
+
+// The row's magnitude bound keeps comparisons meaningful; referenced so the
+// bound and the scorer are read together.
+const _: () = assert!(MAX_ABS_VALUE < f64::MAX);
+
+const NO_FEATURE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Default)]
+struct PathElement {
+    feature: u32,
+    zero_fraction: f64,
+    one_fraction: f64,
+    weight: f64,
+}
+
+struct ShapWalk<'a> {
+    tree: &'a TreeParams,
+    x: &'a [f64; N_FEATURES],
+    phi: &'a mut [f64; N_FEATURES],
+}
+
+/// Grows the path by one feature split (the subset-weight recurrence).
+fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: u32) {
+    path[depth] =
+        PathElement { feature, zero_fraction: zero, one_fraction: one, weight: if depth == 0 { 1.0 } else { 0.0 } };
+    for i in (0..depth).rev() {
+        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / (depth + 1) as f64;
+        path[i].weight = zero * path[i].weight * (depth - i) as f64 / (depth + 1) as f64;
+    }
+}
+
+/// Undoes `extend` for the element at `index` (a feature met again further down).
+fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
+    let (one, zero) = (path[index].one_fraction, path[index].zero_fraction);
+    let mut next = path[depth].weight;
+    for i in (0..depth).rev() {
+        if one != 0.0 {
+            let tmp = path[i].weight;
+            path[i].weight = next * (depth + 1) as f64 / ((i + 1) as f64 * one);
+            next = tmp - path[i].weight * zero * (depth - i) as f64 / (depth + 1) as f64;
+        } else {
+            path[i].weight = path[i].weight * (depth + 1) as f64 / (zero * (depth - i) as f64);
+        }
+    }
+    for i in index..depth {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero_fraction = path[i + 1].zero_fraction;
+        path[i].one_fraction = path[i + 1].one_fraction;
+    }
+}
+
+/// The total weight of the path with the element at `index` unwound.
+fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
+    let (one, zero) = (path[index].one_fraction, path[index].zero_fraction);
+    let mut next = path[depth].weight;
+    let mut total = 0.0;
+    if one != 0.0 {
+        for i in (0..depth).rev() {
+            let tmp = next / ((i + 1) as f64 * one);
+            total += tmp;
+            next = path[i].weight - tmp * zero * (depth - i) as f64;
+        }
+    } else {
+        for i in (0..depth).rev() {
+            total += path[i].weight / (zero * (depth - i) as f64);
+        }
+    }
+    total * (depth + 1) as f64
+}
+
+impl ShapWalk<'_> {
+    /// One node of the recursion. `buf` holds the parent's path at `buf[..=depth]`
+    /// (position `start`); this level's copy goes right after it.
+    #[allow(clippy::too_many_arguments)]
+    fn recurse(
+        &mut self,
+        child: u32,
+        depth: usize,
+        buf: &mut [PathElement],
+        start: usize,
+        zero: f64,
+        one: f64,
+        feature: u32,
+    ) {
+        let here = start + depth + 1;
+        buf.copy_within(start..here, here);
+        let path = &mut buf[here..];
+        extend(path, depth, zero, one, feature);
+        if child & LEAF != 0 {
+            let value = self.tree.leaves[(child & !LEAF) as usize].value;
+            for i in 1..=depth {
+                let w = unwound_sum(path, depth, i);
+                let el = path[i];
+                self.phi[el.feature as usize] += w * (el.one_fraction - el.zero_fraction) * value;
+            }
+            return;
+        }
+        let s = self.tree.splits[child as usize];
+        let (hot, cold) = if self.x[s.feature as usize] < s.threshold { (s.left, s.right) } else { (s.right, s.left) };
+        let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
+        let mut depth = depth;
+        if let Some(k) = (1..=depth).find(|&k| path[k].feature == s.feature) {
+            incoming_zero = path[k].zero_fraction;
+            incoming_one = path[k].one_fraction;
+            unwind(path, depth, k);
+            depth -= 1;
+        }
+        let hot_zero = cover_of(self.tree, hot) / s.cover;
+        let cold_zero = cover_of(self.tree, cold) / s.cover;
+        self.recurse(hot, depth + 1, buf, here, hot_zero * incoming_zero, incoming_one, s.feature);
+        self.recurse(cold, depth + 1, buf, here, cold_zero * incoming_zero, 0.0, s.feature);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::{Artifact, ModelParams};
+
+    fn example() -> Trees {
+        match Artifact::example_trees().params {
+            ModelParams::Trees(e) => Trees::new(e).unwrap(),
+            ModelParams::Logistic { .. } => unreachable!("example_trees holds trees"),
+        }
+    }
+
+    /// Deterministic rows spread around the example's thresholds.
+    fn rows(n: usize) -> Vec<[f64; N_FEATURES]> {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let mut x = [0.0; N_FEATURES];
+                for v in x.iter_mut() {
+                    *v = next() * 10.0 - 5.0;
+                }
+                x[29] = next() * 300.0;
+                x
+            })
+            .collect()
+    }
+
+    /// The path-dependent value of a feature subset: features in `known` follow
+    /// the row, the others are averaged over by cover fractions.
+    fn value(tree: &TreeParams, x: &[f64; N_FEATURES], known: &[u32], child: u32) -> f64 {
+        if child & LEAF != 0 {
+            return tree.leaves[(child & !LEAF) as usize].value;
+        }
+        let s = &tree.splits[child as usize];
+        if known.contains(&s.feature) {
+            let next = if x[s.feature as usize] < s.threshold { s.left } else { s.right };
+            value(tree, x, known, next)
+        } else {
+            let l = cover_of(tree, s.left) / s.cover * value(tree, x, known, s.left);
+            let r = cover_of(tree, s.right) / s.cover * value(tree, x, known, s.right);
+            l + r
+        }
+    }
+
+    /// Shapley values from their definition, over every subset of the features the ensemble uses.
+    fn brute_force(trees: &Trees, x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
+        let mut used: Vec<u32> = trees.params.trees.iter().flat_map(|t| t.splits.iter().map(|s| s.feature)).collect();
+        used.sort_unstable();
+        used.dedup();
+        let m = used.len();
+        let fact = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+        let v = |mask: usize| -> f64 {
+            let known: Vec<u32> = (0..m).filter(|&i| mask & (1 << i) != 0).map(|i| used[i]).collect();
+            trees.params.trees.iter().filter(|t| !t.splits.is_empty()).map(|t| value(t, x, &known, 0)).sum()
+        };
+        let mut phi = [0.0; N_FEATURES];
+        for (i, &f) in used.iter().enumerate() {
+            for mask in 0..(1usize << m) {
+                if mask & (1 << i) != 0 {
+                    continue;
+                }
+                let size = mask.count_ones() as usize;
+                let weight = fact(size) * fact(m - size - 1) / fact(m);
+                phi[f as usize] += weight * (v(mask | (1 << i)) - v(mask));
+            }
+        }
+        phi
+    }
+
+    #[test]
+    fn treeshap_equals_the_shapley_definition_and_sums_to_the_logit() {
+        let trees = example();
+        for x in rows(500) {
+            let phi = trees.shap(&x);
+            let want = brute_force(&trees, &x);
+            for f in 0..N_FEATURES {
+                assert!((phi[f] - want[f]).abs() < 1e-12, "feature {f}: {} vs {}", phi[f], want[f]);
+            }
+            let sum = phi.iter().sum::<f64>() + trees.expected_value();
+            assert!((sum - trees.logit(&x)).abs() < 1e-9, "{sum} vs {}", trees.logit(&x));
+        }
+    }
+
+    #[test]
+    fn a_feature_split_twice_on_a_path_is_handled() {
+        // V14 < 0 ? (V14 < -3 ? a : b) : c — the second split unwinds the path.
+        let tree = TreeParams {
+            splits: vec![
+                SplitParams { feature: 14, threshold: 0.0, left: 1, right: LEAF | 2, cover: 100.0 },
+                SplitParams { feature: 14, threshold: -3.0, left: LEAF, right: LEAF | 1, cover: 40.0 },
+            ],
+            leaves: vec![
+                LeafParams { value: 2.0, cover: 10.0 },
+                LeafParams { value: 0.5, cover: 30.0 },
+                LeafParams { value: -1.0, cover: 60.0 },
+            ],
+        };
+        let trees = Trees::new(TreeEnsemble { base_score: 0.25, trees: vec![tree] }).unwrap();
+        for x in rows(200) {
+            let phi = trees.shap(&x);
+            let want = brute_force(&trees, &x);
+            assert!((phi[14] - want[14]).abs() < 1e-12);
+            assert!((phi.iter().sum::<f64>() + trees.expected_value() - trees.logit(&x)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn batch_logits_equal_single_logits_bit_for_bit() {
+        let trees = example();
+        let xs = rows(1000);
+        let mut out = vec![0.0; xs.len()];
+        trees.logits(&xs, &mut out);
+        for (x, got) in xs.iter().zip(&out) {
+            assert_eq!(got.to_bits(), trees.logit(x).to_bits());
+        }
+    }
+
+    #[test]
+    fn splits_send_equal_values_right() {
+        let trees = example();
+        let mut x = [0.0; N_FEATURES];
+        x[14] = -2.5; // not < -2.5: right, leaf -0.5
+        x[29] = 100.0; // not < 100: right subtree
+        x[12] = 0.0; // not < -1: leaf -0.25
+        assert_eq!(trees.logit(&x), -4.5 + -0.5 + -0.25 + -0.0625);
+    }
+}

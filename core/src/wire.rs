@@ -1,0 +1,386 @@
+//! What goes into a file or onto the wire: explicit, versioned types, mapped
+//! by hand to and from the internal ones ([`crate::artifact::Artifact`],
+//! [`crate::Model`]).
+//!
+//! Renaming or reshaping an internal type never changes these; changing these
+//! is a format change (a new version, with the old one still read). The
+//! artifact payload is [`ArtifactV2`] in bincode; `model.json` is the same
+//! value in JSON; [`ArtifactV1`] is the previous payload, still loaded. The
+//! `/model` card and the wasm `summary` are built from these types too.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+/// Evaluation figures of a model on one split, at its threshold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireMetrics {
+    /// Decision threshold the counts were taken at.
+    pub threshold: f64,
+    /// TP / (TP + FP).
+    pub precision: f64,
+    /// TP / (TP + FN).
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+    /// Average precision.
+    pub average_precision: f64,
+    /// Area under the ROC curve.
+    pub roc_auc: f64,
+    /// Frauds flagged.
+    pub true_positives: u64,
+    /// Legitimate transactions flagged.
+    pub false_positives: u64,
+    /// Legitimate transactions passed.
+    pub true_negatives: u64,
+    /// Frauds missed.
+    pub false_negatives: u64,
+}
+
+/// Where a model came from (data, split, resampling, trainer).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireProvenance {
+    /// Data source.
+    pub dataset: String,
+    /// SHA-256 of the CSV bytes (hex).
+    pub dataset_sha256: String,
+    /// Trained on generated data.
+    pub synthetic: bool,
+    /// Rows in the dataset.
+    pub rows_total: u64,
+    /// Frauds in the dataset.
+    pub frauds_total: u64,
+    /// Rows in the train split.
+    pub rows_train: u64,
+    /// Rows in the validation split.
+    pub rows_validation: u64,
+    /// Rows in the test split.
+    pub rows_test: u64,
+    /// Rows the model was fitted on (after SMOTE, if any).
+    pub rows_fitted: u64,
+    /// Split seed.
+    pub seed: u64,
+    /// Fraction of rows in train.
+    pub train_fraction: f64,
+    /// Fraction in validation.
+    pub validation_fraction: f64,
+    /// Fraction in test.
+    pub test_fraction: f64,
+    /// SMOTE neighbours (0: not used).
+    pub smote_k: u32,
+    /// SMOTE target ratio (0: not used).
+    pub smote_ratio: f64,
+    /// Loss weights of the legitimate and the fraud class.
+    pub class_weights: [f64; 2],
+    /// The trainer and its version.
+    pub trainer: String,
+}
+
+/// One split node of a tree (see `crate::trees` for the encoding of children).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireSplit {
+    /// Schema index of the feature.
+    pub feature: u32,
+    /// `x[feature] < threshold` goes left.
+    pub threshold: f64,
+    /// Left child (split index, or leaf index with the top bit set).
+    pub left: u32,
+    /// Right child.
+    pub right: u32,
+    /// Training weight that reached the node.
+    pub cover: f64,
+}
+
+/// One leaf.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireLeaf {
+    /// Contribution to the logit.
+    pub value: f64,
+    /// Training weight that reached it.
+    pub cover: f64,
+}
+
+/// One tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireTree {
+    /// Split nodes; 0 is the root.
+    pub splits: Vec<WireSplit>,
+    /// Leaves.
+    pub leaves: Vec<WireLeaf>,
+}
+
+/// The scorer's parameters, tagged by kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireModel {
+    /// Logistic regression over standardised features.
+    Logistic {
+        /// Scaler means, schema order.
+        scaler_mean: Vec<f64>,
+        /// Scaler scales (population std).
+        scaler_scale: Vec<f64>,
+        /// Coefficients over scaled features.
+        coefficients: Vec<f64>,
+        /// Intercept.
+        intercept: f64,
+    },
+    /// Gradient-boosted trees over raw features.
+    Trees {
+        /// Starting logit.
+        base_score: f64,
+        /// Trees in summing order.
+        trees: Vec<WireTree>,
+    },
+}
+
+/// How the scorer was fitted, tagged by kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireTraining {
+    /// The logistic solver.
+    Logistic {
+        /// Inverse L2 strength (scikit-learn's C).
+        c: f64,
+        /// Solver name.
+        solver: String,
+        /// Iterations to convergence.
+        iterations: u32,
+        /// Largest absolute gradient entry at the solution.
+        max_gradient: f64,
+    },
+    /// The booster.
+    Trees {
+        /// Shrinkage.
+        learning_rate: f64,
+        /// Leaves per tree at most.
+        max_leaves: u32,
+        /// Depth at most.
+        max_depth: u32,
+        /// L2 on leaf values.
+        l2: f64,
+        /// Minimum hessian per leaf.
+        min_child_hessian: f64,
+        /// Minimum rows per leaf.
+        min_rows_leaf: u32,
+        /// Row subsampling per round.
+        row_fraction: f64,
+        /// Column subsampling per tree.
+        col_fraction: f64,
+        /// Quantile bins per feature at most.
+        max_bins: u32,
+        /// Rounds kept (best on validation).
+        rounds: u32,
+        /// Rounds run before early stopping.
+        rounds_run: u32,
+        /// Patience of early stopping.
+        early_stopping_rounds: u32,
+    },
+}
+
+/// The artifact payload, format version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct ArtifactV2 {
+    /// Which candidate was selected.
+    pub model_name: String,
+    /// The input schema, in order.
+    pub feature_names: Vec<String>,
+    /// Decision threshold on the probability.
+    pub threshold: f64,
+    /// The scorer.
+    pub model: WireModel,
+    /// How it was fitted.
+    pub training: WireTraining,
+    /// Where it came from.
+    pub provenance: WireProvenance,
+    /// Mean |contribution| per feature on validation, schema order (empty: not measured).
+    pub feature_importance: Vec<f64>,
+    /// Metrics on validation (where the threshold was chosen).
+    pub validation: WireMetrics,
+    /// Metrics on test.
+    pub test: WireMetrics,
+}
+
+/// Version 1's provenance: logistic solver details were part of it.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
+pub struct ProvenanceV1 {
+    /// See [`WireProvenance`].
+    pub dataset: String,
+    /// See [`WireProvenance`].
+    pub dataset_sha256: String,
+    /// See [`WireProvenance`].
+    pub synthetic: bool,
+    /// See [`WireProvenance`].
+    pub rows_total: u64,
+    /// See [`WireProvenance`].
+    pub frauds_total: u64,
+    /// See [`WireProvenance`].
+    pub rows_train: u64,
+    /// See [`WireProvenance`].
+    pub rows_validation: u64,
+    /// See [`WireProvenance`].
+    pub rows_test: u64,
+    /// See [`WireProvenance`].
+    pub rows_fitted: u64,
+    /// See [`WireProvenance`].
+    pub seed: u64,
+    /// See [`WireProvenance`].
+    pub train_fraction: f64,
+    /// See [`WireProvenance`].
+    pub validation_fraction: f64,
+    /// See [`WireProvenance`].
+    pub test_fraction: f64,
+    /// See [`WireProvenance`].
+    pub smote_k: u32,
+    /// See [`WireProvenance`].
+    pub smote_ratio: f64,
+    /// See [`WireProvenance`].
+    pub class_weights: [f64; 2],
+    /// Inverse L2 strength.
+    pub c: f64,
+    /// Solver name.
+    pub solver: String,
+    /// Solver iterations.
+    pub solver_iterations: u32,
+    /// Largest gradient entry at the solution.
+    pub solver_max_gradient: f64,
+    /// See [`WireProvenance`].
+    pub trainer: String,
+}
+
+/// The artifact payload, format version 1 (logistic only), as earlier trainers wrote it.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
+pub struct ArtifactV1 {
+    /// Which candidate.
+    pub model_name: String,
+    /// The schema.
+    pub feature_names: Vec<String>,
+    /// Scaler means.
+    pub scaler_mean: Vec<f64>,
+    /// Scaler scales.
+    pub scaler_scale: Vec<f64>,
+    /// Coefficients.
+    pub weights: Vec<f64>,
+    /// Intercept.
+    pub intercept: f64,
+    /// Threshold.
+    pub threshold: f64,
+    /// Provenance.
+    pub provenance: ProvenanceV1,
+    /// Validation metrics.
+    pub validation: WireMetrics,
+    /// Test metrics.
+    pub test: WireMetrics,
+}
+
+impl From<ArtifactV1> for ArtifactV2 {
+    fn from(v1: ArtifactV1) -> ArtifactV2 {
+        let p = v1.provenance;
+        ArtifactV2 {
+            model_name: v1.model_name,
+            feature_names: v1.feature_names,
+            threshold: v1.threshold,
+            model: WireModel::Logistic {
+                scaler_mean: v1.scaler_mean,
+                scaler_scale: v1.scaler_scale,
+                coefficients: v1.weights,
+                intercept: v1.intercept,
+            },
+            training: WireTraining::Logistic {
+                c: p.c,
+                solver: p.solver,
+                iterations: p.solver_iterations,
+                max_gradient: p.solver_max_gradient,
+            },
+            provenance: WireProvenance {
+                dataset: p.dataset,
+                dataset_sha256: p.dataset_sha256,
+                synthetic: p.synthetic,
+                rows_total: p.rows_total,
+                frauds_total: p.frauds_total,
+                rows_train: p.rows_train,
+                rows_validation: p.rows_validation,
+                rows_test: p.rows_test,
+                rows_fitted: p.rows_fitted,
+                seed: p.seed,
+                train_fraction: p.train_fraction,
+                validation_fraction: p.validation_fraction,
+                test_fraction: p.test_fraction,
+                smote_k: p.smote_k,
+                smote_ratio: p.smote_ratio,
+                class_weights: p.class_weights,
+                trainer: p.trainer,
+            },
+            feature_importance: Vec::new(),
+            validation: v1.validation,
+            test: v1.test,
+        }
+    }
+}
+
+/// A feature and its global importance, for cards and reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeatureImportance {
+    /// Feature name.
+    pub feature: String,
+    /// Mean |contribution| on validation, logit units.
+    pub importance: f64,
+}
+
+/// The scorer as a model card describes it (sizes, not every parameter for trees).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CardParameters {
+    /// Logistic: every parameter (they are few).
+    Logistic {
+        /// Scaler means.
+        scaler_mean: Vec<f64>,
+        /// Scaler scales.
+        scaler_scale: Vec<f64>,
+        /// Coefficients over scaled features.
+        coefficients: Vec<f64>,
+        /// Intercept.
+        intercept: f64,
+    },
+    /// Trees: the ensemble's shape.
+    Trees {
+        /// Number of trees.
+        trees: u32,
+        /// Deepest tree.
+        max_depth: u32,
+        /// Most leaves in a tree.
+        max_leaves: u32,
+        /// Starting logit.
+        base_score: f64,
+        /// TreeSHAP's base value (expected logit).
+        expected_value: f64,
+    },
+}
+
+/// What `GET /model`, the wasm `summary` and the report say about a model,
+/// whatever its kind.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelCard {
+    /// Candidate name.
+    pub name: String,
+    /// `"logistic"` or `"trees"`.
+    pub kind: &'static str,
+    /// Decision threshold.
+    pub threshold: f64,
+    /// The scorer's parameters (or shape).
+    pub parameters: CardParameters,
+    /// How it was fitted.
+    pub training: WireTraining,
+    /// Where it came from.
+    pub provenance: WireProvenance,
+    /// Features by global importance, largest first.
+    pub feature_importance: Vec<FeatureImportance>,
+    /// Metrics on validation.
+    pub validation: WireMetrics,
+    /// Metrics on test.
+    pub test: WireMetrics,
+}
+
+pub(crate) fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
