@@ -9,10 +9,14 @@
 //! right in tree order, on every path (single row, batch, every target): the
 //! same operations in the same order give the same bits everywhere.
 //!
-//! **Layout.** All trees' split nodes live in one flat array of 24-byte nodes
-//! (threshold, feature, two children); a child with [`LEAF`] set indexes the
-//! flat array of leaf values instead. The batch path walks each tree for a
-//! block of rows before moving to the next tree, so a tree stays in cache.
+//! **Layout.** Each tree is padded to a complete binary tree of its own depth
+//! `D` (a leaf above depth `D` becomes a chain of "always left" nodes whose
+//! threshold is +∞), stored as one flat array of 16-byte nodes (threshold,
+//! feature) in heap order, its 2^D leaf values after. A walk is then exactly
+//! `D` steps of `i = 2i + 1 + (x[f] >= t)`: no child pointers, no
+//! data-dependent branches or loop exits, so the CPU never mispredicts. The
+//! batch path walks each tree for a block of rows, eight rows interleaved, so
+//! their independent walks overlap and the tree stays in cache.
 //!
 //! **Checked on load.** [`Trees::new`] refuses child indexes out of range, a
 //! node reached twice or never (cycles included), features outside the
@@ -30,7 +34,10 @@ use crate::validate::MAX_ABS_VALUE;
 /// Marks a child reference as a leaf index (the low 31 bits).
 pub const LEAF: u32 = 1 << 31;
 /// Deepest tree accepted (the root is depth 0). Bounds TreeSHAP's recursion and path buffers.
-pub const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 16;
+/// Most nodes of all trees once padded to complete trees (64 MiB of nodes):
+/// refuses ensembles whose scoring layout would be absurdly large.
+pub const MAX_PADDED_NODES: usize = 1 << 22;
 /// Most trees in an ensemble.
 pub const MAX_TREES: usize = 10_000;
 /// Most split nodes in one tree.
@@ -78,25 +85,34 @@ pub struct TreeEnsemble {
     pub trees: Vec<TreeParams>,
 }
 
+/// A node of the padded layout: rows with `x[feature] >= threshold` go right.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Node {
     threshold: f64,
     feature: u32,
-    left: u32,
-    right: u32,
 }
+
+/// Where one padded tree lives: `2^depth - 1` nodes from `nodes`, `2^depth` leaves from `leaves`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Layout {
+    nodes: u32,
+    leaves: u32,
+    depth: u32,
+}
+
+/// Padding: always left (every validated input is finite, so `x >= +∞` is false).
+const ALWAYS_LEFT: Node = Node { threshold: f64::INFINITY, feature: 0 };
 
 /// A checked, ready-to-score ensemble.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trees {
     params: TreeEnsemble,
-    /// Every tree's splits, concatenated; children point into `nodes` or `leaves` (global indexes).
+    /// Every padded tree's nodes, concatenated.
     nodes: Vec<Node>,
+    /// Every padded tree's leaf values, concatenated.
     leaves: Vec<f64>,
-    /// Per tree, its root as a child reference.
-    roots: Vec<u32>,
-    /// Per tree, the global index of its first split / leaf (to map TreeSHAP back to params).
-    offsets: Vec<(u32, u32)>,
+    /// Per tree, where it lives in `nodes` and `leaves`.
+    layout: Vec<Layout>,
     /// Per tree, its depth (for TreeSHAP's path buffer).
     depths: Vec<usize>,
     expected_value: f64,
@@ -190,32 +206,22 @@ impl Trees {
         if !bound.is_finite() {
             return Err(bad("leaf values", "too large: a score could overflow"));
         }
-        let total_splits: usize = params.trees.iter().map(|t| t.splits.len()).sum();
-        let total_leaves: usize = params.trees.iter().map(|t| t.leaves.len()).sum();
-        if total_leaves >= LEAF as usize {
-            return Err(bad("trees", "too many nodes in all"));
+        let padded: usize = depths.iter().map(|&d| 1usize << d).sum();
+        if padded > MAX_PADDED_NODES {
+            return Err(bad("trees", "too deep in all: the scoring layout would exceed 4,194,304 nodes"));
         }
-        let mut nodes = Vec::with_capacity(total_splits);
-        let mut leaves = Vec::with_capacity(total_leaves);
-        let mut roots = Vec::with_capacity(params.trees.len());
-        let mut offsets = Vec::with_capacity(params.trees.len());
-        for tree in &params.trees {
-            let (s0, l0) = (nodes.len() as u32, leaves.len() as u32);
-            let global = |child: u32| if child & LEAF != 0 { child + l0 } else { child + s0 };
-            offsets.push((s0, l0));
-            roots.push(if tree.splits.is_empty() { LEAF | l0 } else { s0 });
-            for s in &tree.splits {
-                nodes.push(Node {
-                    threshold: s.threshold,
-                    feature: s.feature,
-                    left: global(s.left),
-                    right: global(s.right),
-                });
-            }
-            leaves.extend(tree.leaves.iter().map(|l| l.value));
+        let mut nodes = Vec::with_capacity(padded);
+        let mut leaves = Vec::with_capacity(padded);
+        let mut layout = Vec::with_capacity(params.trees.len());
+        for (tree, &depth) in params.trees.iter().zip(&depths) {
+            let (n0, l0) = (nodes.len(), leaves.len());
+            layout.push(Layout { nodes: n0 as u32, leaves: l0 as u32, depth: depth as u32 });
+            nodes.resize(n0 + (1 << depth) - 1, ALWAYS_LEFT);
+            leaves.resize(l0 + (1 << depth), 0.0);
+            pad(tree, depth, &mut nodes[n0..], &mut leaves[l0..]);
         }
-        let mut trees = Trees { params, nodes, leaves, roots, offsets, depths, expected_value: 0.0 };
-        trees.expected_value = (0..trees.roots.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
+        let mut trees = Trees { params, nodes, leaves, layout, depths, expected_value: 0.0 };
+        trees.expected_value = (0..trees.layout.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
         if !trees.expected_value.is_finite() {
             return Err(bad("trees", "covers give no finite expected value"));
         }
@@ -229,12 +235,12 @@ impl Trees {
 
     /// Number of trees.
     pub fn len(&self) -> usize {
-        self.roots.len()
+        self.layout.len()
     }
 
     /// Always false: an ensemble has at least one tree.
     pub fn is_empty(&self) -> bool {
-        self.roots.is_empty()
+        self.layout.is_empty()
     }
 
     /// The deepest tree's depth.
@@ -252,36 +258,61 @@ impl Trees {
         self.expected_value
     }
 
+    /// Tree `t`'s nodes and leaves.
     #[inline(always)]
-    fn leaf_of(&self, root: u32, x: &[f64; N_FEATURES]) -> f64 {
-        let mut child = root;
-        // Terminates: `Trees::new` proved every path from a root reaches a leaf.
-        while child & LEAF == 0 {
-            let n = &self.nodes[child as usize];
-            child = if x[n.feature as usize] < n.threshold { n.left } else { n.right };
-        }
-        self.leaves[(child & !LEAF) as usize]
+    fn tree(&self, t: &Layout) -> (&[Node], &[f64]) {
+        let (n0, l0) = (t.nodes as usize, t.leaves as usize);
+        let size = 1usize << t.depth;
+        (&self.nodes[n0..n0 + size - 1], &self.leaves[l0..l0 + size])
     }
 
     /// The log-odds of fraud for a raw row.
     #[inline]
     pub fn logit(&self, x: &[f64; N_FEATURES]) -> f64 {
         let mut acc = self.params.base_score;
-        for &root in &self.roots {
-            acc += self.leaf_of(root, x);
+        for t in &self.layout {
+            let (nodes, leaves) = self.tree(t);
+            let mut i = 0usize;
+            for _ in 0..t.depth {
+                let n = &nodes[i];
+                i = 2 * i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+            }
+            acc += leaves[i - nodes.len()];
         }
         acc
     }
 
     /// Logits of many rows into `out` (one per row): each tree is walked for a
-    /// block of rows before the next, in the same sum order as [`Trees::logit`].
+    /// block of rows before the next, eight rows interleaved, in the same sum
+    /// order as [`Trees::logit`] (so the same bits).
     pub fn logits(&self, rows: &[[f64; N_FEATURES]], out: &mut [f64]) {
-        const BLOCK: usize = 64;
+        const BLOCK: usize = 256;
+        const LANES: usize = 8;
         for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
             acc.fill(self.params.base_score);
-            for &root in &self.roots {
-                for (x, a) in xs.iter().zip(acc.iter_mut()) {
-                    *a += self.leaf_of(root, x);
+            for t in &self.layout {
+                let (nodes, leaves) = self.tree(t);
+                let (groups, rest) = xs.as_chunks::<LANES>();
+                let (acc_groups, acc_rest) = acc.split_at_mut(groups.len() * LANES);
+                for (group, a) in groups.iter().zip(acc_groups.chunks_exact_mut(LANES)) {
+                    let mut idx = [0usize; LANES];
+                    for _ in 0..t.depth {
+                        for (i, x) in idx.iter_mut().zip(group) {
+                            let n = &nodes[*i];
+                            *i = 2 * *i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+                        }
+                    }
+                    for (a, i) in a.iter_mut().zip(idx) {
+                        *a += leaves[i - nodes.len()];
+                    }
+                }
+                for (x, a) in rest.iter().zip(acc_rest) {
+                    let mut i = 0usize;
+                    for _ in 0..t.depth {
+                        let n = &nodes[i];
+                        i = 2 * i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+                    }
+                    *a += leaves[i - nodes.len()];
                 }
             }
         }
@@ -315,7 +346,7 @@ impl Trees {
         let mut phi = [0.0; N_FEATURES];
         let deepest = self.max_depth() + 2;
         let mut path = vec![PathElement::default(); deepest * (deepest + 1) / 2];
-        for t in 0..self.roots.len() {
+        for t in 0..self.layout.len() {
             let tree = &self.params.trees[t];
             if tree.splits.is_empty() {
                 continue;
@@ -331,6 +362,32 @@ impl Trees {
         let phi = self.shap(x);
         (0..N_FEATURES).map(|i| Contribution { feature: FEATURE_NAMES[i], value: x[i], contribution: phi[i] }).collect()
     }
+}
+
+/// Writes `tree` into a complete tree of `depth` levels (heap order): splits
+/// where they are, "always left" chains below leaves that sit higher up.
+fn pad(tree: &TreeParams, depth: usize, nodes: &mut [Node], leaves: &mut [f64]) {
+    let first_leaf = nodes.len();
+    let root = if tree.splits.is_empty() { LEAF } else { 0 };
+    // (child reference, heap position); `Trees::new` checked the shape, so this terminates.
+    let mut stack = vec![(root, 0usize)];
+    while let Some((child, pos)) = stack.pop() {
+        if child & LEAF != 0 {
+            let value = tree.leaves[(child & !LEAF) as usize].value;
+            // Down the left spine to the bottom level; the padding nodes already say "left".
+            let mut p = pos;
+            while p < first_leaf {
+                p = 2 * p + 1;
+            }
+            leaves[p - first_leaf] = value;
+        } else {
+            let s = &tree.splits[child as usize];
+            nodes[pos] = Node { threshold: s.threshold, feature: s.feature };
+            stack.push((s.left, 2 * pos + 1));
+            stack.push((s.right, 2 * pos + 2));
+        }
+    }
+    debug_assert_eq!(nodes.len() + 1, 1 << depth);
 }
 
 fn cover_of(tree: &TreeParams, child: u32) -> f64 {
@@ -361,13 +418,26 @@ struct ShapWalk<'a> {
     phi: &'a mut [f64; N_FEATURES],
 }
 
+/// `RECIP[k] = 1 / k`: the recurrences divide by small integers in their inner
+/// loops, and a multiply is several times cheaper than a division.
+const RECIP: [f64; MAX_DEPTH + 3] = {
+    let mut table = [0.0; MAX_DEPTH + 3];
+    let mut k = 1;
+    while k < table.len() {
+        table[k] = 1.0 / k as f64;
+        k += 1;
+    }
+    table
+};
+
 /// Grows the path by one feature split (the subset-weight recurrence).
 fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: u32) {
     path[depth] =
         PathElement { feature, zero_fraction: zero, one_fraction: one, weight: if depth == 0 { 1.0 } else { 0.0 } };
+    let inv = RECIP[depth + 1];
     for i in (0..depth).rev() {
-        path[i + 1].weight += one * path[i].weight * (i + 1) as f64 / (depth + 1) as f64;
-        path[i].weight = zero * path[i].weight * (depth - i) as f64 / (depth + 1) as f64;
+        path[i + 1].weight += one * path[i].weight * ((i + 1) as f64 * inv);
+        path[i].weight = zero * path[i].weight * ((depth - i) as f64 * inv);
     }
 }
 
@@ -375,13 +445,15 @@ fn extend(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feature: 
 fn unwind(path: &mut [PathElement], depth: usize, index: usize) {
     let (one, zero) = (path[index].one_fraction, path[index].zero_fraction);
     let mut next = path[depth].weight;
+    let scale = (depth + 1) as f64;
+    let inv = RECIP[depth + 1];
     for i in (0..depth).rev() {
         if one != 0.0 {
             let tmp = path[i].weight;
-            path[i].weight = next * (depth + 1) as f64 / ((i + 1) as f64 * one);
-            next = tmp - path[i].weight * zero * (depth - i) as f64 / (depth + 1) as f64;
+            path[i].weight = next * scale * RECIP[i + 1] / one;
+            next = tmp - path[i].weight * zero * ((depth - i) as f64 * inv);
         } else {
-            path[i].weight = path[i].weight * (depth + 1) as f64 / (zero * (depth - i) as f64);
+            path[i].weight = path[i].weight * scale * RECIP[depth - i] / zero;
         }
     }
     for i in index..depth {
@@ -397,8 +469,9 @@ fn unwound_sum(path: &[PathElement], depth: usize, index: usize) -> f64 {
     let mut next = path[depth].weight;
     let mut total = 0.0;
     if one != 0.0 {
+        let inv_one = 1.0 / one;
         for i in (0..depth).rev() {
-            let tmp = next / ((i + 1) as f64 * one);
+            let tmp = next * RECIP[i + 1] * inv_one;
             total += tmp;
             next = path[i].weight - tmp * zero * (depth - i) as f64;
         }

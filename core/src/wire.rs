@@ -384,3 +384,274 @@ pub struct ModelCard {
 pub(crate) fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
+
+/// A minimal JSON writer for [`ModelCard::to_json`]: runtimes without a JSON
+/// library (the wasm package) turn the card into an object with their
+/// platform's own parser, without knowing the model's kind.
+struct Json(String);
+
+impl Json {
+    fn raw(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.0.ends_with('{') {
+            self.raw(",");
+        }
+        self.text(k);
+        self.raw(":");
+    }
+
+    fn text(&mut self, s: &str) {
+        self.raw("\"");
+        for c in s.chars() {
+            match c {
+                '"' => self.raw("\\\""),
+                '\\' => self.raw("\\\\"),
+                c if (c as u32) < 0x20 => self.raw(&alloc::format!("\\u{:04x}", c as u32)),
+                c => self.0.push(c),
+            }
+        }
+        self.raw("\"");
+    }
+
+    /// Rust prints floats as the shortest decimal that reads back to the same
+    /// bits (`Debug` keeps the `.0` of whole numbers, as serde_json does).
+    fn num(&mut self, x: f64) {
+        if x.is_finite() {
+            self.raw(&alloc::format!("{x:?}"));
+        } else {
+            self.raw("null");
+        }
+    }
+
+    fn int(&mut self, n: u64) {
+        self.raw(&alloc::format!("{n}"));
+    }
+
+    fn nums(&mut self, xs: &[f64]) {
+        self.raw("[");
+        for (i, &x) in xs.iter().enumerate() {
+            if i > 0 {
+                self.raw(",");
+            }
+            self.num(x);
+        }
+        self.raw("]");
+    }
+
+    fn object(&mut self, fields: impl FnOnce(&mut Json)) {
+        self.raw("{");
+        fields(self);
+        self.raw("}");
+    }
+}
+
+fn metrics_json(j: &mut Json, m: &WireMetrics) {
+    j.object(|j| {
+        for (k, v) in [
+            ("threshold", m.threshold),
+            ("precision", m.precision),
+            ("recall", m.recall),
+            ("f1", m.f1),
+            ("average_precision", m.average_precision),
+            ("roc_auc", m.roc_auc),
+        ] {
+            j.key(k);
+            j.num(v);
+        }
+        for (k, v) in [
+            ("true_positives", m.true_positives),
+            ("false_positives", m.false_positives),
+            ("true_negatives", m.true_negatives),
+            ("false_negatives", m.false_negatives),
+        ] {
+            j.key(k);
+            j.int(v);
+        }
+    });
+}
+
+fn provenance_json(j: &mut Json, p: &WireProvenance) {
+    j.object(|j| {
+        j.key("dataset");
+        j.text(&p.dataset);
+        j.key("dataset_sha256");
+        j.text(&p.dataset_sha256);
+        j.key("synthetic");
+        j.raw(if p.synthetic { "true" } else { "false" });
+        for (k, v) in [
+            ("rows_total", p.rows_total),
+            ("frauds_total", p.frauds_total),
+            ("rows_train", p.rows_train),
+            ("rows_validation", p.rows_validation),
+            ("rows_test", p.rows_test),
+            ("rows_fitted", p.rows_fitted),
+            ("seed", p.seed),
+        ] {
+            j.key(k);
+            j.int(v);
+        }
+        for (k, v) in [
+            ("train_fraction", p.train_fraction),
+            ("validation_fraction", p.validation_fraction),
+            ("test_fraction", p.test_fraction),
+        ] {
+            j.key(k);
+            j.num(v);
+        }
+        j.key("smote_k");
+        j.int(p.smote_k.into());
+        j.key("smote_ratio");
+        j.num(p.smote_ratio);
+        j.key("class_weights");
+        j.nums(&p.class_weights);
+        j.key("trainer");
+        j.text(&p.trainer);
+    });
+}
+
+fn training_json(j: &mut Json, t: &WireTraining) {
+    j.object(|j| match t {
+        WireTraining::Logistic { c, solver, iterations, max_gradient } => {
+            j.key("kind");
+            j.text("logistic");
+            j.key("c");
+            j.num(*c);
+            j.key("solver");
+            j.text(solver);
+            j.key("iterations");
+            j.int((*iterations).into());
+            j.key("max_gradient");
+            j.num(*max_gradient);
+        }
+        WireTraining::Trees {
+            learning_rate,
+            max_leaves,
+            max_depth,
+            l2,
+            min_child_hessian,
+            min_rows_leaf,
+            row_fraction,
+            col_fraction,
+            max_bins,
+            rounds,
+            rounds_run,
+            early_stopping_rounds,
+        } => {
+            j.key("kind");
+            j.text("trees");
+            j.key("learning_rate");
+            j.num(*learning_rate);
+            j.key("max_leaves");
+            j.int((*max_leaves).into());
+            j.key("max_depth");
+            j.int((*max_depth).into());
+            j.key("l2");
+            j.num(*l2);
+            j.key("min_child_hessian");
+            j.num(*min_child_hessian);
+            j.key("min_rows_leaf");
+            j.int((*min_rows_leaf).into());
+            j.key("row_fraction");
+            j.num(*row_fraction);
+            j.key("col_fraction");
+            j.num(*col_fraction);
+            for (k, v) in [
+                ("max_bins", max_bins),
+                ("rounds", rounds),
+                ("rounds_run", rounds_run),
+                ("early_stopping_rounds", early_stopping_rounds),
+            ] {
+                j.key(k);
+                j.int((*v).into());
+            }
+        }
+    });
+}
+
+fn parameters_json(j: &mut Json, p: &CardParameters) {
+    j.object(|j| match p {
+        CardParameters::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => {
+            j.key("kind");
+            j.text("logistic");
+            j.key("scaler_mean");
+            j.nums(scaler_mean);
+            j.key("scaler_scale");
+            j.nums(scaler_scale);
+            j.key("coefficients");
+            j.nums(coefficients);
+            j.key("intercept");
+            j.num(*intercept);
+        }
+        CardParameters::Trees { trees, max_depth, max_leaves, base_score, expected_value } => {
+            j.key("kind");
+            j.text("trees");
+            for (k, v) in [("trees", trees), ("max_depth", max_depth), ("max_leaves", max_leaves)] {
+                j.key(k);
+                j.int((*v).into());
+            }
+            j.key("base_score");
+            j.num(*base_score);
+            j.key("expected_value");
+            j.num(*expected_value);
+        }
+    });
+}
+
+impl ModelCard {
+    /// The card as JSON text — the same document its `Serialize` gives (a
+    /// test holds them equal), for runtimes without a JSON library.
+    pub fn to_json(&self) -> String {
+        let mut j = Json(String::new());
+        j.object(|j| {
+            j.key("name");
+            j.text(&self.name);
+            j.key("kind");
+            j.text(self.kind);
+            j.key("threshold");
+            j.num(self.threshold);
+            j.key("parameters");
+            parameters_json(j, &self.parameters);
+            j.key("training");
+            training_json(j, &self.training);
+            j.key("provenance");
+            provenance_json(j, &self.provenance);
+            j.key("feature_importance");
+            j.raw("[");
+            for (i, f) in self.feature_importance.iter().enumerate() {
+                if i > 0 {
+                    j.raw(",");
+                }
+                j.object(|j| {
+                    j.key("feature");
+                    j.text(&f.feature);
+                    j.key("importance");
+                    j.num(f.importance);
+                });
+            }
+            j.raw("]");
+            j.key("validation");
+            metrics_json(j, &self.validation);
+            j.key("test");
+            metrics_json(j, &self.test);
+        });
+        j.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::artifact::Artifact;
+
+    #[test]
+    fn hand_written_card_json_equals_serde() {
+        for mut a in [Artifact::example(), Artifact::example_trees()] {
+            a.provenance.dataset = "quote \" backslash \\ tab \t".into();
+            let card = a.card(&a.model().unwrap());
+            let by_hand: serde_json::Value = serde_json::from_str(&card.to_json()).unwrap();
+            assert_eq!(by_hand, serde_json::to_value(&card).unwrap());
+        }
+    }
+}

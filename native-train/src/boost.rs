@@ -62,8 +62,8 @@ impl Default for BoostOptions {
         BoostOptions {
             rounds: 1000,
             learning_rate: 0.05,
-            max_leaves: 31,
-            max_depth: 8,
+            max_leaves: 15,
+            max_depth: 6,
             l2: 1.0,
             min_child_hessian: 1.0,
             min_rows_leaf: 5,
@@ -116,14 +116,57 @@ impl Tree {
         self.leaves[!node as usize]
     }
 
+    #[cfg(test)]
     fn value_binned(&self, bins: &Bins, row: usize) -> f64 {
-        let mut node = if self.splits.is_empty() { -1 } else { 0 };
-        while node >= 0 {
-            let s = &self.splits[node as usize];
-            node = if bins.by_row[row * bins.width + s.feature] <= s.bin { s.left } else { s.right };
-        }
-        self.leaves[!node as usize]
+        let nodes = self.binned_nodes();
+        walk(&nodes, &self.leaves, &bins.by_row[row * bins.width..(row + 1) * bins.width])
     }
+
+    /// The splits as small bin-comparing nodes, for walking binned rows.
+    fn binned_nodes(&self) -> Vec<BinNode> {
+        self.splits
+            .iter()
+            .map(|s| BinNode { feature: s.feature as u16, bin: s.bin, left: s.left, right: s.right })
+            .collect()
+    }
+}
+
+/// A split over bins (12 bytes: a tree of 30 splits fits in a few cache lines).
+#[derive(Clone, Copy)]
+struct BinNode {
+    feature: u16,
+    bin: u8,
+    left: i32,
+    right: i32,
+}
+
+#[inline(always)]
+fn walk(nodes: &[BinNode], leaves: &[f64], row: &[u8]) -> f64 {
+    let mut node = if nodes.is_empty() { -1 } else { 0 };
+    while node >= 0 {
+        let s = nodes[node as usize];
+        node = if row[s.feature as usize] <= s.bin { s.left } else { s.right };
+    }
+    leaves[!node as usize]
+}
+
+/// Adds a tree's value to the logit of every binned row (row-major, `width`
+/// bytes a row), on every core.
+fn add_tree(tree: &Tree, by_row: &[u8], width: usize, logits: &mut [f64]) {
+    let nodes = tree.binned_nodes();
+    let threads = thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let size = logits.len().div_ceil(threads).max(4096);
+    thread::scope(|s| {
+        for (k, chunk) in logits.chunks_mut(size).enumerate() {
+            let rows = &by_row[k * size * width..];
+            let nodes = &nodes;
+            s.spawn(move || {
+                for (f, row) in chunk.iter_mut().zip(rows.chunks_exact(width)) {
+                    *f += walk(nodes, &tree.leaves, row);
+                }
+            });
+        }
+    });
 }
 
 /// A boosted ensemble: `base + Σ trees`, summed in tree order, is the logit.
@@ -532,6 +575,9 @@ fn check(train: &Rows, validation: &Rows, opts: &BoostOptions) -> Result<(), Boo
     if !(2..=256).contains(&opts.max_bins) || opts.max_leaves < 2 || opts.rounds == 0 {
         return bad("max bins must be in 2..=256, max leaves >= 2, rounds >= 1".into());
     }
+    if !(1..=fraud_core::trees::MAX_DEPTH).contains(&opts.max_depth) {
+        return bad(format!("max depth must be in 1..={}, got {}", fraud_core::trees::MAX_DEPTH, opts.max_depth));
+    }
     Ok(())
 }
 
@@ -547,6 +593,13 @@ pub fn boost(train: Rows, validation: Rows, opts: &BoostOptions) -> Result<(Ense
     let base_score = (wp / (wt - wp)).ln();
     let mut f = vec![base_score; n];
     let mut f_val = vec![base_score; validation.len()];
+    // Validation rows binned with the train cuts: `x < cuts[k]` exactly when `bin(x) <= k`.
+    let mut val_by_row = vec![0u8; validation.len() * bins.width];
+    for (row, x) in val_by_row.chunks_exact_mut(bins.width).zip(validation.x.chunks_exact(validation.d)) {
+        for ((b, &v), cuts) in row.iter_mut().zip(x).zip(&bins.cuts) {
+            *b = bin_of(cuts, v);
+        }
+    }
     let (mut g, mut h, mut w) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let neg_weight = 1.0 / opts.neg_fraction;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -583,12 +636,8 @@ pub fn boost(train: Rows, validation: Rows, opts: &BoostOptions) -> Result<(Ense
             features.sort_unstable();
         }
         let tree = grow_tree(&bins, &features, rows, &Round { g: &g, h: &h, w: &w }, opts);
-        for (i, fi) in f.iter_mut().enumerate() {
-            *fi += tree.value_binned(&bins, i);
-        }
-        for (i, fi) in f_val.iter_mut().enumerate() {
-            *fi += tree.value(&validation.x[i * validation.d..(i + 1) * validation.d]);
-        }
+        add_tree(&tree, &bins.by_row, bins.width, &mut f);
+        add_tree(&tree, &val_by_row, bins.width, &mut f_val);
         trees.push(tree);
         let loss = log_loss(&f_val, validation.y);
         losses.push(loss);

@@ -41,6 +41,42 @@ enum Command {
     /// Write the parity golden file: the native core's probability bits and
     /// decision for every row of a replay CSV, for checking other runtimes.
     Golden(GoldenArgs),
+    /// Time core's scoring of an artifact on a replay file: one transaction, batch, explanation.
+    BenchModel(BenchModelArgs),
+    /// Write the stratified split's row indices (train, validation, test) for
+    /// each seed, so other tools can be measured on exactly our splits.
+    Splits(SplitsArgs),
+}
+
+#[derive(Args)]
+struct BenchModelArgs {
+    /// The model artifact.
+    #[arg(long, default_value = "model/model.bin")]
+    model: PathBuf,
+    /// Rows to score (the trainer's replay file by default).
+    #[arg(long, default_value = "model/replay.csv")]
+    replay: PathBuf,
+    /// Repetitions (median and minimum are reported).
+    #[arg(long, default_value_t = 7)]
+    runs: usize,
+}
+
+#[derive(Args)]
+struct SplitsArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Split seeds.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2,3,4")]
+    seeds: Vec<u64>,
+    /// Fraction of each class held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    validation_fraction: f64,
+    /// Fraction of each class held out for test.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Folder for split-SEED.json (0-based indices of the CSV's data rows).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -193,6 +229,9 @@ struct TrainArgs {
     /// mean ± std per candidate instead of writing outputs.
     #[arg(long, value_delimiter = ',', value_name = "SEEDS")]
     seeds: Vec<u64>,
+    /// With --seeds: also write every seed's figures per candidate as JSON here.
+    #[arg(long, value_name = "FILE", requires = "seeds")]
+    seeds_json: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -234,6 +273,8 @@ fn main() -> ExitCode {
         Command::Synth(args) => write_synthetic(args),
         Command::Bench(args) => bench(args),
         Command::Golden(args) => golden(args),
+        Command::Splits(args) => write_splits(args),
+        Command::BenchModel(args) => bench_model(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -374,8 +415,10 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
         source.name,
         if source.synthetic { " (SYNTHETIC)" } else { "" }
     );
-    println!("| candidate | test AP | test F1 | test precision | test recall | test ROC-AUC | val F1 | selected |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| candidate | test AP | test F1 | test precision | test recall | test ROC-AUC | val F1 | fit | selected |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let names: Vec<&str> = runs[0].1.iter().map(|c| c.name()).collect();
     for (k, name) in names.iter().enumerate() {
         let col = |f: &dyn Fn(&Candidate) -> f64| {
@@ -383,14 +426,16 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
             format!("{m:.3} ± {s:.3}")
         };
         let selected = runs.iter().filter(|(_, _, s)| *s == k).count();
+        let fit_times: Vec<f64> = runs.iter().map(|(_, c, _)| c[k].fit_time.as_secs_f64()).collect();
         println!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {selected}/{} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {:.2} s | {selected}/{} |",
             col(&|c| c.test.average_precision),
             col(&|c| c.test.f1),
             col(&|c| c.test.precision),
             col(&|c| c.test.recall),
             col(&|c| c.test.roc_auc),
             col(&|c| c.validation.f1),
+            median(fit_times),
             runs.len()
         );
     }
@@ -398,7 +443,53 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
     let sel_ap: Vec<f64> = runs.iter().map(|(_, c, s)| c[*s].test.average_precision).collect();
     let (f, fs) = mean_std(&sel);
     let (a, as_) = mean_std(&sel_ap);
-    println!("| **selected** | {a:.3} ± {as_:.3} | {f:.3} ± {fs:.3} | | | | | |");
+    println!("| **selected** | {a:.3} ± {as_:.3} | {f:.3} ± {fs:.3} | | | | | | |");
+    if let Some(path) = &args.seeds_json {
+        let per_seed: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|(seed, candidates, selected)| {
+                serde_json::json!({
+                    "seed": seed,
+                    "selected": candidates[*selected].name(),
+                    "candidates": candidates.iter().map(|c| serde_json::json!({
+                        "name": c.name(),
+                        "fit_seconds": c.fit_time.as_secs_f64(),
+                        "validation_f1": c.validation.f1,
+                        "test": c.test.to_wire(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&serde_json::json!({ "runs": per_seed }))?;
+        native_train::output::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn write_splits(args: SplitsArgs) -> Result<()> {
+    let (data, source, _) = load(&args.data)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    for &seed in &args.seeds {
+        let split = native_train::split::stratified_split(&data.y, args.validation_fraction, args.test_fraction, seed);
+        let text = serde_json::to_string(&serde_json::json!({
+            "seed": seed,
+            "dataset": source.name,
+            "dataset_sha256": source.sha256,
+            "train": split.train,
+            "validation": split.validation,
+            "test": split.test,
+        }))?;
+        let path = args.out.join(format!("split-{seed}.json"));
+        native_train::output::write_atomic(&path, |w| std::io::Write::write_all(w, text.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("wrote {} split(s) of {} rows into {}", args.seeds.len(), data.len(), args.out.display());
     Ok(())
 }
 
@@ -486,12 +577,19 @@ fn bench(args: BenchArgs) -> Result<()> {
 
     // Core scoring on the test split's raw rows.
     let model: Model = outcome.artifact.model()?;
-    let rows = &*native_train::data::rows_of(outcome.replay.x.view());
+    scoring_bench(&model, &native_train::data::rows_of(outcome.replay.x.view()), runs)
+}
+
+/// Times `core` on `rows` (row-major): one transaction at a time, the batch
+/// API, and one explanation (TreeSHAP for trees). Prints medians and minima.
+fn scoring_bench(model: &Model, rows: &[f64], runs: usize) -> Result<()> {
     let (chunks, _) = rows.as_chunks::<N_FEATURES>();
     let n = chunks.len();
     let mut single = Vec::new();
     let mut batch = Vec::new();
+    let mut explain = Vec::new();
     let mut probs = vec![0.0; n];
+    let explained = n.min(2_000);
     for _ in 0..runs.max(5) {
         let t = Instant::now();
         let mut acc = 0.0;
@@ -504,13 +602,39 @@ fn bench(args: BenchArgs) -> Result<()> {
         model.score_batch(black_box(rows), &mut probs)?;
         black_box(&probs);
         batch.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+        let t = Instant::now();
+        for x in &chunks[..explained] {
+            black_box(model.explain(&fraud_core::Transaction(*black_box(x)), N_FEATURES));
+        }
+        explain.push(t.elapsed().as_secs_f64() * 1e9 / explained as f64);
     }
+    let what = match model.scorer() {
+        fraud_core::Scorer::Logistic(_) => "logistic".to_string(),
+        fraud_core::Scorer::Trees(t) => format!("{} trees, depth <= {}", t.len(), t.max_depth()),
+    };
+    let (targets_single, targets_batch, targets_explain) = match model.kind() {
+        fraud_core::ModelKind::Logistic => ("<= 50 ns", "<= 20 ns", ""),
+        fraud_core::ModelKind::Trees => ("<= 1000 ns (150 trees)", "<= 200 ns (150 trees)", "<= 100000 ns"),
+    };
+    println!("\nCore scoring ({what}) over {n} test rows, median (min)");
     let (m, n_) = stats(single);
-    println!("\nCore scoring over {n} test rows, median (min)");
-    println!("  {:<22} {m:>8.1} ns ({n_:.1})   target <= 50 ns", "one transaction");
+    println!("  {:<22} {m:>8.1} ns ({n_:.1})   target {targets_single}", "one transaction");
     let (m, n_) = stats(batch);
-    println!("  {:<22} {m:>8.1} ns ({n_:.1})   target <= 20 ns (includes validating each row)", "batch, per row");
+    println!(
+        "  {:<22} {m:>8.1} ns ({n_:.1})   target {targets_batch} (includes validating each row)",
+        "batch, per row"
+    );
+    let (m, n_) = stats(explain);
+    println!("  {:<22} {m:>8.1} ns ({n_:.1})   {targets_explain}", "explain (all features)");
     Ok(())
+}
+
+fn bench_model(args: BenchModelArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
+    let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
+    let replay = dataset::read_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?;
+    println!("{} ({} bytes)", args.model.display(), bytes.len());
+    scoring_bench(&model, replay.values(), args.runs)
 }
 
 fn golden(args: GoldenArgs) -> Result<()> {

@@ -10,7 +10,6 @@ use std::rc::Rc;
 
 use fraud_core::artifact::model_id;
 use fraud_core::model::BatchError;
-use fraud_core::wire::{CardParameters, FeatureImportance, ModelCard, WireMetrics, WireProvenance, WireTraining};
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError, FEATURE_NAMES,
     N_FEATURES,
@@ -92,137 +91,12 @@ fn raw(v: &JsValue) -> RawValue {
     }
 }
 
-/// A plain JS object from key/value pairs. Hand-built rather than through
-/// serde-wasm-bindgen: that serializer alone cost ~9 KB of the 64 KiB budget.
-fn object(entries: &[(&str, JsValue)]) -> JsValue {
-    let o = Object::new();
-    for (key, value) in entries {
-        set(&o, key, value);
-    }
-    o.into()
-}
-
 fn num(x: f64) -> JsValue {
     JsValue::from_f64(x)
 }
 
-fn count(n: u64) -> JsValue {
-    JsValue::from_f64(n as f64)
-}
-
 fn text(s: &str) -> JsValue {
     JsValue::from_str(s)
-}
-
-fn numbers(xs: &[f64]) -> JsValue {
-    xs.iter().map(|&x| num(x)).collect::<Array>().into()
-}
-
-// Hand-built from core's wire types (serde-wasm-bindgen would cost ~9 KB of the
-// size budget); field names as in `model.json` and the HTTP `/model` card.
-
-fn metrics(m: &WireMetrics) -> JsValue {
-    object(&[
-        ("threshold", num(m.threshold)),
-        ("precision", num(m.precision)),
-        ("recall", num(m.recall)),
-        ("f1", num(m.f1)),
-        ("average_precision", num(m.average_precision)),
-        ("roc_auc", num(m.roc_auc)),
-        ("true_positives", count(m.true_positives)),
-        ("false_positives", count(m.false_positives)),
-        ("true_negatives", count(m.true_negatives)),
-        ("false_negatives", count(m.false_negatives)),
-    ])
-}
-
-fn provenance(p: &WireProvenance) -> JsValue {
-    object(&[
-        ("dataset", text(&p.dataset)),
-        ("dataset_sha256", text(&p.dataset_sha256)),
-        ("synthetic", JsValue::from_bool(p.synthetic)),
-        ("rows_total", count(p.rows_total)),
-        ("frauds_total", count(p.frauds_total)),
-        ("rows_train", count(p.rows_train)),
-        ("rows_validation", count(p.rows_validation)),
-        ("rows_test", count(p.rows_test)),
-        ("rows_fitted", count(p.rows_fitted)),
-        ("seed", count(p.seed)),
-        ("train_fraction", num(p.train_fraction)),
-        ("validation_fraction", num(p.validation_fraction)),
-        ("test_fraction", num(p.test_fraction)),
-        ("smote_k", count(p.smote_k.into())),
-        ("smote_ratio", num(p.smote_ratio)),
-        ("class_weights", numbers(&p.class_weights)),
-        ("trainer", text(&p.trainer)),
-    ])
-}
-
-fn training(t: &WireTraining) -> JsValue {
-    match t {
-        WireTraining::Logistic { c, solver, iterations, max_gradient } => object(&[
-            ("kind", text("logistic")),
-            ("c", num(*c)),
-            ("solver", text(solver)),
-            ("iterations", count((*iterations).into())),
-            ("max_gradient", num(*max_gradient)),
-        ]),
-        WireTraining::Trees {
-            learning_rate,
-            max_leaves,
-            max_depth,
-            l2,
-            min_child_hessian,
-            min_rows_leaf,
-            row_fraction,
-            col_fraction,
-            max_bins,
-            rounds,
-            rounds_run,
-            early_stopping_rounds,
-        } => object(&[
-            ("kind", text("trees")),
-            ("learning_rate", num(*learning_rate)),
-            ("max_leaves", count((*max_leaves).into())),
-            ("max_depth", count((*max_depth).into())),
-            ("l2", num(*l2)),
-            ("min_child_hessian", num(*min_child_hessian)),
-            ("min_rows_leaf", count((*min_rows_leaf).into())),
-            ("row_fraction", num(*row_fraction)),
-            ("col_fraction", num(*col_fraction)),
-            ("max_bins", count((*max_bins).into())),
-            ("rounds", count((*rounds).into())),
-            ("rounds_run", count((*rounds_run).into())),
-            ("early_stopping_rounds", count((*early_stopping_rounds).into())),
-        ]),
-    }
-}
-
-fn parameters(p: &CardParameters) -> JsValue {
-    match p {
-        CardParameters::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => object(&[
-            ("kind", text("logistic")),
-            ("scaler_mean", numbers(scaler_mean)),
-            ("scaler_scale", numbers(scaler_scale)),
-            ("coefficients", numbers(coefficients)),
-            ("intercept", num(*intercept)),
-        ]),
-        CardParameters::Trees { trees, max_depth, max_leaves, base_score, expected_value } => object(&[
-            ("kind", text("trees")),
-            ("trees", count((*trees).into())),
-            ("max_depth", count((*max_depth).into())),
-            ("max_leaves", count((*max_leaves).into())),
-            ("base_score", num(*base_score)),
-            ("expected_value", num(*expected_value)),
-        ]),
-    }
-}
-
-fn importance(list: &[FeatureImportance]) -> JsValue {
-    list.iter()
-        .map(|f| object(&[("feature", text(&f.feature)), ("importance", num(f.importance))]))
-        .collect::<Array>()
-        .into()
 }
 
 /// Scores row-major rows with `core` (one bad row rejects the batch):
@@ -241,7 +115,8 @@ fn batch_result(model: &Model, rows: &[f64]) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub struct FraudModel {
     model: Model,
-    card: Rc<ModelCard>,
+    /// Core's model card as JSON text (whatever the kind; parsed by JS on demand).
+    card: Rc<str>,
     format_version: u16,
     id: String,
     /// The feature names as JS strings, made once: looking fields up with them
@@ -263,7 +138,7 @@ impl FraudModel {
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.full_message());
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
-        let card = Rc::new(artifact.card(&model));
+        let card: Rc<str> = artifact.card(&model).to_json().into();
         // `load` succeeded, so the header (and its version field) is there.
         let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
@@ -298,24 +173,18 @@ impl FraudModel {
     /// shape), training details, global feature importance, provenance and
     /// validation/test metrics — what the HTTP `/model` card says.
     #[wasm_bindgen(getter)]
-    pub fn summary(&self) -> JsValue {
+    pub fn summary(&self) -> Result<JsValue, JsValue> {
+        // The card is core's; this adds what only the loaded bytes and this
+        // instance know. No field here depends on the model's kind.
+        let card = js_sys::JSON::parse(&self.card)?;
         let names: Array = FEATURE_NAMES.iter().map(|n| text(n)).collect();
-        let card = &self.card;
-        object(&[
-            ("model_name", text(self.model.name())),
-            ("kind", text(card.kind)),
-            ("model_id", text(&self.id)),
-            ("format_version", num(self.format_version.into())),
-            ("threshold", num(self.model.threshold())),
-            ("feature_names", names.into()),
-            ("parameters", parameters(&card.parameters)),
-            ("training", training(&card.training)),
-            ("feature_importance", importance(&card.feature_importance)),
-            ("base_value", num(self.model.base_value())),
-            ("provenance", provenance(&card.provenance)),
-            ("validation", metrics(&card.validation)),
-            ("test", metrics(&card.test)),
-        ])
+        set(&card, "model_name", &text(self.model.name()));
+        set(&card, "model_id", &text(&self.id));
+        set(&card, "format_version", &num(self.format_version.into()));
+        set(&card, "threshold", &num(self.model.threshold()));
+        set(&card, "feature_names", &names);
+        set(&card, "base_value", &num(self.model.base_value()));
+        Ok(card)
     }
 
     /// Reads and validates a transaction object (validation is `core`'s).

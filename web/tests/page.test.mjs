@@ -138,7 +138,7 @@ try {
   // 7. Page weight (everything but the replay data) and console errors.
   const weight = [...transfer].filter(([p]) => !p.endsWith("replay.csv")).reduce((s, [, n]) => s + n, 0);
   console.log(`page transfer without the replay data: ${weight} bytes (${[...transfer].map(([p, n]) => `${p} ${n}`).join(", ")})`);
-  check(weight <= 150 * 1024, `page weight ${weight} bytes <= 150 KB`);
+  check(weight <= 350 * 1024, `page weight ${weight} bytes <= 350 KB`);
   check(errors.length === 0, `no console errors${errors.length ? ": " + errors.join(" | ") : ""}`);
 } finally {
   await browser.close();

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bundle::{build_site, build_wasm, build_worker};
 use crate::cmd::{cargo, sh, step};
+use crate::models::{train_kind, KINDS};
 use crate::processes::{free_port, Server, Wrangler};
 use crate::tools::{ensure_browser_tools, ensure_edge_tools, ensure_rust_tools, ensure_wasm_tools, tools_path};
 
@@ -21,28 +22,6 @@ pub(crate) fn parity(model_dir: &Path) -> Result<()> {
         .arg(model_dir.join("model.bin"))
         .arg(model_dir.join("replay.csv"))
         .arg(model_dir.join("golden.csv")))
-}
-
-/// The model kinds every runtime is checked against, and the candidates that train each.
-const PARITY_KINDS: [(&str, &str); 2] = [("logistic", "baseline,smote,class_weighted"), ("trees", "trees")];
-
-/// Trains a model of one kind into `dir` and writes its golden file.
-fn train_for_parity(dir: &Path, kind: &str, candidates: &str) -> Result<()> {
-    step(&format!("training a {kind} model for the parity checks ({})", dir.display()));
-    let mut train = Command::new("target/release/native-train");
-    train.args(["train", "--candidates", candidates, "--out"]).arg(dir).env("RUST_LOG", "warn");
-    let cached = Path::new("target/real-data/creditcard.csv");
-    if !Path::new("data/creditcard.csv").exists() && cached.exists() {
-        train.arg("--data").arg(cached);
-    }
-    sh(&mut train)?;
-    sh(Command::new("target/release/native-train")
-        .args(["golden", "--model"])
-        .arg(dir.join("model.bin"))
-        .arg("--replay")
-        .arg(dir.join("replay.csv"))
-        .arg("--out")
-        .arg(dir.join("golden.csv")))
 }
 
 pub(crate) fn test() -> Result<()> {
@@ -73,14 +52,14 @@ pub(crate) fn test() -> Result<()> {
     // real-data test caches the shared copy in target/), else on synthetic data.
     sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
     let mut last = None;
-    for (kind, candidates) in PARITY_KINDS {
+    for (kind, candidates) in KINDS {
         let dir = PathBuf::from(format!("target/parity-{kind}"));
-        train_for_parity(&dir, kind, candidates)?;
+        train_kind(&dir, kind, candidates)?;
         parity(&dir)?;
         http_checks(&dir)?;
         last = Some(dir);
     }
-    let dir = last.context("PARITY_KINDS lists at least one kind")?;
+    let dir = last.context("KINDS lists at least one kind")?;
     soak(&dir, 20)?;
     stream_through_a_crash(&dir)?;
     eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());

@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::bundle::{build_site, build_wasm, build_worker};
 use crate::checks::{parity, soak, stream_through_a_crash};
 use crate::cmd::{cargo, sh, step};
+use crate::models::{real_data, train_kind, KINDS};
 use crate::processes::{Server, Wrangler};
 use crate::tools::{ensure_edge_tools, ensure_wasm_tools};
 
@@ -93,11 +94,24 @@ pub(crate) fn soak_and_faults(seconds: u64) -> Result<()> {
 pub(crate) fn bench(runs: usize) -> Result<()> {
     step("building native-train (release)");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
-    if !Path::new("data/creditcard.csv").exists() {
-        eprintln!("data/creditcard.csv is absent: benchmarking on synthetic data (`cargo xtask fetch-data` for the real file)");
+    if real_data().is_none() {
+        eprintln!("no real dataset: benchmarking on synthetic data (`cargo xtask fetch-data` for the real file)");
     }
-    sh(Command::new("target/release/native-train")
-        .args(["bench", "--runs"])
-        .arg(runs.to_string())
-        .env("RUST_LOG", "warn"))
+    let mut pipeline = Command::new("target/release/native-train");
+    pipeline.args(["bench", "--runs"]).arg(runs.to_string()).env("RUST_LOG", "warn");
+    if let Some(data) = real_data() {
+        pipeline.arg("--data").arg(data);
+    }
+    sh(&mut pipeline)?;
+    for (kind, candidates) in KINDS {
+        let dir = std::path::PathBuf::from(format!("target/bench-{kind}"));
+        train_kind(&dir, kind, candidates)?;
+        step(&format!("core scoring of the {kind} model"));
+        sh(Command::new("target/release/native-train")
+            .args(["bench-model", "--runs", &runs.max(5).to_string(), "--model"])
+            .arg(dir.join("model.bin"))
+            .arg("--replay")
+            .arg(dir.join("replay.csv")))?;
+    }
+    Ok(())
 }

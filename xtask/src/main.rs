@@ -7,9 +7,11 @@
 mod bundle;
 mod checks;
 mod cmd;
+mod compare;
 mod data;
 mod jobs;
 mod load;
+mod models;
 mod processes;
 mod tools;
 
@@ -89,6 +91,14 @@ enum Cmd {
     /// Build the wasm package for the browser (wasm/pkg-web) and Node
     /// (wasm/pkg-node) and print its size.
     Wasm,
+    /// XGBoost and LightGBM (installed from PyPI into target/compare-venv) on
+    /// exactly our splits, seeds 0-4: test AP, F1 and fit time beside ours.
+    /// Needs the real dataset (`cargo xtask fetch-data`). Not part of `test`.
+    Compare {
+        /// Split seeds.
+        #[arg(long, default_value = "0,1,2,3,4")]
+        seeds: String,
+    },
     /// Benchmarks: pipeline stages, peak memory and core scoring, printed as figures.
     Bench {
         /// Repetitions per measurement.
@@ -116,6 +126,7 @@ fn main() -> ExitCode {
         Cmd::FetchData { from } => data::fetch_data(from.as_deref()),
         Cmd::Wasm => tools::ensure_wasm_tools().and_then(|()| bundle::build_wasm()),
         Cmd::Bench { runs } => jobs::bench(runs),
+        Cmd::Compare { seeds } => compare::compare(&seeds),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
