@@ -385,146 +385,115 @@ pub(crate) fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-/// A minimal JSON writer for [`ModelCard::to_json`]: runtimes without a JSON
-/// library (the wasm package) turn the card into an object with their
-/// platform's own parser, without knowing the model's kind.
-struct Json(String);
-
-impl Json {
-    fn raw(&mut self, s: &str) {
-        self.0.push_str(s);
-    }
-
-    fn key(&mut self, k: &str) {
-        if !self.0.ends_with('{') {
-            self.raw(",");
-        }
-        self.text(k);
-        self.raw(":");
-    }
-
-    fn text(&mut self, s: &str) {
-        self.raw("\"");
-        for c in s.chars() {
-            match c {
-                '"' => self.raw("\\\""),
-                '\\' => self.raw("\\\\"),
-                c if (c as u32) < 0x20 => self.raw(&alloc::format!("\\u{:04x}", c as u32)),
-                c => self.0.push(c),
-            }
-        }
-        self.raw("\"");
-    }
-
-    /// Rust prints floats as the shortest decimal that reads back to the same
-    /// bits (`Debug` keeps the `.0` of whole numbers, as serde_json does).
-    fn num(&mut self, x: f64) {
-        if x.is_finite() {
-            self.raw(&alloc::format!("{x:?}"));
-        } else {
-            self.raw("null");
-        }
-    }
-
-    fn int(&mut self, n: u64) {
-        self.raw(&alloc::format!("{n}"));
-    }
-
-    fn nums(&mut self, xs: &[f64]) {
-        self.raw("[");
-        for (i, &x) in xs.iter().enumerate() {
-            if i > 0 {
-                self.raw(",");
-            }
-            self.num(x);
-        }
-        self.raw("]");
-    }
-
-    fn object(&mut self, fields: impl FnOnce(&mut Json)) {
-        self.raw("{");
-        fields(self);
-        self.raw("}");
-    }
+/// Receives a [`ModelCard`] piece by piece ([`ModelCard::visit`]): how a runtime
+/// without serde (the wasm package builds JS objects) turns the card into its
+/// own values without knowing the model's kind, and without the float-to-text
+/// code a JSON string would pull into a wasm binary.
+pub trait CardVisitor {
+    /// An object starts; `key`/value pairs follow until `end`.
+    fn begin_object(&mut self);
+    /// A list starts; values follow until `end`.
+    fn begin_list(&mut self);
+    /// The current object or list ends.
+    fn end(&mut self);
+    /// The next value's key in the current object.
+    fn key(&mut self, key: &str);
+    /// A number.
+    fn number(&mut self, x: f64);
+    /// A whole number (counts).
+    fn integer(&mut self, n: u64);
+    /// Text.
+    fn text(&mut self, s: &str);
+    /// A boolean.
+    fn boolean(&mut self, b: bool);
 }
 
-fn metrics_json(j: &mut Json, m: &WireMetrics) {
-    j.object(|j| {
-        for (k, v) in [
-            ("threshold", m.threshold),
-            ("precision", m.precision),
-            ("recall", m.recall),
-            ("f1", m.f1),
-            ("average_precision", m.average_precision),
-            ("roc_auc", m.roc_auc),
-        ] {
-            j.key(k);
-            j.num(v);
-        }
-        for (k, v) in [
-            ("true_positives", m.true_positives),
-            ("false_positives", m.false_positives),
-            ("true_negatives", m.true_negatives),
-            ("false_negatives", m.false_negatives),
-        ] {
-            j.key(k);
-            j.int(v);
-        }
-    });
+fn field_num<V: CardVisitor>(v: &mut V, k: &str, x: f64) {
+    v.key(k);
+    v.number(x);
 }
 
-fn provenance_json(j: &mut Json, p: &WireProvenance) {
-    j.object(|j| {
-        j.key("dataset");
-        j.text(&p.dataset);
-        j.key("dataset_sha256");
-        j.text(&p.dataset_sha256);
-        j.key("synthetic");
-        j.raw(if p.synthetic { "true" } else { "false" });
-        for (k, v) in [
-            ("rows_total", p.rows_total),
-            ("frauds_total", p.frauds_total),
-            ("rows_train", p.rows_train),
-            ("rows_validation", p.rows_validation),
-            ("rows_test", p.rows_test),
-            ("rows_fitted", p.rows_fitted),
-            ("seed", p.seed),
-        ] {
-            j.key(k);
-            j.int(v);
-        }
-        for (k, v) in [
-            ("train_fraction", p.train_fraction),
-            ("validation_fraction", p.validation_fraction),
-            ("test_fraction", p.test_fraction),
-        ] {
-            j.key(k);
-            j.num(v);
-        }
-        j.key("smote_k");
-        j.int(p.smote_k.into());
-        j.key("smote_ratio");
-        j.num(p.smote_ratio);
-        j.key("class_weights");
-        j.nums(&p.class_weights);
-        j.key("trainer");
-        j.text(&p.trainer);
-    });
+fn field_int<V: CardVisitor>(v: &mut V, k: &str, n: u64) {
+    v.key(k);
+    v.integer(n);
 }
 
-fn training_json(j: &mut Json, t: &WireTraining) {
-    j.object(|j| match t {
+fn field_text<V: CardVisitor>(v: &mut V, k: &str, s: &str) {
+    v.key(k);
+    v.text(s);
+}
+
+fn field_nums<V: CardVisitor>(v: &mut V, k: &str, xs: &[f64]) {
+    v.key(k);
+    v.begin_list();
+    for &x in xs {
+        v.number(x);
+    }
+    v.end();
+}
+
+fn metrics<V: CardVisitor>(v: &mut V, k: &str, m: &WireMetrics) {
+    v.key(k);
+    v.begin_object();
+    for (k, x) in [
+        ("threshold", m.threshold),
+        ("precision", m.precision),
+        ("recall", m.recall),
+        ("f1", m.f1),
+        ("average_precision", m.average_precision),
+        ("roc_auc", m.roc_auc),
+    ] {
+        field_num(v, k, x);
+    }
+    for (k, n) in [
+        ("true_positives", m.true_positives),
+        ("false_positives", m.false_positives),
+        ("true_negatives", m.true_negatives),
+        ("false_negatives", m.false_negatives),
+    ] {
+        field_int(v, k, n);
+    }
+    v.end();
+}
+
+fn provenance<V: CardVisitor>(v: &mut V, p: &WireProvenance) {
+    v.key("provenance");
+    v.begin_object();
+    field_text(v, "dataset", &p.dataset);
+    field_text(v, "dataset_sha256", &p.dataset_sha256);
+    v.key("synthetic");
+    v.boolean(p.synthetic);
+    for (k, n) in [
+        ("rows_total", p.rows_total),
+        ("frauds_total", p.frauds_total),
+        ("rows_train", p.rows_train),
+        ("rows_validation", p.rows_validation),
+        ("rows_test", p.rows_test),
+        ("rows_fitted", p.rows_fitted),
+        ("seed", p.seed),
+    ] {
+        field_int(v, k, n);
+    }
+    field_num(v, "train_fraction", p.train_fraction);
+    field_num(v, "validation_fraction", p.validation_fraction);
+    field_num(v, "test_fraction", p.test_fraction);
+    field_int(v, "smote_k", p.smote_k.into());
+    field_num(v, "smote_ratio", p.smote_ratio);
+    field_nums(v, "class_weights", &p.class_weights);
+    field_text(v, "trainer", &p.trainer);
+    v.end();
+}
+
+fn training<V: CardVisitor>(v: &mut V, t: &WireTraining) {
+    v.key("training");
+    v.begin_object();
+    match t {
         WireTraining::Logistic { c, solver, iterations, max_gradient } => {
-            j.key("kind");
-            j.text("logistic");
-            j.key("c");
-            j.num(*c);
-            j.key("solver");
-            j.text(solver);
-            j.key("iterations");
-            j.int((*iterations).into());
-            j.key("max_gradient");
-            j.num(*max_gradient);
+            field_text(v, "kind", "logistic");
+            field_num(v, "c", *c);
+            field_text(v, "solver", solver);
+            field_int(v, "iterations", (*iterations).into());
+            field_num(v, "max_gradient", *max_gradient);
         }
         WireTraining::Trees {
             learning_rate,
@@ -540,118 +509,143 @@ fn training_json(j: &mut Json, t: &WireTraining) {
             rounds_run,
             early_stopping_rounds,
         } => {
-            j.key("kind");
-            j.text("trees");
-            j.key("learning_rate");
-            j.num(*learning_rate);
-            j.key("max_leaves");
-            j.int((*max_leaves).into());
-            j.key("max_depth");
-            j.int((*max_depth).into());
-            j.key("l2");
-            j.num(*l2);
-            j.key("min_child_hessian");
-            j.num(*min_child_hessian);
-            j.key("min_rows_leaf");
-            j.int((*min_rows_leaf).into());
-            j.key("row_fraction");
-            j.num(*row_fraction);
-            j.key("col_fraction");
-            j.num(*col_fraction);
-            for (k, v) in [
-                ("max_bins", max_bins),
-                ("rounds", rounds),
-                ("rounds_run", rounds_run),
-                ("early_stopping_rounds", early_stopping_rounds),
-            ] {
-                j.key(k);
-                j.int((*v).into());
-            }
+            field_text(v, "kind", "trees");
+            field_num(v, "learning_rate", *learning_rate);
+            field_int(v, "max_leaves", (*max_leaves).into());
+            field_int(v, "max_depth", (*max_depth).into());
+            field_num(v, "l2", *l2);
+            field_num(v, "min_child_hessian", *min_child_hessian);
+            field_int(v, "min_rows_leaf", (*min_rows_leaf).into());
+            field_num(v, "row_fraction", *row_fraction);
+            field_num(v, "col_fraction", *col_fraction);
+            field_int(v, "max_bins", (*max_bins).into());
+            field_int(v, "rounds", (*rounds).into());
+            field_int(v, "rounds_run", (*rounds_run).into());
+            field_int(v, "early_stopping_rounds", (*early_stopping_rounds).into());
         }
-    });
+    }
+    v.end();
 }
 
-fn parameters_json(j: &mut Json, p: &CardParameters) {
-    j.object(|j| match p {
+fn parameters<V: CardVisitor>(v: &mut V, p: &CardParameters) {
+    v.key("parameters");
+    v.begin_object();
+    match p {
         CardParameters::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => {
-            j.key("kind");
-            j.text("logistic");
-            j.key("scaler_mean");
-            j.nums(scaler_mean);
-            j.key("scaler_scale");
-            j.nums(scaler_scale);
-            j.key("coefficients");
-            j.nums(coefficients);
-            j.key("intercept");
-            j.num(*intercept);
+            field_text(v, "kind", "logistic");
+            field_nums(v, "scaler_mean", scaler_mean);
+            field_nums(v, "scaler_scale", scaler_scale);
+            field_nums(v, "coefficients", coefficients);
+            field_num(v, "intercept", *intercept);
         }
         CardParameters::Trees { trees, max_depth, max_leaves, base_score, expected_value } => {
-            j.key("kind");
-            j.text("trees");
-            for (k, v) in [("trees", trees), ("max_depth", max_depth), ("max_leaves", max_leaves)] {
-                j.key(k);
-                j.int((*v).into());
-            }
-            j.key("base_score");
-            j.num(*base_score);
-            j.key("expected_value");
-            j.num(*expected_value);
+            field_text(v, "kind", "trees");
+            field_int(v, "trees", (*trees).into());
+            field_int(v, "max_depth", (*max_depth).into());
+            field_int(v, "max_leaves", (*max_leaves).into());
+            field_num(v, "base_score", *base_score);
+            field_num(v, "expected_value", *expected_value);
         }
-    });
+    }
+    v.end();
 }
 
 impl ModelCard {
-    /// The card as JSON text — the same document its `Serialize` gives (a
-    /// test holds them equal), for runtimes without a JSON library.
-    pub fn to_json(&self) -> String {
-        let mut j = Json(String::new());
-        j.object(|j| {
-            j.key("name");
-            j.text(&self.name);
-            j.key("kind");
-            j.text(self.kind);
-            j.key("threshold");
-            j.num(self.threshold);
-            j.key("parameters");
-            parameters_json(j, &self.parameters);
-            j.key("training");
-            training_json(j, &self.training);
-            j.key("provenance");
-            provenance_json(j, &self.provenance);
-            j.key("feature_importance");
-            j.raw("[");
-            for (i, f) in self.feature_importance.iter().enumerate() {
-                if i > 0 {
-                    j.raw(",");
-                }
-                j.object(|j| {
-                    j.key("feature");
-                    j.text(&f.feature);
-                    j.key("importance");
-                    j.num(f.importance);
-                });
-            }
-            j.raw("]");
-            j.key("validation");
-            metrics_json(j, &self.validation);
-            j.key("test");
-            metrics_json(j, &self.test);
-        });
-        j.0
+    /// Walks the card in the order and with the keys its `Serialize` uses.
+    pub fn visit<V: CardVisitor>(&self, v: &mut V) {
+        v.begin_object();
+        field_text(v, "name", &self.name);
+        field_text(v, "kind", self.kind);
+        field_num(v, "threshold", self.threshold);
+        parameters(v, &self.parameters);
+        training(v, &self.training);
+        provenance(v, &self.provenance);
+        v.key("feature_importance");
+        v.begin_list();
+        for f in &self.feature_importance {
+            v.begin_object();
+            field_text(v, "feature", &f.feature);
+            field_num(v, "importance", f.importance);
+            v.end();
+        }
+        v.end();
+        metrics(v, "validation", &self.validation);
+        metrics(v, "test", &self.test);
+        v.end();
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::CardVisitor;
     use crate::artifact::Artifact;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    /// JSON text from the visitor; each open container: (is a list, has an item).
+    struct Json(String, Vec<(bool, bool)>);
+
+    impl Json {
+        fn item(&mut self) {
+            let after_key = self.0.ends_with(':');
+            if let Some((_, started)) = self.1.last_mut() {
+                if *started && !after_key {
+                    self.0.push(',');
+                }
+                *started = true;
+            }
+        }
+
+        fn open(&mut self, list: bool) {
+            self.item();
+            self.0.push(if list { '[' } else { '{' });
+            self.1.push((list, false));
+        }
+    }
+
+    impl CardVisitor for Json {
+        fn begin_object(&mut self) {
+            self.open(false);
+        }
+        fn begin_list(&mut self) {
+            self.open(true);
+        }
+        fn end(&mut self) {
+            let (list, _) = self.1.pop().expect("end() matches a begin");
+            self.0.push(if list { ']' } else { '}' });
+        }
+        fn key(&mut self, key: &str) {
+            self.item();
+            self.0.push_str(&serde_json::to_string(key).unwrap());
+            self.0.push(':');
+        }
+        fn number(&mut self, x: f64) {
+            self.item();
+            self.0.push_str(&serde_json::to_string(&x).unwrap());
+        }
+        fn integer(&mut self, n: u64) {
+            self.item();
+            self.0.push_str(&alloc::format!("{n}"));
+        }
+        fn text(&mut self, s: &str) {
+            self.item();
+            self.0.push_str(&serde_json::to_string(s).unwrap());
+        }
+        fn boolean(&mut self, b: bool) {
+            self.item();
+            self.0.push_str(if b { "true" } else { "false" });
+        }
+    }
 
     #[test]
-    fn hand_written_card_json_equals_serde() {
+    fn visiting_the_card_gives_what_serde_gives() {
         for mut a in [Artifact::example(), Artifact::example_trees()] {
             a.provenance.dataset = "quote \" backslash \\ tab \t".into();
             let card = a.card(&a.model().unwrap());
-            let by_hand: serde_json::Value = serde_json::from_str(&card.to_json()).unwrap();
-            assert_eq!(by_hand, serde_json::to_value(&card).unwrap());
+            let mut json = Json(String::new(), Vec::new());
+            card.visit(&mut json);
+            let visited: serde_json::Value = serde_json::from_str(&json.0).unwrap();
+            assert_eq!(visited, serde_json::to_value(&card).unwrap());
         }
     }
 }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use fraud_core::artifact::model_id;
 use fraud_core::model::BatchError;
+use fraud_core::wire::{CardVisitor, ModelCard};
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError, FEATURE_NAMES,
     N_FEATURES,
@@ -91,6 +92,60 @@ fn raw(v: &JsValue) -> RawValue {
     }
 }
 
+/// Builds JS objects and arrays from core's model card, whatever its kind
+/// (hand-built: serde-wasm-bindgen alone cost ~9 KB of the size budget).
+#[derive(Default)]
+struct JsBuilder {
+    /// Open containers, each with the key its next value goes under.
+    open: Vec<(JsValue, Option<String>)>,
+    done: Option<JsValue>,
+}
+
+impl JsBuilder {
+    fn value(&mut self, v: JsValue) {
+        match self.open.last_mut() {
+            Some((container, key)) => match key.take() {
+                Some(k) => set(container, &k, &v),
+                None => {
+                    container.unchecked_ref::<Array>().push(&v);
+                }
+            },
+            None => self.done = Some(v),
+        }
+    }
+}
+
+impl CardVisitor for JsBuilder {
+    fn begin_object(&mut self) {
+        self.open.push((Object::new().into(), None));
+    }
+    fn begin_list(&mut self) {
+        self.open.push((Array::new().into(), None));
+    }
+    fn end(&mut self) {
+        if let Some((v, _)) = self.open.pop() {
+            self.value(v);
+        }
+    }
+    fn key(&mut self, key: &str) {
+        if let Some((_, k)) = self.open.last_mut() {
+            *k = Some(key.to_string());
+        }
+    }
+    fn number(&mut self, x: f64) {
+        self.value(num(x));
+    }
+    fn integer(&mut self, n: u64) {
+        self.value(num(n as f64));
+    }
+    fn text(&mut self, s: &str) {
+        self.value(text(s));
+    }
+    fn boolean(&mut self, b: bool) {
+        self.value(JsValue::from_bool(b));
+    }
+}
+
 fn num(x: f64) -> JsValue {
     JsValue::from_f64(x)
 }
@@ -115,8 +170,8 @@ fn batch_result(model: &Model, rows: &[f64]) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub struct FraudModel {
     model: Model,
-    /// Core's model card as JSON text (whatever the kind; parsed by JS on demand).
-    card: Rc<str>,
+    /// Core's model card (whatever the kind).
+    card: Rc<ModelCard>,
     format_version: u16,
     id: String,
     /// The feature names as JS strings, made once: looking fields up with them
@@ -138,7 +193,7 @@ impl FraudModel {
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.full_message());
         let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
-        let card: Rc<str> = artifact.card(&model).to_json().into();
+        let card = Rc::new(artifact.card(&model));
         // `load` succeeded, so the header (and its version field) is there.
         let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
         let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
@@ -173,10 +228,12 @@ impl FraudModel {
     /// shape), training details, global feature importance, provenance and
     /// validation/test metrics — what the HTTP `/model` card says.
     #[wasm_bindgen(getter)]
-    pub fn summary(&self) -> Result<JsValue, JsValue> {
+    pub fn summary(&self) -> JsValue {
         // The card is core's; this adds what only the loaded bytes and this
         // instance know. No field here depends on the model's kind.
-        let card = js_sys::JSON::parse(&self.card)?;
+        let mut builder = JsBuilder::default();
+        self.card.visit(&mut builder);
+        let card = builder.done.take().unwrap_or_else(|| Object::new().into());
         let names: Array = FEATURE_NAMES.iter().map(|n| text(n)).collect();
         set(&card, "model_name", &text(self.model.name()));
         set(&card, "model_id", &text(&self.id));
@@ -184,7 +241,7 @@ impl FraudModel {
         set(&card, "threshold", &num(self.model.threshold()));
         set(&card, "feature_names", &names);
         set(&card, "base_value", &num(self.model.base_value()));
-        Ok(card)
+        card
     }
 
     /// Reads and validates a transaction object (validation is `core`'s).

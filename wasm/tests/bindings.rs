@@ -47,7 +47,7 @@ fn getters_describe_the_model() {
     assert_eq!(m.threshold(), 0.4);
     assert_eq!(m.model_name(), "smote");
     assert_eq!(m.model_id(), fraud_core::artifact::model_id(&artifact().encode().unwrap()));
-    let summary = m.summary().unwrap();
+    let summary = m.summary();
     assert_eq!(get(&get(&summary, "provenance"), "seed").as_f64(), Some(42.0));
     assert_eq!(get(&get(&summary, "test"), "f1").as_f64(), Some(0.75));
 }
@@ -245,7 +245,7 @@ fn tree_models_score_explain_and_describe_themselves() {
     let a = Artifact::example_trees();
     let m = FraudModel::new(&a.encode().unwrap()).unwrap();
     let core = a.model().unwrap();
-    let summary = m.summary().unwrap();
+    let summary = m.summary();
     assert_eq!(get(&summary, "kind").as_string().as_deref(), Some("trees"));
     assert_eq!(get(&get(&summary, "parameters"), "trees").as_f64(), Some(3.0));
     assert_eq!(get(&get(&summary, "training"), "rounds").as_f64(), Some(3.0));
