@@ -286,7 +286,7 @@ impl Trees {
     /// block of rows before the next, eight rows interleaved, in the same sum
     /// order as [`Trees::logit`] (so the same bits).
     pub fn logits(&self, rows: &[[f64; N_FEATURES]], out: &mut [f64]) {
-        const BLOCK: usize = 256;
+        const BLOCK: usize = 64;
         const LANES: usize = 8;
         for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
             acc.fill(self.params.base_score);
