@@ -372,7 +372,7 @@ fn print_summary(outcome: &Outcome, source: &Source) {
         if source.synthetic { " (SYNTHETIC)" } else { "" },
         outcome.artifact.provenance.seed
     );
-    let widths = [16, 11, 13, 8, 8, 8, 8, 8, 8, 10, 8];
+    let widths = [22, 11, 13, 8, 8, 8, 8, 8, 8, 10, 8];
     let line = |cells: &[String]| {
         let mut out = String::new();
         for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
