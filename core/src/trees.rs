@@ -14,9 +14,10 @@
 //! threshold is +∞), stored as one flat array of 16-byte nodes (threshold,
 //! feature) in heap order, its 2^D leaf values after. A walk is then exactly
 //! `D` steps of `i = 2i + 1 + (x[f] >= t)`: no child pointers, no
-//! data-dependent branches or loop exits, so the CPU never mispredicts. The
-//! batch path walks each tree for a block of rows, eight rows interleaved, so
-//! their independent walks overlap and the tree stays in cache.
+//! data-dependent branches or loop exits, so the CPU never mispredicts. One
+//! row walks eight trees at once; the batch path walks each tree for a block
+//! of rows, eight rows interleaved: independent walks overlap, and the leaves
+//! are still added one by one in tree order.
 //!
 //! **Checked on load.** [`Trees::new`] refuses child indexes out of range, a
 //! node reached twice or never (cycles included), features outside the
