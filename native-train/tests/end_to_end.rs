@@ -142,3 +142,39 @@ fn help_explains_every_option() {
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_native-train")).exists());
 }
+
+/// Every tree candidate (SMOTE's synthetic rows mapped back to raw values
+/// included) trains, is refused nothing by core, and replays to its own figures.
+#[test]
+fn every_tree_candidate_trains_a_model_core_accepts() {
+    use native_train::boost::BoostOptions;
+    use native_train::pipeline::{run, CandidateKind, Config, Source};
+    let data = synth::generate(20_000, 0.02, 5);
+    let source = Source { name: "synthetic".into(), sha256: String::new(), synthetic: true };
+    let kinds = [CandidateKind::Trees, CandidateKind::TreesSmote, CandidateKind::TreesClassWeighted];
+    let cfg = Config {
+        candidates: kinds.to_vec(),
+        boost: BoostOptions { rounds: 40, ..BoostOptions::default() },
+        ..Config::default()
+    };
+    let outcome = run(&data, &source, &cfg, &indicatif::ProgressBar::hidden()).unwrap();
+    assert_eq!(outcome.candidates.iter().map(|c| c.kind).collect::<Vec<_>>(), kinds);
+    let smote = &outcome.candidates[1];
+    let plain = outcome.candidates[0].rows_fitted;
+    assert!(
+        smote.rows_fitted > plain * 19 / 10,
+        "SMOTE balances the train split: {} vs {plain} rows",
+        smote.rows_fitted
+    );
+    for c in &outcome.candidates {
+        assert_eq!(c.model.kind(), fraud_core::ModelKind::Trees);
+        assert!(c.test.average_precision > 0.3, "{}: AP {}", c.name(), c.test.average_precision);
+    }
+    let bytes = outcome.artifact.encode().unwrap();
+    let (back, model) = Artifact::load(&bytes).unwrap();
+    assert_eq!(back, outcome.artifact);
+    let rows = native_train::data::rows_of(outcome.replay.x.view());
+    let mut probs = vec![0.0; outcome.replay.len()];
+    model.score_batch(&rows, &mut probs).unwrap();
+    assert_eq!(evaluate(&probs, &outcome.replay.y, model.threshold()), back.test);
+}
