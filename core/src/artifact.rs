@@ -617,28 +617,22 @@ impl Artifact {
     }
 
     /// The model card: what `GET /model`, the wasm `summary` and the report
-    /// show, the same for every kind. `model` is this artifact's model.
+    /// show, the same for every kind. `model` is this artifact's model (built
+    /// by [`Artifact::model`]); the parameters are read from its scorer.
     pub fn card(&self, model: &Model) -> ModelCard {
-        let parameters = match (&self.params, model.scorer()) {
-            (ModelParams::Logistic { scaler, weights }, _) => CardParameters::Logistic {
-                scaler_mean: scaler.mean.clone(),
-                scaler_scale: scaler.scale.clone(),
-                coefficients: weights.weights.clone(),
-                intercept: weights.intercept,
+        let parameters = match model.scorer() {
+            Scorer::Logistic(m) => CardParameters::Logistic {
+                scaler_mean: m.scaler().mean.clone(),
+                scaler_scale: m.scaler().scale.clone(),
+                coefficients: m.weights().weights.clone(),
+                intercept: m.weights().intercept,
             },
-            (ModelParams::Trees(e), Scorer::Trees(t)) => CardParameters::Trees {
-                trees: e.trees.len() as u32,
+            Scorer::Trees(t) => CardParameters::Trees {
+                trees: t.len() as u32,
                 max_depth: t.max_depth() as u32,
                 max_leaves: t.max_leaves() as u32,
-                base_score: e.base_score,
+                base_score: t.params().base_score,
                 expected_value: t.expected_value(),
-            },
-            (ModelParams::Trees(e), Scorer::Logistic(_)) => CardParameters::Trees {
-                trees: e.trees.len() as u32,
-                max_depth: 0,
-                max_leaves: 0,
-                base_score: e.base_score,
-                expected_value: model.base_value(),
             },
         };
         let mut feature_importance: Vec<FeatureImportance> = FEATURE_NAMES
@@ -656,7 +650,7 @@ impl Artifact {
         }
         ModelCard {
             name: self.model_name.clone(),
-            kind: self.kind().as_str(),
+            kind: model.kind().as_str(),
             threshold: model.threshold(),
             parameters,
             training: training_to_wire(&self.training),

@@ -23,6 +23,9 @@ use crate::validate::{row_in_range, validate_row, Transaction, ValidationError};
 
 /// The scorers a model can hold. Closed on purpose (no `dyn`): every runtime
 /// can rely on the exact arithmetic of each.
+// One per model, behind an `Arc`: the variants' size difference costs nothing,
+// and boxing the logistic one would add an indirection to its hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scorer {
     /// L2 logistic regression over standardised features.
@@ -176,13 +179,18 @@ pub fn sigmoid(t: f64) -> f64 {
     numerator / (1.0 + e)
 }
 
+fn check_threshold(threshold: f64) -> Result<f64, ModelError> {
+    if (0.0..=1.0).contains(&threshold) {
+        Ok(threshold)
+    } else {
+        Err(ModelError::BadParameter { what: "threshold", why: "must be a probability in [0, 1]" })
+    }
+}
+
 impl Model {
     /// A model from a checked scorer; the threshold must be a probability.
     pub fn new(name: String, scorer: Scorer, threshold: f64) -> Result<Model, ModelError> {
-        if !(0.0..=1.0).contains(&threshold) {
-            return Err(ModelError::BadParameter { what: "threshold", why: "must be a probability in [0, 1]" });
-        }
-        Ok(Model { name, threshold, scorer: Arc::new(scorer) })
+        Ok(Model { name, threshold: check_threshold(threshold)?, scorer: Arc::new(scorer) })
     }
 
     /// A logistic model (see [`Logistic::new`] for the checks).
@@ -220,10 +228,7 @@ impl Model {
 
     /// The same model with another threshold (e.g. an analyst's slider).
     pub fn with_threshold(&self, threshold: f64) -> Result<Model, ModelError> {
-        if !(0.0..=1.0).contains(&threshold) {
-            return Err(ModelError::BadParameter { what: "threshold", why: "must be a probability in [0, 1]" });
-        }
-        Ok(Model { name: self.name.clone(), threshold, scorer: Arc::clone(&self.scorer) })
+        Ok(Model { name: self.name.clone(), threshold: check_threshold(threshold)?, scorer: Arc::clone(&self.scorer) })
     }
 
     /// The log-odds of fraud for a raw (unscaled) row in schema order.
@@ -308,13 +313,19 @@ impl Model {
         Err(error.unwrap_or(BatchError::BadLength { len: rows.len() }))
     }
 
+    /// Every feature's contribution to the logit, in schema order; with
+    /// [`Model::base_value`] they sum to the logit.
+    pub fn contributions(&self, t: &Transaction) -> Vec<Contribution> {
+        match &*self.scorer {
+            Scorer::Logistic(m) => m.contributions(&t.0),
+            Scorer::Trees(m) => m.contributions(&t.0),
+        }
+    }
+
     /// Every feature's contribution to the logit, largest magnitude first
     /// (ties by schema order), cut to `k`.
     pub fn explain(&self, t: &Transaction, k: usize) -> Vec<Contribution> {
-        let mut all = match &*self.scorer {
-            Scorer::Logistic(m) => m.contributions(&t.0),
-            Scorer::Trees(m) => m.contributions(&t.0),
-        };
+        let mut all = self.contributions(t);
         // Insertion sort (30 items; the standard sorts cost kilobytes of wasm),
         // stable, so equal magnitudes keep schema order.
         for i in 1..all.len() {

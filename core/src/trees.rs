@@ -30,7 +30,6 @@ use alloc::vec::Vec;
 
 use crate::model::{Contribution, ModelError};
 use crate::schema::{FEATURE_NAMES, N_FEATURES};
-use crate::validate::MAX_ABS_VALUE;
 
 /// Marks a child reference as a leaf index (the low 31 bits).
 pub const LEAF: u32 = 1 << 31;
@@ -112,10 +111,8 @@ pub struct Trees {
     nodes: Vec<Node>,
     /// Every padded tree's leaf values, concatenated.
     leaves: Vec<f64>,
-    /// Per tree, where it lives in `nodes` and `leaves`.
+    /// Per tree, where it lives in `nodes` and `leaves`, and its depth.
     layout: Vec<Layout>,
-    /// Per tree, its depth (for TreeSHAP's path buffer).
-    depths: Vec<usize>,
     expected_value: f64,
 }
 
@@ -221,7 +218,7 @@ impl Trees {
             leaves.resize(l0 + (1 << depth), 0.0);
             pad(tree, depth, &mut nodes[n0..], &mut leaves[l0..]);
         }
-        let mut trees = Trees { params, nodes, leaves, layout, depths, expected_value: 0.0 };
+        let mut trees = Trees { params, nodes, leaves, layout, expected_value: 0.0 };
         trees.expected_value = (0..trees.layout.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
         if !trees.expected_value.is_finite() {
             return Err(bad("trees", "covers give no finite expected value"));
@@ -246,7 +243,7 @@ impl Trees {
 
     /// The deepest tree's depth.
     pub fn max_depth(&self) -> usize {
-        self.depths.iter().copied().max().unwrap_or(0)
+        self.layout.iter().map(|t| t.depth as usize).max().unwrap_or(0)
     }
 
     /// Most leaves in one tree.
@@ -418,10 +415,6 @@ fn cover_of(tree: &TreeParams, child: u32) -> f64 {
         tree.splits[child as usize].cover
     }
 }
-
-// The row's magnitude bound keeps comparisons meaningful; referenced so the
-// bound and the scorer are read together.
-const _: () = assert!(MAX_ABS_VALUE < f64::MAX);
 
 const NO_FEATURE: u32 = u32::MAX;
 

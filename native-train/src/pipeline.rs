@@ -551,10 +551,8 @@ fn feature_importance(model: &Model, x_val: &Array2<f64>) -> Vec<f64> {
     let part = |chunk: &[&[f64; N_FEATURES]]| {
         let mut sum = [0.0; N_FEATURES];
         for x in chunk {
-            for c in model.explain(&Transaction(**x), N_FEATURES) {
-                if let Some(i) = fraud_core::feature_index(c.feature) {
-                    sum[i] += c.contribution.abs();
-                }
+            for (s, c) in sum.iter_mut().zip(model.contributions(&Transaction(**x))) {
+                *s += c.contribution.abs();
             }
         }
         sum
