@@ -7,7 +7,7 @@
 //! | 0..8         | magic `FRAUDMDL`                             |
 //! | 8..10        | format version (`u16`)                       |
 //! | 10..14       | payload length `n` (`u32`)                   |
-//! | 14..14+n     | payload: [`ArtifactV2`] in bincode (v1: `ArtifactV1`) |
+//! | 14..14+n     | payload: [`ArtifactV3`] in bincode (v2: `ArtifactV2`, v1: `ArtifactV1`) |
 //! | 14+n..18+n   | CRC-32 (IEEE) of bytes `0..14+n`             |
 //!
 //! Decoding checks, in order: length, magic, version, declared length, checksum,
@@ -16,30 +16,36 @@
 //! anything, unlike a pickle — and the payload decoder has a hard allocation limit.
 //!
 //! [`Artifact`] is the internal value; the bytes are the explicit wire types of
-//! [`crate::wire`], mapped by hand. Version 2 carries any model kind; version 1
-//! files (logistic only) still load.
+//! [`crate::wire`], mapped by hand. Version 3 adds the decision rule
+//! (calibration, policy, costs) and the money figures; version 2 files (any
+//! kind, an uncalibrated F1 threshold) and version 1 files (logistic only)
+//! still load, with the rule they were served with.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 use crate::logistic::{Logistic, LogisticWeights};
 use crate::model::{Model, ModelError, ModelKind, Scorer};
 use crate::scaler::Scaler;
 use crate::schema::FEATURE_NAMES;
 use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 use crate::wire::{
-    self, ArtifactV1, ArtifactV2, CardParameters, FeatureImportance, ModelCard, WireLeaf, WireMetrics, WireModel,
-    WireProvenance, WireSplit, WireTraining, WireTree,
+    self, ArtifactV1, ArtifactV2, ArtifactV3, CardParameters, FeatureImportance, ModelCard, WireBenefit,
+    WireCalibration, WireCalibrationReport, WireCosts, WireDecision, WireLeaf, WireMetrics, WireModel,
+    WirePolicyReport, WireProvenance, WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
 };
 
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"FRAUDMDL";
-/// The format version this build writes (it also reads [`LEGACY_VERSION`]).
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version this build writes (it also reads every version from [`LEGACY_VERSION`]).
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest version still read: logistic-only artifacts of earlier trainers.
 pub const LEGACY_VERSION: u16 = 1;
+/// Version 2: any kind, no decision rule (an uncalibrated F1 threshold).
+pub const VERSION_2: u16 = 2;
 const HEADER_LEN: usize = 14;
 const CHECKSUM_LEN: usize = 4;
 /// Upper bound on a payload (a real one is ~2 KB); also the decoder's allocation cap.
@@ -174,13 +180,56 @@ pub enum ModelParams {
     Trees(TreeEnsemble),
 }
 
+/// One bin of a reliability diagram.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReliabilityBin {
+    /// Lowest probability in the bin (inclusive).
+    pub lower: f64,
+    /// Highest (exclusive; the last bin includes 1).
+    pub upper: f64,
+    /// Transactions in it.
+    pub rows: u64,
+    /// Their mean served probability.
+    pub mean_probability: f64,
+    /// Their observed fraud rate.
+    pub fraud_rate: f64,
+}
+
+/// How well served probabilities match outcomes on a split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibrationReport {
+    /// Mean squared error of the probability.
+    pub brier: f64,
+    /// Mean negative log-likelihood.
+    pub log_loss: f64,
+    /// Sum of the probabilities.
+    pub expected_frauds: f64,
+    /// Frauds there were.
+    pub observed_frauds: u64,
+    /// Non-empty bins, in probability order.
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// A policy's money on validation (where it was chosen) and test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyReport {
+    /// Which policy.
+    pub policy: Policy,
+    /// Its threshold (none for [`Policy::CostOptimal`]).
+    pub threshold: Option<f64>,
+    /// On validation.
+    pub validation: Tally,
+    /// On test.
+    pub test: Tally,
+}
+
 /// Everything a runtime needs to score and to describe the model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Artifact {
     /// Which candidate was selected ("baseline", "trees", ...).
     pub model_name: String,
-    /// Decision threshold on the probability.
-    pub threshold: f64,
+    /// Calibration, policy, threshold and costs.
+    pub rule: DecisionRule,
     /// The scorer's parameters.
     pub params: ModelParams,
     /// How they were fitted.
@@ -193,6 +242,10 @@ pub struct Artifact {
     pub validation: Metrics,
     /// Metrics on the held-out test split.
     pub test: Metrics,
+    /// Calibration on test (none when not measured, e.g. a version-2 file).
+    pub calibration_test: Option<CalibrationReport>,
+    /// The policies the trainer weighed (empty when none were).
+    pub policies: Vec<PolicyReport>,
 }
 
 /// Why bytes are not a usable artifact. Each cause is distinct.
@@ -280,7 +333,7 @@ impl fmt::Display for ArtifactError {
             ArtifactError::BadMagic => f.write_str("not a model artifact (wrong magic bytes)"),
             ArtifactError::UnsupportedVersion { found, supported } => write!(
                 f,
-                "artifact format version {found} is not supported (this build reads version {supported}); retrain or upgrade"
+                "artifact format version {found} is not supported (this build reads versions 1 to {supported}); retrain or upgrade"
             ),
             ArtifactError::TrailingBytes { expected, actual } => {
                 write!(f, "artifact has {actual} bytes, header declares {expected}")
@@ -419,7 +472,7 @@ impl Artifact {
             return Err(ArtifactError::Truncated { expected: min, actual: bytes.len() });
         }
         let version = le_u16(&bytes[8..10]);
-        if version != FORMAT_VERSION && version != LEGACY_VERSION {
+        if !(LEGACY_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(ArtifactError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
         }
         let declared = le_u32(&bytes[10..14]) as usize;
@@ -440,10 +493,10 @@ impl Artifact {
             return Err(ArtifactError::ChecksumMismatch { stored, computed });
         }
         let payload = &body[HEADER_LEN..];
-        let wire: ArtifactV2 = if version == LEGACY_VERSION {
-            decode_payload::<ArtifactV1>(payload)?.into()
-        } else {
-            decode_payload::<ArtifactV2>(payload)?
+        let wire: ArtifactV3 = match version {
+            LEGACY_VERSION => ArtifactV2::from(decode_payload::<ArtifactV1>(payload)?).into(),
+            VERSION_2 => decode_payload::<ArtifactV2>(payload)?.into(),
+            _ => decode_payload::<ArtifactV3>(payload)?,
         };
         let artifact = Artifact::from_wire(wire)?;
         let model = artifact.model()?;
@@ -460,7 +513,7 @@ impl Artifact {
                 Scorer::Trees(Trees::new(ensemble.clone()).map_err(ArtifactError::InvalidModel)?)
             }
         };
-        Model::new(self.model_name.clone(), scorer, self.threshold).map_err(ArtifactError::InvalidModel)
+        Model::new(self.model_name.clone(), scorer, self.rule.clone()).map_err(ArtifactError::InvalidModel)
     }
 
     /// The model kind the parameters are for.
@@ -472,11 +525,11 @@ impl Artifact {
     }
 
     /// The wire form (what `encode` writes and `model.json` holds).
-    pub fn to_wire(&self) -> ArtifactV2 {
-        ArtifactV2 {
+    pub fn to_wire(&self) -> ArtifactV3 {
+        ArtifactV3 {
             model_name: self.model_name.clone(),
             feature_names: wire::names(&FEATURE_NAMES),
-            threshold: self.threshold,
+            decision: decision_to_wire(&self.rule),
             model: match &self.params {
                 ModelParams::Logistic { scaler, weights } => WireModel::Logistic {
                     scaler_mean: scaler.mean.clone(),
@@ -511,13 +564,17 @@ impl Artifact {
             feature_importance: self.feature_importance.clone(),
             validation: metrics_to_wire(&self.validation),
             test: metrics_to_wire(&self.test),
+            calibration_test: self.calibration_test.as_ref().map(calibration_report_to_wire),
+            policies: self.policies.iter().map(policy_report_to_wire).collect(),
         }
     }
 
     /// The internal value of a wire form, checking its schema (the parameters
     /// are checked when the model is built).
-    pub fn from_wire(w: ArtifactV2) -> Result<Artifact, ArtifactError> {
+    pub fn from_wire(w: ArtifactV3) -> Result<Artifact, ArtifactError> {
         check_schema(&w.feature_names)?;
+        let rule = decision_from_wire(&w.decision)?;
+        let policies = w.policies.iter().map(policy_report_from_wire).collect::<Result<Vec<_>, _>>()?;
         let params = match w.model {
             WireModel::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => ModelParams::Logistic {
                 scaler: Scaler { mean: scaler_mean, scale: scaler_scale },
@@ -588,7 +645,7 @@ impl Artifact {
         let p = w.provenance;
         Ok(Artifact {
             model_name: w.model_name,
-            threshold: w.threshold,
+            rule,
             params,
             training,
             provenance: Provenance {
@@ -613,6 +670,8 @@ impl Artifact {
             feature_importance: w.feature_importance,
             validation: metrics_from_wire(&w.validation),
             test: metrics_from_wire(&w.test),
+            calibration_test: w.calibration_test.as_ref().map(calibration_report_from_wire),
+            policies,
         })
     }
 
@@ -652,13 +711,190 @@ impl Artifact {
             name: self.model_name.clone(),
             kind: model.kind().as_str(),
             threshold: model.threshold(),
+            policy: model.policy().as_str(),
+            calibration: calibration_to_wire(model.calibration()),
+            costs: costs_to_wire(model.costs()),
             parameters,
             training: training_to_wire(&self.training),
             provenance: provenance_to_wire(&self.provenance),
             feature_importance,
             validation: metrics_to_wire(&self.validation),
             test: metrics_to_wire(&self.test),
+            calibration_test: self.calibration_test.as_ref().map(calibration_report_to_wire),
+            policies: self.policies.iter().map(policy_report_to_wire).collect(),
         }
+    }
+}
+
+fn invalid(what: &'static str, why: &'static str) -> ArtifactError {
+    ArtifactError::InvalidModel(ModelError::BadParameter { what, why })
+}
+
+fn benefit_to_wire(b: &Benefit) -> WireBenefit {
+    WireBenefit { fixed: b.fixed, per_amount: b.per_amount }
+}
+
+fn benefit_from_wire(b: &WireBenefit) -> Benefit {
+    Benefit { fixed: b.fixed, per_amount: b.per_amount }
+}
+
+fn costs_to_wire(c: &Costs) -> WireCosts {
+    WireCosts {
+        currency: c.currency.clone(),
+        refused_fraud: benefit_to_wire(&c.refused_fraud),
+        accepted_fraud: benefit_to_wire(&c.accepted_fraud),
+        refused_legitimate: benefit_to_wire(&c.refused_legitimate),
+        accepted_legitimate: benefit_to_wire(&c.accepted_legitimate),
+    }
+}
+
+/// The internal costs of a wire form (checked when a model is built).
+pub fn costs_from_wire(c: &WireCosts) -> Costs {
+    Costs {
+        currency: c.currency.clone(),
+        refused_fraud: benefit_from_wire(&c.refused_fraud),
+        accepted_fraud: benefit_from_wire(&c.accepted_fraud),
+        refused_legitimate: benefit_from_wire(&c.refused_legitimate),
+        accepted_legitimate: benefit_from_wire(&c.accepted_legitimate),
+    }
+}
+
+fn calibration_to_wire(c: &Calibration) -> WireCalibration {
+    WireCalibration { method: c.method.as_str().to_string(), slope: c.slope, intercept: c.intercept }
+}
+
+fn decision_to_wire(r: &DecisionRule) -> WireDecision {
+    WireDecision {
+        policy: r.policy.as_str().to_string(),
+        threshold: r.threshold,
+        calibration: calibration_to_wire(&r.calibration),
+        costs: costs_to_wire(&r.costs),
+    }
+}
+
+fn policy_from_wire(name: &str) -> Result<Policy, ArtifactError> {
+    Policy::from_name(name).ok_or_else(|| {
+        invalid("policy", "unknown (f1_threshold, net_benefit_threshold, cost_optimal or manual_threshold)")
+    })
+}
+
+fn decision_from_wire(w: &WireDecision) -> Result<DecisionRule, ArtifactError> {
+    let method = CalibrationMethod::from_name(&w.calibration.method)
+        .ok_or_else(|| invalid("calibration method", "unknown (none, platt or prior_correction)"))?;
+    Ok(DecisionRule {
+        calibration: Calibration { method, slope: w.calibration.slope, intercept: w.calibration.intercept },
+        policy: policy_from_wire(&w.policy)?,
+        threshold: w.threshold,
+        costs: costs_from_wire(&w.costs),
+    })
+}
+
+fn tally_to_wire(t: &Tally) -> WireTally {
+    WireTally {
+        transactions: t.transactions,
+        frauds_stopped: t.frauds_stopped,
+        frauds_missed: t.frauds_missed,
+        false_alarms: t.false_alarms,
+        stopped_amount: t.stopped_amount,
+        missed_amount: t.missed_amount,
+        false_alarm_cost: t.false_alarm_cost,
+        net_benefit: t.net_benefit,
+        accept_all: t.accept_all,
+        refuse_all: t.refuse_all,
+    }
+}
+
+fn tally_from_wire(t: &WireTally) -> Tally {
+    Tally {
+        transactions: t.transactions,
+        frauds_stopped: t.frauds_stopped,
+        frauds_missed: t.frauds_missed,
+        false_alarms: t.false_alarms,
+        stopped_amount: t.stopped_amount,
+        missed_amount: t.missed_amount,
+        false_alarm_cost: t.false_alarm_cost,
+        net_benefit: t.net_benefit,
+        accept_all: t.accept_all,
+        refuse_all: t.refuse_all,
+    }
+}
+
+fn policy_report_to_wire(p: &PolicyReport) -> WirePolicyReport {
+    WirePolicyReport {
+        policy: p.policy.as_str().to_string(),
+        threshold: p.threshold,
+        validation: tally_to_wire(&p.validation),
+        test: tally_to_wire(&p.test),
+    }
+}
+
+fn policy_report_from_wire(p: &WirePolicyReport) -> Result<PolicyReport, ArtifactError> {
+    Ok(PolicyReport {
+        policy: policy_from_wire(&p.policy)?,
+        threshold: p.threshold,
+        validation: tally_from_wire(&p.validation),
+        test: tally_from_wire(&p.test),
+    })
+}
+
+fn calibration_report_to_wire(r: &CalibrationReport) -> WireCalibrationReport {
+    WireCalibrationReport {
+        brier: r.brier,
+        log_loss: r.log_loss,
+        expected_frauds: r.expected_frauds,
+        observed_frauds: r.observed_frauds,
+        reliability: r
+            .reliability
+            .iter()
+            .map(|b| WireReliabilityBin {
+                lower: b.lower,
+                upper: b.upper,
+                rows: b.rows,
+                mean_probability: b.mean_probability,
+                fraud_rate: b.fraud_rate,
+            })
+            .collect(),
+    }
+}
+
+fn calibration_report_from_wire(r: &WireCalibrationReport) -> CalibrationReport {
+    CalibrationReport {
+        brier: r.brier,
+        log_loss: r.log_loss,
+        expected_frauds: r.expected_frauds,
+        observed_frauds: r.observed_frauds,
+        reliability: r
+            .reliability
+            .iter()
+            .map(|b| ReliabilityBin {
+                lower: b.lower,
+                upper: b.upper,
+                rows: b.rows,
+                mean_probability: b.mean_probability,
+                fraud_rate: b.fraud_rate,
+            })
+            .collect(),
+    }
+}
+
+impl CalibrationReport {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WireCalibrationReport {
+        calibration_report_to_wire(self)
+    }
+}
+
+impl PolicyReport {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WirePolicyReport {
+        policy_report_to_wire(self)
+    }
+}
+
+impl Costs {
+    /// The wire form (cards, the streamer's summary).
+    pub fn to_wire(&self) -> WireCosts {
+        costs_to_wire(self)
     }
 }
 
@@ -779,7 +1015,7 @@ impl Artifact {
         use crate::schema::N_FEATURES;
         Artifact {
             model_name: "smote".into(),
-            threshold: 0.8125,
+            rule: DecisionRule::at_threshold(0.8125),
             params: ModelParams::Logistic {
                 scaler: Scaler {
                     mean: (0..N_FEATURES).map(|i| i as f64 * 0.1 - 1.0).collect(),
@@ -795,6 +1031,8 @@ impl Artifact {
             feature_importance: Vec::new(),
             validation: Metrics { f1: 0.8, ..Metrics::default() },
             test: Metrics { f1: 0.79, true_positives: 80, ..Metrics::default() },
+            calibration_test: None,
+            policies: Vec::new(),
         }
     }
 
@@ -829,7 +1067,12 @@ impl Artifact {
         ];
         Artifact {
             model_name: "trees".into(),
-            threshold: 0.375,
+            rule: DecisionRule {
+                calibration: Calibration { method: CalibrationMethod::Platt, slope: 0.875, intercept: -1.25 },
+                policy: Policy::CostOptimal,
+                threshold: 0.375,
+                costs: Costs { currency: "CHF".into(), ..Costs::default() },
+            },
             params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees }),
             training: Training::Trees(TreesTraining {
                 learning_rate: 0.05,
@@ -851,6 +1094,30 @@ impl Artifact {
                 .collect(),
             validation: Metrics { f1: 0.88, ..Metrics::default() },
             test: Metrics { f1: 0.87, true_positives: 85, ..Metrics::default() },
+            calibration_test: Some(CalibrationReport {
+                brier: 0.0005,
+                log_loss: 0.0035,
+                expected_frauds: 97.5,
+                observed_frauds: 98,
+                reliability: alloc::vec![
+                    ReliabilityBin { lower: 0.0, upper: 0.001, rows: 56_000, mean_probability: 1e-4, fraud_rate: 5e-5 },
+                    ReliabilityBin { lower: 0.5, upper: 1.0, rows: 90, mean_probability: 0.875, fraud_rate: 0.9 },
+                ],
+            }),
+            policies: alloc::vec![
+                PolicyReport {
+                    policy: Policy::F1Threshold,
+                    threshold: Some(0.5),
+                    validation: Tally { transactions: 100, net_benefit: 10.0, ..Tally::default() },
+                    test: Tally { transactions: 100, frauds_stopped: 3, net_benefit: 12.5, ..Tally::default() },
+                },
+                PolicyReport {
+                    policy: Policy::CostOptimal,
+                    threshold: None,
+                    validation: Tally { transactions: 100, net_benefit: 20.0, ..Tally::default() },
+                    test: Tally { transactions: 100, false_alarms: 2, accept_all: -50.0, ..Tally::default() },
+                },
+            ],
         }
     }
 }
@@ -898,7 +1165,7 @@ mod tests {
     /// a new version number.)
     #[test]
     fn artifact_bytes_are_pinned() {
-        for (a, file) in [(Artifact::example(), "example-v2.hex"), (Artifact::example_trees(), "trees-v2.hex")] {
+        for (a, file) in [(Artifact::example(), "example-v3.hex"), (Artifact::example_trees(), "trees-v3.hex")] {
             let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
             let got = hex(&a.encode().unwrap());
             match std::fs::read_to_string(&path) {
@@ -933,12 +1200,33 @@ mod tests {
         assert_eq!(a.params, today.params);
         assert_eq!(a.training, today.training);
         assert_eq!(
-            (a.threshold, &a.model_name, &a.validation, &a.test),
-            (today.threshold, &today.model_name, &today.validation, &today.test)
+            (&a.rule, &a.model_name, &a.validation, &a.test),
+            (&today.rule, &today.model_name, &today.validation, &today.test)
         );
         assert_eq!(model, today.model().unwrap());
-        // Re-encoding writes version 2.
+        // Re-encoding writes the current version.
         assert_eq!(le_u16(&a.encode().unwrap()[8..10]), FORMAT_VERSION);
+    }
+
+    #[test]
+    fn version_2_artifacts_still_load_uncalibrated_at_their_f1_threshold() {
+        for (today, file) in [
+            (Artifact::example(), include_str!("../tests/fixtures/example-v2.hex")),
+            (Artifact::example_trees(), include_str!("../tests/fixtures/trees-v2.hex")),
+        ] {
+            let v2 = unhex(file);
+            assert_eq!(le_u16(&v2[8..10]), VERSION_2);
+            let (a, model) = Artifact::load(&v2).unwrap();
+            assert_eq!(
+                (&a.params, &a.training, &a.feature_importance),
+                (&today.params, &today.training, &today.feature_importance)
+            );
+            assert_eq!(a.rule, DecisionRule::at_threshold(today.rule.threshold));
+            assert_eq!((a.calibration_test.as_ref(), a.policies.len()), (None, 0));
+            // Served as before: the raw sigmoid at the threshold.
+            let x = [0.5; crate::schema::N_FEATURES];
+            assert_eq!(model.probability(&x).to_bits(), crate::model::sigmoid(model.logit(&x)).to_bits());
+        }
     }
 
     #[test]
@@ -971,8 +1259,8 @@ mod tests {
         let bytes = Artifact::example().encode().unwrap();
         assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
         let mut future = bytes.clone();
-        future[8] = 3;
-        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 3, supported: 2 }));
+        future[8] = 4;
+        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 4, supported: 3 }));
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));
@@ -985,7 +1273,7 @@ mod tests {
     }
 
     /// Valid framing and checksum around a semantically bad wire artifact.
-    fn reseal(w: &ArtifactV2) -> Vec<u8> {
+    fn reseal(w: &ArtifactV3) -> Vec<u8> {
         frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap())
     }
 
@@ -1004,7 +1292,16 @@ mod tests {
         }
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
-        w.threshold = f64::NAN;
+        w.decision.threshold = f64::NAN;
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = good.clone();
+        w.decision.policy = "coin_flip".into();
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = good.clone();
+        w.decision.calibration.slope = -1.0;
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = good.clone();
+        w.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good;
         w.feature_importance = vec![1.0; 3];

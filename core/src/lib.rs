@@ -21,6 +21,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod artifact;
+pub mod decision;
 pub mod error;
 mod exp;
 pub mod logistic;
@@ -32,6 +33,7 @@ pub mod validate;
 pub mod wire;
 
 pub use artifact::{Artifact, ArtifactError, Metrics, ModelParams, Provenance, Training};
+pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 pub use error::ErrorCode;
 pub use logistic::{Logistic, LogisticWeights};
 pub use model::{Contribution, Model, ModelKind, Prediction, Scorer};

@@ -1,9 +1,10 @@
-//! The model seam: a threshold and a closed set of scorers.
+//! The model seam: a decision rule and a closed set of scorers.
 //!
 //! [`Model`] is what every runtime scores with, whatever the kind: it owns the
-//! parts all kinds share — the sigmoid, the `probability >= threshold`
-//! decision, the fused-validation batch API and top-k explanations — and
-//! delegates the logit and the per-feature contributions to its [`Scorer`].
+//! parts all kinds share — the calibrated sigmoid, the decision (threshold or
+//! cost-optimal, see [`crate::decision`]), the fused-validation batch API and
+//! top-k explanations — and delegates the logit and the per-feature
+//! contributions to its [`Scorer`].
 //! Adding a kind is one module and one arm of [`Scorer`]; nothing outside
 //! `core` (and the trainer, which makes it) changes.
 
@@ -13,6 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use serde::Serialize;
 
+use crate::decision::{Calibration, Costs, DecisionRule, ExpectedBenefit, Policy, AMOUNT_FEATURE};
 use crate::error::ErrorCode;
 use crate::exp::exp_nonpositive;
 use crate::logistic::{Logistic, LogisticWeights};
@@ -53,13 +55,15 @@ impl ModelKind {
     }
 }
 
-/// A probability and the decision taken at the model's threshold.
+/// A calibrated probability, the decision and what each decision is expected to be worth.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Prediction {
-    /// P(fraud), in [0, 1].
+    /// P(fraud), in [0, 1], calibrated.
     pub probability: f64,
-    /// `probability >= threshold`.
+    /// The decision: refuse the transaction.
     pub is_fraud: bool,
+    /// Expected value of refusing and of accepting, in the costs' currency.
+    pub expected: ExpectedBenefit,
 }
 
 /// One feature's share of a score, in logit units. A model's contributions
@@ -161,12 +165,12 @@ impl std::error::Error for BatchError {}
 #[cfg(feature = "std")]
 impl std::error::Error for ModelError {}
 
-/// A ready-to-score model: a scorer and the decision threshold. Immutable
-/// once built; cheap to clone (the scorer is shared).
+/// A ready-to-score model: a scorer and its decision rule. Immutable once
+/// built; cheap to clone (the scorer is shared).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     name: String,
-    threshold: f64,
+    rule: DecisionRule,
     scorer: Arc<Scorer>,
 }
 
@@ -179,28 +183,21 @@ pub fn sigmoid(t: f64) -> f64 {
     numerator / (1.0 + e)
 }
 
-fn check_threshold(threshold: f64) -> Result<f64, ModelError> {
-    if (0.0..=1.0).contains(&threshold) {
-        Ok(threshold)
-    } else {
-        Err(ModelError::BadParameter { what: "threshold", why: "must be a probability in [0, 1]" })
-    }
-}
-
 impl Model {
-    /// A model from a checked scorer; the threshold must be a probability.
-    pub fn new(name: String, scorer: Scorer, threshold: f64) -> Result<Model, ModelError> {
-        Ok(Model { name, threshold: check_threshold(threshold)?, scorer: Arc::new(scorer) })
+    /// A model from a checked scorer and a decision rule (checked here).
+    pub fn new(name: String, scorer: Scorer, rule: DecisionRule) -> Result<Model, ModelError> {
+        rule.check()?;
+        Ok(Model { name, rule, scorer: Arc::new(scorer) })
     }
 
-    /// A logistic model (see [`Logistic::new`] for the checks).
+    /// An uncalibrated logistic model at an F1 threshold (see [`Logistic::new`] for the checks).
     pub fn logistic(
         name: String,
         scaler: Scaler,
         weights: LogisticWeights,
         threshold: f64,
     ) -> Result<Model, ModelError> {
-        Model::new(name, Scorer::Logistic(Logistic::new(scaler, weights)?), threshold)
+        Model::new(name, Scorer::Logistic(Logistic::new(scaler, weights)?), DecisionRule::at_threshold(threshold))
     }
 
     /// Which candidate this is ("baseline", "trees", ...).
@@ -208,9 +205,30 @@ impl Model {
         &self.name
     }
 
-    /// The decision threshold on the probability.
+    /// The threshold the threshold policies apply to the calibrated probability
+    /// (under [`Policy::CostOptimal`], the best single threshold, for reference).
     pub fn threshold(&self) -> f64 {
-        self.threshold
+        self.rule.threshold
+    }
+
+    /// How a probability becomes a decision.
+    pub fn policy(&self) -> Policy {
+        self.rule.policy
+    }
+
+    /// The logit → probability map.
+    pub fn calibration(&self) -> &Calibration {
+        &self.rule.calibration
+    }
+
+    /// What each outcome is worth.
+    pub fn costs(&self) -> &Costs {
+        &self.rule.costs
+    }
+
+    /// The whole decision rule.
+    pub fn rule(&self) -> &DecisionRule {
+        &self.rule
     }
 
     /// The scorer.
@@ -226,9 +244,20 @@ impl Model {
         }
     }
 
-    /// The same model with another threshold (e.g. an analyst's slider).
+    /// The same model with another decision rule.
+    pub fn with_rule(&self, rule: DecisionRule) -> Result<Model, ModelError> {
+        rule.check()?;
+        Ok(Model { name: self.name.clone(), rule, scorer: Arc::clone(&self.scorer) })
+    }
+
+    /// The same model deciding at a threshold someone set (an analyst's slider).
     pub fn with_threshold(&self, threshold: f64) -> Result<Model, ModelError> {
-        Ok(Model { name: self.name.clone(), threshold: check_threshold(threshold)?, scorer: Arc::clone(&self.scorer) })
+        self.with_rule(DecisionRule { threshold, policy: Policy::ManualThreshold, ..self.rule.clone() })
+    }
+
+    /// The same model with other costs (its policy re-decides with them).
+    pub fn with_costs(&self, costs: Costs) -> Result<Model, ModelError> {
+        self.with_rule(DecisionRule { costs, ..self.rule.clone() })
     }
 
     /// The log-odds of fraud for a raw (unscaled) row in schema order.
@@ -240,24 +269,37 @@ impl Model {
         }
     }
 
-    /// P(fraud) for a raw row. The caller guarantees the row is valid
-    /// (a [`Transaction`], or a row that passed [`validate_row`]).
+    /// Calibrated P(fraud) for a raw row. The caller guarantees the row is
+    /// valid (a [`Transaction`], or a row that passed [`validate_row`]).
     #[inline]
     pub fn probability(&self, x: &[f64; N_FEATURES]) -> f64 {
-        sigmoid(self.logit(x))
+        sigmoid(self.rule.calibration.apply(self.logit(x)))
     }
 
-    /// The decision for a probability.
+    /// The decision for row `x` whose probability (from this model) is `probability`.
     #[inline]
-    pub fn is_fraud(&self, probability: f64) -> bool {
-        probability >= self.threshold
+    pub fn is_fraud(&self, x: &[f64; N_FEATURES], probability: f64) -> bool {
+        self.rule.refuses(probability, x[AMOUNT_FEATURE])
     }
 
-    /// Probability and decision for a validated transaction.
+    /// Decisions for a row-major batch and its probabilities (from
+    /// [`Model::score_batch`]), one per row, into `out`.
+    pub fn decide_batch(&self, rows: &[f64], probabilities: &[f64], out: &mut [bool]) {
+        let (rows, _) = rows.as_chunks::<N_FEATURES>();
+        for ((x, &p), d) in rows.iter().zip(probabilities).zip(out.iter_mut()) {
+            *d = self.is_fraud(x, p);
+        }
+    }
+
+    /// Probability, decision and expected values for a validated transaction.
     #[inline]
     pub fn predict(&self, t: &Transaction) -> Prediction {
         let probability = self.probability(&t.0);
-        Prediction { probability, is_fraud: self.is_fraud(probability) }
+        Prediction {
+            probability,
+            is_fraud: self.is_fraud(&t.0, probability),
+            expected: self.rule.costs.expected(probability, t.0[AMOUNT_FEATURE]),
+        }
     }
 
     /// The logit an explanation starts from: contributions over all features
@@ -299,8 +341,9 @@ impl Model {
                 m.logits(chunks, out);
             }
         }
+        let calibration = self.rule.calibration;
         for p in out.iter_mut() {
-            *p = sigmoid(*p);
+            *p = sigmoid(calibration.apply(*p));
         }
         if all_valid {
             return Ok(());
@@ -417,6 +460,7 @@ mod tests {
         let x = row(0.3);
         let p = m.probability(&x);
         let at = m.with_threshold(p).unwrap();
+        assert_eq!(at.policy(), Policy::ManualThreshold);
         assert!(at.predict(&Transaction(x)).is_fraud);
         let above = m.with_threshold(p + 1e-12).unwrap();
         assert!(!above.predict(&Transaction(x)).is_fraud);
@@ -441,6 +485,48 @@ mod tests {
         assert_eq!(m.score_batch(&rows[..31], &mut out2).unwrap_err(), BatchError::BadLength { len: 31 });
         assert!(matches!(m.score_batch(&rows, &mut out2[..4]), Err(BatchError::OutputLength { rows: 5, out: 4 })));
         assert!(m.score_batch(&[], &mut []).is_ok());
+    }
+
+    #[test]
+    fn calibration_and_cost_optimal_decisions_hold_in_batch_and_single() {
+        let base = model(0.5);
+        let rule = DecisionRule {
+            calibration: Calibration {
+                method: crate::decision::CalibrationMethod::Platt,
+                slope: 0.75,
+                intercept: -2.5,
+            },
+            policy: Policy::CostOptimal,
+            threshold: 0.5,
+            costs: Costs::default(),
+        };
+        let m = base.with_rule(rule).unwrap();
+        let rows: Vec<f64> = (0..40).flat_map(|r| row(r as f64 * 0.2 - 4.0)).collect();
+        let mut out = vec![0.0; 40];
+        m.score_batch(&rows, &mut out).unwrap();
+        let mut decisions = vec![false; 40];
+        m.decide_batch(&rows, &out, &mut decisions);
+        for (r, x) in rows.as_chunks::<N_FEATURES>().0.iter().enumerate() {
+            let p = m.predict(&Transaction(*x));
+            assert_eq!(p.probability.to_bits(), out[r].to_bits());
+            assert_eq!(p.probability.to_bits(), sigmoid(0.75 * base.logit(x) - 2.5).to_bits());
+            assert_eq!(p.is_fraud, decisions[r]);
+            assert_eq!(p.is_fraud, p.expected.refuse > p.expected.accept);
+        }
+        // The same probability is refused at a large amount and accepted at none.
+        let mut x = row(0.0);
+        let p = 0.05;
+        x[AMOUNT_FEATURE] = 0.0;
+        assert!(!m.is_fraud(&x, p));
+        x[AMOUNT_FEATURE] = 1000.0;
+        assert!(m.is_fraud(&x, p));
+        // An analyst's slider switches to a threshold; new costs re-decide.
+        assert_eq!(m.with_threshold(0.01).unwrap().policy(), Policy::ManualThreshold);
+        let generous = Costs {
+            refused_legitimate: crate::decision::Benefit { fixed: -500.0, per_amount: 0.0 },
+            ..Costs::default()
+        };
+        assert!(!m.with_costs(generous).unwrap().is_fraud(&x, p));
     }
 
     #[test]

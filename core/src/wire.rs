@@ -4,8 +4,9 @@
 //!
 //! Renaming or reshaping an internal type never changes these; changing these
 //! is a format change (a new version, with the old one still read). The
-//! artifact payload is [`ArtifactV2`] in bincode; `model.json` is the same
-//! value in JSON; [`ArtifactV1`] is the previous payload, still loaded. The
+//! artifact payload is in bincode; `model.json` is the same value in JSON;
+//! [`ArtifactV3`] is the payload, format version 3; [`ArtifactV2`]
+//! and [`ArtifactV1`] are the previous payloads, still loaded. The
 //! `/model` card and the wasm `summary` are built from these types too.
 
 use alloc::string::{String, ToString};
@@ -178,7 +179,7 @@ pub enum WireTraining {
     },
 }
 
-/// The artifact payload, format version 2.
+/// The artifact payload, format version 2 (no decision rule: an F1 threshold).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct ArtifactV2 {
     /// Which candidate was selected.
@@ -199,6 +200,185 @@ pub struct ArtifactV2 {
     pub validation: WireMetrics,
     /// Metrics on test.
     pub test: WireMetrics,
+}
+
+/// One outcome's value: `fixed + per_amount · amount`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireBenefit {
+    /// Independent of the amount.
+    pub fixed: f64,
+    /// Times the amount.
+    pub per_amount: f64,
+}
+
+/// The cost model: each outcome's value, in one currency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireCosts {
+    /// Currency name.
+    pub currency: String,
+    /// A fraud refused.
+    pub refused_fraud: WireBenefit,
+    /// A fraud accepted.
+    pub accepted_fraud: WireBenefit,
+    /// A legitimate transaction refused.
+    pub refused_legitimate: WireBenefit,
+    /// A legitimate transaction accepted.
+    pub accepted_legitimate: WireBenefit,
+}
+
+/// The logit → probability map: `sigmoid(slope · logit + intercept)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireCalibration {
+    /// `none`, `platt` or `prior_correction`.
+    pub method: String,
+    /// Multiplies the logit.
+    pub slope: f64,
+    /// Added after.
+    pub intercept: f64,
+}
+
+/// How a logit becomes a decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireDecision {
+    /// `f1_threshold`, `net_benefit_threshold`, `cost_optimal` or `manual_threshold`.
+    pub policy: String,
+    /// On the calibrated probability; applied by the threshold policies.
+    pub threshold: f64,
+    /// Logit → probability.
+    pub calibration: WireCalibration,
+    /// What each outcome is worth.
+    pub costs: WireCosts,
+}
+
+/// The money a policy's decisions made on one split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireTally {
+    /// Transactions decided.
+    pub transactions: u64,
+    /// Frauds refused.
+    pub frauds_stopped: u64,
+    /// Frauds accepted.
+    pub frauds_missed: u64,
+    /// Legitimate transactions refused.
+    pub false_alarms: u64,
+    /// Amount of the frauds refused.
+    pub stopped_amount: f64,
+    /// Amount of the frauds accepted.
+    pub missed_amount: f64,
+    /// What the false alarms cost.
+    pub false_alarm_cost: f64,
+    /// Sum of the decisions' values.
+    pub net_benefit: f64,
+    /// What accepting everything would have made.
+    pub accept_all: f64,
+    /// What refusing everything would have made.
+    pub refuse_all: f64,
+}
+
+/// One policy's figures on validation (where it was chosen) and test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WirePolicyReport {
+    /// Policy name.
+    pub policy: String,
+    /// Its threshold (none for `cost_optimal`).
+    pub threshold: Option<f64>,
+    /// On validation.
+    pub validation: WireTally,
+    /// On test.
+    pub test: WireTally,
+}
+
+/// One bin of a reliability diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireReliabilityBin {
+    /// Lowest probability in the bin (inclusive).
+    pub lower: f64,
+    /// Highest (exclusive; the last bin includes 1).
+    pub upper: f64,
+    /// Transactions in it.
+    pub rows: u64,
+    /// Their mean served probability.
+    pub mean_probability: f64,
+    /// Their observed fraud rate.
+    pub fraud_rate: f64,
+}
+
+/// How well the served probabilities match the outcomes on test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireCalibrationReport {
+    /// Mean squared error of the probability.
+    pub brier: f64,
+    /// Mean negative log-likelihood (natural log).
+    pub log_loss: f64,
+    /// Sum of the probabilities.
+    pub expected_frauds: f64,
+    /// Frauds there were.
+    pub observed_frauds: u64,
+    /// The reliability diagram's bins (empty bins left out).
+    pub reliability: Vec<WireReliabilityBin>,
+}
+
+/// The artifact payload, format version 3: version 2 plus the decision rule
+/// (calibration, policy, costs) and the money and calibration figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct ArtifactV3 {
+    /// Which candidate was selected.
+    pub model_name: String,
+    /// The input schema, in order.
+    pub feature_names: Vec<String>,
+    /// Calibration, policy, threshold and costs.
+    pub decision: WireDecision,
+    /// The scorer.
+    pub model: WireModel,
+    /// How it was fitted.
+    pub training: WireTraining,
+    /// Where it came from.
+    pub provenance: WireProvenance,
+    /// Mean |contribution| per feature on validation, schema order (empty: not measured).
+    pub feature_importance: Vec<f64>,
+    /// Metrics on validation at the threshold.
+    pub validation: WireMetrics,
+    /// Metrics on test at the threshold.
+    pub test: WireMetrics,
+    /// Calibration on test (none: not measured).
+    pub calibration_test: Option<WireCalibrationReport>,
+    /// Every policy the trainer weighed (empty: none).
+    pub policies: Vec<WirePolicyReport>,
+}
+
+/// The decision rule of artifacts older than version 3: uncalibrated, F1
+/// threshold, the default costs.
+fn legacy_decision(threshold: f64) -> WireDecision {
+    WireDecision {
+        policy: "f1_threshold".to_string(),
+        threshold,
+        calibration: WireCalibration { method: "none".to_string(), slope: 1.0, intercept: 0.0 },
+        costs: WireCosts {
+            currency: "EUR".to_string(),
+            refused_fraud: WireBenefit { fixed: 50.0, per_amount: 0.0 },
+            accepted_fraud: WireBenefit { fixed: 0.0, per_amount: -1.0 },
+            refused_legitimate: WireBenefit { fixed: -5.0, per_amount: 0.0 },
+            accepted_legitimate: WireBenefit { fixed: 0.0, per_amount: 0.02 },
+        },
+    }
+}
+
+impl From<ArtifactV2> for ArtifactV3 {
+    fn from(v2: ArtifactV2) -> ArtifactV3 {
+        ArtifactV3 {
+            model_name: v2.model_name,
+            feature_names: v2.feature_names,
+            decision: legacy_decision(v2.threshold),
+            model: v2.model,
+            training: v2.training,
+            provenance: v2.provenance,
+            feature_importance: v2.feature_importance,
+            validation: v2.validation,
+            test: v2.test,
+            calibration_test: None,
+            policies: Vec::new(),
+        }
+    }
 }
 
 /// Version 1's provenance: logistic solver details were part of it.
@@ -365,8 +545,14 @@ pub struct ModelCard {
     pub name: String,
     /// `"logistic"` or `"trees"`.
     pub kind: &'static str,
-    /// Decision threshold.
+    /// Threshold on the calibrated probability (applied by the threshold policies).
     pub threshold: f64,
+    /// How the decision is taken.
+    pub policy: &'static str,
+    /// Logit → probability.
+    pub calibration: WireCalibration,
+    /// What each outcome is worth.
+    pub costs: WireCosts,
     /// The scorer's parameters (or shape).
     pub parameters: CardParameters,
     /// How it was fitted.
@@ -379,6 +565,10 @@ pub struct ModelCard {
     pub validation: WireMetrics,
     /// Metrics on test.
     pub test: WireMetrics,
+    /// Calibration on test (null: not measured).
+    pub calibration_test: Option<WireCalibrationReport>,
+    /// Every policy the trainer weighed, on validation and test.
+    pub policies: Vec<WirePolicyReport>,
 }
 
 pub(crate) fn names(list: &[&str]) -> Vec<String> {
@@ -406,6 +596,8 @@ pub trait CardVisitor {
     fn text(&mut self, s: &str);
     /// A boolean.
     fn boolean(&mut self, b: bool);
+    /// No value (JSON `null`).
+    fn null(&mut self);
 }
 
 fn field_num<V: CardVisitor>(v: &mut V, k: &str, x: f64) {
@@ -550,6 +742,75 @@ fn parameters<V: CardVisitor>(v: &mut V, p: &CardParameters) {
     v.end();
 }
 
+fn benefit<V: CardVisitor>(v: &mut V, k: &str, b: &WireBenefit) {
+    v.key(k);
+    v.begin_object();
+    field_num(v, "fixed", b.fixed);
+    field_num(v, "per_amount", b.per_amount);
+    v.end();
+}
+
+fn costs<V: CardVisitor>(v: &mut V, c: &WireCosts) {
+    v.key("costs");
+    v.begin_object();
+    field_text(v, "currency", &c.currency);
+    benefit(v, "refused_fraud", &c.refused_fraud);
+    benefit(v, "accepted_fraud", &c.accepted_fraud);
+    benefit(v, "refused_legitimate", &c.refused_legitimate);
+    benefit(v, "accepted_legitimate", &c.accepted_legitimate);
+    v.end();
+}
+
+fn tally<V: CardVisitor>(v: &mut V, k: &str, t: &WireTally) {
+    v.key(k);
+    v.begin_object();
+    for (k, n) in [
+        ("transactions", t.transactions),
+        ("frauds_stopped", t.frauds_stopped),
+        ("frauds_missed", t.frauds_missed),
+        ("false_alarms", t.false_alarms),
+    ] {
+        field_int(v, k, n);
+    }
+    for (k, x) in [
+        ("stopped_amount", t.stopped_amount),
+        ("missed_amount", t.missed_amount),
+        ("false_alarm_cost", t.false_alarm_cost),
+        ("net_benefit", t.net_benefit),
+        ("accept_all", t.accept_all),
+        ("refuse_all", t.refuse_all),
+    ] {
+        field_num(v, k, x);
+    }
+    v.end();
+}
+
+fn calibration_test<V: CardVisitor>(v: &mut V, r: Option<&WireCalibrationReport>) {
+    v.key("calibration_test");
+    let Some(r) = r else {
+        v.null();
+        return;
+    };
+    v.begin_object();
+    field_num(v, "brier", r.brier);
+    field_num(v, "log_loss", r.log_loss);
+    field_num(v, "expected_frauds", r.expected_frauds);
+    field_int(v, "observed_frauds", r.observed_frauds);
+    v.key("reliability");
+    v.begin_list();
+    for b in &r.reliability {
+        v.begin_object();
+        field_num(v, "lower", b.lower);
+        field_num(v, "upper", b.upper);
+        field_int(v, "rows", b.rows);
+        field_num(v, "mean_probability", b.mean_probability);
+        field_num(v, "fraud_rate", b.fraud_rate);
+        v.end();
+    }
+    v.end();
+    v.end();
+}
+
 impl ModelCard {
     /// Walks the card in the order and with the keys its `Serialize` uses.
     pub fn visit<V: CardVisitor>(&self, v: &mut V) {
@@ -557,6 +818,14 @@ impl ModelCard {
         field_text(v, "name", &self.name);
         field_text(v, "kind", self.kind);
         field_num(v, "threshold", self.threshold);
+        field_text(v, "policy", self.policy);
+        v.key("calibration");
+        v.begin_object();
+        field_text(v, "method", &self.calibration.method);
+        field_num(v, "slope", self.calibration.slope);
+        field_num(v, "intercept", self.calibration.intercept);
+        v.end();
+        costs(v, &self.costs);
         parameters(v, &self.parameters);
         training(v, &self.training);
         provenance(v, &self.provenance);
@@ -571,6 +840,22 @@ impl ModelCard {
         v.end();
         metrics(v, "validation", &self.validation);
         metrics(v, "test", &self.test);
+        calibration_test(v, self.calibration_test.as_ref());
+        v.key("policies");
+        v.begin_list();
+        for p in &self.policies {
+            v.begin_object();
+            field_text(v, "policy", &p.policy);
+            v.key("threshold");
+            match p.threshold {
+                Some(t) => v.number(t),
+                None => v.null(),
+            }
+            tally(v, "validation", &p.validation);
+            tally(v, "test", &p.test);
+            v.end();
+        }
+        v.end();
         v.end();
     }
 }
@@ -634,6 +919,10 @@ mod tests {
         fn boolean(&mut self, b: bool) {
             self.item();
             self.0.push_str(if b { "true" } else { "false" });
+        }
+        fn null(&mut self) {
+            self.item();
+            self.0.push_str("null");
         }
     }
 

@@ -20,13 +20,15 @@ fn cases() -> u32 {
 fn artifact(params: ModelParams, training: Training, threshold: f64, name: String) -> Artifact {
     Artifact {
         model_name: name,
-        threshold,
+        rule: fraud_core::DecisionRule::at_threshold(threshold),
         params,
         training,
         provenance: Provenance { dataset: "fuzz".into(), seed: 7, ..Provenance::default() },
         feature_importance: (0..N_FEATURES).map(|i| i as f64).collect(),
         validation: Metrics::default(),
         test: Metrics { f1: 0.5, ..Metrics::default() },
+        calibration_test: None,
+        policies: Vec::new(),
     }
 }
 
@@ -142,7 +144,7 @@ proptest! {
         let bytes = a.encode().unwrap();
         let (back, model) = Artifact::load(&bytes).expect("a valid artifact loads");
         prop_assert_eq!(&back, &a);
-        prop_assert_eq!(model.threshold(), a.threshold);
+        prop_assert_eq!(model.threshold(), a.rule.threshold);
     }
 
     #[test]
