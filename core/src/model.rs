@@ -318,6 +318,19 @@ impl Model {
     /// once, and the check is branch-free); if any row is invalid the error
     /// names the first one and `out` is filled with NaN — never a partial result.
     pub fn score_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), BatchError> {
+        self.logit_batch(rows, out)?;
+        // A second pass over a contiguous array, which the compiler turns into
+        // SIMD; each value goes through exactly the operations `probability` performs.
+        let calibration = self.rule.calibration;
+        for p in out.iter_mut() {
+            *p = sigmoid(calibration.apply(*p));
+        }
+        Ok(())
+    }
+
+    /// The raw logits (before calibration) of a row-major batch, with the
+    /// validation and errors of [`Model::score_batch`]; what calibration is fitted on.
+    pub fn logit_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), BatchError> {
         let (chunks, rest) = rows.as_chunks::<N_FEATURES>();
         if !rest.is_empty() {
             return Err(BatchError::BadLength { len: rows.len() });
@@ -325,9 +338,6 @@ impl Model {
         if out.len() != chunks.len() {
             return Err(BatchError::OutputLength { rows: chunks.len(), out: out.len() });
         }
-        // Two passes: logits row by row (memory-bound), then the sigmoid over
-        // a contiguous array, which the compiler turns into SIMD. Each value
-        // goes through exactly the operations `probability` performs.
         let mut all_valid = true;
         match &*self.scorer {
             Scorer::Logistic(m) => {
@@ -340,10 +350,6 @@ impl Model {
                 all_valid = chunks.iter().fold(true, |ok, x| ok & row_in_range(x));
                 m.logits(chunks, out);
             }
-        }
-        let calibration = self.rule.calibration;
-        for p in out.iter_mut() {
-            *p = sigmoid(calibration.apply(*p));
         }
         if all_valid {
             return Ok(());

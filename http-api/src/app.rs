@@ -11,7 +11,8 @@ use axum::Router;
 use fraud_core::artifact::model_id;
 use fraud_core::schema::LABEL_NAME;
 use fraud_core::{
-    Artifact, ArtifactError, Contribution, ErrorCode, Model, Transaction, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES,
+    Artifact, ArtifactError, Contribution, ErrorCode, Model, Prediction, Transaction, FEATURE_NAMES, MAX_ABS_VALUE,
+    N_FEATURES,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -233,12 +234,29 @@ fn contributions(model: &Model, t: &Transaction, k: Option<usize>) -> Option<Vec
     k.map(|k| model.explain(t, k))
 }
 
+/// What each decision is expected to be worth, from the calibrated
+/// probability, the transaction's amount and the model's costs.
+#[derive(Serialize)]
+struct ExpectedBenefit<'a> {
+    refuse: f64,
+    accept: f64,
+    currency: &'a str,
+}
+
+impl<'a> ExpectedBenefit<'a> {
+    fn of(p: &Prediction, model: &'a Model) -> ExpectedBenefit<'a> {
+        ExpectedBenefit { refuse: p.expected.refuse, accept: p.expected.accept, currency: &model.costs().currency }
+    }
+}
+
 #[derive(Serialize)]
 struct PredictResponse<'a> {
     id: Option<Value>,
     fraud_probability: f64,
     is_fraud: bool,
+    expected_benefit: ExpectedBenefit<'a>,
     threshold: f64,
+    policy: &'static str,
     model: &'a ModelRef,
     #[serde(skip_serializing_if = "Option::is_none")]
     contributions: Option<Vec<Contribution>>,
@@ -260,7 +278,9 @@ async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, bod
         id: parsed.id,
         fraud_probability: p.probability,
         is_fraud: p.is_fraud,
+        expected_benefit: ExpectedBenefit::of(&p, &s.model),
         threshold: s.model.threshold(),
+        policy: s.model.policy().as_str(),
         model: &s.model_ref,
         contributions: contributions(&s.model, &t, explain),
         base_value: explain.map(|_| s.model.base_value()),
@@ -269,10 +289,11 @@ async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, bod
 }
 
 #[derive(Serialize)]
-struct BatchResult {
+struct BatchResult<'a> {
     id: Option<Value>,
     fraud_probability: f64,
     is_fraud: bool,
+    expected_benefit: ExpectedBenefit<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     contributions: Option<Vec<Contribution>>,
 }
@@ -282,8 +303,9 @@ struct BatchResponse<'a> {
     count: usize,
     flagged: usize,
     threshold: f64,
+    policy: &'static str,
     model: &'a ModelRef,
-    results: Vec<BatchResult>,
+    results: Vec<BatchResult<'a>>,
 }
 
 async fn predict_batch(
@@ -344,11 +366,18 @@ async fn predict_batch(
                 id,
                 fraud_probability: p.probability,
                 is_fraud: p.is_fraud,
+                expected_benefit: ExpectedBenefit::of(&p, &s.model),
                 contributions: contributions(&s.model, &t, explain),
             }
         })
         .collect();
-    let response =
-        BatchResponse { count: results.len(), flagged, threshold: s.model.threshold(), model: &s.model_ref, results };
+    let response = BatchResponse {
+        count: results.len(),
+        flagged,
+        threshold: s.model.threshold(),
+        policy: s.model.policy().as_str(),
+        model: &s.model_ref,
+        results,
+    };
     Ok(json(to_json(&response)))
 }

@@ -16,7 +16,7 @@ use tower::ServiceExt;
 fn artifact() -> Vec<u8> {
     let mut a = Artifact::example();
     a.model_name = "test".into();
-    a.threshold = 0.4;
+    a.rule.threshold = 0.4;
     a.provenance = Provenance { dataset: "unit-test".into(), ..Provenance::default() };
     a.encode().unwrap()
 }

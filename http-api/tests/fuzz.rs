@@ -20,7 +20,7 @@ fn cases() -> u32 {
 
 fn served() -> Arc<Served> {
     let mut a = Artifact::example();
-    a.threshold = 0.5;
+    a.rule.threshold = 0.5;
     Arc::new(Served::from_artifact(&a.encode().unwrap()).unwrap())
 }
 

@@ -24,15 +24,17 @@ pub const REPLAY_FILE: &str = "replay.csv";
 /// The parity golden file: for each row, the probability's f64 bit pattern
 /// (16 hex digits), the probability (shortest exact decimal) and the decision.
 /// A first `#` line names the model id the scores belong to.
-pub fn golden_csv(model_id: &str, model: &fraud_core::Model, probabilities: &[f64]) -> String {
+/// `decisions` are the model's own (from `Model::decide_batch`: with a
+/// cost-optimal policy they depend on each row's amount).
+pub fn golden_csv(model_id: &str, probabilities: &[f64], decisions: &[bool]) -> String {
     let mut out = String::with_capacity(probabilities.len() * 48);
     out.push_str(&format!(
         "# model_id {model_id} rows {}\nrow,probability_bits,probability,is_fraud\n",
         probabilities.len()
     ));
     let mut ryu = ryu::Buffer::new();
-    for (i, &p) in probabilities.iter().enumerate() {
-        out.push_str(&format!("{i},{:016x},{},{}\n", p.to_bits(), ryu.format(p), model.is_fraud(p) as u8));
+    for (i, (&p, &refused)) in probabilities.iter().zip(decisions).enumerate() {
+        out.push_str(&format!("{i},{:016x},{},{}\n", p.to_bits(), ryu.format(p), refused as u8));
     }
     out
 }

@@ -1,8 +1,9 @@
 //! The training protocol, end to end on an in-memory dataset:
 //! stratified split → scaler fitted on train → SMOTE on scaled train →
 //! candidate fits (logistic on scaled rows, boosted trees on raw rows with
-//! early stopping on validation) → per-candidate F1-optimal threshold on
-//! validation → selection by validation F1 → test metrics → artifact.
+//! early stopping on validation) → per-candidate calibration map, F1-optimal
+//! and net-benefit-optimal thresholds and policy choice, all on validation →
+//! selection by validation F1 → test metrics and money → artifact.
 //!
 //! Validation and test rows are scored by `fraud_core::Model` on raw values —
 //! the very function every runtime serves with — so the chosen threshold and
@@ -11,19 +12,21 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use fraud_core::artifact::{LogisticTraining, TreesTraining};
+use fraud_core::artifact::{CalibrationReport, LogisticTraining, PolicyReport, TreesTraining};
 use fraud_core::model::{BatchError, ModelError};
 use fraud_core::{
-    Artifact, LogisticWeights, Metrics, Model, ModelParams, Provenance, Scaler, Scorer, Training, Transaction, Trees,
-    N_FEATURES,
+    Artifact, Calibration, Costs, DecisionRule, LogisticWeights, Metrics, Model, ModelParams, Policy, Provenance,
+    Scaler, Scorer, Training, Transaction, Trees, N_FEATURES,
 };
 use indicatif::ProgressBar;
 use ndarray::{Array2, ArrayView2, Axis};
 
 use crate::boost::{boost, BoostError, BoostOptions, Rows};
+use crate::calibrate::{self, platt, prior_correction, CalibrationChoice};
 use crate::data::{rows_of, Dataset};
 use crate::logreg::{fit, FitError, FitOptions};
-use crate::metrics::{best_f1_on_curve, curve, evaluate_on_curve, f1};
+use crate::metrics::{best_f1_on_curve, curve, evaluate_on_curve, f1, CurvePoint};
+use crate::policy::{PolicyChoice, Scored};
 use crate::smote::{smote, synthetic_count, SmoteError};
 use crate::split::{stratified_split, Split};
 
@@ -46,6 +49,12 @@ pub struct Config {
     pub candidates: Vec<CandidateKind>,
     /// The booster's settings (tree candidates).
     pub boost: BoostOptions,
+    /// How each candidate's probabilities are calibrated.
+    pub calibration: CalibrationChoice,
+    /// How the decision policy is chosen.
+    pub policy: PolicyChoice,
+    /// What each outcome is worth.
+    pub costs: Costs,
 }
 
 impl Default for Config {
@@ -59,6 +68,9 @@ impl Default for Config {
             c: 1.0,
             candidates: CandidateKind::DEFAULT.to_vec(),
             boost: BoostOptions::default(),
+            calibration: CalibrationChoice::Platt,
+            policy: PolicyChoice::Auto,
+            costs: Costs::default(),
         }
     }
 }
@@ -169,14 +181,22 @@ pub struct Candidate {
     pub rows_fitted: usize,
     /// Class weights used in the loss.
     pub class_weights: [f64; 2],
-    /// Figures on validation at the chosen threshold.
+    /// Classification figures on validation at the F1 threshold.
     pub validation: Metrics,
-    /// Figures on test at the chosen threshold.
+    /// Classification figures on test at the F1 threshold.
     pub test: Metrics,
+    /// Every policy's money on validation and test, in [`Policy::TRAINED`] order.
+    pub policies: Vec<PolicyReport>,
+    /// How well the served probabilities match test outcomes.
+    pub calibration_test: CalibrationReport,
     /// (threshold, F1) on validation, for the report's plot.
     pub validation_f1_curve: Vec<(f64, f64)>,
-    /// (recall, precision) on test, for the report's plot.
+    /// (threshold, net benefit) on validation, for the report's plot.
+    pub validation_net_curve: Vec<(f64, f64)>,
+    /// (recall, precision) on test at every step of the curve, for the report's plot.
     pub test_pr_curve: Vec<(f64, f64)>,
+    /// Test scores per class on the calibrated log-odds axis.
+    pub test_histogram: Histogram,
     /// Time spent fitting.
     pub fit_time: Duration,
 }
@@ -185,6 +205,46 @@ impl Candidate {
     /// The candidate's name (see [`CandidateKind::name`]).
     pub fn name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// The served policy's figures.
+    pub fn served_policy(&self) -> Option<&PolicyReport> {
+        self.policies.iter().find(|p| p.policy == self.model.policy())
+    }
+}
+
+/// Counts of scores per class in equal-width bins of calibrated log-odds.
+#[derive(Clone, Debug, Default)]
+pub struct Histogram {
+    /// Left edge of the first bin.
+    pub lowest: f64,
+    /// Bin width.
+    pub width: f64,
+    /// Legitimate transactions per bin.
+    pub legitimate: Vec<u64>,
+    /// Frauds per bin.
+    pub fraud: Vec<u64>,
+}
+
+impl Histogram {
+    const LOWEST: f64 = -20.0;
+    const HIGHEST: f64 = 16.0;
+    const BINS: usize = 72;
+
+    fn of(probabilities: &[f64], labels: &[u8]) -> Histogram {
+        let width = (Self::HIGHEST - Self::LOWEST) / Self::BINS as f64;
+        let mut h =
+            Histogram { lowest: Self::LOWEST, width, legitimate: vec![0; Self::BINS], fraud: vec![0; Self::BINS] };
+        for (&p, &y) in probabilities.iter().zip(labels) {
+            let z = (p / (1.0 - p)).ln();
+            let bin = ((z - Self::LOWEST) / width).floor().clamp(0.0, (Self::BINS - 1) as f64) as usize;
+            if y == 1 {
+                h.fraud[bin] += 1;
+            } else {
+                h.legitimate[bin] += 1;
+            }
+        }
+        h
     }
 }
 
@@ -294,9 +354,9 @@ fn thin<T: Copy>(points: Vec<T>, max: usize) -> Vec<T> {
 
 /// Scores held-out rows (validated by the CSV reader: finite and in range)
 /// through core, as every runtime would.
-fn score(model: &Model, x: &Array2<f64>) -> Result<Vec<f64>, TrainError> {
-    let mut out = vec![0.0; x.nrows()];
-    model.score_batch(&rows_of(x.view()), &mut out).map_err(TrainError::Scoring)?;
+fn score(model: &Model, rows: &[f64]) -> Result<Vec<f64>, TrainError> {
+    let mut out = vec![0.0; rows.len() / N_FEATURES];
+    model.score_batch(rows, &mut out).map_err(TrainError::Scoring)?;
     Ok(out)
 }
 
@@ -392,7 +452,15 @@ struct Fitted {
     training: Training,
     rows_fitted: usize,
     class_weights: [f64; 2],
+    /// How much the fit multiplied the fraud odds (class weights × oversampling): the prior correction undoes it.
+    odds_multiplier: f64,
     fit_time: Duration,
+}
+
+/// Class-weight ratio times the oversampling of frauds.
+fn odds_multiplier(class_weights: [f64; 2], rows_fitted: usize, train: &TrainSet) -> f64 {
+    let synthetic = rows_fitted.saturating_sub(train.original_rows);
+    class_weights[1] / class_weights[0] * (train.frauds + synthetic) as f64 / train.frauds as f64
 }
 
 /// scikit-learn's "balanced" weights: `n / (2 · n_class)`, legitimate then fraud.
@@ -428,7 +496,15 @@ fn fit_candidate(
         iterations: fitted.iterations,
         max_gradient: fitted.max_gradient,
     });
-    Ok(Fitted { kind, model, training, rows_fitted: x.nrows(), class_weights, fit_time: t.elapsed() })
+    Ok(Fitted {
+        kind,
+        model,
+        training,
+        rows_fitted: x.nrows(),
+        class_weights,
+        odds_multiplier: odds_multiplier(class_weights, x.nrows(), train),
+        fit_time: t.elapsed(),
+    })
 }
 
 /// The logistic solver, as the artifact names it.
@@ -457,12 +533,11 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
         [1.0, 1.0]
     };
     let opts = BoostOptions { fraud_weight: class_weights[1] / class_weights[0], seed: cfg.seed, ..cfg.boost.clone() };
-    let val_rows = rows_of(validation.x.view());
     let (ensemble, report) =
-        boost(Rows { x, y, d: N_FEATURES }, Rows { x: &val_rows, y: validation.y, d: N_FEATURES }, &opts)
+        boost(Rows { x, y, d: N_FEATURES }, Rows { x: validation.rows, y: validation.y, d: N_FEATURES }, &opts)
             .map_err(|e| TrainError::Boost(name, e))?;
     let trees = Trees::new(ensemble.to_core()).map_err(|e| TrainError::Model(name, e))?;
-    let model = Model::new(name.to_string(), Scorer::Trees(trees), PROVISIONAL_THRESHOLD)
+    let model = Model::new(name.to_string(), Scorer::Trees(trees), DecisionRule::at_threshold(PROVISIONAL_THRESHOLD))
         .map_err(|e| TrainError::Model(name, e))?;
     let training = Training::Trees(TreesTraining {
         learning_rate: opts.learning_rate,
@@ -478,7 +553,15 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
         rounds_run: report.rounds_run as u32,
         early_stopping_rounds: opts.early_stopping_rounds as u32,
     });
-    Ok(Fitted { kind, model, training, rows_fitted: y.len(), class_weights, fit_time: t.elapsed() })
+    Ok(Fitted {
+        kind,
+        model,
+        training,
+        rows_fitted: y.len(),
+        class_weights,
+        odds_multiplier: odds_multiplier(class_weights, y.len(), train),
+        fit_time: t.elapsed(),
+    })
 }
 
 impl CandidateKind {
@@ -488,47 +571,119 @@ impl CandidateKind {
     }
 }
 
-/// Held-out rows and labels, with their fraud counts.
+/// Held-out rows (row-major, raw) and labels, with their fraud counts.
 struct Holdout<'a> {
-    x: &'a Array2<f64>,
+    rows: &'a [f64],
     y: &'a [u8],
     frauds: u64,
 }
 
 impl<'a> Holdout<'a> {
-    fn new(x: &'a Array2<f64>, y: &'a [u8]) -> Holdout<'a> {
-        Holdout { x, y, frauds: y.iter().filter(|&&v| v == 1).count() as u64 }
+    fn new(rows: &'a [f64], y: &'a [u8]) -> Holdout<'a> {
+        Holdout { rows, y, frauds: y.iter().filter(|&&v| v == 1).count() as u64 }
     }
 }
 
-/// Picks the F1-optimal threshold on validation, then measures test once.
-fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout) -> Result<Candidate, TrainError> {
+/// On validation: fits the calibration map, picks the F1-optimal and the
+/// net-benefit-optimal thresholds and the policy; then measures test once.
+fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) -> Result<Candidate, TrainError> {
     let name = fitted.kind.name();
-    let val_scores = score(&fitted.model, validation.x)?;
+    let calibration = {
+        let fallback = prior_correction(fitted.odds_multiplier);
+        match cfg.calibration {
+            CalibrationChoice::Platt => {
+                let mut logits = vec![0.0; validation.y.len()];
+                fitted.model.logit_batch(validation.rows, &mut logits).map_err(TrainError::Scoring)?;
+                platt(&logits, validation.y, fallback)
+            }
+            CalibrationChoice::Prior => fallback,
+            CalibrationChoice::None => Calibration::IDENTITY,
+        }
+    };
+    let rule =
+        |policy: Policy, threshold: f64| DecisionRule { calibration, policy, threshold, costs: cfg.costs.clone() };
+    let calibrated = fitted
+        .model
+        .with_rule(rule(Policy::F1Threshold, PROVISIONAL_THRESHOLD))
+        .map_err(|e| TrainError::Model(name, e))?;
+    let val_scores = score(&calibrated, validation.rows)?;
     let val_curve = curve(&val_scores, validation.y);
-    let (threshold, _) = best_f1_on_curve(&val_curve, validation.frauds);
-    let model = fitted.model.with_threshold(threshold).map_err(|e| TrainError::Model(name, e))?;
-    let test_scores = score(&model, test.x)?;
+    let (f1_threshold, _) = best_f1_on_curve(&val_curve, validation.frauds);
+    let val = Scored { probabilities: &val_scores, rows: validation.rows, labels: validation.y };
+    let net_threshold = val.best_net_benefit_threshold(&cfg.costs);
+    let test_scores = score(&calibrated, test.rows)?;
+    let tested = Scored { probabilities: &test_scores, rows: test.rows, labels: test.y };
+    let policies: Vec<PolicyReport> = Policy::TRAINED
+        .iter()
+        .map(|&policy| {
+            let threshold = if policy == Policy::F1Threshold { f1_threshold } else { net_threshold };
+            let r = rule(policy, threshold);
+            PolicyReport {
+                policy,
+                threshold: policy.uses_threshold().then_some(threshold),
+                validation: val.tally(&r),
+                test: tested.tally(&r),
+            }
+        })
+        .collect();
+    let chosen = match cfg.policy {
+        PolicyChoice::Fixed(p) => p,
+        // The best validation net benefit; the first (F1) wins ties.
+        PolicyChoice::Auto => {
+            policies
+                .iter()
+                .fold(
+                    &policies[0],
+                    |best, p| {
+                        if p.validation.net_benefit > best.validation.net_benefit {
+                            p
+                        } else {
+                            best
+                        }
+                    },
+                )
+                .policy
+        }
+    };
+    let threshold = if chosen == Policy::F1Threshold { f1_threshold } else { net_threshold };
+    let model = calibrated.with_rule(rule(chosen, threshold)).map_err(|e| TrainError::Model(name, e))?;
     let test_curve = curve(&test_scores, test.y);
-    let (p_val, p_test) = (validation.frauds, test.frauds);
+    let p_val = validation.frauds;
     Ok(Candidate {
         kind: fitted.kind,
-        validation: evaluate_on_curve(&val_scores, validation.y, threshold, &val_curve),
-        test: evaluate_on_curve(&test_scores, test.y, threshold, &test_curve),
+        validation: evaluate_on_curve(&val_scores, validation.y, f1_threshold, &val_curve),
+        test: evaluate_on_curve(&test_scores, test.y, f1_threshold, &test_curve),
+        calibration_test: calibrate::report(&test_scores, test.y),
         validation_f1_curve: thin(
             val_curve.iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(),
             CURVE_POINTS,
         ),
-        test_pr_curve: thin(
-            test_curve.iter().map(|p| (p.tp as f64 / p_test as f64, p.tp as f64 / (p.tp + p.fp) as f64)).collect(),
-            CURVE_POINTS,
-        ),
+        validation_net_curve: thin(val.net_benefit_curve(&cfg.costs), CURVE_POINTS),
+        test_pr_curve: pr_steps(&test_curve, test.frauds),
+        test_histogram: Histogram::of(&test_scores, test.y),
+        policies,
         model,
         training: fitted.training,
         rows_fitted: fitted.rows_fitted,
         class_weights: fitted.class_weights,
         fit_time: fitted.fit_time,
     })
+}
+
+/// The precision–recall curve's corners, (recall, precision), from the
+/// highest threshold down: each run of equal recall keeps its first and last
+/// point, so a step plot of these is the exact curve with ~2 points per fraud.
+fn pr_steps(points: &[CurvePoint], frauds: u64) -> Vec<(f64, f64)> {
+    let at = |p: &CurvePoint| (p.tp as f64 / frauds as f64, p.tp as f64 / (p.tp + p.fp) as f64);
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (k, p) in points.iter().enumerate() {
+        let first_of_run = k == 0 || points[k - 1].tp != p.tp;
+        let last_of_run = points.get(k + 1).is_none_or(|n| n.tp != p.tp);
+        if first_of_run || last_of_run {
+            out.push(at(p));
+        }
+    }
+    out
 }
 
 /// The best validation F1, as the Python original selects; the first wins ties.
@@ -582,7 +737,7 @@ fn package(
     };
     Artifact {
         model_name: chosen.name().to_string(),
-        threshold: chosen.model.threshold(),
+        rule: chosen.model.rule().clone(),
         params,
         training: chosen.training.clone(),
         provenance: Provenance {
@@ -607,6 +762,8 @@ fn package(
         feature_importance: feature_importance(&chosen.model, x_val),
         validation: chosen.validation.clone(),
         test: chosen.test.clone(),
+        calibration_test: Some(chosen.calibration_test.clone()),
+        policies: chosen.policies.clone(),
     }
 }
 
@@ -645,7 +802,8 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     let train = oversample(train_rows, raw_train, &scaler, &y_train, cfg)?;
     stage("smote", t.elapsed());
 
-    let (validation, test) = (Holdout::new(&x_val, &y_val), Holdout::new(&x_test, &y_test));
+    let (val_rows, test_rows) = (rows_of(x_val.view()), rows_of(x_test.view()));
+    let (validation, test) = (Holdout::new(&val_rows, &y_val), Holdout::new(&test_rows, &y_test));
     // Candidates are independent: fit them side by side. The boosters' own
     // parallel parts leave cores idle between rounds, which the others fill.
     bar.set_message(format!("fitting {} candidates", kinds.len()));
@@ -669,7 +827,7 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     bar.set_message("thresholds and metrics");
     // Candidates are independent: assess them on every core.
     let candidates: Vec<Candidate> = std::thread::scope(|s| {
-        let handles: Vec<_> = fitted.into_iter().map(|f| s.spawn(|| assess(f, &validation, &test))).collect();
+        let handles: Vec<_> = fitted.into_iter().map(|f| s.spawn(|| assess(f, &validation, &test, cfg))).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))

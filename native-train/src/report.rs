@@ -286,7 +286,7 @@ Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified 
 </body></html>
 "#,
         sel = escape(&a.model_name),
-        thr = format_threshold(a.threshold),
+        thr = format_threshold(a.rule.threshold),
         id = model_id,
         tp = a.test.precision,
         tr = a.test.recall,

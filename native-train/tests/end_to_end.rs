@@ -28,7 +28,7 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     // The artifact decodes, and its JSON reads back to the identical artifact.
     let bytes = std::fs::read(out.join("model.bin")).unwrap();
     let artifact = Artifact::decode(&bytes).unwrap();
-    let wire: fraud_core::wire::ArtifactV2 =
+    let wire: fraud_core::wire::ArtifactV3 =
         serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     let from_json = Artifact::from_wire(wire).unwrap();
     assert_eq!(from_json, artifact);
@@ -53,8 +53,28 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     let model = artifact.model().unwrap();
     let mut probs = vec![0.0; replay.len()];
     model.score_batch(replay.values(), &mut probs).unwrap();
-    let recomputed = evaluate(&probs, replay.labels(), model.threshold());
+    // Classification figures are at the F1 threshold, on the calibrated probabilities served.
+    let recomputed = evaluate(&probs, replay.labels(), artifact.test.threshold);
     assert_eq!(recomputed, artifact.test);
+    // The served policy's money on test is what core's decisions on the replay make.
+    let mut decisions = vec![false; probs.len()];
+    model.decide_batch(replay.values(), &probs, &mut decisions);
+    let mut tally = fraud_core::Tally::default();
+    for ((row, &label), &refused) in replay.rows().iter().zip(replay.labels()).zip(&decisions) {
+        tally.add(model.costs(), row[N_FEATURES - 1], label == 1, refused);
+    }
+    let served = artifact.policies.iter().find(|r| r.policy == model.policy()).expect("the served policy is reported");
+    assert_eq!(
+        (tally.frauds_stopped, tally.frauds_missed, tally.false_alarms),
+        (served.test.frauds_stopped, served.test.frauds_missed, served.test.false_alarms)
+    );
+    assert!((tally.net_benefit - served.test.net_benefit).abs() < 1e-6 * tally.accept_all.abs().max(1.0));
+    // The chosen policy is the best on validation.
+    assert!(artifact.policies.iter().all(|r| r.validation.net_benefit <= served.validation.net_benefit));
+    let calibration = artifact.calibration_test.as_ref().expect("calibration is measured on test");
+    let sum: f64 = probs.iter().sum();
+    assert!((calibration.expected_frauds - sum).abs() < 1e-6 * sum);
+    assert_eq!(calibration.reliability.iter().map(|b| b.rows).sum::<u64>(), p.rows_test);
 
     // Synthetic frauds are learnable but not trivially separable.
     let ap = artifact.test.average_precision;
@@ -176,5 +196,5 @@ fn every_tree_candidate_trains_a_model_core_accepts() {
     let rows = native_train::data::rows_of(outcome.replay.x.view());
     let mut probs = vec![0.0; outcome.replay.len()];
     model.score_batch(&rows, &mut probs).unwrap();
-    assert_eq!(evaluate(&probs, &outcome.replay.y, model.threshold()), back.test);
+    assert_eq!(evaluate(&probs, &outcome.replay.y, back.test.threshold), back.test);
 }

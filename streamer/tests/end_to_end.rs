@@ -73,7 +73,7 @@ async fn streamed_decisions_equal_the_native_core() {
     let mut want = Confusion::default();
     for (i, (row, &label)) in f.rows.iter().zip(&f.labels).enumerate() {
         let p = f.served.model().probability(row);
-        let flagged = f.served.model().is_fraud(p);
+        let flagged = f.served.model().is_fraud(row, p);
         want.add(label, flagged);
         match &summary.outcomes[i] {
             Outcome::Ok { fraud_probability, is_fraud, .. } => {

@@ -144,6 +144,9 @@ impl CardVisitor for JsBuilder {
     fn boolean(&mut self, b: bool) {
         self.value(JsValue::from_bool(b));
     }
+    fn null(&mut self) {
+        self.value(JsValue::NULL);
+    }
 }
 
 fn num(x: f64) -> JsValue {
@@ -159,7 +162,9 @@ fn text(s: &str) -> JsValue {
 fn batch_result(model: &Model, rows: &[f64]) -> Result<JsValue, JsValue> {
     let mut probabilities = vec![0.0; rows.len() / N_FEATURES];
     model.score_batch(rows, &mut probabilities).map_err(|e| batch_error(&e))?;
-    let decisions: Vec<u8> = probabilities.iter().map(|&p| model.is_fraud(p) as u8).collect();
+    let mut refused = vec![false; probabilities.len()];
+    model.decide_batch(rows, &probabilities, &mut refused);
+    let decisions: Vec<u8> = refused.into_iter().map(u8::from).collect();
     let out = Object::new();
     set(&out, "probabilities", &Float64Array::from(probabilities.as_slice()));
     set(&out, "decisions", &Uint8Array::from(decisions.as_slice()));
@@ -283,11 +288,18 @@ impl FraudModel {
         let out = Object::new();
         set(&out, "fraud_probability", &JsValue::from_f64(p.probability));
         set(&out, "is_fraud", &JsValue::from_bool(p.is_fraud));
+        let expected = Object::new();
+        set(&expected, "refuse", &num(p.expected.refuse));
+        set(&expected, "accept", &num(p.expected.accept));
+        set(&expected, "currency", &text(&self.model.costs().currency));
+        set(&out, "expected_benefit", &expected);
         set(&out, "threshold", &JsValue::from_f64(self.model.threshold()));
+        set(&out, "policy", &text(self.model.policy().as_str()));
         out.into()
     }
 
-    /// Scores one transaction object: `{ fraud_probability, is_fraud, threshold }`.
+    /// Scores one transaction object: `{ fraud_probability, is_fraud,
+    /// expected_benefit: { refuse, accept, currency }, threshold, policy }`.
     pub fn predict(&self, transaction: JsValue) -> Result<JsValue, JsValue> {
         let t = self.transaction(&transaction)?;
         Ok(self.predict_transaction(&t))
@@ -355,19 +367,126 @@ impl FraudModel {
         batch_result(&self.model, &self.input)
     }
 
-    /// Same model, another threshold (for an analyst's slider). Throws for a
-    /// threshold outside [0, 1].
+    /// Same model, another threshold (for an analyst's slider; the policy
+    /// becomes `manual_threshold`). Throws for a threshold outside [0, 1].
     #[wasm_bindgen(js_name = withThreshold)]
     pub fn with_threshold(&self, threshold: f64) -> Result<FraudModel, JsValue> {
         let model =
             self.model.with_threshold(threshold).map_err(|e| js_error(ErrorCode::InvalidThreshold, &e.to_string()))?;
-        Ok(FraudModel {
+        Ok(self.sibling(model))
+    }
+
+    /// Same model, other costs: `{ currency?, refused_fraud?: { fixed, per_amount }, accepted_fraud?,
+    /// refused_legitimate?, accepted_legitimate? }` (what is left out stays). Its policy re-decides with
+    /// them. Throws (code `invalid_parameter`) for a non-finite or absurd value.
+    #[wasm_bindgen(js_name = withCosts)]
+    pub fn with_costs(&self, costs: JsValue) -> Result<FraudModel, JsValue> {
+        let bad = |why: &str| js_error(ErrorCode::InvalidParameter, &format!("costs: {why}"));
+        if !costs.is_object() {
+            return Err(bad("expected an object"));
+        }
+        let mut c = self.model.costs().clone();
+        if let Ok(v) = Reflect::get(&costs, &text("currency")) {
+            if !v.is_undefined() {
+                c.currency = v.as_string().ok_or_else(|| bad("currency must be text"))?;
+            }
+        }
+        for (key, slot) in [
+            ("refused_fraud", &mut c.refused_fraud),
+            ("accepted_fraud", &mut c.accepted_fraud),
+            ("refused_legitimate", &mut c.refused_legitimate),
+            ("accepted_legitimate", &mut c.accepted_legitimate),
+        ] {
+            let v = Reflect::get(&costs, &text(key)).unwrap_or(JsValue::UNDEFINED);
+            if v.is_undefined() {
+                continue;
+            }
+            for (part, target) in [("fixed", &mut slot.fixed), ("per_amount", &mut slot.per_amount)] {
+                let x = Reflect::get(&v, &text(part)).unwrap_or(JsValue::UNDEFINED);
+                if !x.is_undefined() {
+                    *target = x.as_f64().ok_or_else(|| bad(&format!("{key}.{part} must be a number")))?;
+                }
+            }
+        }
+        let model = self.model.with_costs(c).map_err(|e| bad(&e.to_string()))?;
+        Ok(self.sibling(model))
+    }
+
+    /// The decision policy (`f1_threshold`, `net_benefit_threshold`, `cost_optimal`, `manual_threshold`).
+    #[wasm_bindgen(getter)]
+    pub fn policy(&self) -> String {
+        self.model.policy().as_str().to_string()
+    }
+
+    /// The costs this instance decides and counts with (the card's, or `withCosts`').
+    #[wasm_bindgen(getter)]
+    pub fn costs(&self) -> JsValue {
+        let c = self.model.costs();
+        let out = Object::new();
+        set(&out, "currency", &text(&c.currency));
+        for (key, b) in [
+            ("refused_fraud", c.refused_fraud),
+            ("accepted_fraud", c.accepted_fraud),
+            ("refused_legitimate", c.refused_legitimate),
+            ("accepted_legitimate", c.accepted_legitimate),
+        ] {
+            let o = Object::new();
+            set(&o, "fixed", &num(b.fixed));
+            set(&o, "per_amount", &num(b.per_amount));
+            set(&out, key, &o);
+        }
+        out.into()
+    }
+
+    /// The money decisions made against labels, for the first `decisions.length`
+    /// rows of the `batchInput` buffer (core's tally with this instance's costs):
+    /// `{ net_benefit, frauds_stopped, stopped_amount, frauds_missed, missed_amount, false_alarms,
+    /// false_alarm_cost, accept_all, refuse_all, currency }`.
+    #[wasm_bindgen(js_name = tallyInput)]
+    pub fn tally_input(&self, labels: &[u8], decisions: &[u8]) -> Result<JsValue, JsValue> {
+        let rows = self.input.len() / N_FEATURES;
+        if decisions.len() > rows || labels.len() < decisions.len() {
+            return Err(js_error(
+                ErrorCode::BadBatchLength,
+                &format!("{} decisions, {} labels and {rows} rows in the input buffer", decisions.len(), labels.len()),
+            ));
+        }
+        let costs = self.model.costs();
+        let mut t = fraud_core::Tally::default();
+        for ((x, &y), &d) in self.input.chunks_exact(N_FEATURES).zip(labels).zip(decisions) {
+            t.add(costs, x[fraud_core::decision::AMOUNT_FEATURE], y == 1, d == 1);
+        }
+        let out = Object::new();
+        for (k, n) in
+            [("frauds_stopped", t.frauds_stopped), ("frauds_missed", t.frauds_missed), ("false_alarms", t.false_alarms)]
+        {
+            set(&out, k, &num(n as f64));
+        }
+        for (k, x) in [
+            ("net_benefit", t.net_benefit),
+            ("stopped_amount", t.stopped_amount),
+            ("missed_amount", t.missed_amount),
+            ("false_alarm_cost", t.false_alarm_cost),
+            ("accept_all", t.accept_all),
+            ("refuse_all", t.refuse_all),
+        ] {
+            set(&out, k, &num(x));
+        }
+        set(&out, "currency", &text(&costs.currency));
+        Ok(out.into())
+    }
+}
+
+impl FraudModel {
+    /// Another model sharing this one's card, id and keys.
+    fn sibling(&self, model: Model) -> FraudModel {
+        FraudModel {
             model,
             card: Rc::clone(&self.card),
             format_version: self.format_version,
             id: self.id.clone(),
             keys: self.keys.clone(),
             input: Vec::new(),
-        })
+        }
     }
 }
