@@ -15,7 +15,7 @@ use native_train::data::{load_bytes, load_csv, Dataset};
 use native_train::output::write_outputs;
 use native_train::pipeline::{run, Candidate, CandidateKind, Config, Outcome, Source};
 use native_train::policy::{self, PolicyChoice};
-use native_train::report::{candidate_cells, CANDIDATE_COLUMNS};
+use native_train::report::{candidate_cells, format_money, policy_label, CANDIDATE_COLUMNS};
 use native_train::synth;
 
 /// Train the credit-card fraud model natively and export it for every runtime.
@@ -436,7 +436,7 @@ fn print_summary(outcome: &Outcome, source: &Source) {
         if source.synthetic { " (SYNTHETIC)" } else { "" },
         outcome.artifact.provenance.seed
     );
-    let widths = [22, 11, 13, 8, 8, 8, 8, 8, 8, 10, 8];
+    let widths = [20, 11, 12, 7, 7, 7, 7, 7, 7, 12, 21, 10, 10, 8];
     let line = |cells: &[String]| {
         let mut out = String::new();
         for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
@@ -448,11 +448,50 @@ fn print_summary(outcome: &Outcome, source: &Source) {
     for (i, c) in outcome.candidates.iter().enumerate() {
         println!("{}{}", line(&candidate_cells(c)), if i == outcome.selected { "  ← selected" } else { "" });
     }
-    let t = &outcome.artifact.test;
+    let chosen = &outcome.candidates[outcome.selected];
+    let t = &chosen.test;
     println!(
-        "Test confusion (selected): TP {}  FP {}  TN {}  FN {}",
+        "Test confusion (selected, at its F1 threshold): TP {}  FP {}  TN {}  FN {}",
         t.true_positives, t.false_positives, t.true_negatives, t.false_negatives
     );
+    let cal = &chosen.calibration_test;
+    let c = chosen.model.calibration();
+    println!(
+        "Calibration ({}: sigmoid({:.4}·logit {:+.4})): on test {:.1} expected frauds, {} observed; Brier {:.6}, log-loss {:.5}",
+        c.method.as_str(),
+        c.slope,
+        c.intercept,
+        cal.expected_frauds,
+        cal.observed_frauds,
+        cal.brier,
+        cal.log_loss
+    );
+    let currency = &chosen.model.costs().currency;
+    println!("\nMoney on test (selected model; each policy chosen on validation):");
+    println!(
+        "{:<24} {:>14} {:>14} {:>8} {:>14} {:>8} {:>14} {:>8} {:>14}",
+        "policy", "net benefit", "vs accept all", "stopped", "amount", "missed", "amount", "alarms", "alarm cost"
+    );
+    for p in &chosen.policies {
+        let m = |x: f64| format_money(x, currency);
+        println!(
+            "{:<24} {:>14} {:>14} {:>8} {:>14} {:>8} {:>14} {:>8} {:>14}{}",
+            policy_label(p.policy),
+            m(p.test.net_benefit),
+            m(p.test.gain_over_accept_all()),
+            p.test.frauds_stopped,
+            m(p.test.stopped_amount),
+            p.test.frauds_missed,
+            m(p.test.missed_amount),
+            p.test.false_alarms,
+            m(p.test.false_alarm_cost),
+            if p.policy == chosen.model.policy() { "  ← served" } else { "" }
+        );
+    }
+    if let Some(p) = chosen.policies.first() {
+        println!("{:<24} {:>14}", "accept everything", format_money(p.test.accept_all, currency));
+        println!("{:<24} {:>14}", "refuse everything", format_money(p.test.refuse_all, currency));
+    }
 }
 
 fn mean_std(v: &[f64]) -> (f64, f64) {
@@ -508,6 +547,49 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
     let (f, fs) = mean_std(&sel);
     let (a, as_) = mean_std(&sel_ap);
     println!("| **selected** | {a:.3} ± {as_:.3} | {f:.3} ± {fs:.3} | | | | | | |");
+    let currency = runs[0].1[0].model.costs().currency.clone();
+    println!(
+        "\nCalibration and money on test ({currency}; net benefit of each policy, thresholds chosen on validation):\n"
+    );
+    println!(
+        "| candidate | expected / observed frauds | Brier | F1 threshold | net-benefit threshold | cost-optimal | served policy | accept everything | refuse everything |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let money_row = |label: &str, pick: &dyn Fn(&(u64, Vec<Candidate>, usize)) -> &Candidate| {
+        let col = |f: &dyn Fn(&Candidate) -> f64, digits: usize| {
+            let (m, s) = mean_std(&runs.iter().map(|r| f(pick(r))).collect::<Vec<_>>());
+            format!("{m:.digits$} ± {s:.digits$}")
+        };
+        let policy = |p: fraud_core::Policy| {
+            move |c: &Candidate| c.policies.iter().find(|r| r.policy == p).map_or(f64::NAN, |r| r.test.net_benefit)
+        };
+        let served: Vec<&str> = runs.iter().map(|r| pick(r).model.policy().as_str()).collect();
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for name in served {
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, k)) => *k += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        let counts: Vec<String> = counts.iter().map(|(n, k)| format!("{n} ×{k}")).collect();
+        println!(
+            "| {label} | {} / {} | {} | {} | {} | {} | {} ({}) | {} | {} |",
+            col(&|c| c.calibration_test.expected_frauds, 1),
+            col(&|c| c.calibration_test.observed_frauds as f64, 1),
+            col(&|c| c.calibration_test.brier, 6),
+            col(&policy(fraud_core::Policy::F1Threshold), 0),
+            col(&policy(fraud_core::Policy::NetBenefitThreshold), 0),
+            col(&policy(fraud_core::Policy::CostOptimal), 0),
+            col(&|c| c.served_policy().map_or(f64::NAN, |r| r.test.net_benefit), 0),
+            counts.join(", "),
+            col(&|c| c.policies.first().map_or(f64::NAN, |r| r.test.accept_all), 0),
+            col(&|c| c.policies.first().map_or(f64::NAN, |r| r.test.refuse_all), 0),
+        );
+    };
+    for (k, name) in names.iter().enumerate() {
+        money_row(name, &|r| &r.1[k]);
+    }
+    money_row("**selected**", &|r| &r.1[r.2]);
     if let Some(path) = &args.seeds_json {
         let per_seed: Vec<serde_json::Value> = runs
             .iter()
@@ -520,6 +602,9 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
                         "fit_seconds": c.fit_time.as_secs_f64(),
                         "validation_f1": c.validation.f1,
                         "test": c.test.to_wire(),
+                        "policy": c.model.policy().as_str(),
+                        "calibration_test": c.calibration_test.to_wire(),
+                        "policies": c.policies.iter().map(|p| p.to_wire()).collect::<Vec<_>>(),
                     })).collect::<Vec<_>>(),
                 })
             })

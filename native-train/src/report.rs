@@ -23,6 +23,10 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
                 "training": c.training.to_wire(),
                 "fit_seconds": c.fit_time.as_secs_f64(),
                 "threshold": c.model.threshold(),
+                "policy": c.model.policy().as_str(),
+                "calibration": { "method": c.model.calibration().method.as_str(), "slope": c.model.calibration().slope, "intercept": c.model.calibration().intercept },
+                "calibration_test": c.calibration_test.to_wire(),
+                "policies": c.policies.iter().map(|p| p.to_wire()).collect::<Vec<_>>(),
                 "validation": c.validation.to_wire(),
                 "test": c.test.to_wire(),
             })
@@ -52,16 +56,19 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
 }
 
 /// Column headers of the candidates table (terminal and HTML).
-pub const CANDIDATE_COLUMNS: [&str; 11] = [
+pub const CANDIDATE_COLUMNS: [&str; 14] = [
     "candidate",
     "rows fitted",
-    "threshold",
+    "F1 threshold",
     "val F1",
     "test P",
     "test R",
     "test F1",
     "test AP",
     "ROC-AUC",
+    "expected/observed frauds",
+    "policy",
+    "test net",
     "iterations",
     "fit",
 ];
@@ -75,18 +82,47 @@ pub fn format_threshold(t: f64) -> String {
     }
 }
 
+/// Money with thousands separators and the currency (`€` for EUR): `-1,234 €`.
+pub fn format_money(x: f64, currency: &str) -> String {
+    let whole = format!("{:.0}", x.abs());
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if x < 0.0 && whole != "0" { "-" } else { "" };
+    let unit = if currency == "EUR" { "€" } else { currency };
+    format!("{sign}{grouped} {unit}")
+}
+
+/// The short name of a policy in tables.
+pub fn policy_label(p: fraud_core::Policy) -> &'static str {
+    match p {
+        fraud_core::Policy::F1Threshold => "F1 threshold",
+        fraud_core::Policy::NetBenefitThreshold => "net-benefit threshold",
+        fraud_core::Policy::CostOptimal => "cost-optimal",
+        fraud_core::Policy::ManualThreshold => "manual threshold",
+    }
+}
+
 /// One candidate's cells, in [`CANDIDATE_COLUMNS`] order.
-pub fn candidate_cells(c: &crate::pipeline::Candidate) -> [String; 11] {
+pub fn candidate_cells(c: &crate::pipeline::Candidate) -> [String; 14] {
+    let currency = &c.model.costs().currency;
     [
         c.name().to_string(),
         c.rows_fitted.to_string(),
-        format_threshold(c.model.threshold()),
+        format_threshold(c.test.threshold),
         format!("{:.4}", c.validation.f1),
         format!("{:.4}", c.test.precision),
         format!("{:.4}", c.test.recall),
         format!("{:.4}", c.test.f1),
         format!("{:.4}", c.test.average_precision),
         format!("{:.4}", c.test.roc_auc),
+        format!("{:.1} / {}", c.calibration_test.expected_frauds, c.calibration_test.observed_frauds),
+        policy_label(c.model.policy()).to_string(),
+        c.served_policy().map_or_else(|| "–".into(), |p| format_money(p.test.net_benefit, currency)),
         match &c.training {
             fraud_core::Training::Logistic(l) => format!("{} Newton", l.iterations),
             fraud_core::Training::Trees(t) => format!("{} trees", t.rounds),
