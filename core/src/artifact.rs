@@ -891,6 +891,13 @@ impl PolicyReport {
     }
 }
 
+impl Tally {
+    /// The wire form (reports, the streamer's summary).
+    pub fn to_wire(&self) -> WireTally {
+        tally_to_wire(self)
+    }
+}
+
 impl Costs {
     /// The wire form (cards, the streamer's summary).
     pub fn to_wire(&self) -> WireCosts {

@@ -166,6 +166,32 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// The money the served decisions made, by core's tally with the model's costs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Money {
+    /// The costs' currency.
+    pub currency: String,
+    /// Counts and sums (net benefit, stopped and missed fraud, false alarms, accept/refuse everything).
+    #[serde(flatten)]
+    pub tally: fraud_core::wire::WireTally,
+    /// Net benefit minus what accepting everything would have made.
+    pub gain_over_accept_all: f64,
+}
+
+/// Money as people read it: `-1,234 €`.
+fn money_text(x: f64, currency: &str) -> String {
+    let whole = format!("{:.0}", x.abs());
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if x < 0.0 && whole != "0" { "-" } else { "" };
+    format!("{sign}{grouped} {}", if currency == "EUR" { "€" } else { currency })
+}
+
 /// The end-of-run report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -195,6 +221,9 @@ pub struct Summary {
     pub latency_ms: [f64; 4],
     /// Served decisions against the labels.
     pub confusion: Confusion,
+    /// What the served decisions made against the labels, with the server's
+    /// costs (none when its `/model` card could not be read).
+    pub money: Option<Money>,
     /// Per-transaction outcomes, in file order.
     #[serde(skip)]
     pub outcomes: Vec<Outcome>,
@@ -216,7 +245,24 @@ impl fmt::Display for Summary {
         writeln!(f, "  latency ms: p50 {p50:.3}  p90 {p90:.3}  p99 {p99:.3}  max {max:.3}")?;
         let c = &self.confusion;
         writeln!(f, "  flagged {} | vs labels: TP {} FP {} FN {} TN {}", self.flagged, c.tp, c.fp, c.fn_, c.tn)?;
-        write!(f, "  precision {:.4}  recall {:.4}", c.precision(), c.recall())
+        write!(f, "  precision {:.4}  recall {:.4}", c.precision(), c.recall())?;
+        if let Some(m) = &self.money {
+            let (t, cur) = (&m.tally, m.currency.as_str());
+            write!(
+                f,
+                "\n  money: net {} (accept everything {}, so {} by refusing); stopped {} frauds ({}), missed {} ({}); {} false alarms ({})",
+                money_text(t.net_benefit, cur),
+                money_text(t.accept_all, cur),
+                money_text(m.gain_over_accept_all, cur),
+                t.frauds_stopped,
+                money_text(t.stopped_amount, cur),
+                t.frauds_missed,
+                money_text(t.missed_amount, cur),
+                t.false_alarms,
+                money_text(t.false_alarm_cost, cur),
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -224,6 +270,7 @@ impl fmt::Display for Summary {
 struct Job {
     body: Vec<u8>,
     label: u8,
+    amount: f64,
     at: Duration,
 }
 
@@ -279,7 +326,12 @@ fn load_jobs(config: &Config) -> Result<Vec<Job>> {
         .zip(data.labels())
         .zip(offsets)
         .enumerate()
-        .map(|(i, ((row, &label), at))| Job { body: request_body(i, row), label, at })
+        .map(|(i, ((row, &label), at))| Job {
+            body: request_body(i, row),
+            label,
+            amount: row[fraud_core::decision::AMOUNT_FEATURE],
+            at,
+        })
         .collect())
 }
 
@@ -354,8 +406,29 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-fn summarize(config: &Config, jobs: &[Job], outcomes: Vec<Outcome>, retries: u64, seconds: f64) -> Summary {
+/// The model's costs from the server's `/model` card (beside `/predict`).
+async fn served_costs(client: &reqwest::Client, predict_url: &str) -> Result<fraud_core::Costs> {
+    let base = predict_url.strip_suffix("/predict").context("the URL does not end in /predict")?;
+    let url = format!("{base}/model");
+    let bytes = client.get(&url).send().await?.error_for_status()?.bytes().await?;
+    let card: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{url} is not JSON"))?;
+    let wire: fraud_core::wire::WireCosts =
+        serde_json::from_value(card["costs"].clone()).with_context(|| format!("{url} has no costs"))?;
+    let costs = fraud_core::artifact::costs_from_wire(&wire);
+    costs.check().map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    Ok(costs)
+}
+
+fn summarize(
+    config: &Config,
+    jobs: &[Job],
+    outcomes: Vec<Outcome>,
+    costs: Option<&fraud_core::Costs>,
+    retries: u64,
+    seconds: f64,
+) -> Summary {
     let mut confusion = Confusion::default();
+    let mut tally = fraud_core::Tally::default();
     let mut latencies = Vec::new();
     let mut by_kind = std::collections::BTreeMap::new();
     let (mut ok, mut failed, mut not_sent, mut flagged) = (0, 0, 0, 0);
@@ -365,6 +438,9 @@ fn summarize(config: &Config, jobs: &[Job], outcomes: Vec<Outcome>, retries: u64
                 ok += 1;
                 flagged += *is_fraud as usize;
                 confusion.add(job.label, *is_fraud);
+                if let Some(costs) = costs {
+                    tally.add(costs, job.amount, job.label == 1, *is_fraud);
+                }
                 latencies.push(*latency_us);
             }
             Outcome::Failed { kind, .. } => {
@@ -394,6 +470,11 @@ fn summarize(config: &Config, jobs: &[Job], outcomes: Vec<Outcome>, retries: u64
             percentile(&latencies, 1.0),
         ],
         confusion,
+        money: costs.map(|c| Money {
+            currency: c.currency.clone(),
+            tally: tally.to_wire(),
+            gain_over_accept_all: tally.gain_over_accept_all(),
+        }),
         outcomes,
     }
 }
@@ -407,6 +488,13 @@ pub async fn stream(config: Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         .pool_max_idle_per_host(config.concurrency.max(1))
         .build()
         .context("building the HTTP client")?;
+    let costs = match served_costs(&client, &config.url).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("no money figures: the model's costs could not be read ({e:#})");
+            None
+        }
+    };
     let bar = if config.progress { ProgressBar::new(jobs.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
@@ -458,7 +546,14 @@ pub async fn stream(config: Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     ticker.abort();
     bar.set_message(counters.message(start.elapsed()));
     bar.finish();
-    Ok(summarize(&config, &jobs, outcomes, retries.load(Ordering::Relaxed), start.elapsed().as_secs_f64()))
+    Ok(summarize(
+        &config,
+        &jobs,
+        outcomes,
+        costs.as_ref(),
+        retries.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64(),
+    ))
 }
 
 #[derive(Default)]

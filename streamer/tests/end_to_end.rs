@@ -84,6 +84,20 @@ async fn streamed_decisions_equal_the_native_core() {
         }
     }
     assert_eq!(summary.confusion, want);
+    // The money is core's tally of the same decisions with the served model's costs.
+    let mut tally = fraud_core::Tally::default();
+    for (row, &label) in f.rows.iter().zip(&f.labels) {
+        let p = f.served.model().probability(row);
+        tally.add(
+            f.served.model().costs(),
+            row[fraud_core::N_FEATURES - 1],
+            label == 1,
+            f.served.model().is_fraud(row, p),
+        );
+    }
+    let money = summary.money.as_ref().expect("the server's /model card gives the costs");
+    assert_eq!(money.tally, tally.to_wire());
+    assert_eq!(money.currency, f.served.model().costs().currency);
     assert!(want.tp + want.fp > 0, "the fixture should flag something: {want:?}");
     assert!(summary.latency_ms[0] > 0.0 && summary.latency_ms[0] <= summary.latency_ms[3]);
     let _ = stop_server.send(());
