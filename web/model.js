@@ -42,10 +42,29 @@ export function scoreAll(model, data) {
   }
 }
 
-/** Decisions for the first `count` rows at `model`'s threshold. */
-export function decide(model, rows, count, width) {
-  model.batchInput(count).set(rows.subarray(0, count * width));
+/** Puts every loaded row into `model`'s input buffer: core decides and counts money from there. */
+export function stage(model, data) {
+  model.batchInput(data.n).set(data.rows);
+}
+
+/** Core's decisions for every staged row. */
+export function decideStaged(model) {
   return model.scoreInput().decisions;
+}
+
+/** Core's tally of the first `count` staged rows' decisions against their labels (null without labels). */
+export function moneyOf(model, labels, decisions, count) {
+  if (!labels) return null;
+  return model.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
+}
+
+/** An amount of money as people read it ("−1,234 €"); any currency name, ISO code or not. */
+export function formatMoney(x, currency) {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency, maximumFractionDigits: 0 }).format(x);
+  } catch {
+    return `${Math.round(x).toLocaleString("en")} ${currency}`;
+  }
 }
 
 /** The `k` largest contributions to a transaction's score, as text ("V14 +2.31, Amount -0.40"). */

@@ -8,7 +8,8 @@ const TICK_BUDGET = 2000;
 
 export const state = {
   trained: null, // the model as trained
-  model: null, // the same model at the slider's threshold (core decides, not this file)
+  base: null, // the trained model with the page's costs
+  model: null, // the model deciding now: `base`, or `base` at the slider's threshold (core decides, not this file)
   names: [],
   data: null, // { rows: Float64Array (n × names.length, schema order), labels: Uint8Array | null, times, n, source }
   probs: null,

@@ -1,6 +1,7 @@
 // Drawing: counters, the live feed, the chart and the status line. Reads the replay's state; changes nothing.
 import { bitsOf } from "./lib/bits.js";
 import { confusion, rates } from "./lib/confusion.js";
+import { formatMoney, moneyOf } from "./model.js";
 import { explanation, state } from "./replay.js";
 
 const FEED_ROWS = 40;
@@ -31,6 +32,19 @@ export function showThreshold(t) {
   out.dataset.threshold = String(t);
 }
 
+const POLICY_NAMES = {
+  f1_threshold: "F1-optimal threshold",
+  net_benefit_threshold: "net-benefit-optimal threshold",
+  cost_optimal: "cost-optimal per transaction (threshold moves with the amount)",
+  manual_threshold: "your threshold",
+};
+
+export function showPolicy(policy) {
+  const out = $("policy");
+  out.textContent = POLICY_NAMES[policy] ?? policy;
+  out.dataset.policy = policy;
+}
+
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : "–");
 
 let renderQueued = false;
@@ -58,8 +72,30 @@ export function render() {
   $("f1").textContent = labelled ? fmt(r.f1) : "–";
   const seconds = (performance.now() - state.runStart) / 1000;
   $("rate").textContent = state.playing && seconds > 0 ? Math.round(state.runCount / seconds).toLocaleString() : "0";
+  renderMoney(n);
   renderFeed();
   renderChart();
+}
+
+/** Money of the replayed decisions: core's tally, with the costs of the deciding model. */
+function renderMoney(n) {
+  const m = moneyOf(state.model, state.data.labels, state.decisions, n);
+  const show = (id, text, value) => {
+    $(id).textContent = text;
+    $(id).dataset.value = value === undefined ? "" : String(value);
+  };
+  if (!m) {
+    for (const id of ["stopped", "missed", "alarms", "net", "gain"]) show(id, "–");
+    return;
+  }
+  const money = (x) => formatMoney(x, m.currency);
+  show("stopped", `${money(m.stopped_amount)} (${m.frauds_stopped})`, m.stopped_amount);
+  show("missed", `${money(m.missed_amount)} (${m.frauds_missed})`, m.missed_amount);
+  show("alarms", `${money(m.false_alarm_cost)} (${m.false_alarms})`, m.false_alarm_cost);
+  show("net", money(m.net_benefit), m.net_benefit);
+  const gain = m.net_benefit - m.accept_all;
+  show("gain", `${gain >= 0 ? "+" : ""}${money(gain)}`, gain);
+  $("gain").className = gain > 0 ? "gain-up" : gain < 0 ? "gain-down" : "";
 }
 
 function renderFeed() {

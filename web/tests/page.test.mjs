@@ -18,7 +18,18 @@ if (!outDir) {
 }
 const REPLAY_AT_LEAST = 400;
 const golden = loadGolden(goldenPath);
-const { labels, names: features } = loadReplay(replayPath);
+const { labels, names: features, values } = loadReplay(replayPath);
+const amountAt = (r) => values[r * features.length + features.indexOf("Amount")];
+// The default costs (the test trains with them): an independent sum of what the decisions made.
+const netOf = (n, decide) => {
+  let net = 0;
+  for (let r = 0; r < n; r++) {
+    const a = amountAt(r);
+    net += labels[r] ? (decide(r) ? 50 : -a) : decide(r) ? -5 : 0.02 * a;
+  }
+  return net;
+};
+const near = (a, b) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
 
 let failures = 0;
 function check(ok, what) {
@@ -75,6 +86,9 @@ try {
   const want = expectedCounts(scored, (r) => golden.decisions[r]);
   const got = { tp: await count("tp"), fp: await count("fp"), fn: await count("fn"), tn: await count("tn"), flagged: await count("flagged") };
   check(JSON.stringify(got) === JSON.stringify(want), `replayed ${scored} transactions: counters ${JSON.stringify(got)} = native ${JSON.stringify(want)}`);
+  const value = async (id) => Number(await page.getAttribute(`[data-testid=${id}]`, "data-value"));
+  const wantNet = netOf(scored, (r) => golden.decisions[r]);
+  check(near(await value("net"), wantNet), `money counter: net ${await value("net")} = ${wantNet.toFixed(2)} from the golden decisions and default costs`);
 
   // 2. Every probability and decision in the feed equals the golden file's, bit for bit.
   const feed = await page.$$eval("[data-testid=feed] tr", (rows) => rows.map((r) => [Number(r.dataset.row), r.dataset.bits, Number(r.dataset.decision)]));
@@ -97,6 +111,23 @@ try {
   const gotT = { tp: await count("tp"), fp: await count("fp"), fn: await count("fn"), tn: await count("tn"), flagged: await count("flagged") };
   check(JSON.stringify(gotT) === JSON.stringify(atT), `threshold ${t.toPrecision(4)}: counters ${JSON.stringify(gotT)} = expected ${JSON.stringify(atT)}`);
   check(atT.flagged > want.flagged, `a lower threshold flags more (${atT.flagged} > ${want.flagged})`);
+  check((await page.getAttribute("[data-testid=policy]", "data-policy")) === "manual_threshold", "the slider makes the policy manual");
+  const netAll = Number(await page.getAttribute("[data-testid=net-at-threshold]", "data-net"));
+  const wantAll = netOf(golden.rows, (r) => (fromBits(golden.bits[r]) >= t ? 1 : 0));
+  check(near(netAll, wantAll), `slider: net benefit over the file ${netAll.toFixed(2)} = ${wantAll.toFixed(2)}`);
+
+  // 4b. Edited costs: core re-counts (and, for the cost-optimal policy, re-decides) with them.
+  await page.click("details.costs summary");
+  await page.fill("#c-refused_legitimate-fixed", "-50");
+  await page.dispatchEvent("#c-refused_legitimate-fixed", "change");
+  await page.waitForTimeout(100);
+  const netCostly = Number(await page.getAttribute("[data-testid=net-at-threshold]", "data-net"));
+  const falseAlarms = golden.bits.filter((b, r) => fromBits(b) >= t && !labels[r]).length;
+  check(near(netCostly, wantAll - 45 * falseAlarms), `a dearer false alarm (-50): net ${netCostly.toFixed(2)} = ${(wantAll - 45 * falseAlarms).toFixed(2)}`);
+  await page.fill("#c-refused_legitimate-fixed", "-5");
+  await page.dispatchEvent("#c-refused_legitimate-fixed", "change");
+  await page.waitForTimeout(100);
+  check(near(Number(await page.getAttribute("[data-testid=net-at-threshold]", "data-net")), wantAll), "costs back to the defaults: the same net again");
 
   // 5. Back to the trained threshold; "score everything" equals the golden decisions over the whole file.
   await page.click("#threshold-reset");
