@@ -501,9 +501,12 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// One seed's run: the seed, every candidate, the selected one's index.
+type SeedRun = (u64, Vec<Candidate>, usize);
+
 fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
     let bar = progress(false);
-    let mut runs: Vec<(u64, Vec<Candidate>, usize)> = Vec::new();
+    let mut runs: Vec<SeedRun> = Vec::new();
     for &seed in &args.seeds {
         bar.set_prefix(format!("seed {seed}"));
         bar.set_position(0);
@@ -555,7 +558,7 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
         "| candidate | expected / observed frauds | Brier | F1 threshold | net-benefit threshold | cost-optimal | served policy | accept everything | refuse everything |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let money_row = |label: &str, pick: &dyn Fn(&(u64, Vec<Candidate>, usize)) -> &Candidate| {
+    let money_row = |label: &str, pick: &dyn Fn(&SeedRun) -> &Candidate| {
         let col = |f: &dyn Fn(&Candidate) -> f64, digits: usize| {
             let (m, s) = mean_std(&runs.iter().map(|r| f(pick(r))).collect::<Vec<_>>());
             format!("{m:.digits$} ± {s:.digits$}")

@@ -339,19 +339,6 @@ const CURVE_POINTS: usize = 400;
 /// The threshold a fitted model carries until validation picks its own.
 const PROVISIONAL_THRESHOLD: f64 = 0.5;
 
-/// Keeps at most `max` points of a curve, evenly spread, always the last.
-fn thin<T: Copy>(points: Vec<T>, max: usize) -> Vec<T> {
-    if points.len() <= max {
-        return points;
-    }
-    let step = points.len() as f64 / max as f64;
-    let mut out: Vec<T> = (0..max).map(|i| points[(i as f64 * step) as usize]).collect();
-    if let Some(&last) = points.last() {
-        out.push(last);
-    }
-    out
-}
-
 /// Scores held-out rows (validated by the CSV reader: finite and in range)
 /// through core, as every runtime would.
 fn score(model: &Model, rows: &[f64]) -> Result<Vec<f64>, TrainError> {
@@ -654,11 +641,14 @@ fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) ->
         validation: evaluate_on_curve(&val_scores, validation.y, f1_threshold, &val_curve),
         test: evaluate_on_curve(&test_scores, test.y, f1_threshold, &test_curve),
         calibration_test: calibrate::report(&test_scores, test.y),
-        validation_f1_curve: thin(
-            val_curve.iter().map(|p| (p.threshold, f1(p.tp, p.fp, p_val - p.tp))).collect(),
-            CURVE_POINTS,
-        ),
-        validation_net_curve: thin(val.net_benefit_curve(&cfg.costs), CURVE_POINTS),
+        validation_f1_curve: corners(&val_curve, CURVE_POINTS)
+            .map(|k| (val_curve[k].threshold, f1(val_curve[k].tp, val_curve[k].fp, p_val - val_curve[k].tp)))
+            .collect(),
+        validation_net_curve: {
+            let net = val.net_benefit_curve(&cfg.costs);
+            debug_assert_eq!(net.len(), val_curve.len(), "one point per distinct probability in both");
+            corners(&val_curve, CURVE_POINTS).map(|k| net[k]).collect()
+        },
         test_pr_curve: pr_steps(&test_curve, test.frauds),
         test_histogram: Histogram::of(&test_scores, test.y),
         policies,
@@ -667,6 +657,18 @@ fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) ->
         rows_fitted: fitted.rows_fitted,
         class_weights: fitted.class_weights,
         fit_time: fitted.fit_time,
+    })
+}
+
+/// Indexes of a curve's points worth drawing: the first and last of every run
+/// of equal true positives (where F1 peaks and net benefit turns), plus up to
+/// `spread` evenly spaced ones for the long runs between, in curve order.
+fn corners(points: &[CurvePoint], spread: usize) -> impl Iterator<Item = usize> + '_ {
+    let step = points.len().div_ceil(spread.max(1)).max(1);
+    (0..points.len()).filter(move |&k| {
+        let first = k == 0 || points[k - 1].tp != points[k].tp;
+        let last = points.get(k + 1).is_none_or(|n| n.tp != points[k].tp);
+        first || last || k % step == 0
     })
 }
 

@@ -80,6 +80,21 @@ pub(crate) fn browser_test(url: &str, dir: &Path) -> Result<()> {
         .arg(out))
 }
 
+/// The training report at 1280 px in headless Chromium: no text outside its
+/// chart or over another; the money and calibration figures present.
+pub(crate) fn report_test(dir: &Path) -> Result<()> {
+    ensure_browser_tools()?;
+    let shot = Path::new("target/web-test")
+        .join(format!("report-{}.png", dir.file_name().and_then(|n| n.to_str()).unwrap_or("model")));
+    step(&format!(
+        "report: {} in headless Chromium at 1280 px (screenshot {})",
+        dir.join("report.html").display(),
+        shot.display()
+    ));
+    std::fs::create_dir_all("target/web-test")?;
+    sh(Command::new("node").arg("web/tests/report.test.mjs").arg(dir.join("report.html")).arg(shot))
+}
+
 /// A bounded soak of the release server with `model_dir`'s model and replay file.
 pub(crate) fn soak(model_dir: &Path, seconds: u64) -> Result<()> {
     step(&format!("soak: {seconds} s of valid, invalid, batch, slow, stalled, trickling and disconnecting clients"));
@@ -161,6 +176,7 @@ pub(crate) fn http_checks(dir: &Path) -> Result<()> {
     sh(Command::new("node").arg("parity/http-check.mjs").arg(server.url()).args(&files))?;
     browser_test(server.url(), dir)?;
     server.stop()?;
+    report_test(dir)?;
 
     ensure_edge_tools()?;
     build_worker(&model)?;
