@@ -87,7 +87,12 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     for needle in [
         "<svg",
         "Precision–recall on test",
-        "F1 vs threshold",
+        "F1 on validation vs threshold",
+        "Net benefit vs threshold",
+        "Reliability on test",
+        "Scores on test by class",
+        "Decisions in money",
+        "accept everything",
         "actual fraud",
         "Candidates",
         "Global feature importance",
