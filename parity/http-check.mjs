@@ -101,18 +101,24 @@ const failures = [];
 for (const c of cases) {
   let body = c.raw;
   if (c.pad_to) body = body + " ".repeat(c.pad_to - body.length);
-  const init = { method: c.method, headers: { "content-type": c.content_type ?? "application/json" } };
-  if (c.method !== "GET" && c.method !== "HEAD") init.body = body ?? "";
+  const init = { method: c.method, headers: { "content-type": c.content_type ?? "application/json", ...(c.headers ?? {}) } };
+  if (c.method !== "GET" && c.method !== "HEAD" && c.method !== "OPTIONS") init.body = body ?? "";
   const r = await fetch(`${base}${c.path}`, init);
   const text = await r.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    failures.push(`${c.name}: body is not JSON: ${text.slice(0, 200)}`);
-    continue;
-  }
   const problems = [];
+  for (const [name, want] of Object.entries(c.response_headers ?? {})) {
+    const got = r.headers.get(name);
+    if (got?.toLowerCase() !== want) problems.push(`header ${name}: ${got}, want ${want}`);
+  }
+  let json = null;
+  if (!c.no_json) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      failures.push(`${c.name}: body is not JSON: ${text.slice(0, 200)}`);
+      continue;
+    }
+  }
   if (r.status !== c.status) problems.push(`status ${r.status}, want ${c.status}`);
   if (c.code && json?.error?.code !== c.code) problems.push(`code ${json?.error?.code}, want ${c.code}`);
   if (c.fields) {

@@ -12,28 +12,33 @@ use axum::body::Body;
 use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::Router;
-use http_api::{ApiError, ErrorCode, Served};
+use http_api::{AllowedOrigins, ApiError, ErrorCode, Served};
 use tower_service::Service;
 use worker::{event, Context, Env, HttpRequest};
 
 /// The artifact `build.rs` checked and copied.
 static ARTIFACT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.bin"));
 
-/// Built on the first request of an isolate, then reused.
-fn router() -> Result<Router, String> {
+/// Built on the first request of an isolate, then reused. CORS origins come
+/// from the `CORS_ORIGINS` variable (`*` or a comma-separated list; `*` when unset).
+fn router(env: &Env) -> Result<Router, String> {
     static ROUTER: OnceLock<Result<Router, String>> = OnceLock::new();
     ROUTER
         .get_or_init(|| {
+            let origins = match env.var("CORS_ORIGINS") {
+                Ok(spec) => AllowedOrigins::parse(&spec.to_string()).map_err(|e| format!("CORS_ORIGINS: {e}"))?,
+                Err(_) => AllowedOrigins::Any,
+            };
             Served::from_artifact(ARTIFACT)
-                .map(|served| http_api::app(Arc::new(served)))
+                .map(|served| http_api::app_with(Arc::new(served), &origins))
                 .map_err(|e| format!("the built-in model artifact is unusable: {}", e.full_message()))
         })
         .clone()
 }
 
 #[event(fetch)]
-async fn fetch(request: HttpRequest, _env: Env, _ctx: Context) -> worker::Result<Response<Body>> {
-    match router() {
+async fn fetch(request: HttpRequest, env: Env, _ctx: Context) -> worker::Result<Response<Body>> {
+    match router(&env) {
         Ok(mut app) => Ok(app.call(request).await.unwrap_or_else(|never| match never {})),
         // Unreachable for a wasm build (build.rs refuses a bad artifact); a
         // JSON error rather than a crash all the same.

@@ -17,6 +17,7 @@ use fraud_core::{
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cors::AllowedOrigins;
 use crate::error::{field_errors, ApiError, ItemError};
 use crate::parse::{self, BodyError, Item};
 
@@ -113,8 +114,15 @@ impl Served {
     }
 }
 
-/// The whole HTTP contract as one Router (no runtime-specific layers).
+/// The whole HTTP contract as one Router (no runtime-specific layers), any
+/// origin allowed by CORS.
 pub fn app(served: Arc<Served>) -> Router {
+    app_with(served, &AllowedOrigins::Any)
+}
+
+/// The whole HTTP contract, with CORS for `origins` (preflights answered,
+/// responses marked) — the same on the native server and the Worker.
+pub fn app_with(served: Arc<Served>, origins: &AllowedOrigins) -> Router {
     Router::new()
         .route("/predict", post(predict))
         .route("/predict/batch", post(predict_batch))
@@ -123,6 +131,7 @@ pub fn app(served: Arc<Served>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(served)
+        .layer(origins.layer())
 }
 
 /// A response body as JSON. Every body this crate writes is a plain struct of

@@ -1,7 +1,7 @@
 //! The HTTP contract of the fraud detector, defined once.
 //!
 //! [`app`] builds the axum `Router` for `POST /predict`, `POST /predict/batch`,
-//! `GET /health` and `GET /model`. The native server (`server/`) and the
+//! `GET /health` and `GET /model`, with CORS ([`AllowedOrigins`]). The native server (`server/`) and the
 //! Cloudflare Worker (`edge-worker/`) both serve this very Router, so the
 //! routes, status codes, request parsing and error bodies are the same by
 //! construction; only runtime-specific layers (timeouts, load shedding,
@@ -13,9 +13,11 @@
 //! calls and `core` results and errors into JSON.
 
 mod app;
+mod cors;
 mod error;
 pub mod parse;
 
-pub use app::{app, not_found, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
+pub use app::{app, app_with, not_found, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
+pub use cors::AllowedOrigins;
 pub use error::{status_of, ApiError};
 pub use fraud_core::ErrorCode;

@@ -13,14 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
-use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use axum::{BoxError, Router};
 use fraud_core::ErrorCode;
 use http_api::{ApiError, Served};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
@@ -33,6 +31,8 @@ pub struct Options {
     pub max_in_flight: usize,
     /// A folder of static files (the web page) served at `/`, if any.
     pub web_dir: Option<PathBuf>,
+    /// Origins whose pages may call the API (CORS; the shared Router answers preflights).
+    pub cors: http_api::AllowedOrigins,
 }
 
 /// The defaults, in one place: `Options::default`, `ConnectionLimits::default`
@@ -56,6 +56,7 @@ impl Default for Options {
             timeout: Duration::from_millis(defaults::TIMEOUT_MS),
             max_in_flight: defaults::MAX_IN_FLIGHT,
             web_dir: None,
+            cors: http_api::AllowedOrigins::Any,
         }
     }
 }
@@ -71,7 +72,7 @@ async fn refused(err: BoxError) -> ApiError {
 
 /// The full native Router: the shared contract with the native layers on top.
 pub fn router(served: Arc<Served>, options: &Options) -> Router {
-    let mut app = http_api::app(served);
+    let mut app = http_api::app_with(served, &options.cors);
     if let Some(dir) = &options.web_dir {
         // Unknown paths that are not files still get the contract's JSON 404.
         let files = ServeDir::new(dir).append_index_html_on_directories(true).not_found_service(tower::service_fn(
@@ -89,13 +90,6 @@ pub fn router(served: Arc<Served>, options: &Options) -> Router {
             .load_shed()
             .layer(GlobalConcurrencyLimitLayer::new(options.max_in_flight))
             .timeout(options.timeout),
-    )
-    .layer(
-        CorsLayer::new()
-            .allow_origin(Any)
-            .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE])
-            .max_age(Duration::from_secs(3600)),
     )
     .layer(TraceLayer::new_for_http())
 }

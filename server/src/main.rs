@@ -46,6 +46,10 @@ struct Cli {
     /// Serve this folder's static files (the web page) at `/`.
     #[arg(long)]
     web: Option<PathBuf>,
+    /// Origins whose web pages may call the API: `*` (any; the API uses no cookies) or a
+    /// comma-separated list such as `https://fraud.example.com,http://localhost:5173`.
+    #[arg(long, default_value = "*", value_parser = http_api::AllowedOrigins::parse)]
+    cors_origins: http_api::AllowedOrigins,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -78,8 +82,12 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(web) = &cli.web {
         anyhow::ensure!(web.is_dir(), "--web {}: not a folder", web.display());
     }
-    let options =
-        Options { timeout: Duration::from_millis(cli.timeout_ms), max_in_flight: cli.max_in_flight, web_dir: cli.web };
+    let options = Options {
+        timeout: Duration::from_millis(cli.timeout_ms),
+        max_in_flight: cli.max_in_flight,
+        web_dir: cli.web,
+        cors: cli.cors_origins,
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
         runtime.worker_threads(n.max(1));

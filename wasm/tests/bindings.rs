@@ -9,7 +9,7 @@ use wasm_bindgen_test::*;
 
 fn artifact() -> Artifact {
     let mut a = Artifact::example();
-    a.threshold = 0.4;
+    a.rule.threshold = 0.4;
     a.test.f1 = 0.75;
     a
 }
@@ -266,4 +266,56 @@ fn tree_models_score_explain_and_describe_themselves() {
         let base = get(&explained, "base_value").as_f64().unwrap();
         assert!((sum + base - core.logit(&x)).abs() < 1e-9);
     }
+}
+
+#[wasm_bindgen_test]
+fn money_is_core_s_expected_benefits_decisions_and_tally() {
+    // The trees example serves the cost-optimal policy, calibrated, in CHF.
+    let artifact = Artifact::example_trees();
+    let core = artifact.model().unwrap();
+    let mut m = FraudModel::new(&artifact.encode().unwrap()).unwrap();
+    assert_eq!(m.policy(), "cost_optimal");
+    assert_eq!(get(&m.costs(), "currency").as_string().as_deref(), Some("CHF"));
+    let rows: Vec<f64> = (0..40)
+        .flat_map(|r| {
+            let mut x = row(r as f64 / 10.0 - 2.0);
+            x[29] = r as f64 * 37.5;
+            x
+        })
+        .collect();
+    for x in rows.chunks_exact(N_FEATURES) {
+        let x: [f64; N_FEATURES] = x.try_into().unwrap();
+        let out = m.predict(tx(&x).into()).unwrap();
+        let want = core.predict(&fraud_core::Transaction(x));
+        let expected = get(&out, "expected_benefit");
+        assert_eq!(get(&expected, "refuse").as_f64().unwrap().to_bits(), want.expected.refuse.to_bits());
+        assert_eq!(get(&expected, "accept").as_f64().unwrap().to_bits(), want.expected.accept.to_bits());
+        assert_eq!(get(&out, "is_fraud").as_bool(), Some(want.is_fraud));
+    }
+    // The tally over the input buffer is core's, with this instance's costs.
+    m.batch_input(40).unwrap().copy_from(&rows);
+    let decisions: Uint8Array = get(&m.score_input().unwrap(), "decisions").dyn_into().unwrap();
+    let labels: Vec<u8> = (0..40).map(|r| (r % 3 == 0) as u8).collect();
+    let tally = m.tally_input(&labels, &decisions.to_vec()).unwrap();
+    let mut want = fraud_core::Tally::default();
+    for ((x, &y), &d) in rows.chunks_exact(N_FEATURES).zip(&labels).zip(&decisions.to_vec()) {
+        want.add(core.costs(), x[29], y == 1, d == 1);
+    }
+    assert_eq!(get(&tally, "net_benefit").as_f64().unwrap().to_bits(), want.net_benefit.to_bits());
+    assert_eq!(get(&tally, "false_alarms").as_f64(), Some(want.false_alarms as f64));
+    assert_eq!(code_of(m.tally_input(&labels, &[0u8; 41]).unwrap_err()), "bad_batch_length");
+    // Dearer false alarms refuse less; bad costs throw with a code.
+    let costs = Object::new();
+    let refused_legitimate = Object::new();
+    Reflect::set(&refused_legitimate, &"fixed".into(), &JsValue::from_f64(-1e6)).unwrap();
+    Reflect::set(&costs, &"refused_legitimate".into(), &refused_legitimate).unwrap();
+    let mut careful = m.with_costs(costs.clone().into()).unwrap();
+    careful.batch_input(40).unwrap().copy_from(&rows);
+    let fewer: Uint8Array = get(&careful.score_input().unwrap(), "decisions").dyn_into().unwrap();
+    let count = |d: &Uint8Array| d.to_vec().iter().filter(|&&v| v == 1).count();
+    assert!(count(&fewer) <= count(&decisions));
+    Reflect::set(&refused_legitimate, &"fixed".into(), &JsValue::from_str("five")).unwrap();
+    assert_eq!(code_of(m.with_costs(costs.clone().into()).err().unwrap()), "invalid_parameter");
+    Reflect::set(&refused_legitimate, &"fixed".into(), &JsValue::from_f64(f64::INFINITY)).unwrap();
+    assert_eq!(code_of(m.with_costs(costs.into()).err().unwrap()), "invalid_parameter");
 }
