@@ -3,7 +3,7 @@
 // modules shared with the Node checks (CSV, bit patterns, confusion counts).
 import { confusion } from "./lib/confusion.js";
 import { parseCsv } from "./lib/csv.js";
-import { decideStaged, describe, fetchText, formatMoney, loadModel, moneyOf, scoreAll, stage } from "./model.js";
+import { decideStaged, describe, fetchText, formatMoney, loadModel, moneyOf, scoreAll, stage, withCosts } from "./model.js";
 import { listen, load, pause, play, scoreNext, state } from "./replay.js";
 import { $, logit, render, scheduleRender, setStatus, showPolicy, showThreshold } from "./view.js";
 
@@ -55,7 +55,7 @@ function resetPolicy() {
 
 /** Edited costs: core re-decides with them (the cost-optimal policy moves; threshold policies only re-count). */
 function applyCosts() {
-  const costs = { currency: $("c-currency").value.trim() || state.trained.costs.currency };
+  const costs = { currency: $("c-currency").value.trim() || state.trained.currency };
   for (const input of document.querySelectorAll("[data-cost]")) {
     const [outcome, part] = input.dataset.cost.split(".");
     costs[outcome] ??= {};
@@ -63,7 +63,7 @@ function applyCosts() {
   }
   const status = $("costs-status");
   try {
-    const base = state.trained.withCosts(costs);
+    const base = withCosts(state.trained, costs);
     const previous = state.base;
     state.base = base;
     release(previous);
@@ -145,7 +145,7 @@ async function main() {
     `F1 ${s.test.f1.toFixed(3)} at its F1 threshold, average precision ${s.test.average_precision.toFixed(3)}` +
     (s.calibration_test ? `; ${s.calibration_test.expected_frauds.toFixed(1)} frauds expected by its probabilities, ${s.calibration_test.observed_frauds} observed` : "") +
     (served ? `; ${s.policy.replaceAll("_", " ")} made ${formatMoney(served.test.net_benefit, s.costs.currency)} (accepting everything: ${formatMoney(served.test.accept_all, s.costs.currency)}).` : ".");
-  showCosts(state.trained.costs);
+  showCosts(s.costs);
   for (const input of document.querySelectorAll(".cost-grid input")) input.addEventListener("change", applyCosts);
   const slider = $("threshold");
   slider.value = String(logit(state.trained.threshold));

@@ -52,10 +52,22 @@ export function decideStaged(model) {
   return model.scoreInput().decisions;
 }
 
+// The order of `tallyInput`'s figures (core's Tally; the card's `policies` use the same names).
+const TALLY = ["transactions", "frauds_stopped", "frauds_missed", "false_alarms", "stopped_amount", "missed_amount", "false_alarm_cost", "net_benefit", "accept_all", "refuse_all"];
+
 /** Core's tally of the first `count` staged rows' decisions against their labels (null without labels). */
 export function moneyOf(model, labels, decisions, count) {
   if (!labels) return null;
-  return model.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
+  const figures = model.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
+  const m = Object.fromEntries(TALLY.map((k, i) => [k, figures[i]]));
+  m.currency = model.currency;
+  return m;
+}
+
+/** The card's costs (`{ currency, refused_fraud: { fixed, per_amount }, ... }`) as `withCosts` takes them. */
+export function withCosts(model, costs) {
+  const outcomes = ["refused_fraud", "accepted_fraud", "refused_legitimate", "accepted_legitimate"];
+  return model.withCosts(costs.currency, new Float64Array(outcomes.flatMap((o) => [costs[o].fixed, costs[o].per_amount])));
 }
 
 /** An amount of money as people read it ("−1,234 €"); any currency name, ISO code or not. */

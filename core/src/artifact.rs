@@ -27,15 +27,16 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
+use crate::drift::{Bins, DriftReference};
 use crate::logistic::{Logistic, LogisticWeights};
 use crate::model::{Model, ModelError, ModelKind, Scorer};
 use crate::scaler::Scaler;
 use crate::schema::FEATURE_NAMES;
 use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 use crate::wire::{
-    self, ArtifactV1, ArtifactV2, ArtifactV3, CardParameters, FeatureImportance, ModelCard, WireBenefit,
-    WireCalibration, WireCalibrationReport, WireCosts, WireDecision, WireLeaf, WireMetrics, WireModel,
-    WirePolicyReport, WireProvenance, WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
+    self, ArtifactV1, ArtifactV2, ArtifactV3, CardParameters, FeatureImportance, ModelCard, WireBenefit, WireBins,
+    WireCalibration, WireCalibrationReport, WireCosts, WireDecision, WireDriftReference, WireLeaf, WireMetrics,
+    WireModel, WirePolicyReport, WireProvenance, WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
 };
 
 /// First bytes of every artifact.
@@ -246,6 +247,8 @@ pub struct Artifact {
     pub calibration_test: Option<CalibrationReport>,
     /// The policies the trainer weighed (empty when none were).
     pub policies: Vec<PolicyReport>,
+    /// The training reference for drift monitoring (none in older files).
+    pub drift: Option<DriftReference>,
 }
 
 /// Why bytes are not a usable artifact. Each cause is distinct.
@@ -526,10 +529,10 @@ impl Artifact {
 
     /// The wire form (what `encode` writes and `model.json` holds).
     pub fn to_wire(&self) -> ArtifactV3 {
-        ArtifactV3 {
+        let base = ArtifactV2 {
             model_name: self.model_name.clone(),
             feature_names: wire::names(&FEATURE_NAMES),
-            decision: decision_to_wire(&self.rule),
+            threshold: self.rule.threshold,
             model: match &self.params {
                 ModelParams::Logistic { scaler, weights } => WireModel::Logistic {
                     scaler_mean: scaler.mean.clone(),
@@ -564,17 +567,27 @@ impl Artifact {
             feature_importance: self.feature_importance.clone(),
             validation: metrics_to_wire(&self.validation),
             test: metrics_to_wire(&self.test),
+        };
+        ArtifactV3 {
+            base,
+            decision: decision_to_wire(&self.rule),
             calibration_test: self.calibration_test.as_ref().map(calibration_report_to_wire),
             policies: self.policies.iter().map(policy_report_to_wire).collect(),
+            drift: self.drift.as_ref().map(drift_to_wire),
         }
     }
 
     /// The internal value of a wire form, checking its schema (the parameters
     /// are checked when the model is built).
-    pub fn from_wire(w: ArtifactV3) -> Result<Artifact, ArtifactError> {
+    pub fn from_wire(v3: ArtifactV3) -> Result<Artifact, ArtifactError> {
+        let ArtifactV3 { base: w, decision, calibration_test, policies, drift } = v3;
         check_schema(&w.feature_names)?;
-        let rule = decision_from_wire(&w.decision)?;
-        let policies = w.policies.iter().map(policy_report_from_wire).collect::<Result<Vec<_>, _>>()?;
+        let rule = decision_from_wire(&decision, w.threshold)?;
+        let policies = policies.iter().map(policy_report_from_wire).collect::<Result<Vec<_>, _>>()?;
+        let drift = drift.as_ref().map(drift_from_wire);
+        if let Some(d) = &drift {
+            d.check(FEATURE_NAMES.len()).map_err(ArtifactError::InvalidModel)?;
+        }
         let params = match w.model {
             WireModel::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => ModelParams::Logistic {
                 scaler: Scaler { mean: scaler_mean, scale: scaler_scale },
@@ -670,8 +683,9 @@ impl Artifact {
             feature_importance: w.feature_importance,
             validation: metrics_from_wire(&w.validation),
             test: metrics_from_wire(&w.test),
-            calibration_test: w.calibration_test.as_ref().map(calibration_report_from_wire),
+            calibration_test: calibration_test.as_ref().map(calibration_report_from_wire),
             policies,
+            drift,
         })
     }
 
@@ -766,7 +780,6 @@ fn calibration_to_wire(c: &Calibration) -> WireCalibration {
 fn decision_to_wire(r: &DecisionRule) -> WireDecision {
     WireDecision {
         policy: r.policy.as_str().to_string(),
-        threshold: r.threshold,
         calibration: calibration_to_wire(&r.calibration),
         costs: costs_to_wire(&r.costs),
     }
@@ -778,13 +791,13 @@ fn policy_from_wire(name: &str) -> Result<Policy, ArtifactError> {
     })
 }
 
-fn decision_from_wire(w: &WireDecision) -> Result<DecisionRule, ArtifactError> {
+fn decision_from_wire(w: &WireDecision, threshold: f64) -> Result<DecisionRule, ArtifactError> {
     let method = CalibrationMethod::from_name(&w.calibration.method)
         .ok_or_else(|| invalid("calibration method", "unknown (none, platt or prior_correction)"))?;
     Ok(DecisionRule {
         calibration: Calibration { method, slope: w.calibration.slope, intercept: w.calibration.intercept },
         policy: policy_from_wire(&w.policy)?,
-        threshold: w.threshold,
+        threshold,
         costs: costs_from_wire(&w.costs),
     })
 }
@@ -874,6 +887,32 @@ fn calibration_report_from_wire(r: &WireCalibrationReport) -> CalibrationReport 
                 fraud_rate: b.fraud_rate,
             })
             .collect(),
+    }
+}
+
+fn bins_to_wire(b: &Bins) -> WireBins {
+    WireBins { edges: b.edges.clone(), shares: b.shares.clone() }
+}
+
+fn bins_from_wire(b: &WireBins) -> Bins {
+    Bins { edges: b.edges.clone(), shares: b.shares.clone() }
+}
+
+fn drift_to_wire(d: &DriftReference) -> WireDriftReference {
+    WireDriftReference {
+        features: d.features.iter().map(bins_to_wire).collect(),
+        score: bins_to_wire(&d.score),
+        base_rate: d.base_rate,
+        flagged_rate: d.flagged_rate,
+    }
+}
+
+fn drift_from_wire(d: &WireDriftReference) -> DriftReference {
+    DriftReference {
+        features: d.features.iter().map(bins_from_wire).collect(),
+        score: bins_from_wire(&d.score),
+        base_rate: d.base_rate,
+        flagged_rate: d.flagged_rate,
     }
 }
 
@@ -1040,6 +1079,7 @@ impl Artifact {
             test: Metrics { f1: 0.79, true_positives: 80, ..Metrics::default() },
             calibration_test: None,
             policies: Vec::new(),
+            drift: None,
         }
     }
 
@@ -1125,6 +1165,17 @@ impl Artifact {
                     test: Tally { transactions: 100, false_alarms: 2, accept_all: -50.0, ..Tally::default() },
                 },
             ],
+            drift: Some(DriftReference {
+                features: (0..FEATURE_NAMES.len())
+                    .map(|i| Bins {
+                        edges: alloc::vec![i as f64 - 1.0, i as f64 + 0.5],
+                        shares: alloc::vec![0.25, 0.5, 0.25],
+                    })
+                    .collect(),
+                score: Bins { edges: alloc::vec![0.001, 0.01], shares: alloc::vec![0.75, 0.125, 0.125] },
+                base_rate: 0.00172,
+                flagged_rate: 0.0015,
+            }),
         }
     }
 }
@@ -1288,18 +1339,18 @@ mod tests {
     fn schema_mismatch_and_invalid_models_are_rejected() {
         let good = Artifact::example().to_wire();
         let mut w = good.clone();
-        w.feature_names.swap(1, 2);
+        w.base.feature_names.swap(1, 2);
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
         let mut w = good.clone();
-        w.feature_names.pop();
+        w.base.feature_names.pop();
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
         let mut w = good.clone();
-        if let WireModel::Logistic { coefficients, .. } = &mut w.model {
+        if let WireModel::Logistic { coefficients, .. } = &mut w.base.model {
             coefficients.pop();
         }
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
-        w.decision.threshold = f64::NAN;
+        w.base.threshold = f64::NAN;
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
         w.decision.policy = "coin_flip".into();
@@ -1310,8 +1361,13 @@ mod tests {
         let mut w = good.clone();
         w.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = Artifact::example_trees().to_wire();
+        if let Some(d) = &mut w.drift {
+            d.features.pop();
+        }
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good;
-        w.feature_importance = vec![1.0; 3];
+        w.base.feature_importance = vec![1.0; 3];
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
     }
 
@@ -1322,7 +1378,7 @@ mod tests {
         type Corruption<'a> = &'a dyn Fn(&mut Vec<WireTree>, &mut f64);
         let edit = |f: Corruption| {
             let mut w = good.clone();
-            if let WireModel::Trees { trees, base_score } = &mut w.model {
+            if let WireModel::Trees { trees, base_score } = &mut w.base.model {
                 f(trees, base_score);
             }
             match Artifact::decode(&reseal(&w)) {

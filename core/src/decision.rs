@@ -149,9 +149,12 @@ impl CalibrationMethod {
 
     /// The method of a wire spelling.
     pub fn from_name(name: &str) -> Option<CalibrationMethod> {
-        [CalibrationMethod::None, CalibrationMethod::Platt, CalibrationMethod::PriorCorrection]
-            .into_iter()
-            .find(|m| m.as_str() == name)
+        match name {
+            "none" => Some(CalibrationMethod::None),
+            "platt" => Some(CalibrationMethod::Platt),
+            "prior_correction" => Some(CalibrationMethod::PriorCorrection),
+            _ => None,
+        }
     }
 }
 
@@ -219,9 +222,13 @@ impl Policy {
 
     /// The policy of a wire spelling.
     pub fn from_name(name: &str) -> Option<Policy> {
-        [Policy::F1Threshold, Policy::NetBenefitThreshold, Policy::CostOptimal, Policy::ManualThreshold]
-            .into_iter()
-            .find(|p| p.as_str() == name)
+        match name {
+            "f1_threshold" => Some(Policy::F1Threshold),
+            "net_benefit_threshold" => Some(Policy::NetBenefitThreshold),
+            "cost_optimal" => Some(Policy::CostOptimal),
+            "manual_threshold" => Some(Policy::ManualThreshold),
+            _ => None,
+        }
     }
 
     /// True when the decision is `probability >= threshold`.

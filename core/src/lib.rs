@@ -22,6 +22,7 @@ extern crate std;
 
 pub mod artifact;
 pub mod decision;
+pub mod drift;
 pub mod error;
 mod exp;
 pub mod logistic;

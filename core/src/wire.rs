@@ -237,13 +237,11 @@ pub struct WireCalibration {
     pub intercept: f64,
 }
 
-/// How a logit becomes a decision.
+/// How a logit becomes a decision (the threshold is version 2's field).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct WireDecision {
     /// `f1_threshold`, `net_benefit_threshold`, `cost_optimal` or `manual_threshold`.
     pub policy: String,
-    /// On the calibrated probability; applied by the threshold policies.
-    pub threshold: f64,
     /// Logit → probability.
     pub calibration: WireCalibration,
     /// What each outcome is worth.
@@ -318,40 +316,53 @@ pub struct WireCalibrationReport {
     pub reliability: Vec<WireReliabilityBin>,
 }
 
-/// The artifact payload, format version 3: version 2 plus the decision rule
-/// (calibration, policy, costs) and the money and calibration figures.
+/// One value's quantile bins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireBins {
+    /// Interior cut points, ascending.
+    pub edges: Vec<f64>,
+    /// Reference share per bin.
+    pub shares: Vec<f64>,
+}
+
+/// The training reference drift is measured against.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireDriftReference {
+    /// One per input, schema order (train split).
+    pub features: Vec<WireBins>,
+    /// The served probability (validation split).
+    pub score: WireBins,
+    /// Fraud rate of the train split.
+    pub base_rate: f64,
+    /// Share of validation the served policy refuses.
+    pub flagged_rate: f64,
+}
+
+/// The artifact payload, format version 3: version 2's payload, then the
+/// decision rule (calibration, policy, costs), the money and calibration
+/// figures and the drift reference. Extending rather than re-listing keeps one
+/// decoder for the fields both versions share (the browser build counts bytes);
+/// in JSON the version-2 fields sit at the top level as before.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct ArtifactV3 {
-    /// Which candidate was selected.
-    pub model_name: String,
-    /// The input schema, in order.
-    pub feature_names: Vec<String>,
-    /// Calibration, policy, threshold and costs.
+    /// Everything version 2 held; its `threshold` is the decision rule's.
+    #[serde(flatten)]
+    pub base: ArtifactV2,
+    /// Calibration, policy and costs.
     pub decision: WireDecision,
-    /// The scorer.
-    pub model: WireModel,
-    /// How it was fitted.
-    pub training: WireTraining,
-    /// Where it came from.
-    pub provenance: WireProvenance,
-    /// Mean |contribution| per feature on validation, schema order (empty: not measured).
-    pub feature_importance: Vec<f64>,
-    /// Metrics on validation at the threshold.
-    pub validation: WireMetrics,
-    /// Metrics on test at the threshold.
-    pub test: WireMetrics,
     /// Calibration on test (none: not measured).
     pub calibration_test: Option<WireCalibrationReport>,
     /// Every policy the trainer weighed (empty: none).
     pub policies: Vec<WirePolicyReport>,
+    /// What drift is measured against (none: not recorded).
+    pub drift: Option<WireDriftReference>,
 }
 
 /// The decision rule of artifacts older than version 3: uncalibrated, F1
 /// threshold, the default costs.
-fn legacy_decision(threshold: f64) -> WireDecision {
+fn legacy_decision() -> WireDecision {
     WireDecision {
         policy: "f1_threshold".to_string(),
-        threshold,
         calibration: WireCalibration { method: "none".to_string(), slope: 1.0, intercept: 0.0 },
         costs: WireCosts {
             currency: "EUR".to_string(),
@@ -365,19 +376,7 @@ fn legacy_decision(threshold: f64) -> WireDecision {
 
 impl From<ArtifactV2> for ArtifactV3 {
     fn from(v2: ArtifactV2) -> ArtifactV3 {
-        ArtifactV3 {
-            model_name: v2.model_name,
-            feature_names: v2.feature_names,
-            decision: legacy_decision(v2.threshold),
-            model: v2.model,
-            training: v2.training,
-            provenance: v2.provenance,
-            feature_importance: v2.feature_importance,
-            validation: v2.validation,
-            test: v2.test,
-            calibration_test: None,
-            policies: Vec::new(),
-        }
+        ArtifactV3 { base: v2, decision: legacy_decision(), calibration_test: None, policies: Vec::new(), drift: None }
     }
 }
 

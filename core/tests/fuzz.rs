@@ -29,6 +29,7 @@ fn artifact(params: ModelParams, training: Training, threshold: f64, name: Strin
         test: Metrics { f1: 0.5, ..Metrics::default() },
         calibration_test: None,
         policies: Vec::new(),
+        drift: None,
     }
 }
 

@@ -13,6 +13,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use fraud_core::artifact::{CalibrationReport, LogisticTraining, PolicyReport, TreesTraining};
+use fraud_core::drift::{Bins, DriftReference};
 use fraud_core::model::{BatchError, ModelError};
 use fraud_core::{
     Artifact, Calibration, Costs, DecisionRule, LogisticWeights, Metrics, Model, ModelParams, Policy, Provenance,
@@ -197,6 +198,8 @@ pub struct Candidate {
     pub test_pr_curve: Vec<(f64, f64)>,
     /// Test scores per class on the calibrated log-odds axis.
     pub test_histogram: Histogram,
+    /// Quantile bins of the served probability on validation (the drift reference's score).
+    pub validation_score_bins: Bins,
     /// Time spent fitting.
     pub fit_time: Duration,
 }
@@ -651,6 +654,7 @@ fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) ->
         },
         test_pr_curve: pr_steps(&test_curve, test.frauds),
         test_histogram: Histogram::of(&test_scores, test.y),
+        validation_score_bins: Bins::fit(&mut val_scores.clone()),
         policies,
         model,
         training: fitted.training,
@@ -724,12 +728,23 @@ fn feature_importance(model: &Model, x_val: &Array2<f64>) -> Vec<f64> {
     (0..N_FEATURES).map(|i| sums.iter().map(|s| s[i]).sum::<f64>() / n).collect()
 }
 
+/// Quantile bins of every input over the train split (the drift reference).
+fn feature_bins(data: &Dataset, train: &[usize]) -> Vec<Bins> {
+    (0..N_FEATURES)
+        .map(|j| {
+            let mut column: Vec<f64> = train.iter().map(|&i| data.x[[i, j]]).collect();
+            Bins::fit(&mut column)
+        })
+        .collect()
+}
+
 fn package(
     chosen: &Candidate,
     data: &Dataset,
     splits: (&Split, &Array2<f64>),
     source: &Source,
     cfg: &Config,
+    features: Vec<Bins>,
 ) -> Artifact {
     let (split, x_val) = splits;
     let uses_smote = chosen.kind.uses_smote();
@@ -766,6 +781,15 @@ fn package(
         test: chosen.test.clone(),
         calibration_test: Some(chosen.calibration_test.clone()),
         policies: chosen.policies.clone(),
+        drift: Some(DriftReference {
+            features,
+            score: chosen.validation_score_bins.clone(),
+            base_rate: split.train.iter().filter(|&&i| data.y[i] == 1).count() as f64 / split.train.len().max(1) as f64,
+            flagged_rate: chosen.served_policy().map_or(0.0, |p| {
+                (p.validation.frauds_stopped + p.validation.false_alarms) as f64
+                    / p.validation.transactions.max(1) as f64
+            }),
+        }),
     }
 }
 
@@ -809,16 +833,19 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     // Candidates are independent: fit them side by side. The boosters' own
     // parallel parts leave cores idle between rounds, which the others fill.
     bar.set_message(format!("fitting {} candidates", kinds.len()));
-    let fitted: Vec<Fitted> = std::thread::scope(|s| {
+    let (fitted, feature_reference) = std::thread::scope(|s| {
         let (train, validation) = (&train, &validation);
         let handles: Vec<_> =
             kinds.iter().map(|&kind| s.spawn(move || fit_candidate(kind, train, validation, cfg))).collect();
+        // The drift reference's bins, in the cores' idle time between boosting rounds.
+        let reference = s.spawn(|| feature_bins(data, &split.train));
         let mut fitted = Vec::new();
         for handle in handles {
             let f = handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
             fitted.push(f);
         }
-        Ok::<_, TrainError>(fitted)
+        let reference = reference.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        Ok::<_, TrainError>((fitted, reference))
     })?;
     for f in &fitted {
         stage(f.kind.fit_stage(), f.fit_time);
@@ -839,7 +866,7 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     stage("thresholds + metrics", t.elapsed());
 
     let t = Instant::now();
-    let artifact = package(&candidates[selected], data, (&split, &x_val), source, cfg);
+    let artifact = package(&candidates[selected], data, (&split, &x_val), source, cfg, feature_reference);
     stage("feature importance", t.elapsed());
     let replay = replay_of(&x_test, &y_test);
     Ok(Outcome { candidates, selected, artifact, replay, timings })

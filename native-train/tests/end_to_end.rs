@@ -71,6 +71,11 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     assert!((tally.net_benefit - served.test.net_benefit).abs() < 1e-6 * tally.accept_all.abs().max(1.0));
     // The chosen policy is the best on validation.
     assert!(artifact.policies.iter().all(|r| r.validation.net_benefit <= served.validation.net_benefit));
+    let drift = artifact.drift.as_ref().expect("the drift reference is recorded");
+    assert_eq!(drift.features.len(), N_FEATURES);
+    assert!(drift.features.iter().all(|b| b.len() >= 2), "every input is binned");
+    let train_rate = drift.base_rate;
+    assert!((train_rate - p.frauds_total as f64 / p.rows_total as f64).abs() < 1e-3, "base rate {train_rate}");
     let calibration = artifact.calibration_test.as_ref().expect("calibration is measured on test");
     let sum: f64 = probs.iter().sum();
     assert!((calibration.expected_frauds - sum).abs() < 1e-6 * sum);

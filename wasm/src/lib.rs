@@ -376,39 +376,27 @@ impl FraudModel {
         Ok(self.sibling(model))
     }
 
-    /// Same model, other costs: `{ currency?, refused_fraud?: { fixed, per_amount }, accepted_fraud?,
-    /// refused_legitimate?, accepted_legitimate? }` (what is left out stays). Its policy re-decides with
-    /// them. Throws (code `invalid_parameter`) for a non-finite or absurd value.
+    /// Same model, other costs: `currency` and the eight values of the four
+    /// outcomes, each `[fixed, per_amount]`, in the order refused fraud,
+    /// accepted fraud, refused legitimate, accepted legitimate (the card's
+    /// `costs`). Its policy re-decides with them. Throws (code
+    /// `invalid_parameter`) for a wrong count, a non-finite or absurd value or
+    /// an empty currency.
     #[wasm_bindgen(js_name = withCosts)]
-    pub fn with_costs(&self, costs: JsValue) -> Result<FraudModel, JsValue> {
-        let bad = |why: &str| js_error(ErrorCode::InvalidParameter, &format!("costs: {why}"));
-        if !costs.is_object() {
-            return Err(bad("expected an object"));
-        }
-        let mut c = self.model.costs().clone();
-        if let Ok(v) = Reflect::get(&costs, &text("currency")) {
-            if !v.is_undefined() {
-                c.currency = v.as_string().ok_or_else(|| bad("currency must be text"))?;
-            }
-        }
-        for (key, slot) in [
-            ("refused_fraud", &mut c.refused_fraud),
-            ("accepted_fraud", &mut c.accepted_fraud),
-            ("refused_legitimate", &mut c.refused_legitimate),
-            ("accepted_legitimate", &mut c.accepted_legitimate),
-        ] {
-            let v = Reflect::get(&costs, &text(key)).unwrap_or(JsValue::UNDEFINED);
-            if v.is_undefined() {
-                continue;
-            }
-            for (part, target) in [("fixed", &mut slot.fixed), ("per_amount", &mut slot.per_amount)] {
-                let x = Reflect::get(&v, &text(part)).unwrap_or(JsValue::UNDEFINED);
-                if !x.is_undefined() {
-                    *target = x.as_f64().ok_or_else(|| bad(&format!("{key}.{part} must be a number")))?;
-                }
-            }
-        }
-        let model = self.model.with_costs(c).map_err(|e| bad(&e.to_string()))?;
+    pub fn with_costs(&self, currency: String, values: &[f64]) -> Result<FraudModel, JsValue> {
+        let bad = |why: &str| js_error(ErrorCode::InvalidParameter, why);
+        let &[rf, rfa, af, afa, rl, rla, al, ala] = values else {
+            return Err(bad("costs: 8 values are needed, [fixed, per_amount] for each of the four outcomes"));
+        };
+        let b = |fixed, per_amount| fraud_core::Benefit { fixed, per_amount };
+        let costs = fraud_core::Costs {
+            currency,
+            refused_fraud: b(rf, rfa),
+            accepted_fraud: b(af, afa),
+            refused_legitimate: b(rl, rla),
+            accepted_legitimate: b(al, ala),
+        };
+        let model = self.model.with_costs(costs).map_err(|e| bad(&e.to_string()))?;
         Ok(self.sibling(model))
     }
 
@@ -418,62 +406,41 @@ impl FraudModel {
         self.model.policy().as_str().to_string()
     }
 
-    /// The costs this instance decides and counts with (the card's, or `withCosts`').
+    /// The currency this instance's costs are in.
     #[wasm_bindgen(getter)]
-    pub fn costs(&self) -> JsValue {
-        let c = self.model.costs();
-        let out = Object::new();
-        set(&out, "currency", &text(&c.currency));
-        for (key, b) in [
-            ("refused_fraud", c.refused_fraud),
-            ("accepted_fraud", c.accepted_fraud),
-            ("refused_legitimate", c.refused_legitimate),
-            ("accepted_legitimate", c.accepted_legitimate),
-        ] {
-            let o = Object::new();
-            set(&o, "fixed", &num(b.fixed));
-            set(&o, "per_amount", &num(b.per_amount));
-            set(&out, key, &o);
-        }
-        out.into()
+    pub fn currency(&self) -> String {
+        self.model.costs().currency.clone()
     }
 
     /// The money decisions made against labels, for the first `decisions.length`
     /// rows of the `batchInput` buffer (core's tally with this instance's costs):
-    /// `{ net_benefit, frauds_stopped, stopped_amount, frauds_missed, missed_amount, false_alarms,
-    /// false_alarm_cost, accept_all, refuse_all, currency }`.
+    /// a `Float64Array` of `[transactions, frauds_stopped, frauds_missed,
+    /// false_alarms, stopped_amount, missed_amount, false_alarm_cost,
+    /// net_benefit, accept_all, refuse_all]` (names as in the card's `policies`).
     #[wasm_bindgen(js_name = tallyInput)]
-    pub fn tally_input(&self, labels: &[u8], decisions: &[u8]) -> Result<JsValue, JsValue> {
+    pub fn tally_input(&self, labels: &[u8], decisions: &[u8]) -> Result<Float64Array, JsValue> {
         let rows = self.input.len() / N_FEATURES;
         if decisions.len() > rows || labels.len() < decisions.len() {
-            return Err(js_error(
-                ErrorCode::BadBatchLength,
-                &format!("{} decisions, {} labels and {rows} rows in the input buffer", decisions.len(), labels.len()),
-            ));
+            return Err(js_error(ErrorCode::BadBatchLength, "more decisions than labels or rows in the input buffer"));
         }
         let costs = self.model.costs();
         let mut t = fraud_core::Tally::default();
         for ((x, &y), &d) in self.input.chunks_exact(N_FEATURES).zip(labels).zip(decisions) {
             t.add(costs, x[fraud_core::decision::AMOUNT_FEATURE], y == 1, d == 1);
         }
-        let out = Object::new();
-        for (k, n) in
-            [("frauds_stopped", t.frauds_stopped), ("frauds_missed", t.frauds_missed), ("false_alarms", t.false_alarms)]
-        {
-            set(&out, k, &num(n as f64));
-        }
-        for (k, x) in [
-            ("net_benefit", t.net_benefit),
-            ("stopped_amount", t.stopped_amount),
-            ("missed_amount", t.missed_amount),
-            ("false_alarm_cost", t.false_alarm_cost),
-            ("accept_all", t.accept_all),
-            ("refuse_all", t.refuse_all),
-        ] {
-            set(&out, k, &num(x));
-        }
-        set(&out, "currency", &text(&costs.currency));
-        Ok(out.into())
+        let out = [
+            t.transactions as f64,
+            t.frauds_stopped as f64,
+            t.frauds_missed as f64,
+            t.false_alarms as f64,
+            t.stopped_amount,
+            t.missed_amount,
+            t.false_alarm_cost,
+            t.net_benefit,
+            t.accept_all,
+            t.refuse_all,
+        ];
+        Ok(Float64Array::from(&out[..]))
     }
 }
 
