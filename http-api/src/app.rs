@@ -39,6 +39,16 @@ pub struct Served {
     model_ref: ModelRef,
     health: Bytes,
     card: Bytes,
+    drift: Option<fraud_core::drift::DriftReference>,
+    observer: Option<Arc<dyn Observer>>,
+}
+
+/// Sees every transaction the API scores, after it is scored: how a runtime
+/// adds monitoring (the native server's metrics and drift window) without the
+/// contract knowing. Called on the request's task: keep it short.
+pub trait Observer: Send + Sync {
+    /// One scored transaction: its raw row, its probability and the decision.
+    fn scored(&self, row: &[f64; N_FEATURES], probability: f64, refused: bool);
 }
 
 #[derive(Clone, Serialize)]
@@ -100,7 +110,31 @@ impl Served {
             },
         };
         let health = serde_json::json!({ "status": "ok", "model": &model_ref });
-        Ok(Served { card: Bytes::from(to_json(&card)), health: Bytes::from(to_json(&health)), model, model_ref })
+        Ok(Served {
+            card: Bytes::from(to_json(&card)),
+            health: Bytes::from(to_json(&health)),
+            model,
+            model_ref,
+            drift: artifact.drift,
+            observer: None,
+        })
+    }
+
+    /// The same, reporting every scored transaction to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Served {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The training reference drift is measured against (none in artifacts older than format 3).
+    pub fn drift(&self) -> Option<&fraud_core::drift::DriftReference> {
+        self.drift.as_ref()
+    }
+
+    fn observe(&self, t: &Transaction, p: &Prediction) {
+        if let Some(o) = &self.observer {
+            o.scored(&t.0, p.probability, p.is_fraud);
+        }
     }
 
     /// The scoring model.
@@ -283,6 +317,7 @@ async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, bod
     };
     let t = parsed.transaction.map_err(|e| ApiError::validation(&e))?;
     let p = s.model.predict(&t);
+    s.observe(&t, &p);
     let response = PredictResponse {
         id: parsed.id,
         fraud_probability: p.probability,
@@ -370,6 +405,7 @@ async fn predict_batch(
         })
         .map(|(id, t)| {
             let p = s.model.predict(&t);
+            s.observe(&t, &p);
             flagged += p.is_fraud as usize;
             BatchResult {
                 id,

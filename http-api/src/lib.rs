@@ -17,7 +17,9 @@ mod cors;
 mod error;
 pub mod parse;
 
-pub use app::{app, app_with, not_found, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
+pub use app::{
+    app, app_with, not_found, Observer, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN,
+};
 pub use cors::AllowedOrigins;
 pub use error::{status_of, ApiError};
 pub use fraud_core::ErrorCode;

@@ -22,6 +22,9 @@ use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
+pub mod metrics;
+pub use metrics::Monitor;
+
 /// Runtime limits of the native server.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -33,6 +36,16 @@ pub struct Options {
     pub web_dir: Option<PathBuf>,
     /// Origins whose pages may call the API (CORS; the shared Router answers preflights).
     pub cors: http_api::AllowedOrigins,
+    /// Metrics and drift, served at `GET /metrics` (the same monitor must observe the `Served`:
+    /// see [`monitored`]).
+    pub monitor: Option<Arc<Monitor>>,
+}
+
+/// `served` with a [`Monitor`] observing every transaction it scores (drift over the last
+/// `drift_window` transactions); pass the monitor in [`Options::monitor`].
+pub fn monitored(served: http_api::Served, drift_window: usize) -> (Arc<http_api::Served>, Arc<Monitor>) {
+    let monitor = Arc::new(Monitor::new(&served, drift_window));
+    (Arc::new(served.with_observer(monitor.clone())), monitor)
 }
 
 /// The defaults, in one place: `Options::default`, `ConnectionLimits::default`
@@ -57,6 +70,7 @@ impl Default for Options {
             max_in_flight: defaults::MAX_IN_FLIGHT,
             web_dir: None,
             cors: http_api::AllowedOrigins::Any,
+            monitor: None,
         }
     }
 }
@@ -73,6 +87,11 @@ async fn refused(err: BoxError) -> ApiError {
 /// The full native Router: the shared contract with the native layers on top.
 pub fn router(served: Arc<Served>, options: &Options) -> Router {
     let mut app = http_api::app_with(served, &options.cors);
+    if let Some(monitor) = &options.monitor {
+        app = app
+            .route("/metrics", axum::routing::get(metrics::metrics).with_state(monitor.clone()))
+            .layer(axum::middleware::from_fn_with_state(monitor.clone(), metrics::track));
+    }
     if let Some(dir) = &options.web_dir {
         // Unknown paths that are not files still get the contract's JSON 404.
         let files = ServeDir::new(dir).append_index_html_on_directories(true).not_found_service(tower::service_fn(

@@ -12,7 +12,7 @@ use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 use server::{defaults, router, serve, shutdown_signal, ConnectionLimits, Options};
 use tracing_subscriber::EnvFilter;
 
-/// Serves the fraud model: POST /predict, POST /predict/batch, GET /health, GET /model.
+/// Serves the fraud model: POST /predict, POST /predict/batch, GET /health, GET /model, GET /metrics.
 ///
 /// The artifact is loaded once at start; a missing or corrupt artifact stops
 /// start-up with the reason. Body and batch limits are the HTTP contract's
@@ -50,6 +50,12 @@ struct Cli {
     /// comma-separated list such as `https://fraud.example.com,http://localhost:5173`.
     #[arg(long, default_value = "*", value_parser = http_api::AllowedOrigins::parse)]
     cors_origins: http_api::AllowedOrigins,
+    /// Transactions in the drift window of GET /metrics (0 turns drift watching off).
+    #[arg(long, default_value_t = server::metrics::DEFAULT_DRIFT_WINDOW)]
+    drift_window: usize,
+    /// No GET /metrics (no per-request accounting at all).
+    #[arg(long)]
+    no_metrics: bool,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -78,7 +84,13 @@ fn load(path: &Path) -> Result<Served> {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let served = Arc::new(load(&cli.model)?);
+    let served = load(&cli.model)?;
+    let (served, monitor) = if cli.no_metrics {
+        (Arc::new(served), None)
+    } else {
+        let (served, monitor) = server::monitored(served, cli.drift_window);
+        (served, Some(monitor))
+    };
     if let Some(web) = &cli.web {
         anyhow::ensure!(web.is_dir(), "--web {}: not a folder", web.display());
     }
@@ -87,6 +99,7 @@ fn run(cli: Cli) -> Result<()> {
         max_in_flight: cli.max_in_flight,
         web_dir: cli.web,
         cors: cli.cors_origins,
+        monitor,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {

@@ -224,6 +224,10 @@ pub struct Summary {
     /// What the served decisions made against the labels, with the server's
     /// costs (none when its `/model` card could not be read).
     pub money: Option<Money>,
+    /// Share of the scored transactions refused.
+    pub flagged_rate: f64,
+    /// The model's training base rate (frauds / rows of its data), from its card.
+    pub base_rate: Option<f64>,
     /// Per-transaction outcomes, in file order.
     #[serde(skip)]
     pub outcomes: Vec<Outcome>,
@@ -245,6 +249,16 @@ impl fmt::Display for Summary {
         writeln!(f, "  latency ms: p50 {p50:.3}  p90 {p90:.3}  p99 {p99:.3}  max {max:.3}")?;
         let c = &self.confusion;
         writeln!(f, "  flagged {} | vs labels: TP {} FP {} FN {} TN {}", self.flagged, c.tp, c.fp, c.fn_, c.tn)?;
+        match self.base_rate {
+            Some(base) => writeln!(
+                f,
+                "  flagged rate {:.3}% against the model's training base rate {:.3}% ({:.1}×)",
+                self.flagged_rate * 100.0,
+                base * 100.0,
+                self.flagged_rate / base.max(1e-12)
+            )?,
+            None => writeln!(f, "  flagged rate {:.3}%", self.flagged_rate * 100.0)?,
+        }
         write!(f, "  precision {:.4}  recall {:.4}", c.precision(), c.recall())?;
         if let Some(m) = &self.money {
             let (t, cur) = (&m.tally, m.currency.as_str());
@@ -406,8 +420,9 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-/// The model's costs from the server's `/model` card (beside `/predict`).
-async fn served_costs(client: &reqwest::Client, predict_url: &str) -> Result<fraud_core::Costs> {
+/// What the summary needs from the server's `/model` card (beside `/predict`):
+/// the model's costs and its training base rate (frauds / rows of the data it was trained on).
+async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(fraud_core::Costs, f64)> {
     let base = predict_url.strip_suffix("/predict").context("the URL does not end in /predict")?;
     let url = format!("{base}/model");
     let bytes = client.get(&url).send().await?.error_for_status()?.bytes().await?;
@@ -416,7 +431,12 @@ async fn served_costs(client: &reqwest::Client, predict_url: &str) -> Result<fra
         serde_json::from_value(card["costs"].clone()).with_context(|| format!("{url} has no costs"))?;
     let costs = fraud_core::artifact::costs_from_wire(&wire);
     costs.check().map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
-    Ok(costs)
+    let provenance = &card["provenance"];
+    let base_rate = match (provenance["frauds_total"].as_f64(), provenance["rows_total"].as_f64()) {
+        (Some(frauds), Some(rows)) if rows > 0.0 => frauds / rows,
+        _ => anyhow::bail!("{url} has no provenance counts"),
+    };
+    Ok((costs, base_rate))
 }
 
 fn summarize(
@@ -470,6 +490,8 @@ fn summarize(
             percentile(&latencies, 1.0),
         ],
         confusion,
+        flagged_rate: flagged as f64 / ok.max(1) as f64,
+        base_rate: None,
         money: costs.map(|c| Money {
             currency: c.currency.clone(),
             tally: tally.to_wire(),
@@ -488,11 +510,11 @@ pub async fn stream(config: Config, stop: Arc<AtomicBool>) -> Result<Summary> {
         .pool_max_idle_per_host(config.concurrency.max(1))
         .build()
         .context("building the HTTP client")?;
-    let costs = match served_costs(&client, &config.url).await {
-        Ok(c) => Some(c),
+    let (costs, base_rate) = match served_card(&client, &config.url).await {
+        Ok((c, rate)) => (Some(c), Some(rate)),
         Err(e) => {
-            tracing::warn!("no money figures: the model's costs could not be read ({e:#})");
-            None
+            tracing::warn!("no money figures or base rate: the model card could not be read ({e:#})");
+            (None, None)
         }
     };
     let bar = if config.progress { ProgressBar::new(jobs.len() as u64) } else { ProgressBar::hidden() };
@@ -546,14 +568,16 @@ pub async fn stream(config: Config, stop: Arc<AtomicBool>) -> Result<Summary> {
     ticker.abort();
     bar.set_message(counters.message(start.elapsed()));
     bar.finish();
-    Ok(summarize(
+    let mut summary = summarize(
         &config,
         &jobs,
         outcomes,
         costs.as_ref(),
         retries.load(Ordering::Relaxed),
         start.elapsed().as_secs_f64(),
-    ))
+    );
+    summary.base_rate = base_rate;
+    Ok(summary)
 }
 
 #[derive(Default)]

@@ -98,6 +98,8 @@ async fn streamed_decisions_equal_the_native_core() {
     let money = summary.money.as_ref().expect("the server's /model card gives the costs");
     assert_eq!(money.tally, tally.to_wire());
     assert_eq!(money.currency, f.served.model().costs().currency);
+    assert_eq!(summary.flagged_rate, (want.tp + want.fp) as f64 / 400.0);
+    assert!(summary.base_rate.is_some_and(|r| r > 0.0 && r < 0.1), "{:?}", summary.base_rate);
     assert!(want.tp + want.fp > 0, "the fixture should flag something: {want:?}");
     assert!(summary.latency_ms[0] > 0.0 && summary.latency_ms[0] <= summary.latency_ms[3]);
     let _ = stop_server.send(());

@@ -1,0 +1,129 @@
+//! `GET /metrics`: the request table, the histograms, and drift — a replay
+//! like the training data keeps every PSI low; the same replay with Amount × 3
+//! moves Amount's PSI (and only the gauges it should).
+
+use std::collections::HashMap;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use fraud_core::drift::{Bins, DriftReference};
+use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
+use http_api::Served;
+use serde_json::json;
+use server::{monitored, router, Options};
+use tower::ServiceExt;
+
+/// Deterministic rows with a different shape per input (no two inputs alike).
+fn rows(n: usize, seed: u64) -> Vec<[f64; N_FEATURES]> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|_| {
+            std::array::from_fn(|j| match j {
+                0 => uniform() * 172_792.0,
+                29 => (-uniform().max(1e-12).ln()) * 88.0,
+                _ => (uniform() - 0.5) * (1.0 + j as f64 / 7.0) + (uniform() - 0.5),
+            })
+        })
+        .collect()
+}
+
+fn app() -> (Router, Vec<[f64; N_FEATURES]>) {
+    let reference_rows = rows(20_000, 1);
+    let features =
+        (0..N_FEATURES).map(|j| Bins::fit(&mut reference_rows.iter().map(|r| r[j]).collect::<Vec<_>>())).collect();
+    let mut artifact = Artifact::example();
+    let model = artifact.model().unwrap();
+    let mut scores: Vec<f64> = reference_rows.iter().map(|r| model.probability(r)).collect();
+    artifact.drift =
+        Some(DriftReference { features, score: Bins::fit(&mut scores), base_rate: 0.0017, flagged_rate: 0.002 });
+    let (served, monitor) = monitored(Served::from_artifact(&artifact.encode().unwrap()).unwrap(), 5_000);
+    (router(served, &Options { monitor: Some(monitor), ..Options::default() }), reference_rows)
+}
+
+async fn post_batch(app: &Router, rows: &[[f64; N_FEATURES]]) {
+    let transactions: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::Value::Object(FEATURE_NAMES.iter().zip(r).map(|(n, v)| (n.to_string(), json!(v))).collect())
+        })
+        .collect();
+    let body = serde_json::to_vec(&json!({ "transactions": transactions })).unwrap();
+    let request =
+        Request::post("/predict/batch").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+    let response = app.clone().oneshot(request.unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// `name{labels} value` lines of the exposition, keyed by `name{labels}`.
+async fn scrape(app: &Router) -> (String, HashMap<String, f64>) {
+    let response = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(to_bytes(response.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    let values = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (key, value) = l.rsplit_once(' ').unwrap();
+            (key.to_string(), value.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {l}")))
+        })
+        .collect();
+    (text, values)
+}
+
+fn psi(values: &HashMap<String, f64>, feature: &str) -> f64 {
+    values[&format!("fraud_drift_psi{{feature=\"{feature}\"}}")]
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_transactions() {
+    let (app, _) = app();
+    post_batch(&app, &rows(300, 7)).await;
+    let bad = Request::post("/predict").header(header::CONTENT_TYPE, "application/json").body(Body::from("{"));
+    assert_eq!(app.clone().oneshot(bad.unwrap()).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let (text, m) = scrape(&app).await;
+    assert_eq!(m["fraud_http_requests_total{route=\"/predict/batch\",status=\"200\"}"], 1.0, "{text}");
+    assert_eq!(m["fraud_http_requests_total{route=\"/predict\",status=\"400\"}"], 1.0, "{text}");
+    assert_eq!(m["fraud_transactions_scored_total"], 300.0);
+    assert_eq!(m["fraud_probability_count"], 300.0);
+    assert_eq!(m["fraud_probability_bucket{le=\"+Inf\"}"], 300.0);
+    assert_eq!(m["fraud_http_request_duration_seconds_count"], 2.0, "the scrape itself is counted after it answers");
+    assert_eq!(m["fraud_http_requests_in_flight"], 1.0, "the scrape is in flight while it renders");
+    assert_eq!(m["fraud_drift_window_transactions"], 300.0);
+    assert!(m["fraud_transactions_flagged_total"] <= 300.0);
+    assert_eq!(m["fraud_training_base_rate"], 0.0017);
+    assert!(text.contains("# TYPE fraud_http_request_duration_seconds histogram"));
+}
+
+#[tokio::test]
+async fn a_drifted_amount_moves_amount_s_psi_and_no_other_input_s() {
+    // Like training: every PSI stays low.
+    let (app, _) = app();
+    let live = rows(5_000, 99);
+    post_batch(&app, &live).await;
+    let (_, m) = scrape(&app).await;
+    for name in FEATURE_NAMES.iter().chain(&["score"]) {
+        assert!(psi(&m, name) < 0.05, "{name}: PSI {} on undrifted traffic", psi(&m, name));
+    }
+    // Amount × 3 (the window holds 5,000: the drifted replay replaces it).
+    let drifted: Vec<[f64; N_FEATURES]> = live
+        .iter()
+        .map(|r| {
+            let mut r = *r;
+            r[N_FEATURES - 1] *= 3.0;
+            r
+        })
+        .collect();
+    post_batch(&app, &drifted).await;
+    let (_, m) = scrape(&app).await;
+    assert!(psi(&m, "Amount") > 0.25, "Amount PSI {} after Amount × 3", psi(&m, "Amount"));
+    for name in FEATURE_NAMES.iter().filter(|n| **n != "Amount") {
+        assert!(psi(&m, name) < 0.05, "{name}: PSI {} moved though only Amount drifted", psi(&m, name));
+    }
+    assert_eq!(m["fraud_drift_window_transactions"], 5_000.0);
+}
