@@ -189,10 +189,12 @@ pub fn read_csv(path: &Path) -> Result<Table, CsvError> {
     parse_csv(&read_bytes(path)?)
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Target {
     Feature(usize),
     Label,
+    /// The id column of a file being scored: carried through, never a feature.
+    Id,
     Ignore,
 }
 
@@ -240,14 +242,18 @@ fn shown(b: &[u8]) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
-fn parse_header(line: &[u8]) -> Result<Vec<Target>, CsvError> {
+fn parse_header(line: &[u8], label_required: bool, id: Option<&str>) -> Result<Vec<Target>, CsvError> {
     let mut targets = Vec::new();
     let mut seen = [0usize; N_FEATURES + 1];
+    let mut ids = 0;
     let mut pos = 0;
     while pos <= line.len() {
         let name = next_field(line, &mut pos).ok_or(CsvError::UnclosedQuote { line: 1 })?;
         let name = String::from_utf8_lossy(trim(name));
-        let target = if name == LABEL_NAME {
+        let target = if Some(name.as_ref()) == id {
+            ids += 1;
+            Target::Id
+        } else if name == LABEL_NAME {
             seen[N_FEATURES] += 1;
             Target::Label
         } else if let Some(i) = feature_index(&name) {
@@ -268,8 +274,16 @@ fn parse_header(line: &[u8]) -> Result<Vec<Target>, CsvError> {
             .map(|(name, _)| name.to_string())
             .collect()
     };
-    let missing = names(|n| n == 0);
-    let duplicate = names(|n| n > 1);
+    let mut missing = names(|n| n == 0);
+    if !label_required {
+        missing.retain(|n| n != LABEL_NAME);
+    }
+    let mut duplicate = names(|n| n > 1);
+    match (id, ids) {
+        (Some(id), 0) => missing.push(id.to_string()),
+        (Some(id), n) if n > 1 => duplicate.push(id.to_string()),
+        _ => {}
+    }
     if missing.is_empty() && duplicate.is_empty() {
         Ok(targets)
     } else {
@@ -284,6 +298,127 @@ fn column_name(targets: &[Target], col: usize) -> String {
     }
 }
 
+/// The columns of a file read line by line (for scoring files that do not
+/// fit in memory): where each schema feature is, and the optional id column.
+/// The label is optional here and read when present.
+#[derive(Clone, Debug)]
+pub struct Columns {
+    targets: Vec<Target>,
+}
+
+impl Columns {
+    /// From the header line (without its newline). Every schema feature is
+    /// required; `id`, when given, names a column that must be there once.
+    pub fn from_header(line: &[u8], id: Option<&str>) -> Result<Columns, CsvError> {
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if trim(line).is_empty() {
+            return Err(CsvError::Empty);
+        }
+        Ok(Columns { targets: parse_header(line, false, id)? })
+    }
+
+    /// True when the file has the label column.
+    pub fn has_label(&self) -> bool {
+        self.targets.contains(&Target::Label)
+    }
+}
+
+/// One data line, parsed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Line<'a> {
+    /// The id column's field (quotes removed), when the columns have one.
+    pub id: Option<&'a [u8]>,
+    /// The label, when the file has one.
+    pub label: Option<u8>,
+}
+
+/// Parses one data line (no newline; a trailing `\r` is dropped) into `row`,
+/// in schema order. `Ok(None)` for a blank line. Errors name the column; their
+/// line is 0 — [`CsvError::at_line`] sets it.
+pub fn parse_line<'a>(
+    line: &'a [u8],
+    columns: &Columns,
+    row: &mut [f64; N_FEATURES],
+) -> Result<Option<Line<'a>>, CsvError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if trim(line).is_empty() {
+        return Ok(None);
+    }
+    let mut label = 0u8;
+    let id = parse_fields(line, &columns.targets, row, &mut label)?;
+    Ok(Some(Line { id, label: columns.has_label().then_some(label) }))
+}
+
+impl CsvError {
+    /// The same error at 1-based line `line` (errors of [`parse_line`] carry 0).
+    pub fn at_line(self, line: usize) -> CsvError {
+        with_line(self, line)
+    }
+}
+
+/// The fields of one non-blank line into `row` and `label`; returns the id field.
+#[inline]
+fn parse_fields<'a>(
+    line: &'a [u8],
+    targets: &[Target],
+    row: &mut [f64],
+    label: &mut u8,
+) -> Result<Option<&'a [u8]>, CsvError> {
+    let mut id = None;
+    let mut pos = 0;
+    let mut col = 0;
+    while pos <= line.len() {
+        // Fast path: a bare number ending at a comma or the line's end is
+        // parsed in one pass, without first searching for the comma.
+        if let Some(Target::Feature(i)) = targets.get(col) {
+            if let Ok((v, n)) = fast_float2::parse_partial::<f64, _>(&line[pos..]) {
+                let end = pos + n;
+                if n > 0 && v.is_finite() && line.get(end).is_none_or(|&b| b == b',') {
+                    row[*i] = v;
+                    pos = end + 1;
+                    col += 1;
+                    continue;
+                }
+            }
+        }
+        let field = next_field(line, &mut pos).ok_or(CsvError::UnclosedQuote { line: 0 })?;
+        let Some(&target) = targets.get(col) else {
+            // Count the rest for a precise message.
+            let mut found = col + 1;
+            while pos <= line.len() {
+                next_field(line, &mut pos);
+                found += 1;
+            }
+            return Err(CsvError::FieldCount { line: 0, expected: targets.len(), found });
+        };
+        match target {
+            Target::Ignore => {}
+            Target::Id => id = Some(trim(field)),
+            Target::Feature(_) | Target::Label => {
+                let field = trim(field);
+                let value_error = |problem| CsvError::Value { line: 0, column: column_name(targets, col), problem };
+                let v: f64 = match fast_float2::parse(field) {
+                    Ok(v) => v,
+                    Err(_) if target == Target::Label => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
+                    Err(_) => return Err(value_error(ValueProblem::NotNumeric(shown(field)))),
+                };
+                match target {
+                    Target::Feature(i) if v.is_finite() => row[i] = v,
+                    Target::Feature(_) => return Err(value_error(ValueProblem::NonFinite(shown(field)))),
+                    Target::Label if v == 0.0 || v == 1.0 => *label = v as u8,
+                    _ => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
+                }
+            }
+        }
+        col += 1;
+    }
+    if col != targets.len() {
+        return Err(CsvError::FieldCount { line: 0, expected: targets.len(), found: col });
+    }
+    Ok(id)
+}
+
 /// Parses one chunk of data lines into `x`/`y` (sized for every line in the
 /// chunk). Returns the rows written; errors carry chunk-relative line indexes.
 fn parse_chunk(chunk: &[u8], targets: &[Target], x: &mut [f64], y: &mut [u8]) -> Result<usize, (usize, CsvError)> {
@@ -293,55 +428,8 @@ fn parse_chunk(chunk: &[u8], targets: &[Target], x: &mut [f64], y: &mut [u8]) ->
         if trim(line).is_empty() {
             continue;
         }
-        let fail = |e: CsvError| (line_idx, e);
         let row = &mut x[rows * N_FEATURES..(rows + 1) * N_FEATURES];
-        let mut pos = 0;
-        let mut col = 0;
-        while pos <= line.len() {
-            // Fast path: a bare number ending at a comma or the line's end is
-            // parsed in one pass, without first searching for the comma.
-            if let Some(Target::Feature(i)) = targets.get(col) {
-                if let Ok((v, n)) = fast_float2::parse_partial::<f64, _>(&line[pos..]) {
-                    let end = pos + n;
-                    if n > 0 && v.is_finite() && line.get(end).is_none_or(|&b| b == b',') {
-                        row[*i] = v;
-                        pos = end + 1;
-                        col += 1;
-                        continue;
-                    }
-                }
-            }
-            let field = next_field(line, &mut pos).ok_or_else(|| fail(CsvError::UnclosedQuote { line: 0 }))?;
-            let Some(&target) = targets.get(col) else {
-                // Count the rest for a precise message.
-                let mut found = col + 1;
-                while pos <= line.len() {
-                    next_field(line, &mut pos);
-                    found += 1;
-                }
-                return Err(fail(CsvError::FieldCount { line: 0, expected: targets.len(), found }));
-            };
-            if target != Target::Ignore {
-                let field = trim(field);
-                let value_error =
-                    |problem| fail(CsvError::Value { line: 0, column: column_name(targets, col), problem });
-                let v: f64 = match fast_float2::parse(field) {
-                    Ok(v) => v,
-                    Err(_) if target == Target::Label => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
-                    Err(_) => return Err(value_error(ValueProblem::NotNumeric(shown(field)))),
-                };
-                match target {
-                    Target::Feature(i) if v.is_finite() => row[i] = v,
-                    Target::Feature(_) => return Err(value_error(ValueProblem::NonFinite(shown(field)))),
-                    Target::Label if v == 0.0 || v == 1.0 => y[rows] = v as u8,
-                    _ => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
-                }
-            }
-            col += 1;
-        }
-        if col != targets.len() {
-            return Err(fail(CsvError::FieldCount { line: 0, expected: targets.len(), found: col }));
-        }
+        parse_fields(line, targets, row, &mut y[rows]).map_err(|e| (line_idx, e))?;
         rows += 1;
     }
     Ok(rows)
@@ -364,7 +452,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
     }
     let header_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
     let header = &bytes[..header_end];
-    let targets = parse_header(header.strip_suffix(b"\r").unwrap_or(header))?;
+    let targets = parse_header(header.strip_suffix(b"\r").unwrap_or(header), true, None)?;
     // Everything after the header line; nothing when the file ends with it.
     let body = if header_end < bytes.len() { &bytes[header_end + 1..] } else { &[] };
 

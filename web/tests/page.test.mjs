@@ -101,10 +101,16 @@ try {
 
   // 4. The threshold slider re-decides every scored row (core decides; compare with the golden probabilities).
   const n = await count("scored");
-  await page.$eval("[data-testid=threshold]", (el) => {
-    el.value = "-4";
-    el.dispatchEvent(new Event("input"));
-  });
+  // Three log-odds below the trained threshold: more must be flagged.
+  const trainedT = Number(await page.getAttribute("[data-testid=threshold-value]", "data-threshold"));
+  await page.$eval(
+    "[data-testid=threshold]",
+    (el, z) => {
+      el.value = String(z);
+      el.dispatchEvent(new Event("input"));
+    },
+    Math.log(trainedT / (1 - trainedT)) - 3,
+  );
   await page.waitForTimeout(100);
   const t = Number(await page.getAttribute("[data-testid=threshold-value]", "data-threshold"));
   const atT = expectedCounts(n, (r) => (fromBits(golden.bits[r]) >= t ? 1 : 0));

@@ -50,12 +50,13 @@ pub(crate) fn test() -> Result<()> {
     build_wasm()?;
     // Parity for every model kind, each on the real file when there is one (the
     // real-data test caches the shared copy in target/), else on synthetic data.
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train", "-p", "score"]))?;
     let mut last = None;
     for (kind, candidates) in KINDS {
         let dir = PathBuf::from(format!("target/parity-{kind}"));
         train_kind(&dir, kind, candidates)?;
         parity(&dir)?;
+        score_check(&dir)?;
         http_checks(&dir)?;
         last = Some(dir);
     }
@@ -63,6 +64,46 @@ pub(crate) fn test() -> Result<()> {
     soak(&dir, 20)?;
     stream_through_a_crash(&dir)?;
     eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The file scorer (`score`) on the replay file against the golden file: every
+/// probability's bits and every decision.
+pub(crate) fn score_check(dir: &Path) -> Result<()> {
+    step("score: the file scorer on the replay file vs the golden file, bit for bit");
+    let out = Path::new("target/score-check.csv");
+    sh(Command::new("target/release/score")
+        .arg("--model")
+        .arg(dir.join("model.bin"))
+        .arg("--input")
+        .arg(dir.join("replay.csv"))
+        .arg("--output")
+        .arg(out)
+        .args(["--reasons", "0", "--quiet"]))?;
+    let golden = std::fs::read_to_string(dir.join("golden.csv")).context("reading the golden file")?;
+    let scored = std::fs::read_to_string(out).context("reading the scorer's output")?;
+    // golden: row,probability_bits,probability,is_fraud (after a `#` line); scored: line,fraud_probability,is_fraud
+    let want: Vec<(u64, &str)> = golden
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("row,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (u64::from_str_radix(f[1], 16).unwrap_or(u64::MAX), f[3])
+        })
+        .collect();
+    let got: Vec<(u64, &str)> = scored
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse::<f64>().map_or(u64::MAX, f64::to_bits), f[2])
+        })
+        .collect();
+    let differ = want.iter().zip(&got).filter(|(w, g)| w != g).count();
+    if want.len() != got.len() || differ > 0 {
+        bail!("score: {} rows vs {} golden, {differ} differ", got.len(), want.len());
+    }
+    eprintln!("score OK: {} rows, bits and decisions equal to the golden file", got.len());
     Ok(())
 }
 
