@@ -39,8 +39,19 @@ async function waitForHealth() {
   }
 }
 
+let socketRetries = 0;
 async function post(route, body) {
-  const r = await fetch(`${base}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const init = { method: "POST", headers: { "content-type": "application/json" }, body };
+  let r;
+  try {
+    r = await fetch(`${base}${route}`, init);
+  } catch (e) {
+    // A keep-alive connection the server closed as idle just as it was reused: send once more
+    // on a fresh one (scoring is idempotent). Anything else, or a second failure, fails the check.
+    if (e?.cause?.code !== "UND_ERR_SOCKET") throw e;
+    socketRetries++;
+    r = await fetch(`${base}${route}`, init);
+  }
   const text = await r.text();
   if (r.status !== 200) throw new Error(`${route}: HTTP ${r.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text);
@@ -132,6 +143,7 @@ for (const c of cases) {
   if (problems.length) failures.push(`${c.name}: ${problems.join("; ")}`);
 }
 console.log(`contract cases against ${base}: checked ${cases.length}, ${failures.length} failed`);
+if (socketRetries) console.log(`(${socketRetries} requests re-sent after the server closed an idle keep-alive connection)`);
 for (const f of failures) console.log(`  FAILED ${f}`);
 
 const mismatches = single.single.mismatches + batch.batch.mismatches;

@@ -16,6 +16,7 @@ use fraud_core::{
 };
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::cors::AllowedOrigins;
 use crate::error::{field_errors, ApiError, ItemError};
@@ -51,8 +52,9 @@ pub trait Observer: Send + Sync {
     fn scored(&self, row: &[f64; N_FEATURES], probability: f64, refused: bool);
 }
 
-#[derive(Clone, Serialize)]
-struct ModelRef {
+/// Which model answered: its name, kind, id (hash of the artifact's bytes) and format version.
+#[derive(Clone, Serialize, ToSchema)]
+pub(crate) struct ModelRef {
     name: String,
     /// `"logistic"` or `"trees"`.
     kind: &'static str,
@@ -109,7 +111,7 @@ impl Served {
                 max_explain: MAX_EXPLAIN,
             },
         };
-        let health = serde_json::json!({ "status": "ok", "model": &model_ref });
+        let health = Health { status: "ok", model: &model_ref };
         Ok(Served {
             card: Bytes::from(to_json(&card)),
             health: Bytes::from(to_json(&health)),
@@ -162,6 +164,8 @@ pub fn app_with(served: Arc<Served>, origins: &AllowedOrigins) -> Router {
         .route("/predict/batch", post(predict_batch))
         .route("/health", get(health))
         .route("/model", get(model_card))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(served)
@@ -180,12 +184,37 @@ fn json(bytes: impl Into<Body>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes.into()).into_response()
 }
 
-async fn health(State(s): State<Arc<Served>>) -> Response {
+/// `GET /health`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health<'a> {
+    /// Always `ok` when the server answers.
+    status: &'static str,
+    #[schema(value_type = ModelRef)]
+    model: &'a ModelRef,
+}
+
+/// Liveness, and which model is loaded.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The server is up", body = Health)))]
+pub(crate) async fn health(State(s): State<Arc<Served>>) -> Response {
     json(s.health.clone())
 }
 
-async fn model_card(State(s): State<Arc<Served>>) -> Response {
+/// The model card: what the model is, how it decides, how it was trained and how it did.
+#[utoipa::path(get, path = "/model", responses((status = 200, description = "The model card", body = crate::openapi::ModelCardBody)))]
+pub(crate) async fn model_card(State(s): State<Arc<Served>>) -> Response {
     json(s.card.clone())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+pub(crate) async fn openapi_json() -> Response {
+    json(Bytes::from_static(crate::openapi::document()))
+}
+
+/// A small reader of the document (plain HTML, no CDN).
+async fn docs() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], crate::openapi::DOCS_HTML)
+        .into_response()
 }
 
 /// The contract's 404 (public so a server that adds static files keeps it for misses).
@@ -193,7 +222,9 @@ pub async fn not_found(uri: Uri) -> ApiError {
     let path: String = uri.path().chars().take(200).collect();
     ApiError::new(
         ErrorCode::NotFound,
-        format!("no route {path}; routes: POST /predict, POST /predict/batch, GET /health, GET /model"),
+        format!(
+            "no route {path}; routes: POST /predict, POST /predict/batch, GET /health, GET /model, GET /openapi.json, GET /docs"
+        ),
     )
 }
 
@@ -261,9 +292,10 @@ fn explain_param(uri: &Uri) -> Result<Option<usize>, ApiError> {
     else {
         return Ok(None);
     };
-    match value.parse::<usize>() {
-        Ok(k) => Ok(Some(k.min(MAX_EXPLAIN))),
-        Err(_) => Err(ApiError::new(
+    // A 32-bit signed whole number, as the OpenAPI document says (larger ones are refused, not wrapped).
+    match value.parse::<i32>() {
+        Ok(k) if k >= 0 => Ok(Some((k as usize).min(MAX_EXPLAIN))),
+        _ => Err(ApiError::new(
             ErrorCode::InvalidParameter,
             format!(
                 "explain must be a whole number of features (0 to {MAX_EXPLAIN}), got {:?}",
@@ -279,11 +311,25 @@ fn contributions(model: &Model, t: &Transaction, k: Option<usize>) -> Option<Vec
 
 /// What each decision is expected to be worth, from the calibrated
 /// probability, the transaction's amount and the model's costs.
-#[derive(Serialize)]
-struct ExpectedBenefit<'a> {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ExpectedBenefit<'a> {
+    /// Expected value of refusing.
     refuse: f64,
+    /// Expected value of accepting.
     accept: f64,
+    /// The costs' currency.
     currency: &'a str,
+}
+
+/// One feature's share of the score, in logit units (all of them plus `base_value` make the logit).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ContributionBody {
+    /// Feature name.
+    feature: String,
+    /// The input value.
+    value: f64,
+    /// Positive pushes towards fraud (trees: the exact TreeSHAP value).
+    contribution: f64,
 }
 
 impl<'a> ExpectedBenefit<'a> {
@@ -292,23 +338,55 @@ impl<'a> ExpectedBenefit<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct PredictResponse<'a> {
+/// A scored transaction.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PredictResponse<'a> {
+    /// The request's `id`, or null.
+    #[schema(schema_with = crate::openapi::echoed_id_schema)]
     id: Option<Value>,
+    /// Calibrated probability of fraud.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     fraud_probability: f64,
+    /// The policy's decision: refuse.
     is_fraud: bool,
     expected_benefit: ExpectedBenefit<'a>,
+    /// Threshold on the probability (applied by the threshold policies).
     threshold: f64,
+    /// `f1_threshold`, `net_benefit_threshold` or `cost_optimal`.
     policy: &'static str,
+    #[schema(value_type = ModelRef)]
     model: &'a ModelRef,
+    /// With `?explain=k`: the k largest contributions.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<ContributionBody>>)]
     contributions: Option<Vec<Contribution>>,
     /// With `?explain`: all contributions plus this make the logit.
     #[serde(skip_serializing_if = "Option::is_none")]
     base_value: Option<f64>,
 }
 
-async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+/// Scores one transaction.
+#[utoipa::path(
+    post,
+    path = "/predict",
+    params(("explain" = Option<i32>, Query, description = "Also return the k largest feature contributions (more than 30 gives all 30)", minimum = 0)),
+    request_body(content = crate::openapi::TransactionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Scored", body = PredictResponse),
+        (status = 400, description = "Malformed JSON, not an object, or a bad `explain` (malformed_json, wrong_json_type, invalid_parameter)", body = crate::error::ErrorBody),
+        (status = 408, description = "The request was not received in time (native server)", body = crate::error::ErrorBody),
+        (status = 413, description = "Body over the size limit (payload_too_large)", body = crate::error::ErrorBody),
+        (status = 415, description = "Content type is not JSON (unsupported_media_type)", body = crate::error::ErrorBody),
+        (status = 422, description = "Fields missing, unknown, duplicated, non-numeric, non-finite or out of range; `fields` names them", body = crate::error::ErrorBody),
+        (status = 503, description = "At the concurrency limit; retry after `Retry-After` (native server)", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn predict(
+    State(s): State<Arc<Served>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let explain = explain_param(&uri)?;
     let bytes = read_body(&headers, body, MAX_BODY_BYTES).await?;
     let parsed = match parse::transaction(&bytes).map_err(body_error)? {
@@ -332,27 +410,57 @@ async fn predict(State(s): State<Arc<Served>>, uri: Uri, headers: HeaderMap, bod
     Ok(json(to_json(&response)))
 }
 
-#[derive(Serialize)]
-struct BatchResult<'a> {
+/// One scored item of a batch.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BatchResult<'a> {
+    /// The item's `id`, or null.
+    #[schema(schema_with = crate::openapi::echoed_id_schema)]
     id: Option<Value>,
+    /// Calibrated probability of fraud.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     fraud_probability: f64,
+    /// The policy's decision: refuse.
     is_fraud: bool,
     expected_benefit: ExpectedBenefit<'a>,
+    /// With `?explain=k`: the k largest contributions.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<ContributionBody>>)]
     contributions: Option<Vec<Contribution>>,
 }
 
-#[derive(Serialize)]
-struct BatchResponse<'a> {
+/// A scored batch, results in input order.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BatchResponse<'a> {
+    /// Transactions scored.
     count: usize,
+    /// Of which refused.
     flagged: usize,
+    /// Threshold on the probability (threshold policies).
     threshold: f64,
+    /// The decision policy.
     policy: &'static str,
+    #[schema(value_type = ModelRef)]
     model: &'a ModelRef,
     results: Vec<BatchResult<'a>>,
 }
 
-async fn predict_batch(
+/// Scores up to 10,000 transactions; one invalid item rejects the batch, naming it.
+#[utoipa::path(
+    post,
+    path = "/predict/batch",
+    params(("explain" = Option<i32>, Query, description = "Also return each item's k largest feature contributions (more than 30 gives all 30)", minimum = 0)),
+    request_body(content = crate::openapi::BatchBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Scored, in input order", body = BatchResponse),
+        (status = 400, description = "Malformed JSON, the wrong shape, or a bad `explain`", body = crate::error::ErrorBody),
+        (status = 408, description = "The request was not received in time (native server)", body = crate::error::ErrorBody),
+        (status = 413, description = "Body or batch over its limit (payload_too_large, batch_too_large)", body = crate::error::ErrorBody),
+        (status = 415, description = "Content type is not JSON", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid items; `items` lists them by index, nothing was scored", body = crate::error::ErrorBody),
+        (status = 503, description = "At the concurrency limit (native server)", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn predict_batch(
     State(s): State<Arc<Served>>,
     uri: Uri,
     headers: HeaderMap,

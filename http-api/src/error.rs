@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fraud_core::{ErrorCode, FieldIssue, ValidationError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The HTTP status for an error code.
 pub fn status_of(code: ErrorCode) -> StatusCode {
@@ -34,22 +35,24 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// One offending field.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ToSchema)]
 pub struct FieldError {
     /// The field's name as sent.
     pub field: String,
     /// What is wrong with it (`missing_field`, `non_numeric`, ...).
     #[serde(serialize_with = "code_str")]
+    #[schema(schema_with = crate::openapi::error_code_schema)]
     pub code: ErrorCode,
 }
 
 /// One rejected item of a batch.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ToSchema)]
 pub struct ItemError {
     /// Zero-based position in `transactions`.
     pub index: usize,
     /// The item's error code.
     #[serde(serialize_with = "code_str")]
+    #[schema(schema_with = crate::openapi::error_code_schema)]
     pub code: ErrorCode,
     /// Human-readable reason.
     pub message: String,
@@ -59,10 +62,11 @@ pub struct ItemError {
 }
 
 /// An error response. `status_of(code)` is its HTTP status.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, ToSchema)]
 pub struct ApiError {
     /// Stable machine-readable code.
     #[serde(serialize_with = "code_str")]
+    #[schema(schema_with = crate::openapi::error_code_schema)]
     pub code: ErrorCode,
     /// Human-readable reason, naming fields, items, lines or limits.
     pub message: String,
@@ -134,6 +138,12 @@ impl ApiError {
 #[derive(Serialize)]
 struct Envelope<'a> {
     error: &'a ApiError,
+}
+
+/// Every error's body: `{ "error": { code, message, fields?, items?, omitted? } }`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ApiError,
 }
 
 impl IntoResponse for ApiError {

@@ -15,6 +15,7 @@
 mod app;
 mod cors;
 mod error;
+mod openapi;
 pub mod parse;
 
 pub use app::{

@@ -14,8 +14,8 @@ use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Longest accepted `id` string, in bytes (ids are echoed back).
-pub const MAX_ID_BYTES: usize = 256;
+/// Longest accepted `id` string, in characters (ids are echoed back).
+pub const MAX_ID_CHARS: usize = 256;
 
 /// One transaction as found in a body: its optional `id` and the validation outcome.
 #[derive(Debug)]
@@ -186,9 +186,10 @@ struct Id(Value);
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Value::deserialize(d)? {
-            Value::String(s) if s.len() > MAX_ID_BYTES => {
-                Err(D::Error::custom(format_args!("id is {} bytes long, the limit is {MAX_ID_BYTES}", s.len())))
-            }
+            Value::String(s) if s.chars().count() > MAX_ID_CHARS => Err(D::Error::custom(format_args!(
+                "id is {} characters long, the limit is {MAX_ID_CHARS}",
+                s.chars().count()
+            ))),
             v @ (Value::String(_) | Value::Number(_)) => Ok(Id(v)),
             other => Err(D::Error::custom(format_args!(
                 "id must be a string or a number, got {}",
@@ -394,7 +395,7 @@ mod tests {
             let err = transaction(body(bad_id).as_bytes()).unwrap_err();
             assert!(matches!(&err, BodyError::WrongType(m) if m.contains("id")), "{bad_id}: {err:?}");
         }
-        let long = format!(r#", "id": "{}""#, "x".repeat(MAX_ID_BYTES + 1));
+        let long = format!(r#", "id": "{}""#, "x".repeat(MAX_ID_CHARS + 1));
         assert!(matches!(transaction(body(&long).as_bytes()), Err(BodyError::WrongType(_))));
     }
 

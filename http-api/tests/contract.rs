@@ -238,3 +238,43 @@ fn corrupt_artifacts_are_refused() {
     assert!(Served::from_artifact(&bytes).is_err());
     assert!(Served::from_artifact(&bytes[..10]).is_err());
 }
+
+/// Every status the OpenAPI document lists for a route is one a shared
+/// contract case reaches (408 and 503 come from the native server's layers;
+/// `server/tests/native.rs` reaches those), and the document is served.
+#[tokio::test]
+async fn every_documented_status_is_reached_by_a_contract_case() {
+    let (router, _) = router();
+    let (status, doc) = send(&router, Method::GET, "/openapi.json", None, Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let cases: Value = serde_json::from_str(include_str!("../../parity/http-cases.json")).unwrap();
+    let reached: Vec<(String, String, u64)> = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let path = c["path"].as_str().unwrap().split('?').next().unwrap().to_string();
+            (c["method"].as_str().unwrap().to_ascii_lowercase(), path, c["status"].as_u64().unwrap())
+        })
+        .collect();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for status in op["responses"].as_object().unwrap().keys() {
+                let status: u64 = status.parse().unwrap();
+                checked += 1;
+                if status == 408 || status == 503 {
+                    continue;
+                }
+                let found = reached.iter().any(|(m, p, s)| m == method && p == path && *s == status);
+                let served = status == 200 && matches!(path.as_str(), "/health" | "/model" | "/openapi.json");
+                assert!(found || served, "{method} {path} documents {status}, which no contract case reaches");
+            }
+        }
+    }
+    assert!(checked >= 17, "{checked}");
+    let docs = router.oneshot(Request::get("/docs").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+}

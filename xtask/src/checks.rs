@@ -107,6 +107,38 @@ pub(crate) fn score_check(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where the API fuzzer lives (tooling only, beside the comparison's libraries).
+const FUZZ_VENV: &str = "target/api-fuzz-venv";
+/// The fuzzer, pinned.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// schemathesis against the running native server, from its own `/openapi.json`,
+/// with every check: no 5xx, every response conforming to its documented schema
+/// and status, invalid requests rejected, valid ones accepted.
+pub(crate) fn api_fuzz(url: &str) -> Result<()> {
+    let bin = Path::new(FUZZ_VENV).join("bin/schemathesis");
+    let want = SCHEMATHESIS.split("==").nth(1).unwrap_or_default();
+    let present = crate::cmd::output(Command::new(&bin).arg("--version")).is_some_and(|v| v.contains(want));
+    if !present {
+        step(&format!("tools: {SCHEMATHESIS} into {FUZZ_VENV} (PyPI)"));
+        if !Path::new(FUZZ_VENV).join("bin/python").exists() {
+            sh(Command::new("python3").args(["-m", "venv", FUZZ_VENV]))?;
+        }
+        sh(Command::new(Path::new(FUZZ_VENV).join("bin/python")).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            SCHEMATHESIS,
+        ]))?;
+    }
+    step("API fuzzing: schemathesis from /openapi.json, every check, against the native server");
+    sh(Command::new(bin)
+        .args(["run", &format!("{url}/openapi.json"), "--checks", "all", "--max-examples", "100", "--seed", "7"])
+        .arg("--no-color"))
+}
+
 /// The page in headless Chromium against the golden file of `dir`.
 pub(crate) fn browser_test(url: &str, dir: &Path) -> Result<()> {
     ensure_browser_tools()?;
@@ -215,6 +247,7 @@ pub(crate) fn http_checks(dir: &Path) -> Result<()> {
     let site = build_site(dir)?;
     let server = Server::start(&model, 0, Some(&site))?;
     sh(Command::new("node").arg("parity/http-check.mjs").arg(server.url()).args(&files))?;
+    api_fuzz(server.url())?;
     browser_test(server.url(), dir)?;
     server.stop()?;
     report_test(dir)?;

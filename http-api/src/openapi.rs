@@ -1,0 +1,187 @@
+//! The contract as an OpenAPI 3.1 document, generated from the types the
+//! handlers serialise (`utoipa` derives) and from `core`'s schema and error
+//! codes, served at `GET /openapi.json` by the native server and the Worker
+//! alike, with a small local reader at `GET /docs` (no CDN).
+//!
+//! The request body of `/predict` is not a Rust struct (bodies are parsed by
+//! hand, to name every bad field), so its schema is built from
+//! `fraud_core::FEATURE_NAMES` and `MAX_ABS_VALUE`; `core`'s model card is
+//! described as an object whose fields the card's own docs list.
+
+use std::sync::OnceLock;
+
+use fraud_core::{ErrorCode, FEATURE_NAMES, MAX_ABS_VALUE};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+use crate::app::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
+
+/// `core`'s error codes, as the `code` fields carry them.
+pub(crate) fn error_code_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .description(Some("A stable, machine-readable error code (the same on every runtime)."))
+        .into()
+}
+
+/// The request's optional id: text of at most `MAX_ID_CHARS` characters, or a number.
+pub(crate) fn id_schema() -> Schema {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(crate::parse::MAX_ID_CHARS)))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .description(Some("Optional id, text or a number, echoed in the response."))
+        .into()
+}
+
+/// The id echoed in a response: the request's, or null when it had none.
+pub(crate) fn echoed_id_schema() -> Schema {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some("The request's id, or null when it had none."))
+        .into()
+}
+
+/// One transaction: every schema feature, a finite number within ±MAX_ABS_VALUE; an optional `id`.
+pub struct TransactionBody;
+
+impl PartialSchema for TransactionBody {
+    fn schema() -> RefOr<Schema> {
+        let mut object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "One card transaction: every feature of the model's schema, by name, a finite number (no more extra \
+                 fields than `id`).",
+            ))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for name in FEATURE_NAMES {
+            object = object
+                .property(
+                    name,
+                    ObjectBuilder::new()
+                        .schema_type(Type::Number)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+                        .minimum(Some(-MAX_ABS_VALUE))
+                        .maximum(Some(MAX_ABS_VALUE)),
+                )
+                .required(name);
+        }
+        object = object.property("id", id_schema());
+        let example: serde_json::Map<String, serde_json::Value> = FEATURE_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.to_string(), serde_json::json!(if i == 0 { 406.0 } else { 0.25 * (i % 7) as f64 - 0.5 })))
+            .collect();
+        RefOr::T(object.examples([serde_json::Value::Object(example)]).into())
+    }
+}
+
+impl ToSchema for TransactionBody {}
+
+/// `{ "transactions": [ ... ] }`.
+pub struct BatchBody;
+
+impl PartialSchema for BatchBody {
+    fn schema() -> RefOr<Schema> {
+        RefOr::T(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "transactions",
+                    // At most MAX_BATCH items: more is 413 `batch_too_large` (see `info.x-limits`),
+                    // not a schema violation's 400/422, so it is not written as `maxItems`.
+                    ArrayBuilder::new().items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("TransactionBody"))),
+                )
+                .required("transactions")
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+                .description(Some("Transactions scored together; one invalid item rejects the batch (422) naming it."))
+                .into(),
+        )
+    }
+}
+
+impl ToSchema for BatchBody {}
+
+/// The model card (`GET /model`).
+pub struct ModelCardBody;
+
+impl PartialSchema for ModelCardBody {
+    fn schema() -> RefOr<Schema> {
+        let object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "core's model card: name, kind, threshold, policy, calibration, costs, parameters (logistic: scaler \
+                 and coefficients; trees: count, depth, leaves, base score, expected value), training, provenance, \
+                 feature_importance, validation and test metrics, calibration_test, policies; plus model, schema \
+                 and limits.",
+            ))
+            .property("model", RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ModelRef")))
+            .property("name", ObjectBuilder::new().schema_type(Type::String))
+            .property("kind", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["logistic", "trees"])))
+            .property("threshold", ObjectBuilder::new().schema_type(Type::Number))
+            .property(
+                "policy",
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some([
+                    "f1_threshold",
+                    "net_benefit_threshold",
+                    "cost_optimal",
+                    "manual_threshold",
+                ])),
+            )
+            .required("model")
+            .required("name")
+            .required("kind")
+            .required("threshold")
+            .required("policy")
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)));
+        RefOr::T(object.into())
+    }
+}
+
+impl ToSchema for ModelCardBody {}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fraud detector API",
+        description = "Scores card transactions with the fraud model (one `core` on every runtime: the native server and \
+                       the edge Worker serve this same contract). Probabilities are calibrated; decisions follow the \
+                       model's policy and costs; errors carry a stable code naming the fields or items at fault."
+    ),
+    paths(
+        crate::app::predict,
+        crate::app::predict_batch,
+        crate::app::health,
+        crate::app::model_card,
+        crate::app::openapi_json,
+    ),
+    components(schemas(TransactionBody, BatchBody, ModelCardBody))
+)]
+struct ApiDoc;
+
+/// The document's JSON (built once).
+pub(crate) fn document() -> &'static [u8] {
+    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+        let mut value = serde_json::to_value(&doc).expect("the OpenAPI document is plain data");
+        // The limits, where a reader looks for them.
+        value["info"]["x-limits"] = serde_json::json!({
+            "max_body_bytes": MAX_BODY_BYTES,
+            "max_batch": MAX_BATCH,
+            "max_batch_body_bytes": MAX_BATCH_BODY_BYTES,
+            "max_explain": MAX_EXPLAIN,
+            "max_abs_value": MAX_ABS_VALUE,
+        });
+        serde_json::to_vec(&value).expect("the OpenAPI document is plain data")
+    })
+}
+
+/// The reader at `/docs`: plain HTML and a few lines of script, reading `/openapi.json`.
+pub(crate) const DOCS_HTML: &str = include_str!("docs.html");
