@@ -264,7 +264,7 @@ impl fmt::Display for Summary {
             let (t, cur) = (&m.tally, m.currency.as_str());
             write!(
                 f,
-                "\n  money: net {} (accept everything {}, so {} by refusing); stopped {} frauds ({}), missed {} ({}); {} false alarms ({})",
+                "\n  money: net {} (accepting everything: {}; the refusals gained {}); stopped {} frauds ({}), missed {} ({}); {} false alarms ({})",
                 money_text(t.net_benefit, cur),
                 money_text(t.accept_all, cur),
                 money_text(m.gain_over_accept_all, cur),
