@@ -50,6 +50,13 @@ pub struct Served {
 pub trait Observer: Send + Sync {
     /// One scored transaction: its raw row, its probability and the decision.
     fn scored(&self, row: &[f64; N_FEATURES], probability: f64, refused: bool);
+
+    /// A scored batch, in input order (one call, so an observer can take its locks once).
+    fn scored_batch(&self, batch: &[(&[f64; N_FEATURES], f64, bool)]) {
+        for &(row, probability, refused) in batch {
+            self.scored(row, probability, refused);
+        }
+    }
 }
 
 /// Which model answered: its name, kind, id (hash of the artifact's bytes) and format version.
@@ -504,16 +511,24 @@ pub(crate) async fn predict_batch(
         return Err(ApiError::new(code, message).with_items(rejected, omitted));
     }
     let mut flagged = 0;
-    let results: Vec<BatchResult> = batch
+    let valid = batch
         .items
         .into_iter()
         .filter_map(|item| match item {
             Item::Object(parse::Parsed { id, transaction: Ok(t) }) => Some((id, t)),
             _ => None,
         })
-        .map(|(id, t)| {
-            let p = s.model.predict(&t);
-            s.observe(&t, &p);
+        .collect::<Vec<_>>();
+    let predictions: Vec<Prediction> = valid.iter().map(|(_, t)| s.model.predict(t)).collect();
+    if let Some(o) = &s.observer {
+        let seen: Vec<(&[f64; N_FEATURES], f64, bool)> =
+            valid.iter().zip(&predictions).map(|((_, t), p)| (&t.0, p.probability, p.is_fraud)).collect();
+        o.scored_batch(&seen);
+    }
+    let results: Vec<BatchResult> = valid
+        .into_iter()
+        .zip(predictions)
+        .map(|((id, t), p)| {
             flagged += p.is_fraud as usize;
             BatchResult {
                 id,

@@ -262,6 +262,22 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Observer for Monitor {
+    fn scored_batch(&self, batch: &[(&[f64; N_FEATURES], f64, bool)]) {
+        let refused = batch.iter().filter(|b| b.2).count() as u64;
+        self.scored.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.flagged.fetch_add(refused, Ordering::Relaxed);
+        for &(_, p, _) in batch {
+            self.probability.observe(p);
+        }
+        if let Some(window) = &self.window {
+            // One lock for the whole batch.
+            let mut w = window.lock().unwrap_or_else(|e| e.into_inner());
+            for &(row, p, refused) in batch {
+                w.push(row, p, refused);
+            }
+        }
+    }
+
     fn scored(&self, row: &[f64; N_FEATURES], probability: f64, refused: bool) {
         self.scored.fetch_add(1, Ordering::Relaxed);
         if refused {
