@@ -21,6 +21,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+pub mod nats;
+
 /// How transactions are spaced in time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Pace {
@@ -281,7 +283,7 @@ impl fmt::Display for Summary {
 }
 
 /// A prepared request: body, label and send offset from the start.
-struct Job {
+pub(crate) struct Job {
     body: Vec<u8>,
     label: u8,
     amount: f64,
@@ -328,7 +330,7 @@ fn schedule(pace: Pace, times: &[f64]) -> Vec<Duration> {
         .collect()
 }
 
-fn load_jobs(config: &Config) -> Result<Vec<Job>> {
+pub(crate) fn load_jobs(config: &Config) -> Result<Vec<Job>> {
     let data = dataset::read_csv(&config.data)
         .with_context(|| format!("reading transactions from {}", config.data.display()))?;
     let n = config.limit.unwrap_or(usize::MAX).min(data.len());

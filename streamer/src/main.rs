@@ -24,9 +24,13 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// The /predict URL to send to.
+    /// The /predict URL to send to — or `nats://host:port` to publish the transactions to the
+    /// consumer group's JetStream stream (subject `transactions`) and report what the group did.
     #[arg(long, default_value = "http://127.0.0.1:8000/predict")]
     url: String,
+    /// With nats://: seconds to wait for the group to decide everything before reporting.
+    #[arg(long, default_value_t = 60.0)]
+    reconcile_s: f64,
     /// A CSV with the schema (the trainer's replay file by default).
     #[arg(long, default_value = "model/replay.csv")]
     data: PathBuf,
@@ -118,6 +122,19 @@ fn run(cli: Cli) -> Result<bool> {
         progress: !cli.quiet,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    if cli.url.starts_with("nats://") {
+        let topology = streamer::nats::Topology {
+            reconcile: Duration::from_secs_f64(cli.reconcile_s.max(0.0)),
+            ..Default::default()
+        };
+        let summary = runtime.block_on(streamer::nats::publish(&config, &topology))?;
+        println!("{summary}");
+        if let Some(path) = &cli.summary_json {
+            std::fs::write(path, serde_json::to_vec_pretty(&summary)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        return Ok(summary.pending == 0 && summary.decided + summary.dead_lettered >= summary.published);
+    }
     let summary = runtime.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();

@@ -42,6 +42,7 @@ pub(crate) fn test() -> Result<()> {
         "wasm32-unknown-unknown",
         "--no-default-features",
     ]))?;
+    ensure_nats_server()?;
     step("unit, integration and end-to-end tests (includes the real-data gate, or says it skipped)");
     sh(cargo().args(["test", "--workspace", "--", "--show-output"]).env("RUST_LOG", "warn"))?;
     ensure_wasm_tools()?;
@@ -105,6 +106,18 @@ pub(crate) fn score_check(dir: &Path) -> Result<()> {
     }
     eprintln!("score OK: {} rows, bits and decisions equal to the golden file", got.len());
     Ok(())
+}
+
+/// Debian's `nats-server` (JetStream), for the consumer group's end-to-end test
+/// (`consumer/tests/e2e.rs` starts it on a free loopback port with its data in a
+/// temporary folder and stops it by its PID).
+fn ensure_nats_server() -> Result<()> {
+    if crate::cmd::output(Command::new("nats-server").arg("--version")).is_some() {
+        eprintln!("nats-server: present");
+        return Ok(());
+    }
+    step("tools: nats-server (Debian package)");
+    sh(Command::new("apt-get").args(["install", "-y", "nats-server"]))
 }
 
 /// Where the API fuzzer lives (tooling only, beside the comparison's libraries).

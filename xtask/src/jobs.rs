@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::bundle::{build_site, build_wasm, build_worker};
 use crate::checks::{parity, soak, stream_through_a_crash};
@@ -13,7 +13,14 @@ use crate::models::{real_data, train_kind, KINDS};
 use crate::processes::{Server, Wrangler};
 use crate::tools::{ensure_edge_tools, ensure_wasm_tools};
 
-pub(crate) fn run_main(train_args: &[String], port: u16, stream: usize, rate: f64, keep_serving: bool) -> Result<()> {
+pub(crate) fn run_main(
+    train_args: &[String],
+    port: u16,
+    stream: usize,
+    rate: f64,
+    keep_serving: bool,
+    via_nats: bool,
+) -> Result<()> {
     step("building native-train (release)");
     sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
     let data = Path::new("data/creditcard.csv");
@@ -38,10 +45,14 @@ pub(crate) fn run_main(train_args: &[String], port: u16, stream: usize, rate: f6
     sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
     let site = build_site(Path::new("model"))?;
     let server = Server::start(Path::new("model/model.bin"), port, Some(&site))?;
-    step(&format!("streaming {stream} test transactions at {} ({rate}/s)", server.url()));
-    sh(Command::new("target/release/streamer")
-        .args(["--url", &format!("{}/predict", server.url()), "--data", "model/replay.csv"])
-        .args(["--limit", &stream.to_string(), "--rate", &rate.to_string(), "--concurrency", "4"]))?;
+    if via_nats {
+        stream_via_nats(stream, rate)?;
+    } else {
+        step(&format!("streaming {stream} test transactions at {} ({rate}/s)", server.url()));
+        sh(Command::new("target/release/streamer")
+            .args(["--url", &format!("{}/predict", server.url()), "--data", "model/replay.csv"])
+            .args(["--limit", &stream.to_string(), "--rate", &rate.to_string(), "--concurrency", "4"]))?;
+    }
     if !keep_serving {
         return server.stop();
     }
@@ -51,6 +62,64 @@ pub(crate) fn run_main(train_args: &[String], port: u16, stream: usize, rate: f6
         url = server.url()
     );
     server.wait()
+}
+
+/// Kills a child process (SIGKILL) when dropped, so a failed step leaves nothing running.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The main job's stream through NATS JetStream: a local nats-server (data in
+/// target/nats-run), two consumers sharing the durable consumer, the streamer
+/// publishing the replay file and reconciling; then SIGTERM to the consumers
+/// (their summaries print) and the server stopped by its PID.
+fn stream_via_nats(stream: usize, rate: f64) -> Result<()> {
+    if crate::cmd::output(Command::new("nats-server").arg("--version")).is_none() {
+        step("tools: nats-server (Debian package)");
+        sh(Command::new("apt-get").args(["install", "-y", "nats-server"]))?;
+    }
+    sh(cargo().args(["build", "--release", "--quiet", "-p", "consumer"]))?;
+    let dir = Path::new("target/nats-run");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let port = crate::processes::free_port()?;
+    let url = format!("nats://127.0.0.1:{port}");
+    step(&format!("NATS JetStream at {url} (data in {}), two consumers", dir.display()));
+    let _server = Child(
+        Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .spawn()
+            .context("starting nats-server")?,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let consumers: Vec<Child> = (0..2)
+        .map(|_| {
+            Command::new("target/release/fraud-consumer")
+                .args(["--model", "model/model.bin", "--nats", &url])
+                .spawn()
+                .map(Child)
+                .context("starting fraud-consumer")
+        })
+        .collect::<Result<_>>()?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    step(&format!("publishing {stream} test transactions to {url} ({rate}/s)"));
+    sh(Command::new("target/release/streamer").args(["--url", &url, "--data", "model/replay.csv", "--quiet"]).args([
+        "--limit",
+        &stream.to_string(),
+        "--rate",
+        &rate.to_string(),
+    ]))?;
+    for mut c in consumers {
+        sh(Command::new("kill").args(["-TERM", &c.0.id().to_string()]))?;
+        let _ = c.0.wait();
+    }
+    Ok(())
 }
 
 pub(crate) fn serve_forever(port: u16) -> Result<()> {

@@ -47,6 +47,9 @@ enum Cmd {
         /// Stop after streaming instead of serving until Ctrl-C.
         #[arg(long)]
         no_serve: bool,
+        /// Stream through the HTTP API (`http`) or through NATS JetStream to two consumers (`nats`).
+        #[arg(long, default_value = "http", value_parser = ["http", "nats"])]
+        via: String,
         /// Extra arguments for `native-train train` (e.g. `-- --seed 7`).
         #[arg(last = true)]
         train_args: Vec<String>,
@@ -115,8 +118,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Cmd::Run { port, stream, rate, no_serve, train_args } => {
-            jobs::run_main(&train_args, port, stream, rate, !no_serve)
+        Cmd::Run { port, stream, rate, no_serve, via, train_args } => {
+            jobs::run_main(&train_args, port, stream, rate, !no_serve, via == "nats")
         }
         Cmd::Serve { port } => jobs::serve_forever(port),
         Cmd::Edge { port } => jobs::edge_dev(port),

@@ -1,0 +1,112 @@
+//! `fraud-consumer`: one member of the group scoring a NATS JetStream stream.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use consumer::{run, Config};
+
+/// Scores transactions from a NATS JetStream stream, as one of a group.
+///
+/// Pulls batches from a durable pull consumer every instance shares (start as many
+/// as you like, on any machines), scores them with the model, publishes one decision
+/// per transaction (id, probability, decision, top reasons, model id) to the
+/// decisions subject, or a dead letter with the error code and fields for a bad one,
+/// and acknowledges a message only once JetStream confirmed its outcome. Each outcome
+/// carries a `Nats-Msg-Id` from the transaction's stream sequence, so a redelivery
+/// (a consumer killed mid-batch) is dropped by JetStream's duplicate window. Creates
+/// the streams and the consumer if missing. SIGINT/SIGTERM: finish the batch in
+/// hand, acknowledge it, stop; a JSON summary goes to stdout.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// The model artifact.
+    #[arg(long, default_value = "model/model.bin")]
+    model: PathBuf,
+    /// The NATS server (or any member of a cluster).
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    nats: String,
+    /// Stream and subject transactions are published to.
+    #[arg(long, default_value = "TRANSACTIONS")]
+    stream: String,
+    #[arg(long, default_value = "transactions")]
+    subject: String,
+    /// The durable consumer the group shares.
+    #[arg(long, default_value = "scorers")]
+    durable: String,
+    /// Stream for decisions and dead letters, and their subjects.
+    #[arg(long, default_value = "DECISIONS")]
+    decisions_stream: String,
+    #[arg(long, default_value = "decisions")]
+    decisions_subject: String,
+    #[arg(long, default_value = "transactions.dead")]
+    dead_letter_subject: String,
+    /// Messages per pull (at most 4,000).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Seconds a delivered message may stay unacknowledged before it is redelivered to another consumer.
+    #[arg(long, default_value_t = 10.0)]
+    ack_wait_s: f64,
+    /// Top reasons per decision (0 for none).
+    #[arg(long, default_value_t = 3)]
+    reasons: usize,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    match start(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fraud-consumer: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(cli: Cli) -> Result<()> {
+    let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
+    let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
+    let model_id = fraud_core::artifact::model_id(&bytes);
+    let config = Config {
+        url: cli.nats,
+        stream: cli.stream,
+        subject: cli.subject,
+        durable: cli.durable,
+        decisions_stream: cli.decisions_stream,
+        decisions_subject: cli.decisions_subject,
+        dead_letter_subject: cli.dead_letter_subject,
+        // The client confirms at most 5,000 publishes at a time; a batch's outcomes must fit.
+        batch: cli.batch.clamp(1, 4_000),
+        ack_wait: Duration::from_secs_f64(cli.ack_wait_s.max(0.1)),
+        reasons: cli.reasons,
+        ..Config::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        tokio::spawn(async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+            flag.store(true, Ordering::Relaxed);
+        });
+        tracing::info!(model_id, nats = config.url, "consuming");
+        let mut last = std::time::Instant::now();
+        let counts = run(&model, &model_id, &config, stop, |c| {
+            if last.elapsed() > Duration::from_secs(2) {
+                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, lag = c.lag, "progress");
+                last = std::time::Instant::now();
+            }
+        })
+        .await?;
+        println!("{}", serde_json::to_string(&counts)?);
+        Ok(())
+    })
+}

@@ -1,0 +1,204 @@
+//! 20,000 transactions (and some bad ones) through two consumers on a real
+//! nats-server with JetStream; one consumer is killed with SIGKILL mid-way and
+//! restarted. Every transaction gets exactly one decision, bit for bit core's;
+//! the bad ones are dead letters with their codes. Skipped (saying so) when no
+//! `nats-server` is installed: `cargo xtask test` installs Debian's.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy};
+use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
+use futures_util::StreamExt;
+
+const TRANSACTIONS: usize = 20_000;
+
+fn nats_server() -> Option<String> {
+    ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .map(String::from)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills (SIGKILL) and reaps a child when dropped, so a failing test leaves nothing running.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn row(i: usize) -> [f64; N_FEATURES] {
+    std::array::from_fn(|j| {
+        ((i * 37 + j * 11) % 101) as f64 / 10.0 - 5.0 + if j == 29 { 50.0 + (i % 17) as f64 * 200.0 } else { 0.0 }
+    })
+}
+
+fn body(i: usize) -> Vec<u8> {
+    let mut obj: serde_json::Map<String, serde_json::Value> =
+        FEATURE_NAMES.iter().zip(row(i)).map(|(n, v)| (n.to_string(), v.into())).collect();
+    obj.insert("id".into(), format!("tx-{i}").into());
+    serde_json::to_vec(&obj).unwrap()
+}
+
+fn consumer(bin: &str, model: &std::path::Path, url: &str) -> Reaped {
+    Reaped(
+        Command::new(bin)
+            .args(["--model", model.to_str().unwrap(), "--nats", url, "--ack-wait-s", "2", "--batch", "200"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the consumer starts"),
+    )
+}
+
+async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
+    match js.get_stream(name).await {
+        Ok(mut s) => s.info().await.map_or(0, |i| i.state.messages),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer() {
+    let Some(server_bin) = nats_server() else {
+        eprintln!("SKIPPED: no nats-server on this machine (cargo xtask test installs it)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = Reaped(
+        Command::new(&server_bin)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd", dir.path().to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("nats://127.0.0.1:{port}");
+    let client = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match async_nats::connect(&url).await {
+                Ok(c) => break c,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(e) => panic!("nats-server did not come up: {e}"),
+            }
+        }
+    };
+    let js = jetstream::new(client);
+    let config = consumer::Config::default();
+    consumer::setup(&js, &config).await.unwrap();
+
+    // The model: trees, calibrated, cost-optimal (decisions depend on the amount).
+    let artifact = Artifact::example_trees();
+    let model = artifact.model().unwrap();
+    let model_path = dir.path().join("model.bin");
+    std::fs::write(&model_path, artifact.encode().unwrap()).unwrap();
+
+    // Publish everything first (confirmed), the bad ones among them.
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        ("missing_field", br#"{"id": "bad-1", "Time": 1}"#.to_vec()),
+        ("malformed_json", b"{not json".to_vec()),
+        ("wrong_json_type", b"[1, 2, 3]".to_vec()),
+        ("non_numeric", {
+            let mut v: serde_json::Value = serde_json::from_slice(&body(7)).unwrap();
+            v["V3"] = "x".into();
+            serde_json::to_vec(&v).unwrap()
+        }),
+    ];
+    let mut acks = Vec::new();
+    for i in 0..TRANSACTIONS {
+        acks.push(js.publish(config.subject.clone(), body(i).into()).await.unwrap());
+        if i % 5_000 == 0 {
+            let (_, b) = &bad[i / 5_000];
+            acks.push(js.publish(config.subject.clone(), b.clone().into()).await.unwrap());
+        }
+        // The client holds at most 5,000 unconfirmed publishes: confirm as we go.
+        if acks.len() >= 1_000 {
+            for a in acks.drain(..) {
+                a.await.unwrap();
+            }
+        }
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+    let total = (TRANSACTIONS + bad.len()) as u64;
+
+    // Two consumers; one killed mid-way (SIGKILL), then restarted.
+    let bin = env!("CARGO_BIN_EXE_fraud-consumer");
+    let mut a = consumer(bin, &model_path, &url);
+    let b = consumer(bin, &model_path, &url);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stream_count(&js, &config.decisions_stream).await < total / 3 {
+        assert!(Instant::now() < deadline, "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.0.kill().unwrap(); // SIGKILL: its unacknowledged batch must come back to the others
+    let _ = a.0.wait();
+    let a2 = consumer(bin, &model_path, &url);
+    while stream_count(&js, &config.decisions_stream).await < total {
+        assert!(
+            Instant::now() < deadline,
+            "decisions stopped at {}",
+            stream_count(&js, &config.decisions_stream).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Past the ack wait: any redelivery has happened, and was de-duplicated.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(stream_count(&js, &config.decisions_stream).await, total, "exactly one outcome per transaction");
+
+    // Read every outcome back.
+    let decisions_stream = js.get_stream(&config.decisions_stream).await.unwrap();
+    let reader = decisions_stream
+        .create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() })
+        .await
+        .unwrap();
+    let mut decisions: HashMap<String, serde_json::Value> = HashMap::new();
+    let mut dead = Vec::new();
+    let mut messages = reader.messages().await.unwrap();
+    while (decisions.len() + dead.len()) < total as usize {
+        let m = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        if m.subject.as_str() == config.dead_letter_subject {
+            dead.push(v["error"]["code"].as_str().unwrap().to_string());
+        } else {
+            let id = v["id"].as_str().unwrap().to_string();
+            assert!(decisions.insert(id.clone(), v).is_none(), "{id} decided twice");
+        }
+    }
+    assert_eq!(decisions.len(), TRANSACTIONS);
+    for i in 0..TRANSACTIONS {
+        let d = &decisions[&format!("tx-{i}")];
+        let p = model.predict(&fraud_core::Transaction(row(i)));
+        assert_eq!(d["fraud_probability"].as_f64().unwrap().to_bits(), p.probability.to_bits(), "tx-{i}");
+        assert_eq!(d["is_fraud"].as_bool().unwrap(), p.is_fraud, "tx-{i}");
+    }
+    dead.sort();
+    let mut want: Vec<String> = bad.iter().map(|(c, _)| c.to_string()).collect();
+    want.sort();
+    assert_eq!(dead, want);
+
+    // Graceful stop: SIGTERM, the batch in hand finished, a summary printed.
+    for c in [&b, &a2] {
+        Command::new("kill").args(["-TERM", &c.0.id().to_string()]).status().unwrap();
+    }
+    for mut c in [b, a2] {
+        let status = c.0.wait().unwrap();
+        assert!(status.success(), "{status}");
+        let mut out = String::new();
+        std::io::Read::read_to_string(c.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+        let counts: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert!(counts["consumed"].as_u64().unwrap() > 0, "{out}");
+        println!("a surviving consumer: {out}");
+    }
+}

@@ -1,0 +1,192 @@
+//! `--url nats://…`: publish the replay to a NATS JetStream stream instead of
+//! POSTing it, with the same pacing, then reconcile what the consumer group did:
+//! published, decided, dead-lettered, redelivered, still pending.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use async_nats::jetstream;
+use futures_util::TryStreamExt;
+use serde::Serialize;
+
+use crate::{load_jobs, Config};
+
+/// Where the consumer group reads and writes (its defaults are `fraud-consumer`'s).
+#[derive(Clone, Debug)]
+pub struct Topology {
+    /// Subject transactions are published to.
+    pub subject: String,
+    /// The durable consumer of the group.
+    pub stream: String,
+    /// The group's durable consumer.
+    pub durable: String,
+    /// Stream holding decisions and dead letters.
+    pub decisions_stream: String,
+    /// Decisions' subject.
+    pub decisions_subject: String,
+    /// Dead letters' subject.
+    pub dead_letter_subject: String,
+    /// How long to wait for the group to catch up before reporting.
+    pub reconcile: Duration,
+}
+
+impl Default for Topology {
+    fn default() -> Topology {
+        Topology {
+            subject: "transactions".into(),
+            stream: "TRANSACTIONS".into(),
+            durable: "scorers".into(),
+            decisions_stream: "DECISIONS".into(),
+            decisions_subject: "decisions".into(),
+            dead_letter_subject: "transactions.dead".into(),
+            reconcile: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What was published and what became of it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NatsSummary {
+    /// Transactions published and confirmed by JetStream.
+    pub published: u64,
+    /// Of which JetStream dropped as duplicates (same message id within its window).
+    pub duplicates: u64,
+    /// Seconds spent publishing.
+    pub seconds: f64,
+    /// Decisions in the decisions stream.
+    pub decided: u64,
+    /// Dead letters.
+    pub dead_lettered: u64,
+    /// Messages the group's durable consumer delivered more than once.
+    pub redelivered: u64,
+    /// Messages not yet acknowledged by the group when the report was made.
+    pub pending: u64,
+    /// Decision latency (the transaction reaching the stream to its decision), ms: p50, p99, max over the decisions stream.
+    pub latency_ms: [f64; 3],
+}
+
+impl std::fmt::Display for NatsSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "published {} in {:.2} s ({:.0}/s; {} duplicates dropped) | decided {}, dead-lettered {}, redelivered {}, pending {} | decision latency ms p50 {:.2} p99 {:.2} max {:.2}",
+            self.published,
+            self.seconds,
+            self.published as f64 / self.seconds.max(1e-9),
+            self.duplicates,
+            self.decided,
+            self.dead_lettered,
+            self.redelivered,
+            self.pending,
+            self.latency_ms[0],
+            self.latency_ms[1],
+            self.latency_ms[2]
+        )
+    }
+}
+
+/// p50, p99 and max of the decisions' `latency_ms`, read back from the stream.
+async fn latencies(stream: &jetstream::stream::Stream, subject: &str, n: u64) -> Result<[f64; 3]> {
+    use futures_util::StreamExt;
+    if n == 0 {
+        return Ok([0.0; 3]);
+    }
+    let reader = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            filter_subject: subject.to_string(),
+            ..Default::default()
+        })
+        .await
+        .context("reading the decisions back")?;
+    let mut messages = reader.messages().await.context("reading the decisions back")?;
+    let mut values = Vec::with_capacity(n as usize);
+    while (values.len() as u64) < n {
+        match tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
+            Ok(Some(Ok(m))) => {
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap_or_default();
+                values.push(v["latency_ms"].as_f64().unwrap_or(f64::NAN));
+            }
+            _ => break,
+        }
+    }
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        values
+            .get(((values.len() as f64 * q).ceil() as usize).clamp(1, values.len().max(1)) - 1)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok([at(0.5), at(0.99), at(1.0)])
+}
+
+async fn count(stream: &jetstream::stream::Stream, subject: &str) -> Result<u64> {
+    let mut subjects = stream.info_with_subjects(subject).await.context("reading the decisions stream")?;
+    let mut n = 0;
+    while let Some((_, c)) = subjects.try_next().await.context("reading the decisions stream")? {
+        n += c as u64;
+    }
+    Ok(n)
+}
+
+/// Publishes `config.data` (paced as `config.pace`) to `config.url`, then waits
+/// up to `topology.reconcile` for the group to decide everything and reports.
+pub async fn publish(config: &Config, topology: &Topology) -> Result<NatsSummary> {
+    let jobs = load_jobs(config)?;
+    let client = async_nats::connect(&config.url).await.with_context(|| format!("connecting to {}", config.url))?;
+    let js = jetstream::new(client);
+    let mut summary = NatsSummary::default();
+    let start = Instant::now();
+    let mut acks = Vec::new();
+    let confirm = |acks: &mut Vec<jetstream::context::PublishAckFuture>| {
+        let pending = std::mem::take(acks);
+        async move {
+            let (mut ok, mut dup) = (0, 0);
+            for a in pending {
+                let ack = a.await.context("JetStream did not confirm a transaction (is a consumer group's stream there? start fraud-consumer first)")?;
+                ok += 1;
+                dup += ack.duplicate as u64;
+            }
+            Ok::<_, anyhow::Error>((ok, dup))
+        }
+    };
+    for (i, job) in jobs.iter().enumerate() {
+        tokio::time::sleep_until((start + job.at).into()).await;
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("t-{i}").as_str());
+        acks.push(js.publish_with_headers(topology.subject.clone(), headers, job.body.clone().into()).await?);
+        // The client holds at most 5,000 unconfirmed publishes.
+        if acks.len() >= 1_000 {
+            let (ok, dup) = confirm(&mut acks).await?;
+            summary.published += ok;
+            summary.duplicates += dup;
+        }
+    }
+    let (ok, dup) = confirm(&mut acks).await?;
+    summary.published += ok;
+    summary.duplicates += dup;
+    summary.seconds = start.elapsed().as_secs_f64();
+
+    let decisions = js.get_stream(&topology.decisions_stream).await.context("the decisions stream")?;
+    let mut consumer: jetstream::consumer::PullConsumer = js
+        .get_stream(&topology.stream)
+        .await
+        .context("the transactions stream")?
+        .get_consumer(&topology.durable)
+        .await
+        .map_err(|e| anyhow::anyhow!("the consumer group's durable consumer (start fraud-consumer): {e}"))?;
+    let deadline = Instant::now() + topology.reconcile;
+    loop {
+        let info = consumer.info().await.context("the durable consumer's state")?;
+        summary.pending = info.num_pending + info.num_ack_pending as u64;
+        summary.redelivered = info.num_redelivered as u64;
+        summary.decided = count(&decisions, &topology.decisions_subject).await?;
+        summary.dead_lettered = count(&decisions, &topology.dead_letter_subject).await?;
+        if summary.pending == 0 || Instant::now() > deadline {
+            summary.latency_ms = latencies(&decisions, &topology.decisions_subject, summary.decided).await?;
+            return Ok(summary);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
