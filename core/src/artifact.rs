@@ -785,6 +785,20 @@ fn decision_to_wire(r: &DecisionRule) -> WireDecision {
     }
 }
 
+/// A version-2 payload read as version 3: the rule it was served with —
+/// uncalibrated, at its F1 threshold, the default costs — and no figures.
+impl From<ArtifactV2> for ArtifactV3 {
+    fn from(v2: ArtifactV2) -> ArtifactV3 {
+        ArtifactV3 {
+            decision: decision_to_wire(&DecisionRule::at_threshold(v2.threshold)),
+            base: v2,
+            calibration_test: None,
+            policies: Vec::new(),
+            drift: None,
+        }
+    }
+}
+
 fn policy_from_wire(name: &str) -> Result<Policy, ArtifactError> {
     Policy::from_name(name).ok_or_else(|| {
         invalid("policy", "unknown (f1_threshold, net_benefit_threshold, cost_optimal or manual_threshold)")

@@ -21,6 +21,7 @@
 //! All of it is plain IEEE `+`, `·`, `/` in a fixed order (no fused
 //! multiply-add), so every runtime takes the same decisions to the bit.
 
+use alloc::format;
 use alloc::string::String;
 use core::fmt;
 
@@ -354,10 +355,33 @@ impl Tally {
     }
 }
 
+/// Money as people read it in reports and summaries: whole units with
+/// thousands separators and the currency (`€` for EUR), e.g. `-1,234 €`.
+pub fn format_money(x: f64, currency: &str) -> String {
+    let whole = format!("{:.0}", x.abs());
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if x < 0.0 && whole != "0" { "-" } else { "" };
+    let unit = if currency == "EUR" { "€" } else { currency };
+    format!("{sign}{grouped} {unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::sigmoid;
+
+    #[test]
+    fn money_reads_as_money() {
+        assert_eq!(format_money(1234567.4, "EUR"), "1,234,567 €");
+        assert_eq!(format_money(-999.6, "CHF"), "-1,000 CHF");
+        assert_eq!(format_money(-0.2, "EUR"), "0 €");
+    }
 
     #[test]
     fn identity_calibration_keeps_the_bits() {

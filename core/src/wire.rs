@@ -358,28 +358,6 @@ pub struct ArtifactV3 {
     pub drift: Option<WireDriftReference>,
 }
 
-/// The decision rule of artifacts older than version 3: uncalibrated, F1
-/// threshold, the default costs.
-fn legacy_decision() -> WireDecision {
-    WireDecision {
-        policy: "f1_threshold".to_string(),
-        calibration: WireCalibration { method: "none".to_string(), slope: 1.0, intercept: 0.0 },
-        costs: WireCosts {
-            currency: "EUR".to_string(),
-            refused_fraud: WireBenefit { fixed: 50.0, per_amount: 0.0 },
-            accepted_fraud: WireBenefit { fixed: 0.0, per_amount: -1.0 },
-            refused_legitimate: WireBenefit { fixed: -5.0, per_amount: 0.0 },
-            accepted_legitimate: WireBenefit { fixed: 0.0, per_amount: 0.02 },
-        },
-    }
-}
-
-impl From<ArtifactV2> for ArtifactV3 {
-    fn from(v2: ArtifactV2) -> ArtifactV3 {
-        ArtifactV3 { base: v2, decision: legacy_decision(), calibration_test: None, policies: Vec::new(), drift: None }
-    }
-}
-
 /// Version 1's provenance: logistic solver details were part of it.
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub struct ProvenanceV1 {

@@ -511,6 +511,35 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
     Ok(Table { values: x, labels: y })
 }
 
+/// Writes `path` through a temporary sibling (`NAME.PID.tmp`) that is synced
+/// and renamed over it once `write` succeeds: a crash or an error mid-write
+/// never leaves a half-written file at `path` (the old one, if any, stays), and
+/// the temporary file is removed. Returns what `write` returned.
+pub fn write_atomic<T, E: From<std::io::Error>>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, E>,
+) -> Result<T, E> {
+    use std::io::{Error, ErrorKind};
+    let Some(name) = path.file_name() else {
+        return Err(Error::new(ErrorKind::InvalidInput, format!("{} is not a file path", path.display())).into());
+    };
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let result = (|| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        let value = write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Writes rows and their labels as CSV in the real file's header style (quoted
 /// names, `Class` as a quoted "0"/"1"). Floats use the shortest representation
 /// that reads back to the same bits; rows are formatted on every core.

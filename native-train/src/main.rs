@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use fraud_core::decision::format_money;
 use fraud_core::{Benefit, Costs, Model, N_FEATURES};
 use indicatif::{ProgressBar, ProgressStyle};
 use native_train::boost::BoostOptions;
@@ -15,7 +16,7 @@ use native_train::data::{load_bytes, load_csv, Dataset};
 use native_train::output::write_outputs;
 use native_train::pipeline::{run, Candidate, CandidateKind, Config, Outcome, Source};
 use native_train::policy::{self, PolicyChoice};
-use native_train::report::{candidate_cells, format_money, policy_label, CANDIDATE_COLUMNS};
+use native_train::report::{candidate_cells, policy_label, CANDIDATE_COLUMNS};
 use native_train::synth;
 
 /// Train the credit-card fraud model natively and export it for every runtime.

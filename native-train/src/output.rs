@@ -2,8 +2,8 @@
 //! synced, then renamed over the target: a crash mid-write never leaves a
 //! half-written artifact where a server would load it.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::data::write_csv;
@@ -39,26 +39,8 @@ pub fn golden_csv(model_id: &str, probabilities: &[f64], decisions: &[bool]) -> 
     out
 }
 
-/// Writes `path` atomically through `write`.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> io::Result<()> {
-    let Some(name) = path.file_name() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{} is not a file path", path.display())));
-    };
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
+/// Writes `path` atomically through `write` (the `dataset` crate's, shared with the file scorer).
+pub use dataset::write_atomic;
 
 /// What was written.
 pub struct Written {
@@ -116,7 +98,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("model.bin");
         write_atomic(&target, |w| w.write_all(b"old")).unwrap();
-        let err = write_atomic(&target, |w| {
+        let err: io::Result<()> = write_atomic(&target, |w| {
             w.write_all(b"half")?;
             Err(io::Error::other("interrupted"))
         });

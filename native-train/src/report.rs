@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use fraud_core::decision::format_money;
 use serde_json::{json, Value};
 
 use crate::pipeline::{Candidate, Config, Outcome};
@@ -80,21 +81,6 @@ pub fn format_threshold(t: f64) -> String {
     } else {
         format!("{t:.6}")
     }
-}
-
-/// Money with thousands separators and the currency (`€` for EUR): `-1,234 €`.
-pub fn format_money(x: f64, currency: &str) -> String {
-    let whole = format!("{:.0}", x.abs());
-    let mut grouped = String::new();
-    for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if x < 0.0 && whole != "0" { "-" } else { "" };
-    let unit = if currency == "EUR" { "€" } else { currency };
-    format!("{sign}{grouped} {unit}")
 }
 
 /// The short name of a policy in tables.
@@ -846,13 +832,6 @@ mod tests {
         assert!(!svg.contains("<b"), "no raw markup from titles");
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "every coordinate is finite");
-    }
-
-    #[test]
-    fn money_reads_as_money() {
-        assert_eq!(format_money(1234567.4, "EUR"), "1,234,567 €");
-        assert_eq!(format_money(-999.6, "CHF"), "-1,000 CHF");
-        assert_eq!(format_money(-0.2, "EUR"), "0 €");
     }
 
     #[test]

@@ -54,13 +54,13 @@ impl Default for Options {
 pub struct BadLine {
     /// 1-based line number in the input (the header is line 1).
     pub line: usize,
-    /// What is wrong, naming the column.
+    /// What is wrong, naming the line and the column (`line 7, column V3: "abc" is not a number`).
     pub message: String,
 }
 
 impl std::fmt::Display for BadLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        f.write_str(&self.message)
     }
 }
 
@@ -183,20 +183,15 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
     let mut row = [0.0; N_FEATURES];
     for (i, line) in block.bytes.split(|&b| b == b'\n').enumerate() {
         let number = block.first_line + i;
-        let problem = match parse_line(line, columns, &mut row) {
+        match parse_line(line, columns, &mut row) {
             Ok(None) => continue,
             Ok(Some(parsed)) => {
                 rows.extend_from_slice(&row);
                 meta.push((number, parsed.id));
                 continue;
             }
-            Err(e) => {
-                // The message without its "line 0" (the number is the BadLine's).
-                let text = e.to_string();
-                text.strip_prefix("line 0: ").map_or(text.clone(), str::to_string)
-            }
-        };
-        bad.push(BadLine { line: number, message: problem });
+            Err(e) => bad.push(BadLine { line: number, message: e.at_line(number).to_string() }),
+        }
         if !options.skip_bad {
             break;
         }
@@ -213,7 +208,7 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
                     kept.extend_from_slice(x);
                     kept_meta.push(*m);
                 }
-                Err(e) => bad.push(BadLine { line: m.0, message: e.to_string() }),
+                Err(e) => bad.push(BadLine { line: m.0, message: format!("line {}: {e}", m.0) }),
             }
         }
         bad.sort_by_key(|b| b.line);

@@ -102,7 +102,10 @@ fn run(cli: Cli) -> Result<()> {
         let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout());
         score(&model, input, &mut out, &options, &progress)?
     } else {
-        write_atomic(&cli.output, |out| score(&model, input, out, &options, &progress).map_err(anyhow::Error::from))?
+        dataset::write_atomic(&cli.output, |out| {
+            score(&model, input, out, &options, &progress).map_err(anyhow::Error::from)
+        })
+        .with_context(|| format!("writing {}", cli.output.display()))?
     };
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
@@ -122,25 +125,4 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Writes `path` through a temporary sibling renamed on success: a failed run leaves no output.
-fn write_atomic<T>(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<T>) -> Result<T> {
-    let name = path.file_name().with_context(|| format!("{} is not a file path", path.display()))?;
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        let value = write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
-        Ok(value)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use fraud_core::decision::format_money;
 use fraud_core::FEATURE_NAMES;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -180,20 +181,6 @@ pub struct Money {
     pub gain_over_accept_all: f64,
 }
 
-/// Money as people read it: `-1,234 €`.
-fn money_text(x: f64, currency: &str) -> String {
-    let whole = format!("{:.0}", x.abs());
-    let mut grouped = String::new();
-    for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    let sign = if x < 0.0 && whole != "0" { "-" } else { "" };
-    format!("{sign}{grouped} {}", if currency == "EUR" { "€" } else { currency })
-}
-
 /// The end-of-run report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -267,15 +254,15 @@ impl fmt::Display for Summary {
             write!(
                 f,
                 "\n  money: net {} (accepting everything: {}; the refusals gained {}); stopped {} frauds ({}), missed {} ({}); {} false alarms ({})",
-                money_text(t.net_benefit, cur),
-                money_text(t.accept_all, cur),
-                money_text(m.gain_over_accept_all, cur),
+                format_money(t.net_benefit, cur),
+                format_money(t.accept_all, cur),
+                format_money(m.gain_over_accept_all, cur),
                 t.frauds_stopped,
-                money_text(t.stopped_amount, cur),
+                format_money(t.stopped_amount, cur),
                 t.frauds_missed,
-                money_text(t.missed_amount, cur),
+                format_money(t.missed_amount, cur),
                 t.false_alarms,
-                money_text(t.false_alarm_cost, cur),
+                format_money(t.false_alarm_cost, cur),
             )?;
         }
         Ok(())

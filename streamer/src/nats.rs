@@ -9,7 +9,7 @@ use async_nats::jetstream;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 
-use crate::{load_jobs, Config};
+use crate::{load_jobs, percentile, Config};
 
 /// Where the consumer group reads and writes (its defaults are `fraud-consumer`'s).
 #[derive(Clone, Debug)]
@@ -100,25 +100,23 @@ async fn latencies(stream: &jetstream::stream::Stream, subject: &str, n: u64) ->
         .await
         .context("reading the decisions back")?;
     let mut messages = reader.messages().await.context("reading the decisions back")?;
-    let mut values = Vec::with_capacity(n as usize);
-    while (values.len() as u64) < n {
+    // In microseconds, for the summary's own percentile function.
+    let (mut seen, mut micros) = (0u64, Vec::with_capacity(n as usize));
+    while seen < n {
         match tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
             Ok(Some(Ok(m))) => {
+                seen += 1;
                 let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap_or_default();
-                values.push(v["latency_ms"].as_f64().unwrap_or(f64::NAN));
+                if let Some(ms) = v["latency_ms"].as_f64().filter(|ms| ms.is_finite()) {
+                    // Clocks of other hosts can put a decision a hair before its transaction: count 0.
+                    micros.push((ms.max(0.0) * 1000.0).round() as u64);
+                }
             }
             _ => break,
         }
     }
-    values.retain(|v| v.is_finite());
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        values
-            .get(((values.len() as f64 * q).ceil() as usize).clamp(1, values.len().max(1)) - 1)
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Ok([at(0.5), at(0.99), at(1.0)])
+    micros.sort_unstable();
+    Ok([percentile(&micros, 0.5), percentile(&micros, 0.99), percentile(&micros, 1.0)])
 }
 
 async fn count(stream: &jetstream::stream::Stream, subject: &str) -> Result<u64> {
