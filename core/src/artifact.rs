@@ -7,7 +7,7 @@
 //! | 0..8         | magic `FRAUDMDL`                             |
 //! | 8..10        | format version (`u16`)                       |
 //! | 10..14       | payload length `n` (`u32`)                   |
-//! | 14..14+n     | payload: [`ArtifactV3`] in bincode (v2: `ArtifactV2`, v1: `ArtifactV1`) |
+//! | 14..14+n     | payload: [`ArtifactV4`] in bincode (v3, v2, v1: `ArtifactV3`, `ArtifactV2`, `ArtifactV1`) |
 //! | 14+n..18+n   | CRC-32 (IEEE) of bytes `0..14+n`             |
 //!
 //! Decoding checks, in order: length, magic, version, declared length, checksum,
@@ -16,10 +16,12 @@
 //! anything, unlike a pickle — and the payload decoder has a hard allocation limit.
 //!
 //! [`Artifact`] is the internal value; the bytes are the explicit wire types of
-//! [`crate::wire`], mapped by hand. Version 3 adds the decision rule
-//! (calibration, policy, costs) and the money figures; version 2 files (any
-//! kind, an uncalibrated F1 threshold) and version 1 files (logistic only)
-//! still load, with the rule they were served with.
+//! [`crate::wire`], mapped by hand. Version 4 adds the training file's label,
+//! id and amount columns, so the schema is whatever the model was trained on;
+//! version 3 added the decision rule (calibration, policy, costs) and the
+//! money figures. Version 3, 2 (any kind, an uncalibrated F1 threshold) and 1
+//! (logistic only) files still load, with the Kaggle file's schema and the
+//! rule they were served with.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -31,10 +33,11 @@ use crate::drift::{Bins, DriftReference};
 use crate::logistic::{Logistic, LogisticWeights};
 use crate::model::{Model, ModelError, ModelKind, Scorer};
 use crate::scaler::Scaler;
-use crate::schema::FEATURE_NAMES;
+use crate::schema::{Schema, CREDITCARD_FEATURES, DEFAULT_AMOUNT, DEFAULT_LABEL};
 use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 use crate::wire::{
-    self, ArtifactV1, ArtifactV2, ArtifactV3, CardParameters, FeatureImportance, ModelCard, WireBenefit, WireBins,
+    ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, CardParameters, CardSchema, FeatureImportance, ModelCard,
+    WireBenefit, WireBins, WireColumns,
     WireCalibration, WireCalibrationReport, WireCosts, WireDecision, WireDriftReference, WireLeaf, WireMetrics,
     WireModel, WirePolicyReport, WireProvenance, WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
 };
@@ -42,11 +45,13 @@ use crate::wire::{
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"FRAUDMDL";
 /// The format version this build writes (it also reads every version from [`LEGACY_VERSION`]).
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// The oldest version still read: logistic-only artifacts of earlier trainers.
 pub const LEGACY_VERSION: u16 = 1;
 /// Version 2: any kind, no decision rule (an uncalibrated F1 threshold).
 pub const VERSION_2: u16 = 2;
+/// Version 3: the decision rule and money figures, the Kaggle file's schema.
+pub const VERSION_3: u16 = 3;
 const HEADER_LEN: usize = 14;
 const CHECKSUM_LEN: usize = 4;
 /// Upper bound on a payload (a real one is ~2 KB); also the decoder's allocation cap.
@@ -229,6 +234,8 @@ pub struct PolicyReport {
 pub struct Artifact {
     /// Which candidate was selected ("baseline", "trees", ...).
     pub model_name: String,
+    /// The inputs, in row order, and the training file's label, id and amount columns.
+    pub schema: Schema,
     /// Calibration, policy, threshold and costs.
     pub rule: DecisionRule,
     /// The scorer's parameters.
@@ -291,7 +298,7 @@ pub enum ArtifactError {
     },
     /// The checksum matches but the payload does not decode.
     Payload(PayloadError),
-    /// The artifact's feature schema differs from this build's.
+    /// The artifact's schema is not usable (or, before format 4, not the Kaggle file's).
     SchemaMismatch(String),
     /// The parameters do not make a valid model.
     InvalidModel(ModelError),
@@ -496,10 +503,15 @@ impl Artifact {
             return Err(ArtifactError::ChecksumMismatch { stored, computed });
         }
         let payload = &body[HEADER_LEN..];
-        let wire: ArtifactV3 = match version {
-            LEGACY_VERSION => ArtifactV2::from(decode_payload::<ArtifactV1>(payload)?).into(),
-            VERSION_2 => decode_payload::<ArtifactV2>(payload)?.into(),
-            _ => decode_payload::<ArtifactV3>(payload)?,
+        let older = |v3: ArtifactV3| -> Result<ArtifactV4, ArtifactError> {
+            check_creditcard(&v3.base.feature_names)?;
+            Ok(v3.into())
+        };
+        let wire: ArtifactV4 = match version {
+            LEGACY_VERSION => older(ArtifactV2::from(decode_payload::<ArtifactV1>(payload)?).into())?,
+            VERSION_2 => older(decode_payload::<ArtifactV2>(payload)?.into())?,
+            VERSION_3 => older(decode_payload::<ArtifactV3>(payload)?)?,
+            _ => decode_payload::<ArtifactV4>(payload)?,
         };
         let artifact = Artifact::from_wire(wire)?;
         let model = artifact.model()?;
@@ -512,11 +524,12 @@ impl Artifact {
             ModelParams::Logistic { scaler, weights } => {
                 Scorer::Logistic(Logistic::new(scaler.clone(), weights.clone()).map_err(ArtifactError::InvalidModel)?)
             }
-            ModelParams::Trees(ensemble) => {
-                Scorer::Trees(Trees::new(ensemble.clone()).map_err(ArtifactError::InvalidModel)?)
-            }
+            ModelParams::Trees(ensemble) => Scorer::Trees(
+                Trees::new(ensemble.clone(), self.schema.len()).map_err(ArtifactError::InvalidModel)?,
+            ),
         };
-        Model::new(self.model_name.clone(), scorer, self.rule.clone()).map_err(ArtifactError::InvalidModel)
+        Model::new(self.model_name.clone(), self.schema.clone(), scorer, self.rule.clone())
+            .map_err(ArtifactError::InvalidModel)
     }
 
     /// The model kind the parameters are for.
@@ -528,10 +541,10 @@ impl Artifact {
     }
 
     /// The wire form (what `encode` writes and `model.json` holds).
-    pub fn to_wire(&self) -> ArtifactV3 {
+    pub fn to_wire(&self) -> ArtifactV4 {
         let base = ArtifactV2 {
             model_name: self.model_name.clone(),
-            feature_names: wire::names(&FEATURE_NAMES),
+            feature_names: self.schema.features().to_vec(),
             threshold: self.rule.threshold,
             model: match &self.params {
                 ModelParams::Logistic { scaler, weights } => WireModel::Logistic {
@@ -568,25 +581,33 @@ impl Artifact {
             validation: metrics_to_wire(&self.validation),
             test: metrics_to_wire(&self.test),
         };
-        ArtifactV3 {
-            base,
-            decision: decision_to_wire(&self.rule),
-            calibration_test: self.calibration_test.as_ref().map(calibration_report_to_wire),
-            policies: self.policies.iter().map(policy_report_to_wire).collect(),
-            drift: self.drift.as_ref().map(drift_to_wire),
+        ArtifactV4 {
+            base: ArtifactV3 {
+                base,
+                decision: decision_to_wire(&self.rule),
+                calibration_test: self.calibration_test.as_ref().map(calibration_report_to_wire),
+                policies: self.policies.iter().map(policy_report_to_wire).collect(),
+                drift: self.drift.as_ref().map(drift_to_wire),
+            },
+            columns: WireColumns {
+                label: self.schema.label().to_string(),
+                id: self.schema.id().map(str::to_string),
+                amount: self.schema.amount_name().map(str::to_string),
+            },
         }
     }
 
     /// The internal value of a wire form, checking its schema (the parameters
     /// are checked when the model is built).
-    pub fn from_wire(v3: ArtifactV3) -> Result<Artifact, ArtifactError> {
-        let ArtifactV3 { base: w, decision, calibration_test, policies, drift } = v3;
-        check_schema(&w.feature_names)?;
+    pub fn from_wire(v4: ArtifactV4) -> Result<Artifact, ArtifactError> {
+        let ArtifactV4 { base: ArtifactV3 { base: w, decision, calibration_test, policies, drift }, columns } = v4;
+        let schema = Schema::new(w.feature_names, columns.amount.as_deref(), &columns.label, columns.id.as_deref())
+            .map_err(|e| ArtifactError::SchemaMismatch(format!("{e}")))?;
         let rule = decision_from_wire(&decision, w.threshold)?;
         let policies = policies.iter().map(policy_report_from_wire).collect::<Result<Vec<_>, _>>()?;
         let drift = drift.as_ref().map(drift_from_wire);
         if let Some(d) = &drift {
-            d.check(FEATURE_NAMES.len()).map_err(ArtifactError::InvalidModel)?;
+            d.check(schema.len()).map_err(ArtifactError::InvalidModel)?;
         }
         let params = match w.model {
             WireModel::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => ModelParams::Logistic {
@@ -647,7 +668,7 @@ impl Artifact {
             }),
         };
         let importance_ok = w.feature_importance.is_empty()
-            || (w.feature_importance.len() == FEATURE_NAMES.len()
+            || (w.feature_importance.len() == schema.len()
                 && w.feature_importance.iter().all(|v| v.is_finite()));
         if !importance_ok {
             return Err(ArtifactError::InvalidModel(ModelError::BadParameter {
@@ -658,6 +679,7 @@ impl Artifact {
         let p = w.provenance;
         Ok(Artifact {
             model_name: w.model_name,
+            schema,
             rule,
             params,
             training,
@@ -708,12 +730,14 @@ impl Artifact {
                 expected_value: t.expected_value(),
             },
         };
-        let mut feature_importance: Vec<FeatureImportance> = FEATURE_NAMES
+        let mut feature_importance: Vec<FeatureImportance> = self
+            .schema
+            .features()
             .iter()
             .zip(&self.feature_importance)
-            .map(|(f, &importance)| FeatureImportance { feature: f.to_string(), importance })
+            .map(|(f, &importance)| FeatureImportance { feature: f.clone(), importance })
             .collect();
-        // Insertion sort, stable (30 items; see `Model::explain`).
+        // Insertion sort, stable (≤ 256 items; see `Model::explain`).
         for i in 1..feature_importance.len() {
             let mut j = i;
             while j > 0 && feature_importance[j - 1].importance < feature_importance[j].importance {
@@ -724,6 +748,13 @@ impl Artifact {
         ModelCard {
             name: self.model_name.clone(),
             kind: model.kind().as_str(),
+            schema: CardSchema {
+                features: self.schema.features().to_vec(),
+                label: self.schema.label().to_string(),
+                id: self.schema.id().map(str::to_string),
+                amount: self.schema.amount_name().map(str::to_string),
+                max_abs_value: crate::validate::MAX_ABS_VALUE,
+            },
             threshold: model.threshold(),
             policy: model.policy().as_str(),
             calibration: calibration_to_wire(model.calibration()),
@@ -787,6 +818,21 @@ fn decision_to_wire(r: &DecisionRule) -> WireDecision {
 
 /// A version-2 payload read as version 3: the rule it was served with —
 /// uncalibrated, at its F1 threshold, the default costs — and no figures.
+/// A version-3 payload read as version 4: the Kaggle file's columns (its
+/// features were checked to be the Kaggle file's).
+impl From<ArtifactV3> for ArtifactV4 {
+    fn from(v3: ArtifactV3) -> ArtifactV4 {
+        ArtifactV4 {
+            base: v3,
+            columns: WireColumns {
+                label: DEFAULT_LABEL.to_string(),
+                id: None,
+                amount: Some(DEFAULT_AMOUNT.to_string()),
+            },
+        }
+    }
+}
+
 impl From<ArtifactV2> for ArtifactV3 {
     fn from(v2: ArtifactV2) -> ArtifactV3 {
         ArtifactV3 {
@@ -958,8 +1004,9 @@ impl Costs {
     }
 }
 
-fn check_schema(names: &[String]) -> Result<(), ArtifactError> {
-    if names.len() == FEATURE_NAMES.len() && names.iter().zip(FEATURE_NAMES).all(|(a, b)| a == b) {
+/// Files before format 4 were all trained on the Kaggle file's columns.
+fn check_creditcard(names: &[String]) -> Result<(), ArtifactError> {
+    if names.len() == CREDITCARD_FEATURES.len() && names.iter().zip(CREDITCARD_FEATURES).all(|(a, b)| a == b) {
         return Ok(());
     }
     let mut shown = String::new();
@@ -970,9 +1017,9 @@ fn check_schema(names: &[String]) -> Result<(), ArtifactError> {
         shown.push_str(name);
     }
     Err(ArtifactError::SchemaMismatch(format!(
-        "artifact has {} features starting [{shown}], this build expects {} starting [Time, V1, V2, V3]",
+        "a format-3 or older artifact has {} features starting [{shown}], those formats hold {} starting [Time, V1, V2, V3]",
         names.len(),
-        FEATURE_NAMES.len(),
+        CREDITCARD_FEATURES.len(),
     )))
 }
 
@@ -1072,9 +1119,10 @@ impl Artifact {
     /// A small, valid, made-up logistic artifact for the tests of every crate
     /// (not a trained model): tests change the fields they care about.
     pub fn example() -> Artifact {
-        use crate::schema::N_FEATURES;
+        const N_FEATURES: usize = 30;
         Artifact {
             model_name: "smote".into(),
+            schema: Schema::creditcard(),
             rule: DecisionRule::at_threshold(0.8125),
             params: ModelParams::Logistic {
                 scaler: Scaler {
@@ -1091,6 +1139,37 @@ impl Artifact {
             feature_importance: Vec::new(),
             validation: Metrics { f1: 0.8, ..Metrics::default() },
             test: Metrics { f1: 0.79, true_positives: 80, ..Metrics::default() },
+            calibration_test: None,
+            policies: Vec::new(),
+            drift: None,
+        }
+    }
+
+    /// A small, valid, made-up logistic artifact over a schema of a team's own
+    /// (twelve retail features, an id column, `amount` as the amount).
+    pub fn example_retail() -> Artifact {
+        let features: Vec<String> = RETAIL_EXAMPLE_FEATURES.iter().map(|s| s.to_string()).collect();
+        let n = features.len();
+        Artifact {
+            model_name: "baseline".into(),
+            schema: Schema::new(features, Some("amount"), "is_fraud", Some("transaction_id"))
+                .expect("the retail example's schema is valid"),
+            rule: DecisionRule { costs: Costs { currency: "USD".into(), ..Costs::default() }, ..DecisionRule::at_threshold(0.625) },
+            params: ModelParams::Logistic {
+                scaler: Scaler {
+                    mean: (0..n).map(|i| i as f64 * 3.0).collect(),
+                    scale: (0..n).map(|i| 1.0 + i as f64 * 0.5).collect(),
+                },
+                weights: LogisticWeights {
+                    weights: (0..n).map(|i| (i as f64 - 5.5) * 0.25).collect(),
+                    intercept: -4.0,
+                },
+            },
+            training: Training::Logistic(LogisticTraining { c: 1.0, ..LogisticTraining::default() }),
+            provenance: Provenance { dataset: "synthetic-retail".into(), seed: 7, ..Provenance::default() },
+            feature_importance: (0..n).map(|i| i as f64 / 16.0).collect(),
+            validation: Metrics { f1: 0.7, ..Metrics::default() },
+            test: Metrics { f1: 0.68, true_positives: 40, ..Metrics::default() },
             calibration_test: None,
             policies: Vec::new(),
             drift: None,
@@ -1128,6 +1207,7 @@ impl Artifact {
         ];
         Artifact {
             model_name: "trees".into(),
+            schema: Schema::creditcard(),
             rule: DecisionRule {
                 calibration: Calibration { method: CalibrationMethod::Platt, slope: 0.875, intercept: -1.25 },
                 policy: Policy::CostOptimal,
@@ -1150,7 +1230,7 @@ impl Artifact {
                 early_stopping_rounds: 50,
             }),
             provenance: Provenance { dataset: "synthetic".into(), seed: 42, ..Provenance::default() },
-            feature_importance: (0..FEATURE_NAMES.len())
+            feature_importance: (0..CREDITCARD_FEATURES.len())
                 .map(|i| if i == 14 { 0.5 } else { i as f64 / 1024.0 })
                 .collect(),
             validation: Metrics { f1: 0.88, ..Metrics::default() },
@@ -1180,7 +1260,7 @@ impl Artifact {
                 },
             ],
             drift: Some(DriftReference {
-                features: (0..FEATURE_NAMES.len())
+                features: (0..CREDITCARD_FEATURES.len())
                     .map(|i| Bins {
                         edges: alloc::vec![i as f64 - 1.0, i as f64 + 0.5],
                         shares: alloc::vec![0.25, 0.5, 0.25],
@@ -1194,13 +1274,30 @@ impl Artifact {
     }
 }
 
+/// The retail example's features (see [`Artifact::example_retail`]).
+#[cfg(any(test, feature = "test-support"))]
+pub const RETAIL_EXAMPLE_FEATURES: [&str; 12] = [
+    "amount",
+    "merchant_risk",
+    "distance_from_home_km",
+    "tx_count_1h",
+    "tx_count_24h",
+    "amount_vs_avg_30d",
+    "account_age_days",
+    "hour_of_day",
+    "is_foreign",
+    "card_present",
+    "is_online",
+    "device_risk",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec;
 
-    fn samples() -> [Artifact; 2] {
-        [Artifact::example(), Artifact::example_trees()]
+    fn samples() -> [Artifact; 3] {
+        [Artifact::example(), Artifact::example_trees(), Artifact::example_retail()]
     }
 
     fn hex(bytes: &[u8]) -> String {
@@ -1237,7 +1334,11 @@ mod tests {
     /// a new version number.)
     #[test]
     fn artifact_bytes_are_pinned() {
-        for (a, file) in [(Artifact::example(), "example-v3.hex"), (Artifact::example_trees(), "trees-v3.hex")] {
+        for (a, file) in [
+            (Artifact::example(), "example-v4.hex"),
+            (Artifact::example_trees(), "trees-v4.hex"),
+            (Artifact::example_retail(), "retail-v4.hex"),
+        ] {
             let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
             let got = hex(&a.encode().unwrap());
             match std::fs::read_to_string(&path) {
@@ -1250,7 +1351,11 @@ mod tests {
 
     #[test]
     fn card_json_is_pinned() {
-        for (a, file) in [(Artifact::example(), "example-card.json"), (Artifact::example_trees(), "trees-card.json")] {
+        for (a, file) in [
+            (Artifact::example(), "example-card.json"),
+            (Artifact::example_trees(), "trees-card.json"),
+            (Artifact::example_retail(), "retail-card.json"),
+        ] {
             let model = a.model().unwrap();
             let got = serde_json::to_string_pretty(&a.card(&model)).unwrap();
             let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -1281,6 +1386,27 @@ mod tests {
     }
 
     #[test]
+    fn version_3_artifacts_load_with_the_kaggle_schema() {
+        for (today, file) in [
+            (Artifact::example(), include_str!("../tests/fixtures/example-v3.hex")),
+            (Artifact::example_trees(), include_str!("../tests/fixtures/trees-v3.hex")),
+        ] {
+            let v3 = unhex(file);
+            assert_eq!(le_u16(&v3[8..10]), VERSION_3);
+            let (a, model) = Artifact::load(&v3).unwrap();
+            assert_eq!(a, today, "a version-3 file is today's artifact over the Kaggle schema");
+            assert_eq!(model, today.model().unwrap());
+            assert_eq!(a.schema.amount_name(), Some("Amount"));
+            assert_eq!((a.schema.label(), a.schema.id()), ("Class", None));
+        }
+        // A version-3 payload with other feature names is not a Kaggle-file model.
+        let mut w = Artifact::example().to_wire().base;
+        w.base.feature_names.swap(1, 2);
+        let bytes = frame(VERSION_3, &bincode::encode_to_vec(&w, bincode_config()).unwrap());
+        assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::SchemaMismatch(_))));
+    }
+
+    #[test]
     fn version_2_artifacts_still_load_uncalibrated_at_their_f1_threshold() {
         for (today, file) in [
             (Artifact::example(), include_str!("../tests/fixtures/example-v2.hex")),
@@ -1296,7 +1422,7 @@ mod tests {
             assert_eq!(a.rule, DecisionRule::at_threshold(today.rule.threshold));
             assert_eq!((a.calibration_test.as_ref(), a.policies.len()), (None, 0));
             // Served as before: the raw sigmoid at the threshold.
-            let x = [0.5; crate::schema::N_FEATURES];
+            let x = [0.5; 30];
             assert_eq!(model.probability(&x).to_bits(), crate::model::sigmoid(model.logit(&x)).to_bits());
         }
     }
@@ -1331,8 +1457,8 @@ mod tests {
         let bytes = Artifact::example().encode().unwrap();
         assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
         let mut future = bytes.clone();
-        future[8] = 4;
-        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 4, supported: 3 }));
+        future[8] = 5;
+        assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 5, supported: 4 }));
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));
@@ -1345,7 +1471,7 @@ mod tests {
     }
 
     /// Valid framing and checksum around a semantically bad wire artifact.
-    fn reseal(w: &ArtifactV3) -> Vec<u8> {
+    fn reseal(w: &ArtifactV4) -> Vec<u8> {
         frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap())
     }
 
@@ -1353,35 +1479,45 @@ mod tests {
     fn schema_mismatch_and_invalid_models_are_rejected() {
         let good = Artifact::example().to_wire();
         let mut w = good.clone();
-        w.base.feature_names.swap(1, 2);
+        w.base.base.feature_names[2] = "V1".into();
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(m)) if m.contains("\"V1\" is listed twice")));
+        let mut w = good.clone();
+        w.columns.amount = Some("amount".into());
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
         let mut w = good.clone();
-        w.base.feature_names.pop();
+        w.columns.label = "V3".into();
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
         let mut w = good.clone();
-        if let WireModel::Logistic { coefficients, .. } = &mut w.base.model {
+        w.base.base.feature_names.remove(1);
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))));
+        // The trees' per-amount costs need an amount column.
+        let mut w = Artifact::example_trees().to_wire();
+        w.columns.amount = None;
+        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+        let mut w = good.clone();
+        if let WireModel::Logistic { coefficients, .. } = &mut w.base.base.model {
             coefficients.pop();
         }
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
-        w.base.threshold = f64::NAN;
+        w.base.base.threshold = f64::NAN;
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
-        w.decision.policy = "coin_flip".into();
+        w.base.decision.policy = "coin_flip".into();
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
-        w.decision.calibration.slope = -1.0;
+        w.base.decision.calibration.slope = -1.0;
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good.clone();
-        w.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
+        w.base.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = Artifact::example_trees().to_wire();
-        if let Some(d) = &mut w.drift {
+        if let Some(d) = &mut w.base.drift {
             d.features.pop();
         }
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
         let mut w = good;
-        w.base.feature_importance = vec![1.0; 3];
+        w.base.base.feature_importance = vec![1.0; 3];
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
     }
 
@@ -1392,7 +1528,7 @@ mod tests {
         type Corruption<'a> = &'a dyn Fn(&mut Vec<WireTree>, &mut f64);
         let edit = |f: Corruption| {
             let mut w = good.clone();
-            if let WireModel::Trees { trees, base_score } = &mut w.base.model {
+            if let WireModel::Trees { trees, base_score } = &mut w.base.base.model {
                 f(trees, base_score);
             }
             match Artifact::decode(&reseal(&w)) {

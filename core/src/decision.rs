@@ -26,10 +26,7 @@ use alloc::string::String;
 use core::fmt;
 
 use crate::model::ModelError;
-use crate::schema::N_FEATURES;
-
-/// Schema index of the amount the costs are proportional to (`Amount`).
-pub const AMOUNT_FEATURE: usize = N_FEATURES - 1;
+use crate::schema::Schema;
 /// Largest magnitude accepted for a cost term or a calibration parameter.
 pub const MAX_PARAMETER: f64 = 1e9;
 /// Longest currency name, in bytes.
@@ -83,6 +80,26 @@ impl Default for Costs {
 }
 
 impl Costs {
+    /// Costs for a schema without an amount column: every term fixed
+    /// (a refused fraud +50, an accepted fraud −100 — an assumed average
+    /// loss —, a false alarm −5, an accepted legitimate transaction +1).
+    pub fn fixed_default() -> Costs {
+        Costs {
+            currency: String::from("EUR"),
+            refused_fraud: Benefit { fixed: 50.0, per_amount: 0.0 },
+            accepted_fraud: Benefit { fixed: -100.0, per_amount: 0.0 },
+            refused_legitimate: Benefit { fixed: -5.0, per_amount: 0.0 },
+            accepted_legitimate: Benefit { fixed: 1.0, per_amount: 0.0 },
+        }
+    }
+
+    /// True when some term depends on the amount.
+    pub fn uses_amount(&self) -> bool {
+        [self.refused_fraud, self.accepted_fraud, self.refused_legitimate, self.accepted_legitimate]
+            .iter()
+            .any(|b| b.per_amount != 0.0)
+    }
+
     /// Refuses non-finite or absurd terms and an empty or long currency name.
     pub fn check(&self) -> Result<(), ModelError> {
         let terms = [self.refused_fraud, self.accepted_fraud, self.refused_legitimate, self.accepted_legitimate];
@@ -283,6 +300,13 @@ impl DecisionRule {
         }
     }
 
+    /// [`DecisionRule::at_threshold`] with default costs that fit `schema`
+    /// (fixed ones when it has no amount column).
+    pub fn at_threshold_for(threshold: f64, schema: &Schema) -> DecisionRule {
+        let costs = if schema.amount().is_some() { Costs::default() } else { Costs::fixed_default() };
+        DecisionRule { costs, ..DecisionRule::at_threshold(threshold) }
+    }
+
     /// Checks every part.
     pub fn check(&self) -> Result<(), ModelError> {
         if !(0.0..=1.0).contains(&self.threshold) {
@@ -290,6 +314,27 @@ impl DecisionRule {
         }
         self.calibration.check()?;
         self.costs.check()
+    }
+
+    /// [`DecisionRule::check`], and that a schema without an amount column
+    /// has neither per-amount costs nor the per-transaction policy.
+    pub fn check_for(&self, schema: &Schema) -> Result<(), ModelError> {
+        self.check()?;
+        if schema.amount().is_none() {
+            if self.policy == Policy::CostOptimal {
+                return Err(ModelError::BadParameter {
+                    what: "policy",
+                    why: "cost-optimal decisions need an amount column, and the schema has none",
+                });
+            }
+            if self.costs.uses_amount() {
+                return Err(ModelError::BadParameter {
+                    what: "costs",
+                    why: "per-amount costs need an amount column, and the schema has none",
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The decision for a calibrated probability `p` of a transaction of `amount`.

@@ -1,7 +1,7 @@
 //! The fraud model's single source of truth.
 //!
 //! Everything that decides what a transaction scores lives here, and only here:
-//! the feature [`schema`], input [`validate`]ion, the [`model`] seam
+//! the input [`schema`] (carried by each artifact), input [`validate`]ion, the [`model`] seam
 //! (probability, decision, explanation) over its scorers — [`logistic`]
 //! regression on standardised features ([`scaler`]) and gradient-boosted
 //! [`trees`] with exact TreeSHAP — and the versioned [`artifact`] format that
@@ -34,12 +34,14 @@ pub mod validate;
 pub mod wire;
 
 pub use artifact::{Artifact, ArtifactError, Metrics, ModelParams, Provenance, Training};
+#[cfg(any(test, feature = "test-support"))]
+pub use artifact::RETAIL_EXAMPLE_FEATURES;
 pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 pub use error::ErrorCode;
 pub use logistic::{Logistic, LogisticWeights};
-pub use model::{Contribution, Model, ModelKind, Prediction, Scorer};
+pub use model::{BatchError, Contribution, Model, ModelError, ModelKind, Prediction, Scorer};
 pub use scaler::Scaler;
-pub use schema::{feature_index, FEATURE_NAMES, N_FEATURES};
+pub use schema::{Schema, SchemaError, MAX_FEATURES};
 pub use trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 pub use validate::{
     validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,

@@ -6,9 +6,9 @@
 
 use alloc::vec::Vec;
 
-use crate::model::{Contribution, ModelError};
+use crate::model::ModelError;
 use crate::scaler::Scaler;
-use crate::schema::{FEATURE_NAMES, N_FEATURES};
+use crate::schema::MAX_FEATURES;
 use crate::validate::MAX_ABS_VALUE;
 
 /// Logistic-regression coefficients over *scaled* features.
@@ -25,16 +25,39 @@ pub struct LogisticWeights {
 pub struct Logistic {
     scaler: Scaler,
     weights: LogisticWeights,
-    folded: [f64; N_FEATURES],
+    folded: Vec<f64>,
     folded_bias: f64,
 }
 
-/// The dot product in one fixed evaluation order (four interleaved partial
-/// sums, then a fixed reduction). Rust never reassociates or fuses float
-/// operations, so this order — and hence every bit — is the same on x86,
-/// ARM and wasm, while the four lanes still map onto SIMD registers.
+/// The dot product in one fixed evaluation order: four interleaved partial
+/// sums over the leading multiple of four, a fixed reduction, then the last
+/// one to three products added in order. Rust never reassociates or fuses
+/// float operations, so this order — and hence every bit — is the same on
+/// x86, ARM and wasm, while the four lanes still map onto SIMD registers.
+/// The caller guarantees `w.len() == x.len()`.
 #[inline(always)]
-fn dot(w: &[f64; N_FEATURES], x: &[f64; N_FEATURES]) -> f64 {
+fn dot(w: &[f64], x: &[f64]) -> f64 {
+    let (w4, w_tail) = w.as_chunks::<4>();
+    let (x4, x_tail) = x.as_chunks::<4>();
+    let mut acc = [0.0f64; 4];
+    for (wc, xc) in w4.iter().zip(x4) {
+        for lane in 0..4 {
+            acc[lane] += wc[lane] * xc[lane];
+        }
+    }
+    let head = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut tail = w_tail.iter().zip(x_tail).map(|(a, b)| a * b);
+    match tail.next() {
+        Some(first) => head + tail.fold(first, |sum, v| sum + v),
+        None => head,
+    }
+}
+
+/// The same order for the Kaggle file's 30 features, fully unrolled: its
+/// rows are the common case and a fixed length lets the compiler drop every
+/// loop and bounds check (the same bits as [`dot`]).
+#[inline(always)]
+fn dot30(w: &[f64; 30], x: &[f64; 30]) -> f64 {
     let mut acc = [0.0f64; 4];
     for j in 0..7 {
         for (lane, a) in acc.iter_mut().enumerate() {
@@ -46,11 +69,11 @@ fn dot(w: &[f64; N_FEATURES], x: &[f64; N_FEATURES]) -> f64 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + tail
 }
 
-fn check_len(what: &'static str, len: usize) -> Result<(), ModelError> {
-    if len == N_FEATURES {
+fn check_len(what: &'static str, len: usize, expected: usize) -> Result<(), ModelError> {
+    if len == expected {
         Ok(())
     } else {
-        Err(ModelError::WrongLength { what, len })
+        Err(ModelError::WrongLength { what, len, expected })
     }
 }
 
@@ -72,16 +95,19 @@ impl Logistic {
     /// finite, scales are positive, and no accepted input (|x| <=
     /// [`MAX_ABS_VALUE`]) can overflow a score — and folds the scaler in.
     pub fn new(scaler: Scaler, weights: LogisticWeights) -> Result<Logistic, ModelError> {
-        check_len("scaler mean", scaler.mean.len())?;
-        check_len("scaler scale", scaler.scale.len())?;
-        check_len("weights", weights.weights.len())?;
+        let n = weights.weights.len();
+        if n == 0 || n > MAX_FEATURES {
+            return Err(ModelError::BadParameter { what: "weights", why: "a model has between 1 and 256 features" });
+        }
+        check_len("scaler mean", scaler.mean.len(), n)?;
+        check_len("scaler scale", scaler.scale.len(), n)?;
         check_all("scaler mean", &scaler.mean, f64::is_finite, "must be finite")?;
         check_all("scaler scale", &scaler.scale, |s| s.is_finite() && s > 0.0, "must be finite and positive")?;
         check_all("weights", &weights.weights, f64::is_finite, "must be finite")?;
         if !weights.intercept.is_finite() {
             return Err(ModelError::BadParameter { what: "intercept", why: "must be finite" });
         }
-        let mut folded = [0.0; N_FEATURES];
+        let mut folded = alloc::vec![0.0; n];
         let mut folded_bias = weights.intercept;
         for (((f, w), s), m) in folded.iter_mut().zip(&weights.weights).zip(&scaler.scale).zip(&scaler.mean) {
             *f = w / s;
@@ -108,19 +134,58 @@ impl Logistic {
         &self.weights
     }
 
-    /// The log-odds of fraud for a raw row.
+    /// Number of features.
+    pub fn n_features(&self) -> usize {
+        self.folded.len()
+    }
+
+    /// The log-odds of fraud for a raw row (`x.len()` is [`Logistic::n_features`]).
     #[inline(always)]
-    pub fn logit(&self, x: &[f64; N_FEATURES]) -> f64 {
-        dot(&self.folded, x) + self.folded_bias
+    pub fn logit(&self, x: &[f64]) -> f64 {
+        match (<&[f64; 30]>::try_from(self.folded.as_slice()), <&[f64; 30]>::try_from(x)) {
+            (Ok(w), Ok(x)) => dot30(w, x) + self.folded_bias,
+            _ => dot(&self.folded, x) + self.folded_bias,
+        }
+    }
+
+    /// Logits of a row-major batch of `n_features`-wide rows, one per slot of `out`.
+    #[inline]
+    pub fn logits(&self, rows: &[f64], out: &mut [f64]) {
+        if let Ok(w) = <&[f64; 30]>::try_from(self.folded.as_slice()) {
+            for (x, p) in rows.as_chunks::<30>().0.iter().zip(out.iter_mut()) {
+                *p = dot30(w, x) + self.folded_bias;
+            }
+        } else {
+            for (x, p) in rows.chunks_exact(self.folded.len()).zip(out.iter_mut()) {
+                *p = dot(&self.folded, x) + self.folded_bias;
+            }
+        }
     }
 
     /// `weight · scaled value` per feature, schema order; they sum with the intercept to the logit.
-    pub fn contributions(&self, x: &[f64; N_FEATURES]) -> Vec<Contribution> {
-        (0..N_FEATURES)
-            .map(|i| {
-                let scaled = (x[i] - self.scaler.mean[i]) / self.scaler.scale[i];
-                Contribution { feature: FEATURE_NAMES[i], value: x[i], contribution: self.weights.weights[i] * scaled }
-            })
+    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .zip(&self.scaler.mean)
+            .zip(&self.scaler.scale)
+            .zip(&self.weights.weights)
+            .map(|(((x, m), s), w)| w * ((x - m) / s))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unrolled_and_the_general_dot_product_agree_bit_for_bit() {
+        let w: Vec<f64> = (0..30).map(|i| (i as f64 * 0.37).sin() * 1e3).collect();
+        let x: Vec<f64> = (0..30).map(|i| (i as f64 * 1.91).cos() * 7.0 + 1e-7).collect();
+        let fixed = dot30(w.as_slice().try_into().unwrap(), x.as_slice().try_into().unwrap());
+        assert_eq!(fixed.to_bits(), dot(&w, &x).to_bits());
+        for n in [1, 2, 3, 4, 5, 12, 13] {
+            let direct: f64 = w[..n].iter().zip(&x[..n]).map(|(a, b)| a * b).sum();
+            assert!((dot(&w[..n], &x[..n]) - direct).abs() <= 1e-9 * direct.abs().max(1.0), "{n}");
+        }
     }
 }

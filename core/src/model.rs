@@ -14,14 +14,14 @@ use alloc::vec::Vec;
 use core::fmt;
 use serde::Serialize;
 
-use crate::decision::{Calibration, Costs, DecisionRule, ExpectedBenefit, Policy, AMOUNT_FEATURE};
+use crate::decision::{Calibration, Costs, DecisionRule, ExpectedBenefit, Policy};
 use crate::error::ErrorCode;
 use crate::exp::exp_nonpositive;
 use crate::logistic::{Logistic, LogisticWeights};
 use crate::scaler::Scaler;
-use crate::schema::N_FEATURES;
+use crate::schema::Schema;
 use crate::trees::Trees;
-use crate::validate::{row_in_range, validate_row, Transaction, ValidationError};
+use crate::validate::{row_in_range, validate_fields, validate_row, RawValue, Transaction, ValidationError};
 
 /// The scorers a model can hold. Closed on purpose (no `dyn`): every runtime
 /// can rely on the exact arithmetic of each.
@@ -68,11 +68,12 @@ pub struct Prediction {
 
 /// One feature's share of a score, in logit units. A model's contributions
 /// over all features sum, with its [`Model::base_value`], to its logit.
-/// Serialises as `{ feature, value, contribution }` (the HTTP APIs' explanation).
+/// Serialises as `{ feature, value, contribution }` (the HTTP APIs'
+/// explanation); the name is borrowed from the model's schema.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Contribution {
+pub struct Contribution<'a> {
     /// Feature name.
-    pub feature: &'static str,
+    pub feature: &'a str,
     /// The raw input value.
     pub value: f64,
     /// Positive pushes towards fraud (logistic: `weight · scaled value`; trees: the SHAP value).
@@ -88,6 +89,8 @@ pub enum ModelError {
         what: &'static str,
         /// Its length.
         len: usize,
+        /// The schema's feature count.
+        expected: usize,
     },
     /// A parameter is NaN, infinite or outside its domain.
     BadParameter {
@@ -101,8 +104,8 @@ pub enum ModelError {
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ModelError::WrongLength { what, len } => {
-                write!(f, "{what} has {len} entries, the schema has {N_FEATURES} features")
+            ModelError::WrongLength { what, len, expected } => {
+                write!(f, "{what} has {len} entries, the schema has {expected} features")
             }
             ModelError::BadParameter { what, why } => write!(f, "{what}: {why}"),
         }
@@ -116,6 +119,8 @@ pub enum BatchError {
     BadLength {
         /// Number of values given.
         len: usize,
+        /// Values per row (the schema's feature count).
+        width: usize,
     },
     /// The output buffer does not have one slot per row.
     OutputLength {
@@ -146,9 +151,9 @@ impl BatchError {
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BatchError::BadLength { len } => write!(
+            BatchError::BadLength { len, width } => write!(
                 f,
-                "batch has {len} values, not a multiple of {N_FEATURES} (one row is {N_FEATURES} features in schema order)"
+                "batch has {len} values, not a multiple of {width} (one row is {width} features in schema order)"
             ),
             BatchError::OutputLength { rows, out } => {
                 write!(f, "output has {out} slots for {rows} rows")
@@ -170,6 +175,7 @@ impl std::error::Error for ModelError {}
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
     name: String,
+    schema: Schema,
     rule: DecisionRule,
     scorer: Arc<Scorer>,
 }
@@ -184,20 +190,69 @@ pub fn sigmoid(t: f64) -> f64 {
 }
 
 impl Model {
-    /// A model from a checked scorer and a decision rule (checked here).
-    pub fn new(name: String, scorer: Scorer, rule: DecisionRule) -> Result<Model, ModelError> {
-        rule.check()?;
-        Ok(Model { name, rule, scorer: Arc::new(scorer) })
+    /// A model from a schema, a checked scorer of that many features and a
+    /// decision rule (checked here, against the schema too).
+    pub fn new(name: String, schema: Schema, scorer: Scorer, rule: DecisionRule) -> Result<Model, ModelError> {
+        let width = match &scorer {
+            Scorer::Logistic(m) => m.n_features(),
+            Scorer::Trees(m) => m.n_features(),
+        };
+        if width != schema.len() {
+            return Err(ModelError::WrongLength { what: "the scorer's inputs", len: width, expected: schema.len() });
+        }
+        rule.check_for(&schema)?;
+        Ok(Model { name, schema, rule, scorer: Arc::new(scorer) })
     }
 
     /// An uncalibrated logistic model at an F1 threshold (see [`Logistic::new`] for the checks).
     pub fn logistic(
         name: String,
+        schema: Schema,
         scaler: Scaler,
         weights: LogisticWeights,
         threshold: f64,
     ) -> Result<Model, ModelError> {
-        Model::new(name, Scorer::Logistic(Logistic::new(scaler, weights)?), DecisionRule::at_threshold(threshold))
+        let rule = DecisionRule::at_threshold_for(threshold, &schema);
+        Model::new(name, schema, Scorer::Logistic(Logistic::new(scaler, weights)?), rule)
+    }
+
+    /// The inputs this model scores, in row order.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Values per row: the schema's feature count.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.schema.len()
+    }
+
+    /// Validates named fields against this model's schema (see [`validate_fields`]).
+    pub fn validate<'a, I>(&self, fields: I) -> Result<Transaction, ValidationError>
+    where
+        I: IntoIterator<Item = (&'a str, RawValue)>,
+    {
+        validate_fields(&self.schema, fields)
+    }
+
+    /// A transaction from a row of values in schema order: the length must be
+    /// the schema's and every value finite and in range.
+    pub fn transaction(&self, row: &[f64]) -> Result<Transaction, BatchError> {
+        if row.len() != self.width() {
+            return Err(BatchError::BadLength { len: row.len(), width: self.width() });
+        }
+        validate_row(&self.schema, row).map_err(|error| BatchError::BadRow { row: 0, error })?;
+        Ok(Transaction::from_checked(row.to_vec()))
+    }
+
+    /// The amount of row `x`, or 0 when the schema has no amount column (the
+    /// decision rule then has no per-amount terms: checked at construction).
+    #[inline(always)]
+    fn amount(&self, x: &[f64]) -> f64 {
+        match self.schema.amount() {
+            Some(i) => x[i],
+            None => 0.0,
+        }
     }
 
     /// Which candidate this is ("baseline", "trees", ...).
@@ -246,8 +301,8 @@ impl Model {
 
     /// The same model with another decision rule.
     pub fn with_rule(&self, rule: DecisionRule) -> Result<Model, ModelError> {
-        rule.check()?;
-        Ok(Model { name: self.name.clone(), rule, scorer: Arc::clone(&self.scorer) })
+        rule.check_for(&self.schema)?;
+        Ok(Model { name: self.name.clone(), schema: self.schema.clone(), rule, scorer: Arc::clone(&self.scorer) })
     }
 
     /// The same model deciding at a threshold someone set (an analyst's slider).
@@ -261,8 +316,13 @@ impl Model {
     }
 
     /// The log-odds of fraud for a raw (unscaled) row in schema order.
+    ///
+    /// # Panics
+    /// When `x` is not [`Model::width`] values long: rows come from this
+    /// model's [`Transaction`]s or batches whose length was checked.
     #[inline]
-    pub fn logit(&self, x: &[f64; N_FEATURES]) -> f64 {
+    pub fn logit(&self, x: &[f64]) -> f64 {
+        assert!(x.len() == self.width(), "a row of another schema's width");
         match &*self.scorer {
             Scorer::Logistic(m) => m.logit(x),
             Scorer::Trees(m) => m.logit(x),
@@ -272,33 +332,33 @@ impl Model {
     /// Calibrated P(fraud) for a raw row. The caller guarantees the row is
     /// valid (a [`Transaction`], or a row that passed [`validate_row`]).
     #[inline]
-    pub fn probability(&self, x: &[f64; N_FEATURES]) -> f64 {
+    pub fn probability(&self, x: &[f64]) -> f64 {
         sigmoid(self.rule.calibration.apply(self.logit(x)))
     }
 
     /// The decision for row `x` whose probability (from this model) is `probability`.
     #[inline]
-    pub fn is_fraud(&self, x: &[f64; N_FEATURES], probability: f64) -> bool {
-        self.rule.refuses(probability, x[AMOUNT_FEATURE])
+    pub fn is_fraud(&self, x: &[f64], probability: f64) -> bool {
+        self.rule.refuses(probability, self.amount(x))
     }
 
     /// Decisions for a row-major batch and its probabilities (from
     /// [`Model::score_batch`]), one per row, into `out`.
     pub fn decide_batch(&self, rows: &[f64], probabilities: &[f64], out: &mut [bool]) {
-        let (rows, _) = rows.as_chunks::<N_FEATURES>();
-        for ((x, &p), d) in rows.iter().zip(probabilities).zip(out.iter_mut()) {
-            *d = self.is_fraud(x, p);
+        for ((x, &p), d) in rows.chunks_exact(self.width()).zip(probabilities).zip(out.iter_mut()) {
+            *d = self.rule.refuses(p, self.amount(x));
         }
     }
 
     /// Probability, decision and expected values for a validated transaction.
     #[inline]
     pub fn predict(&self, t: &Transaction) -> Prediction {
-        let probability = self.probability(&t.0);
+        let x = t.values();
+        let probability = self.probability(x);
         Prediction {
             probability,
-            is_fraud: self.is_fraud(&t.0, probability),
-            expected: self.rule.costs.expected(probability, t.0[AMOUNT_FEATURE]),
+            is_fraud: self.is_fraud(x, probability),
+            expected: self.rule.costs.expected(probability, self.amount(x)),
         }
     }
 
@@ -312,7 +372,7 @@ impl Model {
         }
     }
 
-    /// Scores a row-major batch (`rows.len() / 30` rows) into `out`.
+    /// Scores a row-major batch (`rows.len() / width` rows) into `out`.
     ///
     /// Validation is fused into the scoring loop (each row is read from memory
     /// once, and the check is branch-free); if any row is invalid the error
@@ -331,51 +391,56 @@ impl Model {
     /// The raw logits (before calibration) of a row-major batch, with the
     /// validation and errors of [`Model::score_batch`]; what calibration is fitted on.
     pub fn logit_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), BatchError> {
-        let (chunks, rest) = rows.as_chunks::<N_FEATURES>();
-        if !rest.is_empty() {
-            return Err(BatchError::BadLength { len: rows.len() });
+        let width = self.width();
+        if rows.len() % width != 0 {
+            return Err(BatchError::BadLength { len: rows.len(), width });
         }
-        if out.len() != chunks.len() {
-            return Err(BatchError::OutputLength { rows: chunks.len(), out: out.len() });
+        let n_rows = rows.len() / width;
+        if out.len() != n_rows {
+            return Err(BatchError::OutputLength { rows: n_rows, out: out.len() });
         }
-        let mut all_valid = true;
+        let all_valid = match rows.as_chunks::<30>() {
+            // The Kaggle width, fixed: the range check unrolls.
+            (chunks, []) if width == 30 => chunks.iter().fold(true, |ok, x| ok & row_in_range(x)),
+            _ => rows.chunks_exact(width).fold(true, |ok, x| ok & row_in_range(x)),
+        };
         match &*self.scorer {
-            Scorer::Logistic(m) => {
-                for (x, p) in chunks.iter().zip(out.iter_mut()) {
-                    all_valid &= row_in_range(x);
-                    *p = m.logit(x);
-                }
-            }
-            Scorer::Trees(m) => {
-                all_valid = chunks.iter().fold(true, |ok, x| ok & row_in_range(x));
-                m.logits(chunks, out);
-            }
+            Scorer::Logistic(m) => m.logits(rows, out),
+            Scorer::Trees(m) => m.logits(rows, out),
         }
         if all_valid {
             return Ok(());
         }
         out.fill(f64::NAN);
-        let error = chunks
-            .iter()
+        let error = rows
+            .chunks_exact(width)
             .enumerate()
-            .find_map(|(row, x)| validate_row(x).err().map(|error| BatchError::BadRow { row, error }));
-        Err(error.unwrap_or(BatchError::BadLength { len: rows.len() }))
+            .find_map(|(row, x)| validate_row(&self.schema, x).err().map(|error| BatchError::BadRow { row, error }));
+        Err(error.unwrap_or(BatchError::BadLength { len: rows.len(), width }))
     }
 
     /// Every feature's contribution to the logit, in schema order; with
     /// [`Model::base_value`] they sum to the logit.
-    pub fn contributions(&self, t: &Transaction) -> Vec<Contribution> {
-        match &*self.scorer {
-            Scorer::Logistic(m) => m.contributions(&t.0),
-            Scorer::Trees(m) => m.contributions(&t.0),
-        }
+    pub fn contributions(&self, t: &Transaction) -> Vec<Contribution<'_>> {
+        let x = t.values();
+        let shares = match &*self.scorer {
+            Scorer::Logistic(m) => m.contributions(x),
+            Scorer::Trees(m) => m.contributions(x),
+        };
+        self.schema
+            .features()
+            .iter()
+            .zip(x)
+            .zip(shares)
+            .map(|((feature, &value), contribution)| Contribution { feature, value, contribution })
+            .collect()
     }
 
     /// Every feature's contribution to the logit, largest magnitude first
     /// (ties by schema order), cut to `k`.
-    pub fn explain(&self, t: &Transaction, k: usize) -> Vec<Contribution> {
+    pub fn explain(&self, t: &Transaction, k: usize) -> Vec<Contribution<'_>> {
         let mut all = self.contributions(t);
-        // Insertion sort (30 items; the standard sorts cost kilobytes of wasm),
+        // Insertion sort (≤ 256 items; the standard sorts cost kilobytes of wasm),
         // stable, so equal magnitudes keep schema order.
         for i in 1..all.len() {
             let mut j = i;
@@ -396,6 +461,9 @@ mod tests {
     use alloc::string::ToString;
     use alloc::vec;
 
+    const N_FEATURES: usize = 30;
+    const AMOUNT_FEATURE: usize = 29;
+
     fn model(threshold: f64) -> Model {
         let scaler = Scaler {
             mean: (0..N_FEATURES).map(|i| i as f64 * 0.5).collect(),
@@ -405,7 +473,7 @@ mod tests {
             weights: (0..N_FEATURES).map(|i| if i % 2 == 0 { 0.3 } else { -0.2 } * (1.0 + i as f64 / 10.0)).collect(),
             intercept: -2.0,
         };
-        Model::logistic("test".to_string(), scaler, weights, threshold).unwrap()
+        Model::logistic("test".to_string(), Schema::creditcard(), scaler, weights, threshold).unwrap()
     }
 
     fn lr(m: &Model) -> &Logistic {
@@ -467,9 +535,9 @@ mod tests {
         let p = m.probability(&x);
         let at = m.with_threshold(p).unwrap();
         assert_eq!(at.policy(), Policy::ManualThreshold);
-        assert!(at.predict(&Transaction(x)).is_fraud);
+        assert!(at.predict(&at.transaction(&x).unwrap()).is_fraud);
         let above = m.with_threshold(p + 1e-12).unwrap();
-        assert!(!above.predict(&Transaction(x)).is_fraud);
+        assert!(!above.predict(&above.transaction(&x).unwrap()).is_fraud);
     }
 
     #[test]
@@ -488,7 +556,7 @@ mod tests {
         assert!(matches!(&err, BatchError::BadRow { row: 3, error } if error.issues[0].field == "V4"), "{err:?}");
         assert_eq!(err.code(), ErrorCode::NonFinite);
         assert!(out2.iter().all(|p| p.is_nan()), "no partial result on error");
-        assert_eq!(m.score_batch(&rows[..31], &mut out2).unwrap_err(), BatchError::BadLength { len: 31 });
+        assert_eq!(m.score_batch(&rows[..31], &mut out2).unwrap_err(), BatchError::BadLength { len: 31, width: 30 });
         assert!(matches!(m.score_batch(&rows, &mut out2[..4]), Err(BatchError::OutputLength { rows: 5, out: 4 })));
         assert!(m.score_batch(&[], &mut []).is_ok());
     }
@@ -513,7 +581,7 @@ mod tests {
         let mut decisions = vec![false; 40];
         m.decide_batch(&rows, &out, &mut decisions);
         for (r, x) in rows.as_chunks::<N_FEATURES>().0.iter().enumerate() {
-            let p = m.predict(&Transaction(*x));
+            let p = m.predict(&m.transaction(x).unwrap());
             assert_eq!(p.probability.to_bits(), out[r].to_bits());
             assert_eq!(p.probability.to_bits(), sigmoid(0.75 * base.logit(x) - 2.5).to_bits());
             assert_eq!(p.is_fraud, decisions[r]);
@@ -538,14 +606,52 @@ mod tests {
     #[test]
     fn explanation_sums_to_logit_and_is_sorted() {
         let m = model(0.5);
-        let t = Transaction(row(1.5));
+        let t = m.transaction(&row(1.5)).unwrap();
         let all = m.explain(&t, 100);
         assert_eq!(all.len(), N_FEATURES);
         let sum: f64 = all.iter().map(|c| c.contribution).sum::<f64>() + lr(&m).weights().intercept;
-        assert!((sum - m.logit(&t.0)).abs() < 1e-9);
+        assert!((sum - m.logit(t.values())).abs() < 1e-9);
         assert!(all.windows(2).all(|w| w[0].contribution.abs() >= w[1].contribution.abs()));
         let top = m.explain(&t, 3);
         assert_eq!(top, all[..3].to_vec());
+    }
+
+    #[test]
+    fn another_schema_scores_by_its_own_names_and_width() {
+        let names = ["amount", "merchant_risk", "distance_km"].map(String::from).to_vec();
+        let schema = Schema::new(names, Some("amount"), "is_fraud", Some("tx")).unwrap();
+        let scaler = Scaler { mean: vec![50.0, 0.5, 10.0], scale: vec![20.0, 0.2, 5.0] };
+        let weights = LogisticWeights { weights: vec![0.5, 2.0, 0.1], intercept: -3.0 };
+        let m = Model::logistic("small".into(), schema.clone(), scaler, weights, 0.5).unwrap();
+        let t = m
+            .validate([
+                ("distance_km", RawValue::Number(12.0)),
+                ("amount", RawValue::Number(80.0)),
+                ("merchant_risk", RawValue::Number(0.9)),
+            ])
+            .unwrap();
+        assert_eq!(t.values(), &[80.0, 0.9, 12.0]);
+        let rows = [80.0, 0.9, 12.0, 10.0, 0.1, 1.0];
+        let mut out = [0.0; 2];
+        m.score_batch(&rows, &mut out).unwrap();
+        assert_eq!(out[0].to_bits(), m.predict(&t).probability.to_bits());
+        let top = m.explain(&t, 1);
+        assert_eq!(top[0].feature, "merchant_risk");
+        assert_eq!(m.score_batch(&rows[..4], &mut out[..1]).unwrap_err(), BatchError::BadLength { len: 4, width: 3 });
+        let err = m.validate([("V1", RawValue::Number(0.0))]).unwrap_err().to_string();
+        assert!(err.contains("missing: amount, merchant_risk, distance_km") && err.contains("unknown: V1"), "{err}");
+        // A creditcard-width scorer does not fit this schema.
+        let wide = model(0.5);
+        let e = Model::new("x".into(), schema.clone(), wide.scorer().clone(), DecisionRule::at_threshold(0.5));
+        assert_eq!(e.unwrap_err(), ModelError::WrongLength { what: "the scorer's inputs", len: 30, expected: 3 });
+        // Without an amount column there is no per-transaction policy nor per-amount costs.
+        let no_amount = Schema::new(schema.features().to_vec(), None, "is_fraud", None).unwrap();
+        let lr = m.scorer().clone();
+        assert!(Model::new("x".into(), no_amount.clone(), lr.clone(), DecisionRule::at_threshold(0.5)).is_err());
+        assert!(Model::new("x".into(), no_amount.clone(), lr.clone(), DecisionRule::at_threshold_for(0.5, &no_amount)).is_ok());
+        let fixed = DecisionRule { costs: Costs::fixed_default(), ..DecisionRule::at_threshold(0.5) };
+        let ok = Model::new("x".into(), no_amount, lr, fixed.clone()).unwrap();
+        assert!(ok.with_rule(DecisionRule { policy: Policy::CostOptimal, ..fixed }).is_err());
     }
 
     #[test]
@@ -553,21 +659,21 @@ mod tests {
         let good = model(0.5);
         let mut s = lr(&good).scaler().clone();
         s.scale[3] = 0.0;
-        assert!(Model::logistic("x".into(), s, lr(&good).weights().clone(), 0.5).is_err());
+        assert!(Model::logistic("x".into(), Schema::creditcard(), s, lr(&good).weights().clone(), 0.5).is_err());
         let mut w = lr(&good).weights().clone();
         w.weights.pop();
         assert_eq!(
-            Model::logistic("x".into(), lr(&good).scaler().clone(), w, 0.5).unwrap_err(),
-            ModelError::WrongLength { what: "weights", len: 29 }
+            Model::logistic("x".into(), Schema::creditcard(), lr(&good).scaler().clone(), w, 0.5).unwrap_err(),
+            ModelError::WrongLength { what: "scaler mean", len: 30, expected: 29 }
         );
         let mut w = lr(&good).weights().clone();
         w.intercept = f64::NAN;
-        assert!(Model::logistic("x".into(), lr(&good).scaler().clone(), w, 0.5).is_err());
+        assert!(Model::logistic("x".into(), Schema::creditcard(), lr(&good).scaler().clone(), w, 0.5).is_err());
         for t in [-0.1, 1.1, f64::NAN] {
             assert!(good.with_threshold(t).is_err());
         }
         let mut s = lr(&good).scaler().clone();
         s.scale[0] = 1e-300;
-        assert!(Model::logistic("x".into(), s, lr(&good).weights().clone(), 0.5).is_err(), "overflow-prone fold");
+        assert!(Model::logistic("x".into(), Schema::creditcard(), s, lr(&good).weights().clone(), 0.5).is_err(), "overflow-prone fold");
     }
 }

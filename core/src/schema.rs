@@ -1,31 +1,293 @@
-//! The feature schema: 30 ordered inputs, `Time, V1..V28, Amount`.
+//! The input schema: the ordered features a model scores, which of them is the
+//! transaction's amount, and the training file's label and id columns.
+//!
+//! A schema travels inside the artifact, so every runtime validates a request
+//! against the model it serves rather than a compile-time list: a fraud team's
+//! own `amount, merchant_risk, …` works everywhere the Kaggle file's
+//! `Time, V1..V28, Amount` does. Names are looked up in a small open-addressing
+//! table built once (FNV-1a), so a lookup costs a hash and one comparison.
 
-/// Number of model inputs.
-pub const N_FEATURES: usize = 30;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
 
-/// The inputs in the order the model, the artifact and every row-major batch use.
-pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+/// The most features a schema may have (the trainer, the artifact and every
+/// runtime refuse more; a request body stays a few kilobytes).
+pub const MAX_FEATURES: usize = 256;
+
+/// The longest feature or column name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// The Kaggle file's 30 inputs, in its order: the schema of artifacts older
+/// than format 4, which did not record one.
+pub const CREDITCARD_FEATURES: [&str; 30] = [
     "Time", "V1", "V2", "V3", "V4", "V5", "V6", "V7", "V8", "V9", "V10", "V11", "V12", "V13", "V14", "V15", "V16",
     "V17", "V18", "V19", "V20", "V21", "V22", "V23", "V24", "V25", "V26", "V27", "V28", "Amount",
 ];
 
-/// The name of the label column in the dataset's CSV (not a model input).
-pub const LABEL_NAME: &str = "Class";
+/// The default label column (the Kaggle file's).
+pub const DEFAULT_LABEL: &str = "Class";
 
-/// Position of a feature in [`FEATURE_NAMES`], by exact (case-sensitive) name.
-pub fn feature_index(name: &str) -> Option<usize> {
-    match name {
-        "Time" => Some(0),
-        "Amount" => Some(N_FEATURES - 1),
-        _ => {
-            let digits = name.strip_prefix('V')?;
-            // Reject "V01", "V+1" and friends: only the canonical spelling is a feature.
-            if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+/// The default amount column (the Kaggle file's).
+pub const DEFAULT_AMOUNT: &str = "Amount";
+
+/// The request field that carries a caller's id: never a feature name.
+pub const RESERVED_ID: &str = "id";
+
+const EMPTY_SLOT: u16 = u16::MAX;
+
+/// A checked schema; cheap to clone (shared).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema(Arc<Inner>);
+
+#[derive(Debug, PartialEq)]
+struct Inner {
+    features: Vec<String>,
+    amount: Option<usize>,
+    label: String,
+    id: Option<String>,
+    /// Open addressing: slot → feature index, `EMPTY_SLOT` when free.
+    slots: Vec<u16>,
+}
+
+/// Why a list of columns is not a usable schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchemaError {
+    /// No features at all.
+    NoFeatures,
+    /// More than [`MAX_FEATURES`].
+    TooManyFeatures {
+        /// How many were given.
+        count: usize,
+    },
+    /// A name that cannot be a column: empty, too long, control characters, a quote or a comma.
+    BadName {
+        /// The name (cut to [`MAX_NAME_CHARS`]).
+        name: String,
+        /// Why.
+        why: &'static str,
+    },
+    /// A feature listed twice.
+    Duplicate {
+        /// The name.
+        name: String,
+    },
+    /// The label or id column is also a feature, or they are the same column.
+    Overlap {
+        /// The name.
+        name: String,
+        /// Which roles collide.
+        what: &'static str,
+    },
+    /// The amount column is not one of the features.
+    AmountNotFeature {
+        /// The name.
+        name: String,
+    },
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaError::NoFeatures => f.write_str("the schema has no features"),
+            SchemaError::TooManyFeatures { count } => {
+                write!(f, "{count} features: at most {MAX_FEATURES} are supported (choose some with --features)")
             }
-            let n: usize = digits.parse().ok()?;
-            (1..=28).contains(&n).then_some(n)
+            SchemaError::BadName { name, why } => write!(f, "column name {name:?} {why}"),
+            SchemaError::Duplicate { name } => write!(f, "feature {name:?} is listed twice"),
+            SchemaError::Overlap { name, what } => write!(f, "column {name:?} is {what}"),
+            SchemaError::AmountNotFeature { name } => {
+                write!(f, "the amount column {name:?} is not one of the features")
+            }
         }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for SchemaError {}
+
+fn check_name(name: &str) -> Result<(), SchemaError> {
+    let why = if name.is_empty() {
+        Some("is empty")
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        Some("is longer than 64 characters")
+    } else if name.chars().any(char::is_control) {
+        Some("holds a control character")
+    } else if name.contains(['"', ',']) {
+        Some("holds a quote or a comma")
+    } else if name.trim() != name {
+        Some("starts or ends with white space")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(SchemaError::BadName { name: name.chars().take(MAX_NAME_CHARS).collect(), why }),
+        None => Ok(()),
+    }
+}
+
+/// FNV-1a, 32 bits: tiny, and plenty for at most 256 keys.
+#[inline]
+fn hash(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+}
+
+impl Schema {
+    /// A checked schema: 1 to [`MAX_FEATURES`] distinct, well-formed feature
+    /// names; the label and id (if any) distinct from them and each other;
+    /// the amount, if any, one of the features.
+    pub fn new(
+        features: Vec<String>,
+        amount: Option<&str>,
+        label: &str,
+        id: Option<&str>,
+    ) -> Result<Schema, SchemaError> {
+        if features.is_empty() {
+            return Err(SchemaError::NoFeatures);
+        }
+        if features.len() > MAX_FEATURES {
+            return Err(SchemaError::TooManyFeatures { count: features.len() });
+        }
+        for name in features.iter().map(String::as_str).chain([label]).chain(id) {
+            check_name(name)?;
+        }
+        if features.iter().any(|f| f == RESERVED_ID) {
+            return Err(SchemaError::BadName {
+                name: RESERVED_ID.to_string(),
+                why: "cannot be a feature: a request's own \"id\" field echoes back (name the column with --id, \
+                      or leave it out with --features)",
+            });
+        }
+        let size = (2 * features.len()).next_power_of_two().max(8);
+        let mut slots = vec![EMPTY_SLOT; size];
+        for (i, name) in features.iter().enumerate() {
+            let mut s = hash(name) as usize & (size - 1);
+            loop {
+                match slots[s] {
+                    EMPTY_SLOT => {
+                        // MAX_FEATURES < u16::MAX: the index fits and is never the empty mark.
+                        slots[s] = i as u16;
+                        break;
+                    }
+                    j if features[j as usize] == *name => return Err(SchemaError::Duplicate { name: name.clone() }),
+                    _ => s = (s + 1) & (size - 1),
+                }
+            }
+        }
+        let mut schema = Inner { features, amount: None, label: label.to_string(), id: id.map(str::to_string), slots };
+        let lookup = |name: &str| Schema::lookup(&schema, name);
+        if lookup(label).is_some() {
+            return Err(SchemaError::Overlap { name: label.to_string(), what: "both the label and a feature" });
+        }
+        if let Some(id) = id {
+            if lookup(id).is_some() {
+                return Err(SchemaError::Overlap { name: id.to_string(), what: "both the id and a feature" });
+            }
+            if id == label {
+                return Err(SchemaError::Overlap { name: id.to_string(), what: "both the id and the label" });
+            }
+        }
+        if let Some(amount) = amount {
+            match lookup(amount) {
+                Some(i) => schema.amount = Some(i),
+                None => return Err(SchemaError::AmountNotFeature { name: amount.to_string() }),
+            }
+        }
+        Ok(Schema(Arc::new(schema)))
+    }
+
+    /// The Kaggle file's schema: `Time, V1..V28, Amount`, label `Class`, amount `Amount`, no id.
+    pub fn creditcard() -> Schema {
+        Schema::new(
+            CREDITCARD_FEATURES.iter().map(|s| s.to_string()).collect(),
+            Some(DEFAULT_AMOUNT),
+            DEFAULT_LABEL,
+            None,
+        )
+        .expect("the creditcard schema is a valid schema")
+    }
+
+    fn lookup(inner: &Inner, name: &str) -> Option<usize> {
+        let mask = inner.slots.len() - 1;
+        let mut s = hash(name) as usize & mask;
+        loop {
+            match inner.slots[s] {
+                EMPTY_SLOT => return None,
+                i if inner.features[i as usize] == name => return Some(i as usize),
+                _ => s = (s + 1) & mask,
+            }
+        }
+    }
+
+    /// Position of a feature, by exact (case-sensitive) name.
+    #[inline]
+    pub fn index(&self, name: &str) -> Option<usize> {
+        Schema::lookup(&self.0, name)
+    }
+
+    /// Number of features.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.features.len()
+    }
+
+    /// Never true for a checked schema.
+    pub fn is_empty(&self) -> bool {
+        self.0.features.is_empty()
+    }
+
+    /// The feature names, in the order rows use.
+    pub fn features(&self) -> &[String] {
+        &self.0.features
+    }
+
+    /// Feature `i`'s name.
+    pub fn name(&self, i: usize) -> &str {
+        &self.0.features[i]
+    }
+
+    /// Position of the amount feature, if the schema has one.
+    #[inline]
+    pub fn amount(&self) -> Option<usize> {
+        self.0.amount
+    }
+
+    /// The amount feature's name, if any.
+    pub fn amount_name(&self) -> Option<&str> {
+        self.0.amount.map(|i| self.name(i))
+    }
+
+    /// The training file's label column.
+    pub fn label(&self) -> &str {
+        &self.0.label
+    }
+
+    /// The training file's id column, if it had one (carried, never a feature).
+    pub fn id(&self) -> Option<&str> {
+        self.0.id.as_deref()
+    }
+
+    /// True for the Kaggle file's 30 features in their order.
+    pub fn is_creditcard(&self) -> bool {
+        self.len() == CREDITCARD_FEATURES.len() && self.features().iter().zip(CREDITCARD_FEATURES).all(|(a, b)| a == b)
+    }
+
+    /// The first few feature names, comma-separated, for messages (`Time, V1, V2, … (30 features)`).
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for (i, name) in self.features().iter().take(6).enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(name);
+        }
+        if self.len() > 6 {
+            s.push_str(", …");
+        }
+        s.push_str(&alloc::format!(" ({} features)", self.len()));
+        s
     }
 }
 
@@ -33,19 +295,52 @@ pub fn feature_index(name: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn every_name_maps_to_its_position() {
-        for (i, name) in FEATURE_NAMES.iter().enumerate() {
-            assert_eq!(feature_index(name), Some(i), "{name}");
+        let s = Schema::creditcard();
+        for (i, name) in CREDITCARD_FEATURES.iter().enumerate() {
+            assert_eq!(s.index(name), Some(i), "{name}");
         }
+        assert_eq!(s.amount(), Some(29));
+        assert!(s.is_creditcard());
+        let big: Vec<String> = (0..MAX_FEATURES).map(|i| alloc::format!("f{i}")).collect();
+        let s = Schema::new(big.clone(), None, "y", Some("id")).unwrap();
+        for (i, name) in big.iter().enumerate() {
+            assert_eq!(s.index(name), Some(i));
+        }
+        assert_eq!(s.index("f256"), None);
     }
 
     #[test]
     fn non_canonical_names_are_rejected() {
+        let s = Schema::creditcard();
         for name in
             ["", "V", "V0", "V29", "V01", "v1", "time", "AMOUNT", "V1 ", "Class", "V+1", "V99999999999999999999"]
         {
-            assert_eq!(feature_index(name), None, "{name:?}");
+            assert_eq!(s.index(name), None, "{name:?}");
         }
+    }
+
+    #[test]
+    fn bad_schemas_are_refused_with_the_column() {
+        let e = |f: &[&str], amount, label, id| Schema::new(names(f), amount, label, id).unwrap_err();
+        assert_eq!(e(&[], None, "y", None), SchemaError::NoFeatures);
+        assert_eq!(e(&["a", "b", "a"], None, "y", None), SchemaError::Duplicate { name: "a".into() });
+        assert!(matches!(e(&["a", "y"], None, "y", None), SchemaError::Overlap { name, .. } if name == "y"));
+        assert!(matches!(e(&["a"], None, "y", Some("a")), SchemaError::Overlap { name, .. } if name == "a"));
+        assert!(matches!(e(&["a"], None, "y", Some("y")), SchemaError::Overlap { .. }));
+        assert_eq!(e(&["a"], Some("amt"), "y", None), SchemaError::AmountNotFeature { name: "amt".into() });
+        for bad in ["", " a", "a,b", "a\"", "a\nb", &"x".repeat(65), "id"] {
+            assert!(matches!(e(&[bad], None, "y", None), SchemaError::BadName { .. }), "{bad:?}");
+        }
+        let many: Vec<String> = (0..=MAX_FEATURES).map(|i| alloc::format!("f{i}")).collect();
+        assert_eq!(Schema::new(many, None, "y", None).unwrap_err(), SchemaError::TooManyFeatures { count: 257 });
+        let ok = Schema::new(names(&["amount", "merchant risk (0-1)"]), Some("amount"), "is_fraud", None).unwrap();
+        assert_eq!(ok.amount_name(), Some("amount"));
+        assert_eq!(ok.index("merchant risk (0-1)"), Some(1));
     }
 }

@@ -28,8 +28,8 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::model::{Contribution, ModelError};
-use crate::schema::{FEATURE_NAMES, N_FEATURES};
+use crate::model::ModelError;
+use crate::schema::MAX_FEATURES;
 
 /// Marks a child reference as a leaf index (the low 31 bits).
 pub const LEAF: u32 = 1 << 31;
@@ -114,6 +114,8 @@ pub struct Trees {
     /// Per tree, where it lives in `nodes` and `leaves`, and its depth.
     layout: Vec<Layout>,
     expected_value: f64,
+    /// Row width: the schema's feature count.
+    n_features: usize,
 }
 
 fn bad(what: &'static str, why: &'static str) -> ModelError {
@@ -121,7 +123,7 @@ fn bad(what: &'static str, why: &'static str) -> ModelError {
 }
 
 /// Checks one tree's shape and returns its depth.
-fn check_tree(tree: &TreeParams) -> Result<usize, ModelError> {
+fn check_tree(tree: &TreeParams, n_features: usize) -> Result<usize, ModelError> {
     let (ns, nl) = (tree.splits.len(), tree.leaves.len());
     if ns > MAX_SPLITS_PER_TREE {
         return Err(bad("tree", "has too many split nodes"));
@@ -130,7 +132,7 @@ fn check_tree(tree: &TreeParams) -> Result<usize, ModelError> {
         return Err(bad("tree", "a binary tree has exactly one more leaf than splits"));
     }
     for s in &tree.splits {
-        if s.feature as usize >= N_FEATURES {
+        if s.feature as usize >= n_features {
             return Err(bad("tree split", "feature index outside the schema"));
         }
         if !s.threshold.is_finite() {
@@ -187,8 +189,12 @@ fn check_tree(tree: &TreeParams) -> Result<usize, ModelError> {
 }
 
 impl Trees {
-    /// Checks the parameters (see the module docs) and lays them out for scoring.
-    pub fn new(params: TreeEnsemble) -> Result<Trees, ModelError> {
+    /// Checks the parameters (see the module docs) for rows of `n_features`
+    /// values and lays them out for scoring.
+    pub fn new(params: TreeEnsemble, n_features: usize) -> Result<Trees, ModelError> {
+        if n_features == 0 || n_features > MAX_FEATURES {
+            return Err(bad("trees", "a model has between 1 and 256 features"));
+        }
         if !params.base_score.is_finite() {
             return Err(bad("base score", "must be finite"));
         }
@@ -198,7 +204,7 @@ impl Trees {
         let mut depths = Vec::with_capacity(params.trees.len());
         let mut bound = params.base_score.abs();
         for tree in &params.trees {
-            depths.push(check_tree(tree)?);
+            depths.push(check_tree(tree, n_features)?);
             bound += tree.leaves.iter().fold(0.0f64, |m, l| m.max(l.value.abs()));
         }
         if !bound.is_finite() {
@@ -218,7 +224,7 @@ impl Trees {
             leaves.resize(l0 + (1 << depth), 0.0);
             pad(tree, depth, &mut nodes[n0..], &mut leaves[l0..]);
         }
-        let mut trees = Trees { params, nodes, leaves, layout, expected_value: 0.0 };
+        let mut trees = Trees { params, nodes, leaves, layout, expected_value: 0.0, n_features };
         trees.expected_value = (0..trees.layout.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
         if !trees.expected_value.is_finite() {
             return Err(bad("trees", "covers give no finite expected value"));
@@ -229,6 +235,11 @@ impl Trees {
     /// The parameters it was built from.
     pub fn params(&self) -> &TreeEnsemble {
         &self.params
+    }
+
+    /// Row width: the number of features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
     }
 
     /// Number of trees.
@@ -266,7 +277,7 @@ impl Trees {
 
     /// The log-odds of fraud for a raw row.
     #[inline]
-    pub fn logit(&self, x: &[f64; N_FEATURES]) -> f64 {
+    pub fn logit(&self, x: &[f64]) -> f64 {
         // Eight trees walked at once: their steps are independent, so the CPU
         // overlaps them; the leaves are then added one by one, in tree order.
         const WAYS: usize = 8;
@@ -303,28 +314,31 @@ impl Trees {
     /// Logits of many rows into `out` (one per row): each tree is walked for a
     /// block of rows before the next, eight rows interleaved, in the same sum
     /// order as [`Trees::logit`] (so the same bits).
-    pub fn logits(&self, rows: &[[f64; N_FEATURES]], out: &mut [f64]) {
+    pub fn logits(&self, rows: &[f64], out: &mut [f64]) {
         const BLOCK: usize = 64;
         const LANES: usize = 8;
-        for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+        let width = self.n_features;
+        for (xs, acc) in rows.chunks(BLOCK * width).zip(out.chunks_mut(BLOCK)) {
             acc.fill(self.params.base_score);
+            let full_groups = xs.len() / width / LANES;
             for t in &self.layout {
                 let (nodes, leaves) = self.tree(t);
-                let (groups, rest) = xs.as_chunks::<LANES>();
-                let (acc_groups, acc_rest) = acc.split_at_mut(groups.len() * LANES);
-                for (group, a) in groups.iter().zip(acc_groups.chunks_exact_mut(LANES)) {
+                let groups = xs.chunks_exact(LANES * width);
+                let rest = groups.remainder();
+                let (acc_groups, acc_rest) = acc.split_at_mut(full_groups * LANES);
+                for (group, a) in groups.zip(acc_groups.chunks_exact_mut(LANES)) {
                     let mut idx = [0usize; LANES];
                     for _ in 0..t.depth {
-                        for (i, x) in idx.iter_mut().zip(group) {
+                        for (lane, i) in idx.iter_mut().enumerate() {
                             let n = &nodes[*i];
-                            *i = 2 * *i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+                            *i = 2 * *i + 1 + (group[lane * width + n.feature as usize] >= n.threshold) as usize;
                         }
                     }
                     for (a, i) in a.iter_mut().zip(idx) {
                         *a += leaves[i - nodes.len()];
                     }
                 }
-                for (x, a) in rest.iter().zip(acc_rest) {
+                for (x, a) in rest.chunks_exact(width).zip(acc_rest) {
                     let mut i = 0usize;
                     for _ in 0..t.depth {
                         let n = &nodes[i];
@@ -360,8 +374,8 @@ impl Trees {
     /// Exact path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2): each
     /// feature's contribution to the logit; they sum with
     /// [`Trees::expected_value`] to [`Trees::logit`].
-    pub fn shap(&self, x: &[f64; N_FEATURES]) -> [f64; N_FEATURES] {
-        let mut phi = [0.0; N_FEATURES];
+    pub fn shap(&self, x: &[f64]) -> Vec<f64> {
+        let mut phi = vec![0.0; x.len()];
         let deepest = self.max_depth() + 2;
         let mut path = vec![PathElement::default(); deepest * (deepest + 1) / 2];
         for t in 0..self.layout.len() {
@@ -375,10 +389,9 @@ impl Trees {
         phi
     }
 
-    /// Contributions of every feature, in schema order.
-    pub fn contributions(&self, x: &[f64; N_FEATURES]) -> Vec<Contribution> {
-        let phi = self.shap(x);
-        (0..N_FEATURES).map(|i| Contribution { feature: FEATURE_NAMES[i], value: x[i], contribution: phi[i] }).collect()
+    /// Contributions of every feature (SHAP values), in schema order.
+    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+        self.shap(x)
     }
 }
 
@@ -428,8 +441,8 @@ struct PathElement {
 
 struct ShapWalk<'a> {
     tree: &'a TreeParams,
-    x: &'a [f64; N_FEATURES],
-    phi: &'a mut [f64; N_FEATURES],
+    x: &'a [f64],
+    phi: &'a mut [f64],
 }
 
 /// `RECIP[k] = 1 / k`: the recurrences divide by small integers in their inner
@@ -546,9 +559,11 @@ mod tests {
     use super::*;
     use crate::artifact::{Artifact, ModelParams};
 
+    const N_FEATURES: usize = 30;
+
     fn example() -> Trees {
         match Artifact::example_trees().params {
-            ModelParams::Trees(e) => Trees::new(e).unwrap(),
+            ModelParams::Trees(e) => Trees::new(e, N_FEATURES).unwrap(),
             ModelParams::Logistic { .. } => unreachable!("example_trees holds trees"),
         }
     }
@@ -644,7 +659,7 @@ mod tests {
                 LeafParams { value: -1.0, cover: 60.0 },
             ],
         };
-        let trees = Trees::new(TreeEnsemble { base_score: 0.25, trees: vec![tree] }).unwrap();
+        let trees = Trees::new(TreeEnsemble { base_score: 0.25, trees: vec![tree] }, N_FEATURES).unwrap();
         for x in rows(200) {
             let phi = trees.shap(&x);
             let want = brute_force(&trees, &x);
@@ -658,7 +673,7 @@ mod tests {
         let trees = example();
         let xs = rows(1000);
         let mut out = vec![0.0; xs.len()];
-        trees.logits(&xs, &mut out);
+        trees.logits(xs.as_flattened(), &mut out);
         for (x, got) in xs.iter().zip(&out) {
             assert_eq!(got.to_bits(), trees.logit(x).to_bits());
         }

@@ -1,5 +1,5 @@
-//! Input validation, in one place: a transaction is exactly the schema's 30
-//! features, each a finite number of sane magnitude. Every runtime turns its own
+//! Input validation, in one place: a transaction is exactly the model's
+//! schema's features, each a finite number of sane magnitude. Every runtime turns its own
 //! input (a JSON object, a JS object, a CSV row) into `(name, RawValue)` pairs
 //! and calls [`validate_fields`]; the error names every offending field.
 
@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::ErrorCode;
-use crate::schema::{feature_index, FEATURE_NAMES, N_FEATURES};
+use crate::schema::{Schema, MAX_FEATURES};
 
 /// Largest accepted absolute feature value. Real values stay below 2e5; the
 /// bound keeps every weighted sum finite, so a score can never be NaN.
@@ -30,9 +30,22 @@ pub enum RawValue {
     NotNumber(&'static str),
 }
 
-/// A validated transaction: the 30 features in schema order.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Transaction(pub [f64; N_FEATURES]);
+/// A validated transaction: its schema's features, in schema order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transaction(Vec<f64>);
+
+impl Transaction {
+    /// The values, in schema order.
+    #[inline]
+    pub fn values(&self) -> &[f64] {
+        &self.0
+    }
+
+    /// A row already checked by [`validate_row`] against its schema.
+    pub(crate) fn from_checked(values: Vec<f64>) -> Transaction {
+        Transaction(values)
+    }
+}
 
 /// What is wrong with one field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -162,15 +175,15 @@ fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
 
 /// Validates named fields into a [`Transaction`]. Exactly the schema's
 /// features must be present, once each, every value a finite number.
-pub fn validate_fields<'a, I>(fields: I) -> Result<Transaction, ValidationError>
+pub fn validate_fields<'a, I>(schema: &Schema, fields: I) -> Result<Transaction, ValidationError>
 where
     I: IntoIterator<Item = (&'a str, RawValue)>,
 {
-    let mut values = [0.0; N_FEATURES];
-    let mut seen = [false; N_FEATURES];
+    let mut values = alloc::vec![0.0; schema.len()];
+    let mut seen = [false; MAX_FEATURES];
     let mut error = ValidationError { issues: Vec::new(), omitted: 0 };
     for (name, value) in fields {
-        let Some(i) = feature_index(name) else {
+        let Some(i) = schema.index(name) else {
             error.push(name, IssueKind::Unknown);
             continue;
         };
@@ -184,7 +197,7 @@ where
             Err(kind) => error.push(name, kind),
         }
     }
-    for (i, name) in FEATURE_NAMES.iter().enumerate() {
+    for (i, name) in schema.features().iter().enumerate() {
         if !seen[i] {
             error.push(name, IssueKind::Missing);
         }
@@ -203,23 +216,25 @@ where
 /// a NaN or infinity makes the sum fail the comparison. Only when the bound
 /// fails (a bad value, or several large legal ones) is every value checked.
 #[inline]
-pub fn row_in_range(row: &[f64; N_FEATURES]) -> bool {
+pub fn row_in_range(row: &[f64]) -> bool {
     let mut acc = [0.0f64; 2];
-    for pair in row.as_chunks::<2>().0 {
+    let (pairs, rest) = row.as_chunks::<2>();
+    for pair in pairs {
         acc[0] += pair[0].abs();
         acc[1] += pair[1].abs();
     }
-    acc[0] + acc[1] <= MAX_ABS_VALUE || row.iter().all(|v| v.abs() <= MAX_ABS_VALUE)
+    let tail = rest.first().map_or(0.0, |v| v.abs());
+    acc[0] + acc[1] + tail <= MAX_ABS_VALUE || row.iter().all(|v| v.abs() <= MAX_ABS_VALUE)
 }
 
 /// Validates one row of a row-major batch (values in schema order).
 /// The caller checks the row length; here every value must be finite and in range.
-pub fn validate_row(row: &[f64; N_FEATURES]) -> Result<(), ValidationError> {
+pub fn validate_row(schema: &Schema, row: &[f64]) -> Result<(), ValidationError> {
     if row_in_range(row) {
         return Ok(());
     }
     let mut error = ValidationError { issues: Vec::new(), omitted: 0 };
-    for (name, &v) in FEATURE_NAMES.iter().zip(row) {
+    for (name, &v) in schema.features().iter().zip(row) {
         if let Err(kind) = value_issue(RawValue::Number(v)) {
             error.push(name, kind);
         }
@@ -246,19 +261,26 @@ fn group_by_kind(issues: &mut [FieldIssue]) {
 mod tests {
     use super::*;
     use alloc::string::ToString;
+    use crate::schema::CREDITCARD_FEATURES;
     use alloc::vec;
 
+    const N_FEATURES: usize = 30;
+
+    fn cc() -> Schema {
+        Schema::creditcard()
+    }
+
     fn full() -> Vec<(&'static str, RawValue)> {
-        FEATURE_NAMES.iter().enumerate().map(|(i, n)| (*n, RawValue::Number(i as f64))).collect()
+        CREDITCARD_FEATURES.iter().enumerate().map(|(i, n)| (*n, RawValue::Number(i as f64))).collect()
     }
 
     #[test]
     fn accepts_exact_schema_in_any_order() {
         let mut fields = full();
         fields.reverse();
-        let t = validate_fields(fields).unwrap();
+        let t = validate_fields(&cc(), fields).unwrap();
         for i in 0..N_FEATURES {
-            assert_eq!(t.0[i], i as f64);
+            assert_eq!(t.values()[i], i as f64);
         }
     }
 
@@ -272,7 +294,7 @@ mod tests {
         fields[4].1 = RawValue::Number(f64::NEG_INFINITY);
         fields[5].1 = RawValue::Number(2e12);
         fields.push(("Time", RawValue::Number(0.0)));
-        let err = validate_fields(fields).unwrap_err();
+        let err = validate_fields(&cc(), fields).unwrap_err();
         let got: Vec<(&str, IssueKind)> = err.issues.iter().map(|i| (i.field.as_str(), i.kind)).collect();
         assert_eq!(
             got,
@@ -298,7 +320,7 @@ mod tests {
     fn single_kind_keeps_its_code() {
         let mut fields = full();
         fields.pop();
-        let err = validate_fields(fields).unwrap_err();
+        let err = validate_fields(&cc(), fields).unwrap_err();
         assert_eq!(err.code(), ErrorCode::MissingField);
         assert_eq!(err.issues.len(), 1);
         assert_eq!(err.issues[0].field, "Amount");
@@ -311,7 +333,7 @@ mod tests {
         for _ in 0..1000 {
             fields.push((long.as_str(), RawValue::Number(0.0)));
         }
-        let err = validate_fields(fields).unwrap_err();
+        let err = validate_fields(&cc(), fields).unwrap_err();
         assert_eq!(err.issues.len(), MAX_REPORTED_ISSUES);
         assert_eq!(err.omitted, 1000 - MAX_REPORTED_ISSUES);
         assert!(err.issues[0].field.chars().count() <= 65);
@@ -320,9 +342,22 @@ mod tests {
 
     #[test]
     fn empty_input_lists_all_missing() {
-        let err = validate_fields(core::iter::empty()).unwrap_err();
+        let err = validate_fields(&cc(), core::iter::empty()).unwrap_err();
         assert_eq!(err.issues.len(), N_FEATURES);
         assert_eq!(err.code(), ErrorCode::MissingField);
+    }
+
+    #[test]
+    fn another_schema_is_validated_by_its_own_names() {
+        let s = Schema::new(vec!["amount".into(), "risk".into(), "age".into()], Some("amount"), "y", None).unwrap();
+        let t = validate_fields(&s, [("risk", RawValue::Number(0.5)), ("age", RawValue::Number(3.0)), ("amount", RawValue::Number(9.0))]).unwrap();
+        assert_eq!(t.values(), &[9.0, 0.5, 3.0]);
+        let err = validate_fields(&s, full()[..2].iter().copied()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("missing: amount, risk, age"), "{msg}");
+        assert!(msg.contains("unknown: Time, V1"), "{msg}");
+        assert!(row_in_range(&[1.0, 2.0, 3.0]));
+        assert!(!row_in_range(&[1.0, 2.0, f64::NAN]), "the odd last value is checked");
     }
 
     #[test]
@@ -354,14 +389,14 @@ mod tests {
     #[test]
     fn rows_reject_non_finite_and_out_of_range() {
         let mut row = [1.0; N_FEATURES];
-        assert!(validate_row(&row).is_ok());
+        assert!(validate_row(&cc(), &row).is_ok());
         row[0] = f64::NAN;
         row[29] = -1e13;
-        let err = validate_row(&row).unwrap_err();
+        let err = validate_row(&cc(), &row).unwrap_err();
         assert_eq!(err.issues[0], FieldIssue { field: "Time".to_string(), kind: IssueKind::NonFinite });
         assert_eq!(err.issues[1], FieldIssue { field: "Amount".to_string(), kind: IssueKind::OutOfRange });
         row[0] = f64::INFINITY;
         row[29] = 0.0;
-        assert_eq!(validate_row(&row).unwrap_err().code(), ErrorCode::NonFinite);
+        assert_eq!(validate_row(&cc(), &row).unwrap_err().code(), ErrorCode::NonFinite);
     }
 }

@@ -9,7 +9,7 @@
 //! and [`ArtifactV1`] are the previous payloads, still loaded. The
 //! `/model` card and the wasm `summary` are built from these types too.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -358,6 +358,30 @@ pub struct ArtifactV3 {
     pub drift: Option<WireDriftReference>,
 }
 
+/// The training file's columns beyond the features (format 4): what the
+/// label and the id were called, and which feature is the amount.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct WireColumns {
+    /// The label column.
+    pub label: String,
+    /// The id column (carried through files, never a feature), if any.
+    pub id: Option<String>,
+    /// The feature the money is proportional to, if any.
+    pub amount: Option<String>,
+}
+
+/// The artifact payload, format version 4: version 3's payload and the
+/// training file's columns, so the schema (its features are version 2's
+/// `feature_names`) is anything a user trained on, not only the Kaggle file's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
+pub struct ArtifactV4 {
+    /// Everything version 3 held.
+    #[serde(flatten)]
+    pub base: ArtifactV3,
+    /// Label, id and amount columns.
+    pub columns: WireColumns,
+}
+
 /// Version 1's provenance: logistic solver details were part of it.
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub struct ProvenanceV1 {
@@ -514,6 +538,21 @@ pub enum CardParameters {
     },
 }
 
+/// The inputs a model takes, as its card shows them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CardSchema {
+    /// Feature names, in row order: a request has exactly these fields.
+    pub features: Vec<String>,
+    /// The training file's label column.
+    pub label: String,
+    /// The training file's id column (null: none).
+    pub id: Option<String>,
+    /// The amount feature the money is proportional to (null: none).
+    pub amount: Option<String>,
+    /// Largest accepted |value| of a feature.
+    pub max_abs_value: f64,
+}
+
 /// What `GET /model`, the wasm `summary` and the report say about a model,
 /// whatever its kind.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -522,6 +561,8 @@ pub struct ModelCard {
     pub name: String,
     /// `"logistic"` or `"trees"`.
     pub kind: &'static str,
+    /// The inputs.
+    pub schema: CardSchema,
     /// Threshold on the calibrated probability (applied by the threshold policies).
     pub threshold: f64,
     /// How the decision is taken.
@@ -546,10 +587,6 @@ pub struct ModelCard {
     pub calibration_test: Option<WireCalibrationReport>,
     /// Every policy the trainer weighed, on validation and test.
     pub policies: Vec<WirePolicyReport>,
-}
-
-pub(crate) fn names(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
 }
 
 /// Receives a [`ModelCard`] piece by piece ([`ModelCard::visit`]): how a runtime
@@ -598,6 +635,30 @@ fn field_nums<V: CardVisitor>(v: &mut V, k: &str, xs: &[f64]) {
     for &x in xs {
         v.number(x);
     }
+    v.end();
+}
+
+fn field_opt_text<V: CardVisitor>(v: &mut V, k: &str, s: Option<&str>) {
+    v.key(k);
+    match s {
+        Some(s) => v.text(s),
+        None => v.null(),
+    }
+}
+
+fn schema<V: CardVisitor>(v: &mut V, s: &CardSchema) {
+    v.key("schema");
+    v.begin_object();
+    v.key("features");
+    v.begin_list();
+    for f in &s.features {
+        v.text(f);
+    }
+    v.end();
+    field_text(v, "label", &s.label);
+    field_opt_text(v, "id", s.id.as_deref());
+    field_opt_text(v, "amount", s.amount.as_deref());
+    field_num(v, "max_abs_value", s.max_abs_value);
     v.end();
 }
 
@@ -794,6 +855,7 @@ impl ModelCard {
         v.begin_object();
         field_text(v, "name", &self.name);
         field_text(v, "kind", self.kind);
+        schema(v, &self.schema);
         field_num(v, "threshold", self.threshold);
         field_text(v, "policy", self.policy);
         v.key("calibration");
@@ -905,7 +967,7 @@ mod tests {
 
     #[test]
     fn visiting_the_card_gives_what_serde_gives() {
-        for mut a in [Artifact::example(), Artifact::example_trees()] {
+        for mut a in [Artifact::example(), Artifact::example_trees(), Artifact::example_retail()] {
             a.provenance.dataset = "quote \" backslash \\ tab \t".into();
             let card = a.card(&a.model().unwrap());
             let mut json = Json(String::new(), Vec::new());

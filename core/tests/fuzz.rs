@@ -9,8 +9,11 @@ use fraud_core::model::BatchError;
 use fraud_core::trees::LEAF;
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, LeafParams, LogisticWeights, Metrics, ModelParams, Provenance, RawValue,
-    Scaler, SplitParams, Training, TreeEnsemble, TreeParams, FEATURE_NAMES, MAX_ABS_VALUE, N_FEATURES,
+    Scaler, Schema, SplitParams, Training, TreeEnsemble, TreeParams, MAX_ABS_VALUE,
 };
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+
+const N_FEATURES: usize = 30;
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -20,6 +23,7 @@ fn cases() -> u32 {
 fn artifact(params: ModelParams, training: Training, threshold: f64, name: String) -> Artifact {
     Artifact {
         model_name: name,
+        schema: Schema::creditcard(),
         rule: fraud_core::DecisionRule::at_threshold(threshold),
         params,
         training,
@@ -177,7 +181,7 @@ proptest! {
     fn explanations_sum_to_the_logit(a in valid_artifact(), row in prop::collection::vec(-1e3f64..1e3, N_FEATURES)) {
         let model = a.model().expect("valid");
         let x: [f64; N_FEATURES] = row.try_into().unwrap();
-        let all = model.explain(&fraud_core::Transaction(x), N_FEATURES);
+        let all = model.explain(&model.transaction(&x).unwrap(), N_FEATURES);
         let sum = all.iter().map(|c| c.contribution).sum::<f64>() + model.base_value();
         let logit = model.logit(&x);
         prop_assert!((sum - logit).abs() <= 1e-9 * logit.abs().max(1.0), "{} vs {}", sum, logit);
@@ -187,10 +191,10 @@ proptest! {
     fn validation_accepts_exactly_the_schema_of_sane_numbers(
         fields in prop::collection::vec((field_name(), raw_value()), 0..40),
     ) {
-        let result = validate_fields(fields.iter().map(|(n, v)| (n.as_str(), *v)));
+        let result = validate_fields(&Schema::creditcard(), fields.iter().map(|(n, v)| (n.as_str(), *v)));
         match result {
             Ok(t) => {
-                prop_assert!(t.0.iter().all(|v| v.is_finite() && v.abs() <= MAX_ABS_VALUE));
+                prop_assert!(t.values().iter().all(|v| v.is_finite() && v.abs() <= MAX_ABS_VALUE));
                 prop_assert_eq!(fields.len(), N_FEATURES);
             }
             Err(e) => {
@@ -222,9 +226,29 @@ proptest! {
 
     #[test]
     fn valid_transactions_round_trip_through_validation(values in prop::collection::vec(-1e9f64..1e9, N_FEATURES)) {
-        let t = validate_fields(FEATURE_NAMES.iter().zip(&values).rev().map(|(n, v)| (*n, RawValue::Number(*v))))
+        let t = validate_fields(&Schema::creditcard(), FEATURE_NAMES.iter().zip(&values).rev().map(|(n, v)| (*n, RawValue::Number(*v))))
             .expect("a full, sane transaction validates");
-        prop_assert_eq!(t.0.to_vec(), values);
+        prop_assert_eq!(t.values().to_vec(), values);
+    }
+
+    #[test]
+    fn any_schema_validates_exactly_its_own_fields(
+        width in 1usize..=64,
+        given in prop::collection::vec((0usize..80, -1e6f64..1e6), 0..90),
+    ) {
+        let names: Vec<String> = (0..width).map(|i| format!("f_{i}")).collect();
+        let schema = Schema::new(names.clone(), None, "label", None).unwrap();
+        let fields: Vec<(String, RawValue)> = given.iter().map(|&(i, v)| (format!("f_{i}"), RawValue::Number(v))).collect();
+        let result = validate_fields(&schema, fields.iter().map(|(n, v)| (n.as_str(), *v)));
+        let mut seen: Vec<usize> = given.iter().map(|&(i, _)| i).collect();
+        let distinct = { seen.sort_unstable(); seen.dedup(); seen.len() };
+        let exact = given.len() == width && distinct == width && seen.iter().all(|&i| i < width);
+        prop_assert_eq!(result.is_ok(), exact);
+        if let Ok(t) = result {
+            for &(i, v) in &given {
+                prop_assert_eq!(t.values()[i], v);
+            }
+        }
     }
 
     #[test]
@@ -236,7 +260,7 @@ proptest! {
         let mut out = vec![0.5; rows.len() / N_FEATURES];
         match model.score_batch(&rows, &mut out) {
             Ok(()) => prop_assert!(out.iter().all(|p| (0.0..=1.0).contains(p))),
-            Err(BatchError::BadLength { len }) => prop_assert!(len % N_FEATURES != 0),
+            Err(BatchError::BadLength { len, width }) => prop_assert!(width == N_FEATURES && len % N_FEATURES != 0),
             Err(BatchError::BadRow { row, error }) => {
                 prop_assert!(out.iter().all(|p| p.is_nan()), "no partial result");
                 prop_assert!(row < out.len());

@@ -5,7 +5,9 @@
 //! sum with the expected value to the logit.
 
 use fraud_core::trees::LEAF;
-use fraud_core::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees, N_FEATURES};
+use fraud_core::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
+
+const N_FEATURES: usize = 30;
 use serde_json::Value;
 
 /// XGBoost prints float32 values with 9 significant digits: going through f32
@@ -49,7 +51,7 @@ fn treeshap_and_logits_match_xgboost() {
             tree
         })
         .collect();
-    let trees = Trees::new(TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees }).unwrap();
+    let trees = Trees::new(TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees }, N_FEATURES).unwrap();
     let rows = doc["rows"].as_array().unwrap();
     let mut worst = (0.0f64, 0.0f64);
     for (r, row) in rows.iter().enumerate() {

@@ -1,41 +1,99 @@
 //! Transaction CSVs: the one reader and writer every tool shares.
 //!
-//! The trainer, the streamer, the soak driver and xtask all read the dataset
-//! (and the trainer's replay file) through [`read_csv`]: by header name, any
-//! column order, extra columns ignored, quoted or bare values, parsed on every
-//! core. Errors name the line (1-based, the header is line 1) and the column.
-//! A bad file yields an error and no data: nothing is half-loaded.
+//! The trainer, the streamer, the soak driver, the scorer and xtask all read
+//! transactions through this crate: by header name, any column order, extra
+//! columns ignored, quoted or bare values, parsed on every core. Errors name
+//! the line (1-based, the header is line 1) and the column. A bad file yields
+//! an error and no data: nothing is half-loaded.
+//!
+//! Which columns are features is the caller's [`Spec`]: the trainer takes
+//! every column but the label and the id (or the ones a user names), every
+//! other tool takes the features of the model it talks to (its artifact's
+//! schema), so a team's own `amount, merchant_risk, …` file reads like the
+//! Kaggle one.
 //!
 //! Why a crate of its own: clients need to read transactions without pulling in
 //! the trainer (ndarray, rand, hashing). Rows come back as plain row-major `f64`
-//! in the schema's order — the layout `fraud_core`'s batch scorer takes — and
-//! each tool wraps them as it likes.
+//! in the spec's feature order — the layout `fraud_core`'s batch scorer takes —
+//! and each tool wraps them as it likes.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::thread;
 
-use fraud_core::feature_index;
-/// The schema rows come in (re-exported so readers need no other crate).
-pub use fraud_core::schema::{FEATURE_NAMES, LABEL_NAME, N_FEATURES};
+use fraud_core::schema::{Schema, CREDITCARD_FEATURES, DEFAULT_LABEL, MAX_FEATURES};
 
 /// SHA-256 of Kaggle's `creditcard.csv` (284,807 rows, 150,828,752 bytes): the
 /// real dataset, as `data/README.md` describes it. xtask's `fetch-data` and the
 /// real-data gate check files against it.
 pub const KAGGLE_SHA256: &str = "76274b691b16a6c49d3f159c883398e03ccd6d1ee12d9d8ee38f4b4b98551a89";
 
-/// Transactions: feature rows (schema order) and labels (1 = fraud).
+/// Which columns are the features.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Features {
+    /// Every column but the label and the id, in the file's order (training's default).
+    All,
+    /// These, in this order (a model's schema, or a user's `--features`).
+    Named(Vec<String>),
+}
+
+/// What to read from a file: the features, the label column and an optional id column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// The feature columns.
+    pub features: Features,
+    /// The label column (0/1, "0"/"1" or true/false).
+    pub label: String,
+    /// A column carried with each row, never a feature.
+    pub id: Option<String>,
+}
+
+impl Spec {
+    /// The Kaggle file: `Time, V1..V28, Amount` and `Class`.
+    pub fn creditcard() -> Spec {
+        Spec {
+            features: Features::Named(CREDITCARD_FEATURES.iter().map(|s| s.to_string()).collect()),
+            label: DEFAULT_LABEL.to_string(),
+            id: None,
+        }
+    }
+
+    /// A model's inputs, label and id column (the id is read when the file has it).
+    pub fn of_schema(schema: &Schema) -> Spec {
+        Spec {
+            features: Features::Named(schema.features().to_vec()),
+            label: schema.label().to_string(),
+            id: schema.id().map(str::to_string),
+        }
+    }
+}
+
+/// Transactions: feature rows (in their names' order), labels (1 = fraud)
+/// and, when the file had an id column, the ids.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Table {
+    names: Vec<String>,
+    label: String,
     values: Vec<f64>,
     labels: Vec<u8>,
+    ids: Option<(String, Vec<String>)>,
 }
 
 impl Table {
-    /// A table from row-major values (`labels.len()` rows of [`N_FEATURES`]);
-    /// `None` when the lengths disagree.
-    pub fn new(values: Vec<f64>, labels: Vec<u8>) -> Option<Table> {
-        (values.len() == labels.len() * N_FEATURES).then_some(Table { values, labels })
+    /// A table of `labels.len()` rows of `names.len()` values (row-major);
+    /// `None` when the lengths disagree or there are no feature names.
+    pub fn new(names: Vec<String>, label: String, values: Vec<f64>, labels: Vec<u8>) -> Option<Table> {
+        (!names.is_empty() && values.len() == labels.len() * names.len())
+            .then_some(Table { names, label, values, labels, ids: None })
+    }
+
+    /// The same table with an id per row (`None` when the count differs).
+    pub fn with_ids(mut self, column: String, ids: Vec<String>) -> Option<Table> {
+        (ids.len() == self.labels.len()).then(|| {
+            self.ids = Some((column, ids));
+            self
+        })
     }
 
     /// Number of rows.
@@ -48,11 +106,34 @@ impl Table {
         self.labels.is_empty()
     }
 
-    /// The rows, each in schema order.
-    pub fn rows(&self) -> &[[f64; N_FEATURES]] {
-        let (rows, rest) = self.values.as_chunks::<N_FEATURES>();
-        debug_assert!(rest.is_empty(), "Table::new checks the length");
-        rows
+    /// Values per row.
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The feature names, in row order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The label column's name.
+    pub fn label_name(&self) -> &str {
+        &self.label
+    }
+
+    /// The id column's name and the ids, when the file had one.
+    pub fn ids(&self) -> Option<(&str, &[String])> {
+        self.ids.as_ref().map(|(name, ids)| (name.as_str(), ids.as_slice()))
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.values[i * self.width()..(i + 1) * self.width()]
+    }
+
+    /// The rows, each in feature order.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.values.chunks_exact(self.width())
     }
 
     /// All values, row-major (what `Model::score_batch` takes).
@@ -83,7 +164,7 @@ pub enum ValueProblem {
     NotNumeric(String),
     /// NaN or infinite.
     NonFinite(String),
-    /// A label other than 0 or 1.
+    /// A label other than 0/1 or true/false.
     BadLabel(String),
 }
 
@@ -103,9 +184,18 @@ pub enum CsvError {
     Header {
         /// Required columns absent from the header.
         missing: Vec<String>,
-        /// Required columns present more than once.
+        /// Used columns present more than once.
         duplicate: Vec<String>,
+        /// The header's columns (for the message; cut to 40).
+        found: Vec<String>,
     },
+    /// More feature columns than a model may have.
+    TooManyFeatures {
+        /// How many the header gives.
+        count: usize,
+    },
+    /// No column is left to be a feature.
+    NoFeatures,
     /// A line has a different number of fields than the header.
     FieldCount {
         /// 1-based line number.
@@ -137,10 +227,14 @@ impl fmt::Display for CsvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CsvError::Io { path, .. } => write!(f, "cannot read {path}"),
-            CsvError::Empty => {
-                f.write_str("the file is empty: expected a header line with Time, V1..V28, Amount, Class")
-            }
-            CsvError::Header { missing, duplicate } => {
+            CsvError::Empty => f.write_str("the file is empty: expected a header line naming the columns"),
+            CsvError::TooManyFeatures { count } => write!(
+                f,
+                "line 1 (header): {count} feature columns, at most {MAX_FEATURES} are supported \
+                 (choose some with --features)"
+            ),
+            CsvError::NoFeatures => f.write_str("line 1 (header): no feature columns besides the label and the id"),
+            CsvError::Header { missing, duplicate, found } => {
                 f.write_str("line 1 (header): ")?;
                 if !missing.is_empty() {
                     write!(f, "missing column(s) {}", missing.join(", "))?;
@@ -150,6 +244,9 @@ impl fmt::Display for CsvError {
                         f.write_str("; ")?;
                     }
                     write!(f, "duplicate column(s) {}", duplicate.join(", "))?;
+                }
+                if !missing.is_empty() {
+                    write!(f, " (the header has: {})", found.join(", "))?;
                 }
                 Ok(())
             }
@@ -162,7 +259,7 @@ impl fmt::Display for CsvError {
                 match problem {
                     ValueProblem::NotNumeric(v) => write!(f, "{v:?} is not a number"),
                     ValueProblem::NonFinite(v) => write!(f, "{v:?} is not a finite number"),
-                    ValueProblem::BadLabel(v) => write!(f, "label {v:?} is not 0 or 1"),
+                    ValueProblem::BadLabel(v) => write!(f, "label {v:?} is not 0/1 or true/false"),
                 }
             }
             CsvError::NoRows => f.write_str("the file has a header but no data rows"),
@@ -185,8 +282,8 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, CsvError> {
 }
 
 /// Reads and parses a CSV file.
-pub fn read_csv(path: &Path) -> Result<Table, CsvError> {
-    parse_csv(&read_bytes(path)?)
+pub fn read_csv(path: &Path, spec: &Spec) -> Result<Table, CsvError> {
+    parse_csv(&read_bytes(path)?, spec)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -242,85 +339,139 @@ fn shown(b: &[u8]) -> String {
     String::from_utf8_lossy(cut).into_owned()
 }
 
-fn parse_header(line: &[u8], label_required: bool, id: Option<&str>) -> Result<Vec<Target>, CsvError> {
-    let mut targets = Vec::new();
-    let mut seen = [0usize; N_FEATURES + 1];
-    let mut ids = 0;
+/// How a file's header maps onto a spec.
+#[derive(Clone, Debug)]
+struct Header {
+    targets: Vec<Target>,
+    /// Feature names, in row order.
+    names: Vec<String>,
+}
+
+fn parse_header(line: &[u8], spec: &Spec, label_required: bool) -> Result<Header, CsvError> {
+    let mut columns = Vec::new();
     let mut pos = 0;
     while pos <= line.len() {
         let name = next_field(line, &mut pos).ok_or(CsvError::UnclosedQuote { line: 1 })?;
-        let name = String::from_utf8_lossy(trim(name));
-        let target = if Some(name.as_ref()) == id {
+        columns.push(String::from_utf8_lossy(trim(name)).into_owned());
+    }
+    let named: HashMap<&str, usize> = match &spec.features {
+        Features::All => HashMap::new(),
+        Features::Named(names) => names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect(),
+    };
+    let mut names: Vec<String> = match &spec.features {
+        Features::All => Vec::new(),
+        Features::Named(names) => names.clone(),
+    };
+    let mut seen = vec![0usize; names.len()];
+    let mut all_seen: HashMap<&str, usize> = HashMap::new();
+    let (mut labels, mut ids) = (0, 0);
+    let mut duplicate = Vec::new();
+    let mut targets = Vec::with_capacity(columns.len());
+    for name in &columns {
+        let target = if *name == spec.label {
+            labels += 1;
+            Target::Label
+        } else if Some(name) == spec.id.as_ref() {
             ids += 1;
             Target::Id
-        } else if name == LABEL_NAME {
-            seen[N_FEATURES] += 1;
-            Target::Label
-        } else if let Some(i) = feature_index(&name) {
-            seen[i] += 1;
-            Target::Feature(i)
         } else {
-            Target::Ignore
+            match &spec.features {
+                Features::All => {
+                    let count = all_seen.entry(name).or_insert(0);
+                    *count += 1;
+                    if *count == 2 {
+                        duplicate.push(name.clone());
+                    }
+                    names.push(name.clone());
+                    Target::Feature(names.len() - 1)
+                }
+                Features::Named(_) => match named.get(name.as_str()) {
+                    Some(&i) => {
+                        seen[i] += 1;
+                        if seen[i] == 2 {
+                            duplicate.push(name.clone());
+                        }
+                        Target::Feature(i)
+                    }
+                    None => Target::Ignore,
+                },
+            }
         };
         targets.push(target);
     }
-    let names = |pred: fn(usize) -> bool| -> Vec<String> {
-        FEATURE_NAMES
-            .iter()
-            .copied()
-            .chain([LABEL_NAME])
-            .zip(seen)
-            .filter(|(_, n)| pred(*n))
-            .map(|(name, _)| name.to_string())
-            .collect()
-    };
-    let mut missing = names(|n| n == 0);
-    if !label_required {
-        missing.retain(|n| n != LABEL_NAME);
+    let mut missing: Vec<String> =
+        names.iter().zip(&seen).filter(|(_, &n)| n == 0).map(|(name, _)| name.clone()).collect();
+    if labels == 0 && label_required {
+        missing.push(spec.label.clone());
     }
-    let mut duplicate = names(|n| n > 1);
-    match (id, ids) {
-        (Some(id), 0) => missing.push(id.to_string()),
-        (Some(id), n) if n > 1 => duplicate.push(id.to_string()),
+    if labels > 1 {
+        duplicate.push(spec.label.clone());
+    }
+    match (&spec.id, ids) {
+        (Some(id), 0) => missing.push(id.clone()),
+        (Some(id), n) if n > 1 => duplicate.push(id.clone()),
         _ => {}
     }
-    if missing.is_empty() && duplicate.is_empty() {
-        Ok(targets)
-    } else {
-        Err(CsvError::Header { missing, duplicate })
+    if !missing.is_empty() || !duplicate.is_empty() {
+        let found = columns.iter().take(40).cloned().collect();
+        return Err(CsvError::Header { missing, duplicate, found });
+    }
+    if names.is_empty() {
+        return Err(CsvError::NoFeatures);
+    }
+    if names.len() > MAX_FEATURES {
+        return Err(CsvError::TooManyFeatures { count: names.len() });
+    }
+    Ok(Header { targets, names })
+}
+
+fn column_name(header: &Header, targets: &[Target], col: usize, label: &str) -> String {
+    match targets[col] {
+        Target::Feature(i) => header.names[i].clone(),
+        _ => label.to_string(),
     }
 }
 
-fn column_name(targets: &[Target], col: usize) -> String {
-    match targets[col] {
-        Target::Feature(i) => FEATURE_NAMES[i].to_string(),
-        _ => LABEL_NAME.to_string(),
+/// A label: 0/1 (as numbers, so `"1"` and `1.0` too) or true/false in any case.
+fn parse_label(field: &[u8]) -> Option<u8> {
+    match fast_float2::parse::<f64, _>(field) {
+        Ok(v) if v == 0.0 || v == 1.0 => Some(v as u8),
+        Ok(_) => None,
+        Err(_) if field.eq_ignore_ascii_case(b"true") => Some(1),
+        Err(_) if field.eq_ignore_ascii_case(b"false") => Some(0),
+        Err(_) => None,
     }
 }
 
 /// The columns of a file read line by line (for scoring files that do not
-/// fit in memory): where each schema feature is, and the optional id column.
-/// The label is optional here and read when present.
+/// fit in memory): where each of a spec's features is, and the optional id
+/// column. The label is optional here and read when present.
 #[derive(Clone, Debug)]
 pub struct Columns {
-    targets: Vec<Target>,
+    header: Header,
+    label: String,
 }
 
 impl Columns {
-    /// From the header line (without its newline). Every schema feature is
-    /// required; `id`, when given, names a column that must be there once.
-    pub fn from_header(line: &[u8], id: Option<&str>) -> Result<Columns, CsvError> {
+    /// From the header line (without its newline). Every feature of `spec`
+    /// is required; its id, when given, names a column that must be there once.
+    pub fn from_header(line: &[u8], spec: &Spec) -> Result<Columns, CsvError> {
         let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if trim(line).is_empty() {
             return Err(CsvError::Empty);
         }
-        Ok(Columns { targets: parse_header(line, false, id)? })
+        Ok(Columns { header: parse_header(line, spec, false)?, label: spec.label.clone() })
     }
 
     /// True when the file has the label column.
     pub fn has_label(&self) -> bool {
-        self.targets.contains(&Target::Label)
+        self.header.targets.contains(&Target::Label)
+    }
+
+    /// Values per row.
+    pub fn width(&self) -> usize {
+        self.header.names.len()
     }
 }
 
@@ -333,20 +484,16 @@ pub struct Line<'a> {
     pub label: Option<u8>,
 }
 
-/// Parses one data line (no newline; a trailing `\r` is dropped) into `row`,
-/// in schema order. `Ok(None)` for a blank line. Errors name the column; their
-/// line is 0 — [`CsvError::at_line`] sets it.
-pub fn parse_line<'a>(
-    line: &'a [u8],
-    columns: &Columns,
-    row: &mut [f64; N_FEATURES],
-) -> Result<Option<Line<'a>>, CsvError> {
+/// Parses one data line (no newline; a trailing `\r` is dropped) into `row`
+/// ([`Columns::width`] values), in the spec's order. `Ok(None)` for a blank
+/// line. Errors name the column; their line is 0 — [`CsvError::at_line`] sets it.
+pub fn parse_line<'a>(line: &'a [u8], columns: &Columns, row: &mut [f64]) -> Result<Option<Line<'a>>, CsvError> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if trim(line).is_empty() {
         return Ok(None);
     }
     let mut label = 0u8;
-    let id = parse_fields(line, &columns.targets, row, &mut label)?;
+    let id = parse_fields(line, &columns.header, row, &mut label, &columns.label)?;
     Ok(Some(Line { id, label: columns.has_label().then_some(label) }))
 }
 
@@ -361,10 +508,12 @@ impl CsvError {
 #[inline]
 fn parse_fields<'a>(
     line: &'a [u8],
-    targets: &[Target],
+    header: &Header,
     row: &mut [f64],
     label: &mut u8,
+    label_name: &str,
 ) -> Result<Option<&'a [u8]>, CsvError> {
+    let targets = &header.targets;
     let mut id = None;
     let mut pos = 0;
     let mut col = 0;
@@ -395,19 +544,24 @@ fn parse_fields<'a>(
         match target {
             Target::Ignore => {}
             Target::Id => id = Some(trim(field)),
-            Target::Feature(_) | Target::Label => {
+            Target::Label => {
                 let field = trim(field);
-                let value_error = |problem| CsvError::Value { line: 0, column: column_name(targets, col), problem };
-                let v: f64 = match fast_float2::parse(field) {
-                    Ok(v) => v,
-                    Err(_) if target == Target::Label => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
+                match parse_label(field) {
+                    Some(y) => *label = y,
+                    None => {
+                        let column = column_name(header, targets, col, label_name);
+                        return Err(CsvError::Value { line: 0, column, problem: ValueProblem::BadLabel(shown(field)) });
+                    }
+                }
+            }
+            Target::Feature(i) => {
+                let field = trim(field);
+                let value_error =
+                    |problem| CsvError::Value { line: 0, column: column_name(header, targets, col, label_name), problem };
+                match fast_float2::parse::<f64, _>(field) {
+                    Ok(v) if v.is_finite() => row[i] = v,
+                    Ok(_) => return Err(value_error(ValueProblem::NonFinite(shown(field)))),
                     Err(_) => return Err(value_error(ValueProblem::NotNumeric(shown(field)))),
-                };
-                match target {
-                    Target::Feature(i) if v.is_finite() => row[i] = v,
-                    Target::Feature(_) => return Err(value_error(ValueProblem::NonFinite(shown(field)))),
-                    Target::Label if v == 0.0 || v == 1.0 => *label = v as u8,
-                    _ => return Err(value_error(ValueProblem::BadLabel(shown(field)))),
                 }
             }
         }
@@ -420,16 +574,29 @@ fn parse_fields<'a>(
 }
 
 /// Parses one chunk of data lines into `x`/`y` (sized for every line in the
-/// chunk). Returns the rows written; errors carry chunk-relative line indexes.
-fn parse_chunk(chunk: &[u8], targets: &[Target], x: &mut [f64], y: &mut [u8]) -> Result<usize, (usize, CsvError)> {
+/// chunk) and, when the spec has an id column, `ids`. Returns the rows
+/// written; errors carry chunk-relative line indexes.
+fn parse_chunk(
+    chunk: &[u8],
+    header: &Header,
+    label_name: &str,
+    x: &mut [f64],
+    y: &mut [u8],
+    ids: Option<&mut Vec<String>>,
+) -> Result<usize, (usize, CsvError)> {
+    let width = header.names.len();
     let mut rows = 0;
+    let mut ids = ids;
     for (line_idx, raw) in chunk.split(|&b| b == b'\n').enumerate() {
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if trim(line).is_empty() {
             continue;
         }
-        let row = &mut x[rows * N_FEATURES..(rows + 1) * N_FEATURES];
-        parse_fields(line, targets, row, &mut y[rows]).map_err(|e| (line_idx, e))?;
+        let row = &mut x[rows * width..(rows + 1) * width];
+        let id = parse_fields(line, header, row, &mut y[rows], label_name).map_err(|e| (line_idx, e))?;
+        if let Some(ids) = ids.as_deref_mut() {
+            ids.push(String::from_utf8_lossy(id.unwrap_or_default()).into_owned());
+        }
         rows += 1;
     }
     Ok(rows)
@@ -444,15 +611,18 @@ fn with_line(e: CsvError, line: usize) -> CsvError {
     }
 }
 
-/// Parses CSV bytes (see the module docs).
-pub fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
+/// Parses CSV bytes (see the module docs): the spec's features and label
+/// (required) and its id column (required when named).
+pub fn parse_csv(bytes: &[u8], spec: &Spec) -> Result<Table, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if trim(bytes).is_empty() {
         return Err(CsvError::Empty);
     }
     let header_end = memchr::memchr(b'\n', bytes).unwrap_or(bytes.len());
-    let header = &bytes[..header_end];
-    let targets = parse_header(header.strip_suffix(b"\r").unwrap_or(header), true, None)?;
+    let header_line = &bytes[..header_end];
+    let header = parse_header(header_line.strip_suffix(b"\r").unwrap_or(header_line), spec, true)?;
+    let width = header.names.len();
+    let with_ids = spec.id.is_some();
     // Everything after the header line; nothing when the file ends with it.
     let body = if header_end < bytes.len() { &bytes[header_end + 1..] } else { &[] };
 
@@ -470,20 +640,26 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
     // Lines per chunk bound the rows: allocate once, exactly, then fill in place.
     let lines: Vec<usize> = chunks.iter().map(|c| memchr::memchr_iter(b'\n', c).count() + 1).collect();
     let capacity: usize = lines.iter().sum();
-    let mut x = vec![0.0f64; capacity * N_FEATURES];
+    let mut x = vec![0.0f64; capacity * width];
     let mut y = vec![0u8; capacity];
 
-    let results: Vec<Result<usize, (usize, CsvError)>> = thread::scope(|s| {
+    type ChunkResult = Result<(usize, Vec<String>), (usize, CsvError)>;
+    let results: Vec<ChunkResult> = thread::scope(|s| {
         let mut x_rest = x.as_mut_slice();
         let mut y_rest = y.as_mut_slice();
         let mut handles = Vec::new();
         for (chunk, &n) in chunks.iter().zip(&lines) {
-            let (xc, xr) = x_rest.split_at_mut(n * N_FEATURES);
+            let (xc, xr) = x_rest.split_at_mut(n * width);
             let (yc, yr) = y_rest.split_at_mut(n);
             x_rest = xr;
             y_rest = yr;
-            let targets = &targets;
-            handles.push(s.spawn(move || parse_chunk(chunk, targets, xc, yc)));
+            let header = &header;
+            let label = spec.label.as_str();
+            handles.push(s.spawn(move || {
+                let mut ids = Vec::new();
+                let rows = parse_chunk(chunk, header, label, xc, yc, with_ids.then_some(&mut ids))?;
+                Ok((rows, ids))
+            }));
         }
         // A parser thread only panics on a bug: re-raise it rather than report it as bad data.
         handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
@@ -493,12 +669,14 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
     let mut first_line = 2;
     let mut rows = 0;
     let mut chunk_start = 0;
+    let mut all_ids = Vec::new();
     for (result, &n) in results.into_iter().zip(&lines) {
-        let written = result.map_err(|(idx, e)| with_line(e, first_line + idx))?;
+        let (written, ids) = result.map_err(|(idx, e)| with_line(e, first_line + idx))?;
         if chunk_start != rows {
-            x.copy_within(chunk_start * N_FEATURES..(chunk_start + written) * N_FEATURES, rows * N_FEATURES);
+            x.copy_within(chunk_start * width..(chunk_start + written) * width, rows * width);
             y.copy_within(chunk_start..chunk_start + written, rows);
         }
+        all_ids.extend(ids);
         rows += written;
         chunk_start += n;
         first_line += n - 1;
@@ -506,9 +684,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
     if rows == 0 {
         return Err(CsvError::NoRows);
     }
-    x.truncate(rows * N_FEATURES);
+    x.truncate(rows * width);
     y.truncate(rows);
-    Ok(Table { values: x, labels: y })
+    let ids = spec.id.clone().map(|name| (name, all_ids));
+    Ok(Table { names: header.names, label: spec.label.clone(), values: x, labels: y, ids })
 }
 
 /// Writes `path` through a temporary sibling (`NAME.PID.tmp`) that is synced
@@ -540,19 +719,23 @@ pub fn write_atomic<T, E: From<std::io::Error>>(
     result
 }
 
-/// Writes rows and their labels as CSV in the real file's header style (quoted
-/// names, `Class` as a quoted "0"/"1"). Floats use the shortest representation
-/// that reads back to the same bits; rows are formatted on every core.
-pub fn write_csv<W: std::io::Write>(out: &mut W, rows: &[[f64; N_FEATURES]], labels: &[u8]) -> std::io::Result<()> {
-    if rows.len() != labels.len() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} rows but {} labels", rows.len(), labels.len()),
-        ));
-    }
-    let header: Vec<String> = FEATURE_NAMES.iter().chain([&LABEL_NAME]).map(|n| format!("\"{n}\"")).collect();
+/// Writes a table as CSV in the real file's header style (quoted names, the
+/// label as a quoted "0"/"1", the id column first when there is one). Floats
+/// use the shortest representation that reads back to the same bits; rows are
+/// formatted on every core.
+pub fn write_csv<W: std::io::Write>(out: &mut W, table: &Table) -> std::io::Result<()> {
+    let quoted = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    let ids = table.ids();
+    let header: Vec<String> = ids
+        .map(|(name, _)| name)
+        .into_iter()
+        .chain(table.names().iter().map(String::as_str))
+        .chain([table.label_name()])
+        .map(quoted)
+        .collect();
     writeln!(out, "{}", header.join(","))?;
-    let n = labels.len();
+    let n = table.len();
+    let width = table.width();
     let parts = thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 8);
     let ranges: Vec<std::ops::Range<usize>> = (0..parts).map(|k| n * k / parts..n * (k + 1) / parts).collect();
     let chunks: Vec<Vec<u8>> = thread::scope(|s| {
@@ -560,14 +743,18 @@ pub fn write_csv<W: std::io::Write>(out: &mut W, rows: &[[f64; N_FEATURES]], lab
             .into_iter()
             .map(|range| {
                 s.spawn(move || {
-                    let mut buf = Vec::with_capacity(range.len() * 32 * N_FEATURES);
+                    let mut buf = Vec::with_capacity(range.len() * 24 * width);
                     let mut ryu = ryu::Buffer::new();
-                    for (row, &label) in rows[range.clone()].iter().zip(&labels[range]) {
-                        for &v in row {
+                    for r in range {
+                        if let Some((_, ids)) = ids {
+                            buf.extend_from_slice(quoted(&ids[r]).as_bytes());
+                            buf.push(b',');
+                        }
+                        for &v in table.row(r) {
                             buf.extend_from_slice(ryu.format(v).as_bytes());
                             buf.push(b',');
                         }
-                        buf.extend_from_slice(if label == 1 { b"\"1\"\n" } else { b"\"0\"\n" });
+                        buf.extend_from_slice(if table.labels()[r] == 1 { b"\"1\"\n" } else { b"\"0\"\n" });
                     }
                     buf
                 })
@@ -584,6 +771,17 @@ pub fn write_csv<W: std::io::Write>(out: &mut W, rows: &[[f64; N_FEATURES]], lab
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const N_FEATURES: usize = 30;
+    const FEATURE_NAMES: [&str; 30] = CREDITCARD_FEATURES;
+
+    fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
+        super::parse_csv(bytes, &Spec::creditcard())
+    }
+
+    fn all(label: &str, id: Option<&str>) -> Spec {
+        Spec { features: Features::All, label: label.into(), id: id.map(String::from) }
+    }
 
     fn header() -> String {
         let mut h: Vec<String> = FEATURE_NAMES.iter().map(|n| format!("\"{n}\"")).collect();
@@ -603,8 +801,8 @@ mod tests {
         let d = parse_csv(csv.as_bytes()).unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d.labels(), [0, 1]);
-        assert_eq!(d.rows()[0][0], 0.5);
-        assert_eq!(d.rows()[1][29], 28.0);
+        assert_eq!(d.row(0)[0], 0.5);
+        assert_eq!(d.row(1)[29], 28.0);
     }
 
     #[test]
@@ -616,7 +814,7 @@ mod tests {
         lines.push(format!("7,1,{},\"a, \"\"quoted\"\" note\"", values.join(",")));
         let d = parse_csv(lines.join("\n").as_bytes()).unwrap();
         for i in 0..N_FEATURES {
-            assert_eq!(d.rows()[0][i], i as f64 * 1.5);
+            assert_eq!(d.row(0)[i], i as f64 * 1.5);
         }
         assert_eq!(d.labels(), [1]);
     }
@@ -628,7 +826,7 @@ mod tests {
             assert!(err.contains(expected), "{err:?} should contain {expected:?}");
         };
         let good = row(1.0, "0");
-        check(format!("{}\n{good}\n{}", header(), row(1.0, "2")), "line 3, column Class: label \"2\" is not 0 or 1");
+        check(format!("{}\n{good}\n{}", header(), row(1.0, "2")), "line 3, column Class: label \"2\" is not 0/1 or true/false");
         check(
             format!("{}\n{good}\n{good}\n{}", header(), good.replacen("3", "abc", 1)),
             "line 4, column V2: \"abc\" is not a number",
@@ -666,7 +864,7 @@ mod tests {
         let d = parse_csv(csv.as_bytes()).unwrap();
         assert_eq!(d.len(), n);
         for r in 0..n {
-            assert_eq!(d.rows()[r][0], r as f64);
+            assert_eq!(d.row(r)[0], r as f64);
             assert_eq!(d.labels()[r], (r % 7 == 0) as u8);
         }
         // An error near the end reports its true line number (header + 6 blank lines before it).
@@ -683,8 +881,48 @@ mod tests {
         let csv = format!("{}\n{}\n{}", header(), row(0.1, "0"), row(-7.25e-5, "1"));
         let d = parse_csv(csv.as_bytes()).unwrap();
         let mut out = Vec::new();
-        write_csv(&mut out, d.rows(), d.labels()).unwrap();
+        write_csv(&mut out, &d).unwrap();
         assert!(out.starts_with(b"\"Time\",\"V1\""));
         assert_eq!(parse_csv(&out).unwrap(), d);
+    }
+
+    #[test]
+    fn any_schema_every_column_but_the_label_and_id() {
+        let csv = "tx,amount,merchant_risk,is_fraud,hour\n\"a-1\",12.5,0.25,true,3\nb-2,99,0.75,FALSE,23\nc-3,5,0.5,\"1\",0\n";
+        let d = super::parse_csv(csv.as_bytes(), &all("is_fraud", Some("tx"))).unwrap();
+        assert_eq!(d.names(), ["amount", "merchant_risk", "hour"]);
+        assert_eq!(d.row(1), [99.0, 0.75, 23.0]);
+        assert_eq!(d.labels(), [1, 0, 1]);
+        assert_eq!(d.ids().unwrap().1, ["a-1", "b-2", "c-3"]);
+        // Written with the id first and read back the same.
+        let mut out = Vec::new();
+        write_csv(&mut out, &d).unwrap();
+        assert!(out.starts_with(b"\"tx\",\"amount\",\"merchant_risk\",\"hour\",\"is_fraud\"\n\"a-1\",12.5,"));
+        assert_eq!(super::parse_csv(&out, &all("is_fraud", Some("tx"))).unwrap(), d);
+        // Named features pick and order the columns; the rest is ignored.
+        let named = Spec { features: Features::Named(vec!["hour".into(), "amount".into()]), ..all("is_fraud", None) };
+        let d = super::parse_csv(csv.as_bytes(), &named).unwrap();
+        assert_eq!(d.row(0), [3.0, 12.5]);
+        assert!(d.ids().is_none());
+    }
+
+    #[test]
+    fn schema_errors_name_the_column() {
+        let check = |csv: &str, spec: &Spec, expected: &str| {
+            let err = super::parse_csv(csv.as_bytes(), spec).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+        };
+        let spec = all("is_fraud", None);
+        check("amount,risk\n1,2\n", &spec, "missing column(s) is_fraud (the header has: amount, risk)");
+        check("amount,risk,amount,is_fraud\n1,2,3,0\n", &spec, "duplicate column(s) amount");
+        check("amount,is_fraud,is_fraud\n1,0,0\n", &spec, "duplicate column(s) is_fraud");
+        check("amount,merchant,is_fraud\n1,acme,0\n", &spec, "line 2, column merchant: \"acme\" is not a number");
+        check("amount,is_fraud\n1,0\n2,2\n", &spec, "line 3, column is_fraud: label \"2\" is not 0/1 or true/false");
+        check("amount,is_fraud\n1,yes\n", &spec, "label \"yes\" is not 0/1 or true/false");
+        check("is_fraud,tx\n1,a\n", &all("is_fraud", Some("tx")), "no feature columns");
+        check("amount,is_fraud\n1,0\n", &all("is_fraud", Some("tx")), "missing column(s) tx");
+        let wide: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+        let csv = format!("{},y\n{}0\n", wide.join(","), "1,".repeat(300));
+        check(&csv, &all("y", None), "300 feature columns, at most 256");
     }
 }

@@ -1,8 +1,14 @@
 //! Property-based fuzzing of the CSV reader. `FUZZ_CASES` sets the cases per
 //! property (default 2,000).
 
-use dataset::{parse_csv, write_csv, CsvError, Table};
-use fraud_core::{FEATURE_NAMES, N_FEATURES};
+use dataset::{write_csv, CsvError, Spec, Table};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+
+const N_FEATURES: usize = 30;
+
+fn parse_csv(bytes: &[u8]) -> Result<Table, CsvError> {
+    dataset::parse_csv(bytes, &Spec::creditcard())
+}
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -18,7 +24,10 @@ fn table() -> impl Strategy<Value = Table> {
             ),
             prop::collection::vec(0u8..=1, n),
         )
-            .prop_map(|(x, y)| Table::new(x, y).expect("n rows of N_FEATURES values"))
+            .prop_map(|(x, y)| {
+                let names = FEATURE_NAMES.iter().map(|s| s.to_string()).collect();
+                Table::new(names, "Class".into(), x, y).expect("n rows of N_FEATURES values")
+            })
     })
 }
 
@@ -54,7 +63,7 @@ proptest! {
     #[test]
     fn written_tables_read_back_bit_for_bit(data in table()) {
         let mut bytes = Vec::new();
-        write_csv(&mut bytes, data.rows(), data.labels()).unwrap();
+        write_csv(&mut bytes, &data).unwrap();
         let back = parse_csv(&bytes).expect("what we write, we read");
         prop_assert_eq!(back.labels(), data.labels());
         prop_assert!(back.values().iter().zip(data.values()).all(|(a, b)| a.to_bits() == b.to_bits()));
@@ -68,7 +77,7 @@ proptest! {
         junk in prop::sample::select(vec!["abc", "", "nan", "inf", "-Infinity", "1e999", "0x10", "1,2", "\"1", "2"]),
     ) {
         let mut bytes = Vec::new();
-        write_csv(&mut bytes, data.rows(), data.labels()).unwrap();
+        write_csv(&mut bytes, &data).unwrap();
         let text = String::from_utf8(bytes).unwrap();
         let mut lines: Vec<String> = text.lines().map(String::from).collect();
         let r = 1 + row.index(data.len());

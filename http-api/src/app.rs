@@ -9,11 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use fraud_core::artifact::model_id;
-use fraud_core::schema::LABEL_NAME;
-use fraud_core::{
-    Artifact, ArtifactError, Contribution, ErrorCode, Model, Prediction, Transaction, FEATURE_NAMES, MAX_ABS_VALUE,
-    N_FEATURES,
-};
+use fraud_core::{Artifact, ArtifactError, Contribution, ErrorCode, Model, Prediction, Transaction};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -28,8 +24,6 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_BATCH: usize = 10_000;
 /// Largest `POST /predict/batch` body: room for [`MAX_BATCH`] verbose transactions.
 pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// `?explain=k` is capped at the number of features.
-pub const MAX_EXPLAIN: usize = N_FEATURES;
 /// Rejected batch items listed in an error (the rest are counted in `omitted`).
 const MAX_LISTED_ITEMS: usize = 100;
 
@@ -40,6 +34,7 @@ pub struct Served {
     model_ref: ModelRef,
     health: Bytes,
     card: Bytes,
+    openapi: Bytes,
     drift: Option<fraud_core::drift::DriftReference>,
     observer: Option<Arc<dyn Observer>>,
 }
@@ -48,11 +43,11 @@ pub struct Served {
 /// adds monitoring (the native server's metrics and drift window) without the
 /// contract knowing. Called on the request's task: keep it short.
 pub trait Observer: Send + Sync {
-    /// One scored transaction: its raw row, its probability and the decision.
-    fn scored(&self, row: &[f64; N_FEATURES], probability: f64, refused: bool);
+    /// One scored transaction: its raw row (the model's schema order), its probability and the decision.
+    fn scored(&self, row: &[f64], probability: f64, refused: bool);
 
     /// A scored batch, in input order (one call, so an observer can take its locks once).
-    fn scored_batch(&self, batch: &[(&[f64; N_FEATURES], f64, bool)]) {
+    fn scored_batch(&self, batch: &[(&[f64], f64, bool)]) {
         for &(row, probability, refused) in batch {
             self.scored(row, probability, refused);
         }
@@ -71,13 +66,6 @@ pub(crate) struct ModelRef {
 }
 
 #[derive(Serialize)]
-struct Schema<'a> {
-    features: &'a [&'a str],
-    label: &'a str,
-    max_abs_value: f64,
-}
-
-#[derive(Serialize)]
 struct Limits {
     max_body_bytes: usize,
     max_batch: usize,
@@ -85,14 +73,13 @@ struct Limits {
     max_explain: usize,
 }
 
-/// `GET /model`: core's model card (the same for every kind) with what the
-/// HTTP contract adds — which artifact, the schema and the limits.
+/// `GET /model`: core's model card (the same for every kind, its schema
+/// included) with what the HTTP contract adds — which artifact and the limits.
 #[derive(Serialize)]
 struct ModelCard<'a> {
     model: &'a ModelRef,
     #[serde(flatten)]
     card: fraud_core::wire::ModelCard,
-    schema: Schema<'a>,
     limits: Limits,
 }
 
@@ -110,16 +97,17 @@ impl Served {
         let card = ModelCard {
             model: &model_ref,
             card: artifact.card(&model),
-            schema: Schema { features: &FEATURE_NAMES, label: LABEL_NAME, max_abs_value: MAX_ABS_VALUE },
             limits: Limits {
                 max_body_bytes: MAX_BODY_BYTES,
                 max_batch: MAX_BATCH,
                 max_batch_body_bytes: MAX_BATCH_BODY_BYTES,
-                max_explain: MAX_EXPLAIN,
+                // `?explain=k` is capped at the number of features.
+                max_explain: model.width(),
             },
         };
         let health = Health { status: "ok", model: &model_ref };
         Ok(Served {
+            openapi: Bytes::from(crate::openapi::document(model.schema())),
             card: Bytes::from(to_json(&card)),
             health: Bytes::from(to_json(&health)),
             model,
@@ -142,7 +130,7 @@ impl Served {
 
     fn observe(&self, t: &Transaction, p: &Prediction) {
         if let Some(o) = &self.observer {
-            o.scored(&t.0, p.probability, p.is_fraud);
+            o.scored(t.values(), p.probability, p.is_fraud);
         }
     }
 
@@ -214,8 +202,8 @@ pub(crate) async fn model_card(State(s): State<Arc<Served>>) -> Response {
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
-pub(crate) async fn openapi_json() -> Response {
-    json(Bytes::from_static(crate::openapi::document()))
+pub(crate) async fn openapi_json(State(s): State<Arc<Served>>) -> Response {
+    json(s.openapi.clone())
 }
 
 /// A small reader of the document (plain HTML, no CDN).
@@ -287,12 +275,13 @@ fn body_error(e: BodyError) -> ApiError {
     }
 }
 
-fn not_object(what: &str) -> String {
-    format!("a transaction must be a JSON object of the {N_FEATURES} named features, got {what}")
+fn not_object(model: &Model, what: &str) -> String {
+    let schema = model.schema().describe();
+    format!("a transaction must be a JSON object of the model's named features ({schema}), got {what}")
 }
 
 /// `?explain=k`: the top-k contributions. Other parameters are ignored.
-fn explain_param(uri: &Uri) -> Result<Option<usize>, ApiError> {
+fn explain_param(uri: &Uri, max_explain: usize) -> Result<Option<usize>, ApiError> {
     let Some(query) = uri.query() else { return Ok(None) };
     let Some(value) =
         query.split('&').find_map(|pair| pair.strip_prefix("explain=").or((pair == "explain").then_some("")))
@@ -301,18 +290,18 @@ fn explain_param(uri: &Uri) -> Result<Option<usize>, ApiError> {
     };
     // A 32-bit signed whole number, as the OpenAPI document says (larger ones are refused, not wrapped).
     match value.parse::<i32>() {
-        Ok(k) if k >= 0 => Ok(Some((k as usize).min(MAX_EXPLAIN))),
+        Ok(k) if k >= 0 => Ok(Some((k as usize).min(max_explain))),
         _ => Err(ApiError::new(
             ErrorCode::InvalidParameter,
             format!(
-                "explain must be a whole number of features (0 to {MAX_EXPLAIN}), got {:?}",
+                "explain must be a whole number of features (0 to {max_explain}), got {:?}",
                 value.chars().take(40).collect::<String>()
             ),
         )),
     }
 }
 
-fn contributions(model: &Model, t: &Transaction, k: Option<usize>) -> Option<Vec<Contribution>> {
+fn contributions<'m>(model: &'m Model, t: &Transaction, k: Option<usize>) -> Option<Vec<Contribution<'m>>> {
     k.map(|k| model.explain(t, k))
 }
 
@@ -366,7 +355,7 @@ pub(crate) struct PredictResponse<'a> {
     /// With `?explain=k`: the k largest contributions.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<ContributionBody>>)]
-    contributions: Option<Vec<Contribution>>,
+    contributions: Option<Vec<Contribution<'a>>>,
     /// With `?explain`: all contributions plus this make the logit.
     #[serde(skip_serializing_if = "Option::is_none")]
     base_value: Option<f64>,
@@ -394,11 +383,11 @@ pub(crate) async fn predict(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let explain = explain_param(&uri)?;
+    let explain = explain_param(&uri, s.model.width())?;
     let bytes = read_body(&headers, body, MAX_BODY_BYTES).await?;
-    let parsed = match parse::transaction(&bytes).map_err(body_error)? {
+    let parsed = match parse::transaction(&bytes, s.model.schema()).map_err(body_error)? {
         Item::Object(parsed) => parsed,
-        Item::NotObject(what) => return Err(ApiError::new(ErrorCode::WrongJsonType, not_object(what))),
+        Item::NotObject(what) => return Err(ApiError::new(ErrorCode::WrongJsonType, not_object(&s.model, what))),
     };
     let t = parsed.transaction.map_err(|e| ApiError::validation(&e))?;
     let p = s.model.predict(&t);
@@ -432,7 +421,7 @@ pub(crate) struct BatchResult<'a> {
     /// With `?explain=k`: the k largest contributions.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<ContributionBody>>)]
-    contributions: Option<Vec<Contribution>>,
+    contributions: Option<Vec<Contribution<'a>>>,
 }
 
 /// A scored batch, results in input order.
@@ -473,9 +462,9 @@ pub(crate) async fn predict_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let explain = explain_param(&uri)?;
+    let explain = explain_param(&uri, s.model.width())?;
     let bytes = read_body(&headers, body, MAX_BATCH_BODY_BYTES).await?;
-    let batch = parse::batch(&bytes, MAX_BATCH).map_err(body_error)?;
+    let batch = parse::batch(&bytes, MAX_BATCH, s.model.schema()).map_err(body_error)?;
     if batch.total > MAX_BATCH {
         return Err(ApiError::new(
             ErrorCode::BatchTooLarge,
@@ -492,7 +481,7 @@ pub(crate) async fn predict_batch(
                 Err(e) => ItemError { index, code: e.code(), message: e.to_string(), fields: field_errors(&e.issues) },
             },
             Item::NotObject(what) => {
-                ItemError { index, code: ErrorCode::WrongJsonType, message: not_object(what), fields: Vec::new() }
+                ItemError { index, code: ErrorCode::WrongJsonType, message: not_object(&s.model, what), fields: Vec::new() }
             }
         };
         bad += 1;
@@ -521,8 +510,8 @@ pub(crate) async fn predict_batch(
         .collect::<Vec<_>>();
     let predictions: Vec<Prediction> = valid.iter().map(|(_, t)| s.model.predict(t)).collect();
     if let Some(o) = &s.observer {
-        let seen: Vec<(&[f64; N_FEATURES], f64, bool)> =
-            valid.iter().zip(&predictions).map(|((_, t), p)| (&t.0, p.probability, p.is_fraud)).collect();
+        let seen: Vec<(&[f64], f64, bool)> =
+            valid.iter().zip(&predictions).map(|((_, t), p)| (t.values(), p.probability, p.is_fraud)).collect();
         o.scored_batch(&seen);
     }
     let results: Vec<BatchResult> = valid

@@ -19,7 +19,7 @@ mod openapi;
 pub mod parse;
 
 pub use app::{
-    app, app_with, not_found, Observer, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN,
+    app, app_with, not_found, Observer, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES,
 };
 pub use cors::AllowedOrigins;
 pub use error::{status_of, ApiError};

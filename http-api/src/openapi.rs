@@ -4,20 +4,19 @@
 //! alike, with a small local reader at `GET /docs` (no CDN).
 //!
 //! The request body of `/predict` is not a Rust struct (bodies are parsed by
-//! hand, to name every bad field), so its schema is built from
-//! `fraud_core::FEATURE_NAMES` and `MAX_ABS_VALUE`; `core`'s model card is
-//! described as an object whose fields the card's own docs list.
+//! hand, to name every bad field), so its schema is built from the served
+//! model's schema (its feature names) and `MAX_ABS_VALUE`: each server's
+//! document describes the model it serves. `core`'s model card is described
+//! as an object whose fields the card's own docs list.
 
-use std::sync::OnceLock;
-
-use fraud_core::{ErrorCode, FEATURE_NAMES, MAX_ABS_VALUE};
+use fraud_core::{ErrorCode, MAX_ABS_VALUE};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
 };
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
-use crate::app::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_EXPLAIN};
+use crate::app::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 
 /// `core`'s error codes, as the `code` fields carry them.
 pub(crate) fn error_code_schema() -> Schema {
@@ -48,10 +47,18 @@ pub(crate) fn echoed_id_schema() -> Schema {
 }
 
 /// One transaction: every schema feature, a finite number within ±MAX_ABS_VALUE; an optional `id`.
+/// (Its derived form is the Kaggle file's; [`document`] writes the served model's.)
 pub struct TransactionBody;
 
 impl PartialSchema for TransactionBody {
     fn schema() -> RefOr<Schema> {
+        transaction_schema(&fraud_core::Schema::creditcard())
+    }
+}
+
+/// The request body for a model of `schema`.
+fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
+    {
         let mut object = ObjectBuilder::new()
             .schema_type(Type::Object)
             .description(Some(
@@ -59,10 +66,10 @@ impl PartialSchema for TransactionBody {
                  fields than `id`).",
             ))
             .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-        for name in FEATURE_NAMES {
+        for name in schema.features() {
             object = object
                 .property(
-                    name,
+                    name.as_str(),
                     ObjectBuilder::new()
                         .schema_type(Type::Number)
                         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
@@ -72,7 +79,8 @@ impl PartialSchema for TransactionBody {
                 .required(name);
         }
         object = object.property("id", id_schema());
-        let example: serde_json::Map<String, serde_json::Value> = FEATURE_NAMES
+        let example: serde_json::Map<String, serde_json::Value> = schema
+            .features()
             .iter()
             .enumerate()
             .map(|(i, n)| (n.to_string(), serde_json::json!(if i == 0 { 406.0 } else { 0.25 * (i % 7) as f64 - 0.5 })))
@@ -164,23 +172,22 @@ impl ToSchema for ModelCardBody {}
 )]
 struct ApiDoc;
 
-/// The document's JSON (built once).
-pub(crate) fn document() -> &'static [u8] {
-    static DOC: OnceLock<Vec<u8>> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = ApiDoc::openapi();
-        doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-        let mut value = serde_json::to_value(&doc).expect("the OpenAPI document is plain data");
-        // The limits, where a reader looks for them.
-        value["info"]["x-limits"] = serde_json::json!({
-            "max_body_bytes": MAX_BODY_BYTES,
-            "max_batch": MAX_BATCH,
-            "max_batch_body_bytes": MAX_BATCH_BODY_BYTES,
-            "max_explain": MAX_EXPLAIN,
-            "max_abs_value": MAX_ABS_VALUE,
-        });
-        serde_json::to_vec(&value).expect("the OpenAPI document is plain data")
-    })
+/// The document's JSON for a model of `schema` (built once per served model).
+pub(crate) fn document(schema: &fraud_core::Schema) -> Vec<u8> {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let mut value = serde_json::to_value(&doc).expect("the OpenAPI document is plain data");
+    value["components"]["schemas"]["TransactionBody"] =
+        serde_json::to_value(transaction_schema(schema)).expect("a schema is plain data");
+    // The limits, where a reader looks for them.
+    value["info"]["x-limits"] = serde_json::json!({
+        "max_body_bytes": MAX_BODY_BYTES,
+        "max_batch": MAX_BATCH,
+        "max_batch_body_bytes": MAX_BATCH_BODY_BYTES,
+        "max_explain": schema.len(),
+        "max_abs_value": MAX_ABS_VALUE,
+    });
+    serde_json::to_vec(&value).expect("the OpenAPI document is plain data")
 }
 
 /// The reader at `/docs`: plain HTML and a few lines of script, reading `/openapi.json`.

@@ -1,7 +1,7 @@
 //! JSON request bodies → `core` calls.
 //!
 //! The bodies are read with serde visitors that stream each field straight into
-//! `(name, RawValue)` pairs for [`fraud_core::validate_fields`]: no intermediate
+//! `(name, RawValue)` pairs for the served model's [`fraud_core::Schema`]: no intermediate
 //! `serde_json::Value` tree, and field names are borrowed from the body. Only
 //! JSON syntax and shape are checked here; what makes a transaction valid is
 //! decided by `core` alone.
@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use fraud_core::{validate_fields, RawValue, Transaction, ValidationError, N_FEATURES};
+use fraud_core::{validate_fields, RawValue, Schema, Transaction, ValidationError};
 use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
@@ -63,18 +63,18 @@ fn body_error(e: serde_json::Error) -> BodyError {
     }
 }
 
-/// Parses a single-transaction body (`POST /predict`).
-pub fn transaction(body: &[u8]) -> Result<Item, BodyError> {
+/// Parses a single-transaction body (`POST /predict`) against `schema`.
+pub fn transaction(body: &[u8], schema: &Schema) -> Result<Item, BodyError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let item = ItemSeed.deserialize(&mut de).map_err(body_error)?;
+    let item = ItemSeed { schema }.deserialize(&mut de).map_err(body_error)?;
     de.end().map_err(body_error)?;
     Ok(item)
 }
 
-/// Parses a batch body (`{ "transactions": [ ... ] }`), keeping at most `limit` items.
-pub fn batch(body: &[u8], limit: usize) -> Result<Batch, BodyError> {
+/// Parses a batch body (`{ "transactions": [ ... ] }`) against `schema`, keeping at most `limit` items.
+pub fn batch(body: &[u8], limit: usize, schema: &Schema) -> Result<Batch, BodyError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let batch = BatchSeed { limit }.deserialize(&mut de).map_err(body_error)?;
+    let batch = BatchSeed { limit, schema }.deserialize(&mut de).map_err(body_error)?;
     de.end().map_err(body_error)?;
     Ok(batch)
 }
@@ -206,23 +206,26 @@ impl<'de> Deserialize<'de> for Id {
 
 /// Reads one item: an object becomes a validated transaction, anything else
 /// is recorded by type (the caller decides whether that fails the request).
-struct ItemSeed;
+#[derive(Clone, Copy)]
+struct ItemSeed<'s> {
+    schema: &'s Schema,
+}
 
-impl<'de> DeserializeSeed<'de> for ItemSeed {
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
     type Value = Item;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Item, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for ItemSeed {
+impl<'de> Visitor<'de> for ItemSeed<'_> {
     type Value = Item;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "a JSON object of the {N_FEATURES} named features")
+        write!(f, "a JSON object of the {} named features", self.schema.len())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         // Room for the schema plus a few stray fields without reallocating.
-        let mut fields: Vec<(Key<'de>, RawValue)> = Vec::with_capacity(N_FEATURES + 2);
+        let mut fields: Vec<(Key<'de>, RawValue)> = Vec::with_capacity(self.schema.len() + 2);
         let mut id = None;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.0 == "id" {
@@ -235,7 +238,7 @@ impl<'de> Visitor<'de> for ItemSeed {
                 fields.push((key, value));
             }
         }
-        let transaction = validate_fields(fields.iter().map(|(k, v)| (k.0.as_ref(), *v)));
+        let transaction = validate_fields(self.schema, fields.iter().map(|(k, v)| (k.0.as_ref(), *v)));
         Ok(Item::Object(Parsed { id, transaction }))
     }
     fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Item, E> {
@@ -261,18 +264,19 @@ impl<'de> Visitor<'de> for ItemSeed {
     }
 }
 
-struct BatchSeed {
+struct BatchSeed<'s> {
     limit: usize,
+    schema: &'s Schema,
 }
 
-impl<'de> DeserializeSeed<'de> for BatchSeed {
+impl<'de> DeserializeSeed<'de> for BatchSeed<'_> {
     type Value = Batch;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Batch, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for BatchSeed {
+impl<'de> Visitor<'de> for BatchSeed<'_> {
     type Value = Batch;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(r#"an object { "transactions": [ ... ] }"#)
@@ -282,7 +286,9 @@ impl<'de> Visitor<'de> for BatchSeed {
         while let Some(key) = map.next_key::<Key<'de>>()? {
             match key.0.as_ref() {
                 "transactions" if batch.is_some() => return Err(A::Error::custom("transactions is given twice")),
-                "transactions" => batch = Some(map.next_value_seed(ItemsSeed { limit: self.limit })?),
+                "transactions" => {
+                    batch = Some(map.next_value_seed(ItemsSeed { limit: self.limit, item: ItemSeed { schema: self.schema } })?)
+                }
                 other => {
                     return Err(A::Error::custom(format_args!(
                         "unexpected key {:?}: a batch is {{ \"transactions\": [ ... ] }}",
@@ -295,18 +301,19 @@ impl<'de> Visitor<'de> for BatchSeed {
     }
 }
 
-struct ItemsSeed {
+struct ItemsSeed<'s> {
     limit: usize,
+    item: ItemSeed<'s>,
 }
 
-impl<'de> DeserializeSeed<'de> for ItemsSeed {
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
     type Value = Batch;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Batch, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for ItemsSeed {
+impl<'de> Visitor<'de> for ItemsSeed<'_> {
     type Value = Batch;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of transaction objects")
@@ -317,7 +324,7 @@ impl<'de> Visitor<'de> for ItemsSeed {
         loop {
             // Past the limit, items are skipped unparsed: the batch is refused anyway.
             let more = if total < self.limit {
-                seq.next_element_seed(ItemSeed)?.map(|item| items.push(item)).is_some()
+                seq.next_element_seed(self.item)?.map(|item| items.push(item)).is_some()
             } else {
                 seq.next_element::<IgnoredAny>()?.is_some()
             };
@@ -332,7 +339,12 @@ impl<'de> Visitor<'de> for ItemsSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fraud_core::{IssueKind, FEATURE_NAMES};
+    use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+    use fraud_core::IssueKind;
+
+    fn cc() -> Schema {
+        Schema::creditcard()
+    }
 
     fn body(extra: &str) -> String {
         let fields: Vec<String> = FEATURE_NAMES.iter().enumerate().map(|(i, n)| format!("\"{n}\": {i}.5")).collect();
@@ -348,11 +360,11 @@ mod tests {
 
     #[test]
     fn reads_a_full_transaction_with_id() {
-        let p = parsed(transaction(body(r#", "id": "tx-1""#).as_bytes()).unwrap());
+        let p = parsed(transaction(body(r#", "id": "tx-1""#).as_bytes(), &cc()).unwrap());
         assert_eq!(p.id, Some(Value::String("tx-1".into())));
         let t = p.transaction.unwrap();
-        assert_eq!(t.0[0], 0.5);
-        assert_eq!(t.0[29], 29.5);
+        assert_eq!(t.values()[0], 0.5);
+        assert_eq!(t.values()[29], 29.5);
     }
 
     #[test]
@@ -360,8 +372,8 @@ mod tests {
         // Shortest round-trip decimals (what JSON.stringify writes) come back exactly.
         for x in [0.1f64, -1.3598071336738, 149.62, 1e-300, 123_456_789.123_456_79, 2.5e-8] {
             let text = body("").replace("\"Amount\": 29.5", &format!("\"Amount\": {}", ryu_like(x)));
-            let t = parsed(transaction(text.as_bytes()).unwrap()).transaction.unwrap();
-            assert_eq!(t.0[29].to_bits(), x.to_bits(), "{x}");
+            let t = parsed(transaction(text.as_bytes(), &cc()).unwrap()).transaction.unwrap();
+            assert_eq!(t.values()[29].to_bits(), x.to_bits(), "{x}");
         }
     }
 
@@ -372,14 +384,14 @@ mod tests {
     #[test]
     fn field_problems_are_validation_errors_not_body_errors() {
         let text = body(r#", "V1": "abc", "extra": null"#).replace("\"V2\": 2.5, ", "");
-        let err = parsed(transaction(text.as_bytes()).unwrap()).transaction.unwrap_err();
+        let err = parsed(transaction(text.as_bytes(), &cc()).unwrap()).transaction.unwrap_err();
         let kinds: Vec<(&str, IssueKind)> = err.issues.iter().map(|i| (i.field.as_str(), i.kind)).collect();
         assert_eq!(
             kinds,
             vec![("V2", IssueKind::Missing), ("extra", IssueKind::Unknown), ("V1", IssueKind::Duplicate)]
         );
         let text = body("").replace("\"V7\": 7.5", "\"V7\": [1, {\"a\": 2}]").replace("\"V8\": 8.5", "\"V8\": true");
-        let err = parsed(transaction(text.as_bytes()).unwrap()).transaction.unwrap_err();
+        let err = parsed(transaction(text.as_bytes(), &cc()).unwrap()).transaction.unwrap_err();
         assert!(err.issues.iter().all(|i| i.kind == IssueKind::NonNumeric), "{err:?}");
         assert_eq!(err.issues.len(), 2);
     }
@@ -387,30 +399,30 @@ mod tests {
     #[test]
     fn syntax_and_shape_errors_are_told_apart() {
         for bad in ["", "{", "{\"Time\": }", "nope", "{} {}", "{\"Time\": 1e400}"] {
-            assert!(matches!(transaction(bad.as_bytes()), Err(BodyError::Malformed(_))), "{bad:?}");
+            assert!(matches!(transaction(bad.as_bytes(), &cc()), Err(BodyError::Malformed(_))), "{bad:?}");
         }
-        assert!(matches!(transaction(b"[1, 2]"), Ok(Item::NotObject("array"))));
-        assert!(matches!(transaction(b"42"), Ok(Item::NotObject("number"))));
+        assert!(matches!(transaction(b"[1, 2]", &cc()), Ok(Item::NotObject("array"))));
+        assert!(matches!(transaction(b"42", &cc()), Ok(Item::NotObject("number"))));
         for bad_id in [r#", "id": {}"#, r#", "id": null"#, r#", "id": 1, "id": 2"#] {
-            let err = transaction(body(bad_id).as_bytes()).unwrap_err();
+            let err = transaction(body(bad_id).as_bytes(), &cc()).unwrap_err();
             assert!(matches!(&err, BodyError::WrongType(m) if m.contains("id")), "{bad_id}: {err:?}");
         }
         let long = format!(r#", "id": "{}""#, "x".repeat(MAX_ID_CHARS + 1));
-        assert!(matches!(transaction(body(&long).as_bytes()), Err(BodyError::WrongType(_))));
+        assert!(matches!(transaction(body(&long).as_bytes(), &cc()), Err(BodyError::WrongType(_))));
     }
 
     #[test]
     fn batches_keep_order_and_count_past_the_limit() {
         let one = body("");
         let text = format!(r#"{{"transactions": [{one}, 7, {one}, {one}]}}"#);
-        let b = batch(text.as_bytes(), 10).unwrap();
+        let b = batch(text.as_bytes(), 10, &cc()).unwrap();
         assert_eq!(b.total, 4);
         assert!(matches!(b.items[1], Item::NotObject("number")));
-        let b = batch(text.as_bytes(), 2).unwrap();
+        let b = batch(text.as_bytes(), 2, &cc()).unwrap();
         assert_eq!((b.items.len(), b.total), (2, 4));
         for bad in [r#"{}"#, r#"{"transactions": {}}"#, r#"{"transactions": [], "x": 1}"#, "[]"] {
-            assert!(matches!(batch(bad.as_bytes(), 10), Err(BodyError::WrongType(_))), "{bad}");
+            assert!(matches!(batch(bad.as_bytes(), 10, &cc()), Err(BodyError::WrongType(_))), "{bad}");
         }
-        assert!(matches!(batch(br#"{"transactions": [1,"#, 10), Err(BodyError::Malformed(_))));
+        assert!(matches!(batch(br#"{"transactions": [1,"#, 10, &cc()), Err(BodyError::Malformed(_))));
     }
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use fraud_core::{validate_fields, Artifact, Provenance, RawValue, FEATURE_NAMES, N_FEATURES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::{Artifact, Provenance, RawValue};
+
+const N_FEATURES: usize = 30;
 use http_api::{app, Served, MAX_BODY_BYTES};
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -60,7 +63,7 @@ fn transaction(seed: f64) -> Value {
 fn core_probability(served: &Served, tx: &Value) -> f64 {
     let pairs: Vec<(&str, RawValue)> =
         FEATURE_NAMES.iter().map(|n| (*n, RawValue::Number(tx[n].as_f64().unwrap()))).collect();
-    served.model().predict(&validate_fields(pairs).unwrap()).probability
+    served.model().predict(&served.model().validate(pairs).unwrap()).probability
 }
 
 #[tokio::test]
@@ -277,4 +280,41 @@ async fn every_documented_status_is_reached_by_a_contract_case() {
     let docs = router.oneshot(Request::get("/docs").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+}
+
+/// A model of a team's own schema: requests, errors, the card and the
+/// OpenAPI document all speak its names, and the Kaggle file's fields are refused.
+#[tokio::test]
+async fn another_schema_is_served_by_its_own_names() {
+    let artifact = Artifact::example_retail();
+    let served = Arc::new(Served::from_artifact(&artifact.encode().unwrap()).unwrap());
+    let router = app(served.clone());
+    let names = fraud_core::RETAIL_EXAMPLE_FEATURES;
+    let tx: serde_json::Map<String, Value> =
+        names.iter().enumerate().map(|(i, n)| (n.to_string(), json!(i as f64 * 1.5))).collect();
+    let (status, body) = post(&router, "/predict?explain=3", &Value::Object(tx.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pairs: Vec<(&str, RawValue)> = names.iter().map(|n| (*n, RawValue::Number(tx[*n].as_f64().unwrap()))).collect();
+    let want = served.model().predict(&served.model().validate(pairs).unwrap());
+    assert_eq!(body["fraud_probability"].as_f64().unwrap().to_bits(), want.probability.to_bits());
+    assert!(body["contributions"].as_array().unwrap().iter().all(|c| names.contains(&c["feature"].as_str().unwrap())));
+    assert_eq!(body["expected_benefit"]["currency"], "USD");
+    // A creditcard transaction is refused, every field named.
+    let (status, body) = post(&router, "/predict", &transaction(1.0)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_fields");
+    let fields: Vec<&str> = body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"merchant_risk") && fields.contains(&"V14"), "{fields:?}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("missing: amount, merchant_risk"), "{message}");
+    // The card and the document describe this schema.
+    let (_, card) = send(&router, Method::GET, "/model", None, Body::empty()).await;
+    assert_eq!(card["schema"]["features"], json!(names));
+    assert_eq!((card["schema"]["label"].as_str(), card["schema"]["id"].as_str()), (Some("is_fraud"), Some("transaction_id")));
+    assert_eq!(card["limits"]["max_explain"], 12);
+    let (_, doc) = send(&router, Method::GET, "/openapi.json", None, Body::empty()).await;
+    let body_schema = &doc["components"]["schemas"]["TransactionBody"];
+    assert_eq!(body_schema["required"], json!(names));
+    assert!(body_schema["properties"].get("V1").is_none());
+    assert_eq!(doc["info"]["x-limits"]["max_explain"], 12);
 }

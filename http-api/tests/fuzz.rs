@@ -8,7 +8,10 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request};
 use axum::Router;
-use fraud_core::{validate_fields, Artifact, ErrorCode, RawValue, FEATURE_NAMES, N_FEATURES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::{Artifact, ErrorCode, RawValue, Schema};
+
+const N_FEATURES: usize = 30;
 use http_api::{app, parse, Served};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -67,8 +70,8 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_parsers(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse::transaction(&bytes);
-        let _ = parse::batch(&bytes, 100);
+        let _ = parse::transaction(&bytes, &Schema::creditcard());
+        let _ = parse::batch(&bytes, 100, &Schema::creditcard());
     }
 
     #[test]
@@ -111,7 +114,7 @@ proptest! {
         obj.insert("id".into(), json!(id));
         let (status, answer) = runtime().block_on(call(&router, "/predict", Value::Object(obj).to_string().into_bytes()));
         prop_assert_eq!(status, 200);
-        let t = validate_fields(FEATURE_NAMES.iter().zip(&values).map(|(n, v)| (*n, RawValue::Number(*v)))).unwrap();
+        let t = served.model().validate(FEATURE_NAMES.iter().zip(&values).map(|(n, v)| (*n, RawValue::Number(*v)))).unwrap();
         let want = served.model().predict(&t);
         prop_assert_eq!(answer["fraud_probability"].as_f64().unwrap().to_bits(), want.probability.to_bits());
         prop_assert_eq!(answer["is_fraud"].as_bool().unwrap(), want.is_fraud);

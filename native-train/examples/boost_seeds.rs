@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use native_train::boost::{boost, BoostOptions, Rows};
-use native_train::data::load_csv;
+use native_train::data::load_creditcard as load_csv;
 use native_train::metrics::{average_precision, best_f1_threshold, evaluate};
 use native_train::split::stratified_split;
 

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fraud_core::decision::format_money;
-use fraud_core::{Benefit, Costs, Model, N_FEATURES};
+use fraud_core::{Benefit, Costs, Model, Schema};
 use indicatif::{ProgressBar, ProgressStyle};
 use native_train::boost::BoostOptions;
 use native_train::calibrate::CalibrationChoice;
-use native_train::data::{load_bytes, load_csv, Dataset};
+use native_train::data::{load_bytes, load_csv, Dataset, LoadError};
 use native_train::output::write_outputs;
 use native_train::pipeline::{run, Candidate, CandidateKind, Config, Outcome, Source};
 use native_train::policy::{self, PolicyChoice};
 use native_train::report::{candidate_cells, policy_label, CANDIDATE_COLUMNS};
-use native_train::synth;
+use native_train::synth::{self, SchemaKind};
 
 /// Train the credit-card fraud model natively and export it for every runtime.
 ///
@@ -39,7 +39,8 @@ struct Cli {
 enum Command {
     /// Run the training protocol and write the artifact, reports and replay file.
     Train(TrainArgs),
-    /// Write a synthetic dataset with the real file's schema and header style.
+    /// Write a synthetic dataset: the real file's schema and header style, or
+    /// (--schema retail) a retail team's own twelve named features with an id column.
     Synth(SynthArgs),
     /// Time every stage of the pipeline and core scoring; prints figures.
     Bench(BenchArgs),
@@ -89,7 +90,7 @@ struct GoldenArgs {
     /// The model artifact.
     #[arg(long, default_value = "model/model.bin")]
     model: PathBuf,
-    /// Rows to score: a CSV with the schema (the trainer's replay file by default).
+    /// Rows to score: a CSV with the model's feature columns (the trainer's replay file by default).
     #[arg(long, default_value = "model/replay.csv")]
     replay: PathBuf,
     /// Where to write the golden file.
@@ -97,12 +98,41 @@ struct GoldenArgs {
     out: PathBuf,
 }
 
+/// Which data to train on, and what its columns are.
+///
+/// Any CSV with a header works: every column but the label and the id is a
+/// feature (or the ones --features names), each must be numeric; at most 256.
+/// The schema — feature names and order, label, id and amount columns — goes
+/// into the artifact, and every runtime validates requests against it.
 #[derive(Args, Clone)]
 struct DataArgs {
-    /// The dataset CSV (header `Time, V1..V28, Amount, Class`, any order).
-    /// Default: data/creditcard.csv if present, else synthetic data.
+    /// The dataset CSV, any column order. Default: data/creditcard.csv if
+    /// present (the Kaggle file), else synthetic data (see --synthetic-schema).
     #[arg(long, value_name = "CSV")]
     data: Option<PathBuf>,
+    /// The label column: 0/1, "0"/"1" or true/false (1 / true = fraud).
+    /// [default: Class; is_fraud for --synthetic-schema retail]
+    #[arg(long, value_name = "COLUMN")]
+    label: Option<String>,
+    /// The feature columns, in this order (comma-separated). Default: every
+    /// column but the label and --id. Other columns are ignored.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+    features: Option<Vec<String>>,
+    /// A column identifying each transaction: carried into the replay file
+    /// (and so through batch scoring and the streamer), never a feature.
+    /// [default: none; transaction_id for --synthetic-schema retail]
+    #[arg(long, value_name = "COLUMN")]
+    id: Option<String>,
+    /// The feature money is proportional to (the costs' `amount`). [default:
+    /// Amount (amount for retail) when the file has it; without one, every
+    /// cost is fixed per outcome and the cost-optimal policy is unavailable]
+    #[arg(long, value_name = "COLUMN")]
+    amount: Option<String>,
+    /// Schema of synthetic data: creditcard (the Kaggle file's 30 columns) or
+    /// retail (a dozen named features and an id column; used even when
+    /// data/creditcard.csv exists).
+    #[arg(long, default_value = "creditcard", value_parser = parse_schema_kind)]
+    synthetic_schema: SchemaKind,
     /// Rows of synthetic data, when training on synthetic data.
     #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
     synthetic_rows: usize,
@@ -147,8 +177,10 @@ struct ProtocolArgs {
 /// How scores become probabilities and decisions, and what decisions are worth.
 ///
 /// An outcome's value is written `FIXED`, `RATE*amount` or `FIXED+RATE*amount`
-/// (positive is money earned, in --currency); `amount` is the transaction's Amount.
-/// The defaults are scikit-learn's cost-sensitive example on this dataset.
+/// (positive is money earned, in --currency); `amount` is the transaction's
+/// amount column (--amount). The defaults are scikit-learn's cost-sensitive
+/// example on the Kaggle file; without an amount column they are fixed: +50,
+/// -100, -5, +1.
 #[derive(Args, Clone)]
 struct DecisionArgs {
     /// Calibration of every candidate's probabilities, fitted on validation: platt (logistic fit on
@@ -163,30 +195,37 @@ struct DecisionArgs {
     /// Currency of the values below.
     #[arg(long, default_value = "EUR")]
     currency: String,
-    /// Value of refusing a fraud (true positive).
-    #[arg(long, default_value = "50", value_parser = policy::parse_benefit, allow_hyphen_values = true)]
-    cost_refused_fraud: Benefit,
-    /// Value of accepting a fraud (missed fraud).
-    #[arg(long, default_value = "-1*amount", value_parser = policy::parse_benefit, allow_hyphen_values = true)]
-    cost_accepted_fraud: Benefit,
-    /// Value of refusing a legitimate transaction (false alarm).
-    #[arg(long, default_value = "-5", value_parser = policy::parse_benefit, allow_hyphen_values = true)]
-    cost_refused_legitimate: Benefit,
-    /// Value of accepting a legitimate transaction.
-    #[arg(long, default_value = "0.02*amount", value_parser = policy::parse_benefit, allow_hyphen_values = true)]
-    cost_accepted_legitimate: Benefit,
+    /// Value of refusing a fraud (true positive). [default: 50]
+    #[arg(long, value_parser = policy::parse_benefit, allow_hyphen_values = true)]
+    cost_refused_fraud: Option<Benefit>,
+    /// Value of accepting a fraud (missed fraud). [default: -1*amount; -100 without an amount]
+    #[arg(long, value_parser = policy::parse_benefit, allow_hyphen_values = true)]
+    cost_accepted_fraud: Option<Benefit>,
+    /// Value of refusing a legitimate transaction (false alarm). [default: -5]
+    #[arg(long, value_parser = policy::parse_benefit, allow_hyphen_values = true)]
+    cost_refused_legitimate: Option<Benefit>,
+    /// Value of accepting a legitimate transaction. [default: 0.02*amount; 1 without an amount]
+    #[arg(long, value_parser = policy::parse_benefit, allow_hyphen_values = true)]
+    cost_accepted_legitimate: Option<Benefit>,
 }
 
 impl DecisionArgs {
-    fn costs(&self) -> Costs {
+    /// The costs given, the rest from the defaults for a schema with or without an amount.
+    fn costs(&self, schema: &Schema) -> Costs {
+        let defaults = if schema.amount().is_some() { Costs::default() } else { Costs::fixed_default() };
         Costs {
             currency: self.currency.clone(),
-            refused_fraud: self.cost_refused_fraud,
-            accepted_fraud: self.cost_accepted_fraud,
-            refused_legitimate: self.cost_refused_legitimate,
-            accepted_legitimate: self.cost_accepted_legitimate,
+            refused_fraud: self.cost_refused_fraud.unwrap_or(defaults.refused_fraud),
+            accepted_fraud: self.cost_accepted_fraud.unwrap_or(defaults.accepted_fraud),
+            refused_legitimate: self.cost_refused_legitimate.unwrap_or(defaults.refused_legitimate),
+            accepted_legitimate: self.cost_accepted_legitimate.unwrap_or(defaults.accepted_legitimate),
         }
     }
+}
+
+fn parse_schema_kind(name: &str) -> Result<SchemaKind, String> {
+    SchemaKind::from_name(name)
+        .ok_or_else(|| format!("unknown schema {name:?}; choose from {}", SchemaKind::NAMES.join(", ")))
 }
 
 fn parse_calibration(name: &str) -> Result<CalibrationChoice, String> {
@@ -264,7 +303,8 @@ fn parse_candidate(name: &str) -> Result<CandidateKind, String> {
 }
 
 impl ProtocolArgs {
-    fn config(&self, seed: u64) -> Config {
+    /// The protocol for `seed` on data of `schema` (the cost defaults depend on its amount column).
+    fn config(&self, seed: u64, schema: &Schema) -> Config {
         Config {
             seed,
             validation_fraction: self.validation_fraction,
@@ -276,7 +316,7 @@ impl ProtocolArgs {
             boost: self.trees.options(),
             calibration: self.decision.calibration,
             policy: self.decision.policy,
-            costs: self.decision.costs(),
+            costs: self.decision.costs(schema),
         }
     }
 }
@@ -304,6 +344,10 @@ struct SynthArgs {
     /// Where to write the CSV.
     #[arg(long)]
     out: PathBuf,
+    /// Which columns: creditcard (Time, V1..V28, Amount, Class) or retail
+    /// (transaction_id, twelve named features, is_fraud).
+    #[arg(long, default_value = "creditcard", value_parser = parse_schema_kind)]
+    schema: SchemaKind,
     /// Number of transactions.
     #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
     rows: usize,
@@ -354,32 +398,65 @@ fn main() -> ExitCode {
 fn load(args: &DataArgs) -> Result<(Dataset, Source, Duration)> {
     let t = Instant::now();
     let default = Path::new("data/creditcard.csv");
+    let kind = args.synthetic_schema;
     let path = match &args.data {
         Some(p) => Some(p.clone()),
-        None if default.exists() => Some(default.to_path_buf()),
+        None if default.exists() && kind == SchemaKind::Creditcard => Some(default.to_path_buf()),
         None => None,
     };
+    let spec = dataset::Spec {
+        features: match &args.features {
+            Some(names) => dataset::Features::Named(names.clone()),
+            None => dataset::Features::All,
+        },
+        label: args.label.clone().unwrap_or_else(|| {
+            if path.is_some() { fraud_core::schema::DEFAULT_LABEL } else { kind.label() }.to_string()
+        }),
+        id: args.id.clone().or_else(|| if path.is_some() { None } else { kind.id().map(String::from) }),
+    };
+    let default_amount = if path.is_some() { fraud_core::schema::DEFAULT_AMOUNT } else { kind.amount() };
     let (loaded, source) = match path {
         Some(path) => {
-            let loaded = load_csv(&path).with_context(|| format!("loading {}", path.display()))?;
+            let loaded = load_with_hints(|amount| load_csv(&path, &spec, amount), args, &spec, default_amount)
+                .with_context(|| format!("loading {}", path.display()))?;
             let source = Source { name: path.display().to_string(), sha256: loaded.sha256.clone(), synthetic: false };
             (loaded, source)
         }
         None => {
             tracing::warn!(
-                "no dataset given and data/creditcard.csv is absent: training on SYNTHETIC data \
-                 (run `cargo xtask fetch-data` for the real file)"
+                "no dataset given{}: training on SYNTHETIC {} data (run `cargo xtask fetch-data` for the real file)",
+                if kind == SchemaKind::Creditcard { " and data/creditcard.csv is absent" } else { "" },
+                SchemaKind::NAMES[kind as usize],
             );
             let name = format!(
-                "synthetic(rows={}, fraud_rate={}, seed={})",
-                args.synthetic_rows, args.synthetic_fraud_rate, args.synthetic_seed
+                "synthetic{}(rows={}, fraud_rate={}, seed={})",
+                if kind == SchemaKind::Retail { "-retail" } else { "" },
+                args.synthetic_rows,
+                args.synthetic_fraud_rate,
+                args.synthetic_seed
             );
-            let csv = synth::generate_csv(args.synthetic_rows, args.synthetic_fraud_rate, args.synthetic_seed);
-            let loaded = load_bytes(&csv).context("parsing synthetic data")?;
+            let csv = kind.generate_csv(args.synthetic_rows, args.synthetic_fraud_rate, args.synthetic_seed);
+            let loaded = load_with_hints(|amount| load_bytes(&csv, &spec, amount), args, &spec, default_amount)
+                .context("parsing synthetic data")?;
             let source = Source { name, sha256: loaded.sha256.clone(), synthetic: true };
             (loaded, source)
         }
     };
+    let schema = &loaded.data.schema;
+    match schema.amount_name() {
+        Some(amount) => tracing::info!("amount column: {amount}"),
+        None => tracing::warn!(
+            "no amount column ({default_amount} is not among the features; name one with --amount): every cost is \
+             fixed per outcome and the cost-optimal policy is unavailable"
+        ),
+    }
+    tracing::info!(
+        features = schema.len(),
+        label = schema.label(),
+        id = schema.id().unwrap_or("none"),
+        "schema: {}",
+        schema.describe()
+    );
     let elapsed = t.elapsed();
     tracing::info!(
         rows = loaded.data.len(),
@@ -389,6 +466,44 @@ fn load(args: &DataArgs) -> Result<(Dataset, Source, Duration)> {
         source.name
     );
     Ok((loaded.data, source, elapsed))
+}
+
+/// Loads with the amount column resolved (the named one, or the default when
+/// the data has it) and errors that say what to do: a text column among the
+/// default features is probably an id or a category.
+fn load_with_hints(
+    load: impl Fn(Option<&str>) -> Result<native_train::data::Loaded, LoadError>,
+    args: &DataArgs,
+    spec: &dataset::Spec,
+    default_amount: &str,
+) -> Result<native_train::data::Loaded> {
+    let first = match &args.amount {
+        Some(amount) => load(Some(amount)),
+        None => load(Some(default_amount)),
+    };
+    let result = match first {
+        // The default amount column is optional: without it, money is fixed per outcome.
+        Err(LoadError::Schema(fraud_core::SchemaError::AmountNotFeature { .. })) if args.amount.is_none() => load(None),
+        other => other,
+    };
+    result.map_err(|e| {
+        let hint = match &e {
+            LoadError::Csv(dataset::CsvError::Value { column, problem: dataset::ValueProblem::NotNumeric(_), .. })
+                if spec.features == dataset::Features::All && *column != spec.label =>
+            {
+                format!(
+                    " (every column but the label {:?} is a feature unless --features says otherwise: leave {column:?} \
+                     out with --features, or name it with --id if it identifies the transaction)",
+                    spec.label
+                )
+            }
+            LoadError::Csv(dataset::CsvError::Header { missing, .. }) if missing.contains(&spec.label) => {
+                format!(" (name the label column with --label; it is {:?} now)", spec.label)
+            }
+            _ => String::new(),
+        };
+        anyhow::anyhow!("{e}{hint}")
+    })
 }
 
 fn progress(hidden: bool) -> ProgressBar {
@@ -409,7 +524,7 @@ fn train(args: TrainArgs) -> Result<()> {
     if !args.seeds.is_empty() {
         return multi_seed(&data, &source, &args);
     }
-    let cfg = args.protocol.config(args.protocol.seed);
+    let cfg = args.protocol.config(args.protocol.seed, &data.schema);
     let bar = progress(false);
     let outcome = run(&data, &source, &cfg, &bar)?;
     bar.finish_and_clear();
@@ -511,7 +626,8 @@ fn multi_seed(data: &Dataset, source: &Source, args: &TrainArgs) -> Result<()> {
     for &seed in &args.seeds {
         bar.set_prefix(format!("seed {seed}"));
         bar.set_position(0);
-        let outcome = run(data, source, &args.protocol.config(seed), &bar).with_context(|| format!("seed {seed}"))?;
+        let outcome = run(data, source, &args.protocol.config(seed, &data.schema), &bar)
+            .with_context(|| format!("seed {seed}"))?;
         runs.push((seed, outcome.candidates, outcome.selected));
     }
     bar.finish_and_clear();
@@ -650,7 +766,7 @@ fn write_synthetic(args: SynthArgs) -> Result<()> {
     if !(0.0..=1.0).contains(&args.fraud_rate) {
         bail!("--fraud-rate must be in [0, 1], got {}", args.fraud_rate);
     }
-    let csv = synth::generate_csv(args.rows, args.fraud_rate, args.seed);
+    let csv = args.schema.generate_csv(args.rows, args.fraud_rate, args.seed);
     native_train::output::write_atomic(&args.out, |w| std::io::Write::write_all(w, &csv))
         .with_context(|| format!("writing {}", args.out.display()))?;
     println!("wrote {} ({} rows, {} bytes)", args.out.display(), args.rows, csv.len());
@@ -671,7 +787,6 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
 
 fn bench(args: BenchArgs) -> Result<()> {
     let runs = args.runs.max(1);
-    let cfg = args.protocol.config(args.protocol.seed);
     let out = std::env::temp_dir().join(format!("native-train-bench-{}", std::process::id()));
     let mut load_ms = Vec::new();
     let mut total_ms = Vec::new();
@@ -681,6 +796,7 @@ fn bench(args: BenchArgs) -> Result<()> {
     for r in 0..runs {
         let t = Instant::now();
         let (data, source, load_time) = load(&args.data)?;
+        let cfg = args.protocol.config(args.protocol.seed, &data.schema);
         let outcome = run(&data, &source, &cfg, &ProgressBar::hidden())?;
         drop(data);
         let te = Instant::now();
@@ -736,7 +852,8 @@ fn bench(args: BenchArgs) -> Result<()> {
 /// Times `core` on `rows` (row-major): one transaction at a time, the batch
 /// API, and one explanation (TreeSHAP for trees). Prints medians and minima.
 fn scoring_bench(model: &Model, rows: &[f64], runs: usize) -> Result<()> {
-    let (chunks, _) = rows.as_chunks::<N_FEATURES>();
+    let chunks: Vec<&[f64]> = rows.chunks_exact(model.width()).collect();
+    let transactions = chunks.iter().map(|x| model.transaction(x)).collect::<Result<Vec<_>, _>>()?;
     let n = chunks.len();
     let mut single = Vec::new();
     let mut batch = Vec::new();
@@ -746,7 +863,7 @@ fn scoring_bench(model: &Model, rows: &[f64], runs: usize) -> Result<()> {
     for _ in 0..runs.max(5) {
         let t = Instant::now();
         let mut acc = 0.0;
-        for x in chunks {
+        for x in &chunks {
             acc += model.probability(black_box(x));
         }
         black_box(acc);
@@ -756,8 +873,8 @@ fn scoring_bench(model: &Model, rows: &[f64], runs: usize) -> Result<()> {
         black_box(&probs);
         batch.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
         let t = Instant::now();
-        for x in &chunks[..explained] {
-            black_box(model.explain(&fraud_core::Transaction(*black_box(x)), N_FEATURES));
+        for t in &transactions[..explained] {
+            black_box(model.explain(black_box(t), model.width()));
         }
         explain.push(t.elapsed().as_secs_f64() * 1e9 / explained as f64);
     }
@@ -785,7 +902,8 @@ fn scoring_bench(model: &Model, rows: &[f64], runs: usize) -> Result<()> {
 fn bench_model(args: BenchModelArgs) -> Result<()> {
     let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
     let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
-    let replay = dataset::read_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?;
+    let replay = dataset::read_csv(&args.replay, &dataset::Spec::of_schema(model.schema()))
+        .with_context(|| format!("loading {}", args.replay.display()))?;
     println!("{} ({} bytes)", args.model.display(), bytes.len());
     scoring_bench(&model, replay.values(), args.runs)
 }
@@ -793,7 +911,10 @@ fn bench_model(args: BenchModelArgs) -> Result<()> {
 fn golden(args: GoldenArgs) -> Result<()> {
     let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
     let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", args.model.display()))?;
-    let replay = dataset::read_csv(&args.replay).with_context(|| format!("loading {}", args.replay.display()))?;
+    // The replay's features in the model's order; its id column is not needed here.
+    let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(model.schema()) };
+    let replay =
+        dataset::read_csv(&args.replay, &spec).with_context(|| format!("loading {}", args.replay.display()))?;
     let mut probabilities = vec![0.0; replay.len()];
     model.score_batch(replay.values(), &mut probabilities)?;
     let mut decisions = vec![false; probabilities.len()];

@@ -17,7 +17,7 @@ use fraud_core::drift::{Bins, DriftReference};
 use fraud_core::model::{BatchError, ModelError};
 use fraud_core::{
     Artifact, Calibration, Costs, DecisionRule, LogisticWeights, Metrics, Model, ModelParams, Policy, Provenance,
-    Scaler, Scorer, Training, Transaction, Trees, N_FEATURES,
+    Scaler, Schema, Scorer, Training, Trees,
 };
 use indicatif::ProgressBar;
 use ndarray::{Array2, ArrayView2, Axis};
@@ -337,6 +337,29 @@ fn check_config(cfg: &Config) -> Result<(), TrainError> {
     Ok(())
 }
 
+/// Without an amount column, money can only be fixed per outcome and the
+/// per-transaction policy does not exist: say so rather than train on zeros.
+fn check_amount(schema: &Schema, cfg: &Config) -> Result<(), TrainError> {
+    if schema.amount().is_some() {
+        return Ok(());
+    }
+    if cfg.policy == PolicyChoice::Fixed(Policy::CostOptimal) {
+        return Err(TrainError::Config(
+            "the cost-optimal policy decides each transaction from its amount, and the data has no amount \
+             column: name it with --amount COLUMN, or choose --policy f1 or net-benefit"
+                .into(),
+        ));
+    }
+    if cfg.costs.uses_amount() {
+        return Err(TrainError::Config(
+            "the costs depend on the amount (…*amount), and the data has no amount column: name it with \
+             --amount COLUMN, or give fixed values (--cost-accepted-fraud -100 and so on)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Points kept of each curve in the report (enough for a smooth SVG line).
 const CURVE_POINTS: usize = 400;
 /// The threshold a fitted model carries until validation picks its own.
@@ -345,7 +368,7 @@ const PROVISIONAL_THRESHOLD: f64 = 0.5;
 /// Scores held-out rows (validated by the CSV reader: finite and in range)
 /// through core, as every runtime would.
 fn score(model: &Model, rows: &[f64]) -> Result<Vec<f64>, TrainError> {
-    let mut out = vec![0.0; rows.len() / N_FEATURES];
+    let mut out = vec![0.0; rows.len() / model.width()];
     model.score_batch(rows, &mut out).map_err(TrainError::Scoring)?;
     Ok(out)
 }
@@ -378,7 +401,7 @@ fn split_data(data: &Dataset, cfg: &Config) -> Result<Splits, TrainError> {
         }
     }
     // Room for SMOTE's synthetic rows after the train rows (see `TrainSet`).
-    let mut train_rows: Vec<f64> = Vec::with_capacity(split.train.len() * 2 * N_FEATURES);
+    let mut train_rows: Vec<f64> = Vec::with_capacity(split.train.len() * 2 * data.schema.len());
     for &i in &split.train {
         train_rows.extend(data.x.row(i).iter());
     }
@@ -399,6 +422,8 @@ struct TrainSet {
     scaler: Scaler,
     /// The raw train rows (empty when no tree candidate runs).
     raw: Vec<f64>,
+    /// The rows' schema.
+    schema: Schema,
 }
 
 impl TrainSet {
@@ -416,23 +441,32 @@ fn oversample(
     raw: Vec<f64>,
     scaler: &Scaler,
     y_train: &[u8],
+    schema: &Schema,
     cfg: &Config,
 ) -> Result<TrainSet, TrainError> {
-    let minority: Vec<[f64; N_FEATURES]> = scaled
-        .chunks_exact(N_FEATURES)
+    let width = schema.len();
+    let minority: Vec<f64> = scaled
+        .chunks_exact(width)
         .zip(y_train)
         .filter(|(_, &y)| y == 1)
-        .map(|(r, _)| std::array::from_fn(|j| r[j]))
+        .flat_map(|(r, _)| r.iter().copied())
         .collect();
-    let majority = y_train.len() - minority.len();
-    let n_synth = synthetic_count(majority, minority.len(), cfg.smote_ratio);
-    smote(&minority, cfg.smote_k, n_synth, cfg.seed, &mut scaled).map_err(TrainError::Smote)?;
+    let frauds = minority.len() / width;
+    let majority = y_train.len() - frauds;
+    let n_synth = if cfg.candidates.iter().any(|k| k.uses_smote()) {
+        synthetic_count(majority, frauds, cfg.smote_ratio)
+    } else {
+        0
+    };
+    if n_synth > 0 {
+        smote(&minority, width, cfg.smote_k, n_synth, cfg.seed, &mut scaled).map_err(TrainError::Smote)?;
+    }
     let original_rows = y_train.len();
-    let rows = Array2::from_shape_vec((original_rows + n_synth, N_FEATURES), scaled)
+    let rows = Array2::from_shape_vec((original_rows + n_synth, width), scaled)
         .map_err(|e| TrainError::Data(format!("SMOTE output: {e}")))?;
     let mut labels = y_train.to_vec();
     labels.resize(original_rows + n_synth, 1);
-    Ok(TrainSet { rows, labels, original_rows, frauds: minority.len(), scaler: scaler.clone(), raw })
+    Ok(TrainSet { rows, labels, original_rows, frauds, scaler: scaler.clone(), raw, schema: schema.clone() })
 }
 
 /// A fitted candidate, before validation picks its threshold.
@@ -478,7 +512,8 @@ fn fit_candidate(
     let opts = FitOptions { c: cfg.c, class_weights, ..FitOptions::default() };
     let fitted = fit(x, y, &opts).map_err(|e| TrainError::Fit(kind.name(), e))?;
     let weights = LogisticWeights { weights: fitted.weights.clone(), intercept: fitted.intercept };
-    let model = Model::logistic(kind.name().to_string(), train.scaler.clone(), weights, PROVISIONAL_THRESHOLD)
+    let model =
+        Model::logistic(kind.name().to_string(), train.schema.clone(), train.scaler.clone(), weights, PROVISIONAL_THRESHOLD)
         .map_err(|e| TrainError::Model(kind.name(), e))?;
     let training = Training::Logistic(LogisticTraining {
         c: cfg.c,
@@ -508,7 +543,8 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
     let (x, y): (&[f64], &[u8]) = if kind == CandidateKind::TreesSmote {
         let scaled = rows_of(train.rows.view());
         let mut all = train.raw.clone();
-        for z in scaled[train.original_rows * N_FEATURES..].chunks_exact(N_FEATURES) {
+        let width = train.schema.len();
+        for z in scaled[train.original_rows * width..].chunks_exact(width) {
             all.extend(z.iter().zip(&train.scaler.scale).zip(&train.scaler.mean).map(|((z, s), m)| z * s + m));
         }
         synthetic = all;
@@ -523,12 +559,18 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
         [1.0, 1.0]
     };
     let opts = BoostOptions { fraud_weight: class_weights[1] / class_weights[0], seed: cfg.seed, ..cfg.boost.clone() };
+    let width = train.schema.len();
     let (ensemble, report) =
-        boost(Rows { x, y, d: N_FEATURES }, Rows { x: validation.rows, y: validation.y, d: N_FEATURES }, &opts)
+        boost(Rows { x, y, d: width }, Rows { x: validation.rows, y: validation.y, d: width }, &opts)
             .map_err(|e| TrainError::Boost(name, e))?;
-    let trees = Trees::new(ensemble.to_core()).map_err(|e| TrainError::Model(name, e))?;
-    let model = Model::new(name.to_string(), Scorer::Trees(trees), DecisionRule::at_threshold(PROVISIONAL_THRESHOLD))
-        .map_err(|e| TrainError::Model(name, e))?;
+    let trees = Trees::new(ensemble.to_core(), width).map_err(|e| TrainError::Model(name, e))?;
+    let model = Model::new(
+        name.to_string(),
+        train.schema.clone(),
+        Scorer::Trees(trees),
+        DecisionRule::at_threshold_for(PROVISIONAL_THRESHOLD, &train.schema),
+    )
+    .map_err(|e| TrainError::Model(name, e))?;
     let training = Training::Trees(TreesTraining {
         learning_rate: opts.learning_rate,
         max_leaves: opts.max_leaves as u32,
@@ -599,12 +641,15 @@ fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) ->
     let val_scores = score(&calibrated, validation.rows)?;
     let val_curve = curve(&val_scores, validation.y);
     let (f1_threshold, _) = best_f1_on_curve(&val_curve, validation.frauds);
-    let val = Scored { probabilities: &val_scores, rows: validation.rows, labels: validation.y };
+    let schema = fitted.model.schema();
+    let val = Scored { probabilities: &val_scores, rows: validation.rows, labels: validation.y, schema };
     let net_threshold = val.best_net_benefit_threshold(&cfg.costs);
     let test_scores = score(&calibrated, test.rows)?;
-    let tested = Scored { probabilities: &test_scores, rows: test.rows, labels: test.y };
+    let tested = Scored { probabilities: &test_scores, rows: test.rows, labels: test.y, schema };
     let policies: Vec<PolicyReport> = Policy::TRAINED
         .iter()
+        // Without an amount column there is no per-transaction policy.
+        .filter(|&&p| p.uses_threshold() || schema.amount().is_some())
         .map(|&policy| {
             let threshold = if policy == Policy::F1Threshold { f1_threshold } else { net_threshold };
             let r = rule(policy, threshold);
@@ -705,14 +750,17 @@ const IMPORTANCE_ROWS: usize = 1_000;
 
 /// Mean |contribution| per feature over (up to) [`IMPORTANCE_ROWS`] validation rows.
 fn feature_importance(model: &Model, x_val: &Array2<f64>) -> Vec<f64> {
+    let width = model.width();
     let rows = rows_of(x_val.view());
-    let (rows, _) = rows.as_chunks::<N_FEATURES>();
-    let step = rows.len().div_ceil(IMPORTANCE_ROWS).max(1);
-    let sample: Vec<&[f64; N_FEATURES]> = rows.iter().step_by(step).collect();
-    let part = |chunk: &[&[f64; N_FEATURES]]| {
-        let mut sum = [0.0; N_FEATURES];
+    let n_rows = rows.len() / width;
+    let step = n_rows.div_ceil(IMPORTANCE_ROWS).max(1);
+    let sample: Vec<&[f64]> = rows.chunks_exact(width).step_by(step).collect();
+    let part = |chunk: &[&[f64]]| {
+        let mut sum = vec![0.0; width];
         for x in chunk {
-            for (s, c) in sum.iter_mut().zip(model.contributions(&Transaction(**x))) {
+            // Held-out rows passed the CSV reader: finite, and in range or the batch scorer refused them earlier.
+            let Ok(t) = model.transaction(x) else { continue };
+            for (s, c) in sum.iter_mut().zip(model.contributions(&t)) {
                 *s += c.contribution.abs();
             }
         }
@@ -720,17 +768,17 @@ fn feature_importance(model: &Model, x_val: &Array2<f64>) -> Vec<f64> {
     };
     // TreeSHAP costs ~1 µs per tree per row: both cores, halves summed in a fixed order.
     let half = sample.len().div_ceil(2);
-    let sums: Vec<[f64; N_FEATURES]> = std::thread::scope(|s| {
+    let sums: Vec<Vec<f64>> = std::thread::scope(|s| {
         let handles: Vec<_> = sample.chunks(half.max(1)).map(|c| s.spawn(move || part(c))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     let n = sample.len().max(1) as f64;
-    (0..N_FEATURES).map(|i| sums.iter().map(|s| s[i]).sum::<f64>() / n).collect()
+    (0..width).map(|i| sums.iter().map(|s| s[i]).sum::<f64>() / n).collect()
 }
 
 /// Quantile bins of every input over the train split (the drift reference).
 fn feature_bins(data: &Dataset, train: &[usize]) -> Vec<Bins> {
-    (0..N_FEATURES)
+    (0..data.schema.len())
         .map(|j| {
             let mut column: Vec<f64> = train.iter().map(|&i| data.x[[i, j]]).collect();
             Bins::fit(&mut column)
@@ -754,6 +802,7 @@ fn package(
     };
     Artifact {
         model_name: chosen.name().to_string(),
+        schema: data.schema.clone(),
         rule: chosen.model.rule().clone(),
         params,
         training: chosen.training.clone(),
@@ -793,16 +842,23 @@ fn package(
     }
 }
 
-/// The test rows in time order (stable, so file order breaks ties), for replaying.
-fn replay_of(x_test: &Array2<f64>, y_test: &[u8]) -> Dataset {
-    let mut order: Vec<usize> = (0..x_test.nrows()).collect();
-    order.sort_by(|&a, &b| x_test[[a, 0]].total_cmp(&x_test[[b, 0]]));
-    Dataset { x: x_test.select(Axis(0), &order), y: order.iter().map(|&i| y_test[i]).collect() }
+/// The test rows in file order — the order a transaction log is written in,
+/// so the order they happened — with their ids, for replaying.
+fn replay_of(data: &Dataset, test: &[usize]) -> Dataset {
+    let mut order = test.to_vec();
+    order.sort_unstable();
+    Dataset {
+        x: data.x.select(Axis(0), &order),
+        y: order.iter().map(|&i| data.y[i]).collect(),
+        schema: data.schema.clone(),
+        ids: data.ids.as_ref().map(|ids| order.iter().map(|&i| ids[i].clone()).collect()),
+    }
 }
 
 /// Runs the protocol. `bar` shows progress (pass `ProgressBar::hidden()` for none).
 pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> Result<Outcome, TrainError> {
     check_config(cfg)?;
+    check_amount(&data.schema, cfg)?;
     let kinds = cfg.candidates.clone();
     // split, scale, smote, one fit per candidate, thresholds + metrics
     bar.set_length(5 + kinds.len() as u64);
@@ -819,13 +875,14 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
 
     let t = Instant::now();
     bar.set_message("scaling (fit on train only)");
-    let scaler = Scaler::fit(&train_rows, N_FEATURES).ok_or_else(|| TrainError::Data("empty train split".into()))?;
+    let scaler =
+        Scaler::fit(&train_rows, data.schema.len()).ok_or_else(|| TrainError::Data("empty train split".into()))?;
     scaler.transform(&mut train_rows);
     stage("scale", t.elapsed());
 
     let t = Instant::now();
     bar.set_message("SMOTE (train only)");
-    let train = oversample(train_rows, raw_train, &scaler, &y_train, cfg)?;
+    let train = oversample(train_rows, raw_train, &scaler, &y_train, &data.schema, cfg)?;
     stage("smote", t.elapsed());
 
     let (val_rows, test_rows) = (rows_of(x_val.view()), rows_of(x_test.view()));
@@ -868,6 +925,6 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     let t = Instant::now();
     let artifact = package(&candidates[selected], data, (&split, &x_val), source, cfg, feature_reference);
     stage("feature importance", t.elapsed());
-    let replay = replay_of(&x_test, &y_test);
+    let replay = replay_of(data, &split.test);
     Ok(Outcome { candidates, selected, artifact, replay, timings })
 }

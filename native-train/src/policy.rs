@@ -2,7 +2,7 @@
 //! benefit on validation, and each policy's [`Tally`] on a split — decided by
 //! `fraud_core`'s own [`DecisionRule`], so the figures hold for what is served.
 
-use fraud_core::{Benefit, Costs, DecisionRule, Policy, Tally, N_FEATURES};
+use fraud_core::{Benefit, Costs, DecisionRule, Policy, Schema, Tally};
 
 /// Which policy the trainer serves (the CLI's `--policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,11 +37,14 @@ pub struct Scored<'a> {
     pub rows: &'a [f64],
     /// 1 for fraud.
     pub labels: &'a [u8],
+    /// The rows' schema (its width, and where the amount is).
+    pub schema: &'a Schema,
 }
 
 impl Scored<'_> {
+    /// Row `i`'s amount (0 without an amount column: the costs are then fixed).
     fn amount(&self, i: usize) -> f64 {
-        self.rows[i * N_FEATURES + fraud_core::decision::AMOUNT_FEATURE]
+        self.schema.amount().map_or(0.0, |a| self.rows[i * self.schema.len() + a])
     }
 
     /// The money `rule` makes on these rows.
@@ -117,6 +120,8 @@ fn next_up(x: f64) -> f64 {
 mod tests {
     use super::*;
 
+    const N_FEATURES: usize = 30;
+
     fn rows_with_amounts(amounts: &[f64]) -> Vec<f64> {
         amounts
             .iter()
@@ -135,7 +140,8 @@ mod tests {
         let probabilities = [0.9, 0.8, 0.7, 0.6, 0.1, 0.05];
         let labels = [1, 0, 0, 1, 0, 0];
         let rows = rows_with_amounts(&[1000.0, 10.0, 10.0, 20.0, 10.0, 10.0]);
-        let s = Scored { probabilities: &probabilities, rows: &rows, labels: &labels };
+        let schema = Schema::creditcard();
+        let s = Scored { probabilities: &probabilities, rows: &rows, labels: &labels, schema: &schema };
         // Refusing down to 0.6: +50 -5 -5 +50 +0.4 = 90.4 vs down to 0.9 only: 50 - 20 + 0.8 = 30.8.
         assert_eq!(s.best_net_benefit_threshold(&costs), 0.6);
         let rule = DecisionRule { policy: Policy::NetBenefitThreshold, ..DecisionRule::at_threshold(0.6) };
@@ -168,7 +174,8 @@ mod tests {
         let probabilities = [0.9, 0.8];
         let labels = [0, 0];
         let rows = rows_with_amounts(&[10.0, 10.0]);
-        let s = Scored { probabilities: &probabilities, rows: &rows, labels: &labels };
+        let schema = Schema::creditcard();
+        let s = Scored { probabilities: &probabilities, rows: &rows, labels: &labels, schema: &schema };
         let t = s.best_net_benefit_threshold(&costs);
         assert!(t > 0.9 && t < 0.9000001);
         assert_eq!(PolicyChoice::from_name("cost-optimal"), Some(PolicyChoice::Fixed(Policy::CostOptimal)));

@@ -473,7 +473,7 @@ pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
         cal.log_loss
     );
     let cms: String = outcome.candidates.iter().map(|c| confusion(&format!("{} (test)", c.name()), &c.test)).collect();
-    let importance = importance_chart(&a.feature_importance);
+    let importance = importance_chart(a.schema.features(), &a.feature_importance);
     let model_text = match &a.training {
         fraud_core::Training::Logistic(l) => format!("L2 logistic regression on standardised features, C={}", l.c),
         fraud_core::Training::Trees(t) => format!(
@@ -787,26 +787,30 @@ fn reliability_plot(c: &Candidate) -> String {
 }
 
 /// Horizontal bars of the 15 most important features.
-fn importance_chart(importance: &[f64]) -> String {
+fn importance_chart(names: &[String], importance: &[f64]) -> String {
     let mut ranked: Vec<(&str, f64)> =
-        fraud_core::FEATURE_NAMES.iter().copied().zip(importance.iter().copied()).collect();
+        names.iter().map(String::as_str).zip(importance.iter().copied()).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(15);
     let top = ranked.first().map_or(1.0, |r| r.1).max(1e-12);
-    let (w, bar_h) = (520.0, 18.0);
+    // Room for the longest name (a team's own names are longer than V14), ~7 px a character at 12 px.
+    let longest = ranked.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+    let label_w = (longest as f64 * 7.0 + 8.0).clamp(60.0, 460.0);
+    let (w, bar_h) = (label_w + 460.0, 18.0);
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{}">"#,
         ranked.len() as f64 * bar_h + 10.0
     );
     for (i, (name, v)) in ranked.iter().enumerate() {
         let y = i as f64 * bar_h + 5.0;
-        let len = v / top * (w - 170.0);
+        let len = v / top * (w - label_w - 110.0);
         let _ = write!(
             svg,
-            r##"<text x="60" y="{ty}" font-size="12" text-anchor="end">{name}</text><rect x="66" y="{y}" width="{len:.1}" height="{bh}" fill="#1f77b4"/><text x="{tx:.1}" y="{ty}" font-size="11">{v:.4}</text>"##,
+            r##"<text x="{label_w}" y="{ty}" font-size="12" text-anchor="end">{name}</text><rect x="{rx}" y="{y}" width="{len:.1}" height="{bh}" fill="#1f77b4"/><text x="{tx:.1}" y="{ty}" font-size="11">{v:.4}</text>"##,
             ty = y + 13.0,
             bh = bar_h - 4.0,
-            tx = 70.0 + len,
+            rx = label_w + 6.0,
+            tx = label_w + 10.0 + len,
             name = escape(name),
         );
     }

@@ -6,7 +6,6 @@
 //! `x + u · (neighbour − x)`. The number generated brings the minority count
 //! to `ratio · majority count` (imbalanced-learn's float `sampling_strategy`).
 
-use fraud_core::N_FEATURES;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -39,15 +38,15 @@ pub fn synthetic_count(majority: usize, minority: usize, ratio: f64) -> usize {
     ((ratio * majority as f64) as usize).saturating_sub(minority)
 }
 
-/// Indices (into `minority`) of each row's `k` nearest neighbours, nearest
-/// first, ties by index; the row itself is excluded.
-pub fn nearest_neighbours(minority: &[[f64; N_FEATURES]], k: usize) -> Vec<Vec<usize>> {
+/// Indices (into `minority`, row-major rows of `width` values) of each row's
+/// `k` nearest neighbours, nearest first, ties by index; the row itself is excluded.
+pub fn nearest_neighbours(minority: &[f64], width: usize, k: usize) -> Vec<Vec<usize>> {
     minority
-        .iter()
+        .chunks_exact(width)
         .enumerate()
         .map(|(i, a)| {
             let mut d: Vec<(f64, usize)> = minority
-                .iter()
+                .chunks_exact(width)
                 .enumerate()
                 .filter(|&(j, _)| j != i)
                 .map(|(j, b)| (a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>(), j))
@@ -64,26 +63,29 @@ pub fn nearest_neighbours(minority: &[[f64; N_FEATURES]], k: usize) -> Vec<Vec<u
 }
 
 /// Appends `count` synthetic minority rows (row-major) to `out`, from the
-/// scaled minority rows. Appending lets the caller grow the train matrix in
-/// place instead of holding a second copy of it.
+/// scaled minority rows (row-major, `width` values each). Appending lets the
+/// caller grow the train matrix in place instead of holding a second copy of it.
 pub fn smote(
-    minority: &[[f64; N_FEATURES]],
+    minority: &[f64],
+    width: usize,
     k: usize,
     count: usize,
     seed: u64,
     out: &mut Vec<f64>,
 ) -> Result<(), SmoteError> {
-    if minority.len() <= k || k == 0 {
-        return Err(SmoteError::TooFewMinority { have: minority.len(), k });
+    let rows = minority.len() / width.max(1);
+    if rows <= k || k == 0 {
+        return Err(SmoteError::TooFewMinority { have: rows, k });
     }
-    let neighbours = nearest_neighbours(minority, k);
+    let neighbours = nearest_neighbours(minority, width, k);
+    let row = |i: usize| &minority[i * width..(i + 1) * width];
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    out.reserve(count * N_FEATURES);
+    out.reserve(count * width);
     for _ in 0..count {
-        let pair = rng.gen_range(0..minority.len() * k);
+        let pair = rng.gen_range(0..rows * k);
         let (base, nn) = (pair / k, neighbours[pair / k][pair % k]);
         let u: f64 = rng.gen();
-        let (x, n) = (&minority[base], &minority[nn]);
+        let (x, n) = (row(base), row(nn));
         out.extend(x.iter().zip(n).map(|(a, b)| a + u * (b - a)));
     }
     Ok(())
@@ -92,6 +94,12 @@ pub fn smote(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const N_FEATURES: usize = 30;
+
+    fn flat(points: &[[f64; N_FEATURES]]) -> Vec<f64> {
+        points.as_flattened().to_vec()
+    }
 
     fn points(n: usize) -> Vec<[f64; N_FEATURES]> {
         (0..n)
@@ -115,7 +123,7 @@ mod tests {
     #[test]
     fn neighbours_exclude_self_and_are_nearest() {
         let pts = points(12);
-        let nn = nearest_neighbours(&pts, 5);
+        let nn = nearest_neighbours(&flat(&pts), N_FEATURES, 5);
         for (i, list) in nn.iter().enumerate() {
             assert_eq!(list.len(), 5);
             assert!(!list.contains(&i));
@@ -131,10 +139,10 @@ mod tests {
     fn synthetic_rows_lie_on_segments_to_neighbours_and_are_seeded() {
         let pts = points(20);
         let k = 5;
-        let nn = nearest_neighbours(&pts, k);
+        let nn = nearest_neighbours(&flat(&pts), N_FEATURES, k);
         let run = |seed| {
             let mut out = vec![];
-            smote(&pts, k, 500, seed, &mut out).unwrap();
+            smote(&flat(&pts), N_FEATURES, k, 500, seed, &mut out).unwrap();
             out
         };
         let out = run(9);
@@ -157,6 +165,6 @@ mod tests {
 
     #[test]
     fn too_few_minority_rows_is_an_error() {
-        assert_eq!(smote(&points(5), 5, 10, 0, &mut vec![]), Err(SmoteError::TooFewMinority { have: 5, k: 5 }));
+        assert_eq!(smote(&flat(&points(5)), N_FEATURES, 5, 10, 0, &mut vec![]), Err(SmoteError::TooFewMinority { have: 5, k: 5 }));
     }
 }

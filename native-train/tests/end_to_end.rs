@@ -4,8 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use fraud_core::{Artifact, N_FEATURES};
-use native_train::data::load_csv;
+use fraud_core::Artifact;
+
+const N_FEATURES: usize = 30;
+use native_train::data::load_creditcard as load_csv;
 use native_train::metrics::evaluate;
 use native_train::synth;
 
@@ -28,7 +30,7 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     // The artifact decodes, and its JSON reads back to the identical artifact.
     let bytes = std::fs::read(out.join("model.bin")).unwrap();
     let artifact = Artifact::decode(&bytes).unwrap();
-    let wire: fraud_core::wire::ArtifactV3 =
+    let wire: fraud_core::wire::ArtifactV4 =
         serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     let from_json = Artifact::from_wire(wire).unwrap();
     assert_eq!(from_json, artifact);
@@ -47,9 +49,10 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     assert!(artifact.feature_importance.iter().all(|v| v.is_finite() && *v >= 0.0));
 
     // Replaying the test split through the core model reproduces the reported test figures.
-    let replay = dataset::read_csv(&out.join("replay.csv")).unwrap();
+    let replay = dataset::read_csv(&out.join("replay.csv"), &dataset::Spec::creditcard()).unwrap();
     assert_eq!(replay.len() as u64, p.rows_test);
-    assert!(replay.rows().windows(2).all(|w| w[0][0] <= w[1][0]), "replay is in time order");
+    let times: Vec<f64> = replay.rows().map(|r| r[0]).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "replay is in time order");
     let model = artifact.model().unwrap();
     let mut probs = vec![0.0; replay.len()];
     model.score_batch(replay.values(), &mut probs).unwrap();
@@ -60,7 +63,7 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     let mut decisions = vec![false; probs.len()];
     model.decide_batch(replay.values(), &probs, &mut decisions);
     let mut tally = fraud_core::Tally::default();
-    for ((row, &label), &refused) in replay.rows().iter().zip(replay.labels()).zip(&decisions) {
+    for ((row, &label), &refused) in replay.rows().zip(replay.labels()).zip(&decisions) {
         tally.add(model.costs(), row[N_FEATURES - 1], label == 1, refused);
     }
     let served = artifact.policies.iter().find(|r| r.policy == model.policy()).expect("the served policy is reported");
@@ -207,4 +210,113 @@ fn every_tree_candidate_trains_a_model_core_accepts() {
     let mut probs = vec![0.0; outcome.replay.len()];
     model.score_batch(&rows, &mut probs).unwrap();
     assert_eq!(evaluate(&probs, &outcome.replay.y, back.test.threshold), back.test);
+}
+
+/// A team's own schema through the CLI: named label, id and amount columns,
+/// the schema in the artifact, the id carried into the replay file.
+#[test]
+fn cli_trains_any_numeric_schema_and_carries_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("retail.csv");
+    let out = dir.path().join("model");
+    let status = cli()
+        .args(["synth", "--schema", "retail", "--rows", "60000", "--fraud-rate", "0.01", "--seed", "3", "--out"])
+        .arg(&csv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = cli()
+        .arg("train")
+        .arg("--data")
+        .arg(&csv)
+        .args(["--label", "is_fraud", "--id", "transaction_id", "--amount", "amount", "--candidates", "baseline,trees"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let (artifact, model) = Artifact::load(&std::fs::read(out.join("model.bin")).unwrap()).unwrap();
+    let schema = &artifact.schema;
+    assert_eq!(schema.features(), synth::RETAIL_FEATURES.map(String::from));
+    assert_eq!((schema.label(), schema.id(), schema.amount_name()), ("is_fraud", Some("transaction_id"), Some("amount")));
+    assert_eq!(artifact.feature_importance.len(), 12);
+    assert!(artifact.test.average_precision > 0.3, "AP {}", artifact.test.average_precision);
+    // The replay file: the id first, the features, the label; it scores through core.
+    let text = std::fs::read_to_string(out.join("replay.csv")).unwrap();
+    assert!(text.starts_with("\"transaction_id\",\"amount\",\"merchant_risk\""), "{}", &text[..80]);
+    let replay = dataset::read_csv(&out.join("replay.csv"), &dataset::Spec::of_schema(schema)).unwrap();
+    let ids = replay.ids().unwrap().1;
+    assert!(ids.iter().all(|id| id.starts_with("tx-3-")));
+    let mut probs = vec![0.0; replay.len()];
+    model.score_batch(replay.values(), &mut probs).unwrap();
+    assert_eq!(evaluate(&probs, replay.labels(), artifact.test.threshold), artifact.test);
+
+    // Without an amount column: fixed costs, no cost-optimal policy, and the trainer says so.
+    let out2 = dir.path().join("model2");
+    let output = cli()
+        .arg("train")
+        .arg("--data")
+        .arg(&csv)
+        .args(["--label", "is_fraud", "--id", "transaction_id", "--features", "merchant_risk,distance_from_home_km,tx_count_1h"])
+        .args(["--candidates", "baseline"])
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("no amount column") && stderr.contains("cost-optimal policy is unavailable"), "{stderr}");
+    let a2 = Artifact::decode(&std::fs::read(out2.join("model.bin")).unwrap()).unwrap();
+    assert_eq!(a2.schema.features(), ["merchant_risk", "distance_from_home_km", "tx_count_1h"]);
+    assert_eq!(a2.schema.amount(), None);
+    assert!(!a2.rule.costs.uses_amount());
+    assert!(a2.policies.iter().all(|p| p.policy != fraud_core::Policy::CostOptimal));
+    let output = cli()
+        .arg("train")
+        .arg("--data")
+        .arg(&csv)
+        .args(["--label", "is_fraud", "--id", "transaction_id", "--features", "merchant_risk", "--policy", "cost-optimal"])
+        .arg("--out")
+        .arg(dir.path().join("model3"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--amount"));
+}
+
+/// Bad schemas are refused before anything is trained, naming the column.
+#[test]
+fn bad_schemas_name_the_column_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |name: &str, text: &str, extra: &[&str]| {
+        let csv = dir.path().join(name);
+        std::fs::write(&csv, text).unwrap();
+        let out = dir.path().join(format!("{name}.out"));
+        let output = cli().arg("train").arg("--data").arg(&csv).args(extra).arg("--out").arg(&out).output().unwrap();
+        assert!(!output.status.success(), "{name} trained");
+        assert!(!out.exists(), "{name}: nothing written");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let body = |header: &str, line: &str| {
+        let mut t = format!("{header}\n");
+        for _ in 0..50 {
+            t.push_str(line);
+            t.push('\n');
+        }
+        t
+    };
+    let e = train("nolabel.csv", &body("amount,risk", "1,2"), &["--label", "is_fraud"]);
+    assert!(e.contains("missing column(s) is_fraud") && e.contains("the header has: amount, risk"), "{e}");
+    let e = train("dup.csv", &body("amount,risk,risk,is_fraud", "1,2,3,0"), &["--label", "is_fraud"]);
+    assert!(e.contains("duplicate column(s) risk"), "{e}");
+    let e = train("text.csv", &body("tx,amount,merchant,is_fraud", "7,1,acme,0"), &["--label", "is_fraud"]);
+    assert!(e.contains("column merchant") && e.contains("--features") && e.contains("--id"), "{e}");
+    let e = train("third.csv", &body("amount,is_fraud", "1,2"), &["--label", "is_fraud"]);
+    assert!(e.contains("column is_fraud") && e.contains("label \"2\""), "{e}");
+    let wide: Vec<String> = (0..257).map(|i| format!("f{i}")).collect();
+    let e = train("wide.csv", &body(&format!("{},y", wide.join(",")), &format!("{}0", "1,".repeat(257))), &["--label", "y"]);
+    assert!(e.contains("257 feature columns, at most 256"), "{e}");
+    let e = train("amount.csv", &body("value,risk,y", "1,2,0"), &["--label", "y", "--amount", "amount"]);
+    assert!(e.contains("amount column \"amount\" is not one of the features"), "{e}");
 }

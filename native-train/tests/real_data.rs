@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use indicatif::ProgressBar;
-use native_train::data::load_csv;
+use native_train::data::load_creditcard as load_csv;
 use native_train::pipeline::{run, Config, Source};
 
 fn real_file() -> Option<PathBuf> {

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use fraud_core::{Scaler, N_FEATURES};
-use native_train::data::load_csv;
+use fraud_core::Scaler;
+
+const N_FEATURES: usize = 30;
+use native_train::data::load_creditcard as load_csv;
 use native_train::logreg::{fit, FitOptions};
 use native_train::metrics::{average_precision, best_f1_threshold, evaluate, roc_auc};
 use serde_json::Value;
