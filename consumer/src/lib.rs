@@ -76,7 +76,7 @@ struct Decision<'a> {
     id: &'a Option<serde_json::Value>,
     fraud_probability: f64,
     is_fraud: bool,
-    reasons: Vec<Reason>,
+    reasons: Vec<Reason<'a>>,
     model_id: &'a str,
     /// The transaction's sequence in its stream (what de-duplication keys on).
     sequence: u64,
@@ -85,8 +85,8 @@ struct Decision<'a> {
 }
 
 #[derive(Serialize)]
-struct Reason {
-    feature: &'static str,
+struct Reason<'a> {
+    feature: &'a str,
     contribution: f64,
 }
 
@@ -162,7 +162,7 @@ fn outcome(
     (sequence, published_ns): (u64, i128),
     payload: &[u8],
 ) -> (bool, Vec<u8>) {
-    let error = match parse::transaction(payload) {
+    let error = match parse::transaction(payload, model.schema()) {
         Ok(Item::Object(parsed)) => match &parsed.transaction {
             Ok(t) => {
                 let p = model.predict(t);
@@ -190,7 +190,7 @@ fn outcome(
         },
         Ok(Item::NotObject(what)) => http_api::ApiError::new(
             fraud_core::ErrorCode::WrongJsonType,
-            format!("a transaction must be a JSON object, got {what}"),
+            format!("a transaction must be a JSON object of the model's features ({}), got {what}", model.schema().describe()),
         ),
         Err(BodyError::Malformed(m)) => http_api::ApiError::new(fraud_core::ErrorCode::MalformedJson, m),
         Err(BodyError::WrongType(m)) => http_api::ApiError::new(fraud_core::ErrorCode::WrongJsonType, m),

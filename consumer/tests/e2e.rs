@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy};
-use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::Artifact;
+
+const N_FEATURES: usize = 30;
 use futures_util::StreamExt;
 
 const TRANSACTIONS: usize = 20_000;
@@ -179,7 +182,7 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     assert_eq!(decisions.len(), TRANSACTIONS);
     for i in 0..TRANSACTIONS {
         let d = &decisions[&format!("tx-{i}")];
-        let p = model.predict(&fraud_core::Transaction(row(i)));
+        let p = model.predict(&model.transaction(&row(i)).unwrap());
         assert_eq!(d["fraud_probability"].as_f64().unwrap().to_bits(), p.probability.to_bits(), "tx-{i}");
         assert_eq!(d["is_fraud"].as_bool().unwrap(), p.is_fraud, "tx-{i}");
     }

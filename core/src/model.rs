@@ -248,7 +248,7 @@ impl Model {
     /// The amount of row `x`, or 0 when the schema has no amount column (the
     /// decision rule then has no per-amount terms: checked at construction).
     #[inline(always)]
-    fn amount(&self, x: &[f64]) -> f64 {
+    pub fn amount(&self, x: &[f64]) -> f64 {
         match self.schema.amount() {
             Some(i) => x[i],
             None => 0.0,

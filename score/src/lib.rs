@@ -16,8 +16,8 @@ use std::io::{BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
-use dataset::{parse_line, Columns, CsvError, N_FEATURES};
-use fraud_core::{validate_row, Model, Transaction};
+use dataset::{parse_line, Columns, CsvError, Spec};
+use fraud_core::{validate_row, Model};
 
 /// Bad lines listed in the report (all are counted).
 pub const LISTED_BAD_LINES: usize = 20;
@@ -29,7 +29,8 @@ pub struct Options {
     pub reasons: usize,
     /// Skip bad lines (counted and listed) instead of stopping at the first.
     pub skip_bad: bool,
-    /// The input's id column, carried to the output (never a feature).
+    /// The input's id column, carried to the output (never a feature). Default:
+    /// the model's id column, when the input has it.
     pub id_column: Option<String>,
     /// Bytes per block handed to a worker.
     pub block_bytes: usize,
@@ -177,10 +178,11 @@ fn push_integer(text: &mut String, mut n: usize) {
 /// Parses, scores and formats one block. Stops at its first bad line unless `skip_bad`.
 fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block) -> Scored {
     let n_lines = memchr::memchr_iter(b'\n', &block.bytes).count() + 1;
-    let mut rows: Vec<f64> = Vec::with_capacity(n_lines * N_FEATURES);
+    let width = model.width();
+    let mut rows: Vec<f64> = Vec::with_capacity(n_lines * width);
     let mut meta: Vec<(usize, Option<&[u8]>)> = Vec::with_capacity(n_lines);
     let mut bad = Vec::new();
-    let mut row = [0.0; N_FEATURES];
+    let mut row = vec![0.0; width];
     for (i, line) in block.bytes.split(|&b| b == b'\n').enumerate() {
         let number = block.first_line + i;
         match parse_line(line, columns, &mut row) {
@@ -201,9 +203,8 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
         // Parsed but outside core's range (|x| > 1e12): find every such row,
         // drop it, score the rest. Rare, so the common path validates once.
         let (mut kept, mut kept_meta) = (Vec::with_capacity(rows.len()), Vec::with_capacity(meta.len()));
-        for (x, m) in rows.chunks_exact(N_FEATURES).zip(&meta) {
-            let x: &[f64; N_FEATURES] = x.try_into().expect("chunks_exact yields rows of N_FEATURES");
-            match validate_row(x) {
+        for (x, m) in rows.chunks_exact(width).zip(&meta) {
+            match validate_row(model.schema(), x) {
                 Ok(()) => {
                     kept.extend_from_slice(x);
                     kept_meta.push(*m);
@@ -225,8 +226,7 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
     model.decide_batch(&rows, &probabilities, &mut decisions);
     let mut text = String::with_capacity(meta.len() * (40 + 16 * options.reasons));
     let mut ryu = ryu::Buffer::new();
-    let (chunks, _) = rows.as_chunks::<N_FEATURES>();
-    for (((x, &(line, id)), &p), &refused) in chunks.iter().zip(&meta).zip(&probabilities).zip(&decisions) {
+    for (((x, &(line, id)), &p), &refused) in rows.chunks_exact(width).zip(&meta).zip(&probabilities).zip(&decisions) {
         push_integer(&mut text, line);
         if options.id_column.is_some() {
             text.push(',');
@@ -236,7 +236,9 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
         text.push_str(ryu.format(p));
         text.push_str(if refused { ",1" } else { ",0" });
         if options.reasons > 0 {
-            let reasons = model.explain(&Transaction(*x), options.reasons);
+            // Every row left passed validation: it is a transaction of this model.
+            let Ok(t) = model.transaction(x) else { continue };
+            let reasons = model.explain(&t, options.reasons);
             for k in 0..options.reasons {
                 match reasons.get(k) {
                     Some(c) => {
@@ -270,7 +272,20 @@ pub fn score(
     let mut head = Vec::new();
     input.read_until(b'\n', &mut head)?;
     let header_line = head.strip_suffix(b"\n").unwrap_or(&head);
-    let columns = Columns::from_header(header_line, options.id_column.as_deref()).map_err(ScoreError::Header)?;
+    // The model's features (its label is read when present); the id column
+    // asked for, or the model's own when the file has it.
+    let spec = |id: Option<&str>| Spec { id: id.map(str::to_string), ..Spec::of_schema(model.schema()) };
+    let (columns, id_column) = match (&options.id_column, model.schema().id()) {
+        (Some(id), _) => (Columns::from_header(header_line, &spec(Some(id))), Some(id.clone())),
+        (None, Some(id)) => match Columns::from_header(header_line, &spec(Some(id))) {
+            Ok(columns) => (Ok(columns), Some(id.to_string())),
+            Err(_) => (Columns::from_header(header_line, &spec(None)), None),
+        },
+        (None, None) => (Columns::from_header(header_line, &spec(None)), None),
+    };
+    let columns = columns.map_err(ScoreError::Header)?;
+    let resolved = Options { id_column, ..options.clone() };
+    let options = &resolved;
     output.write_all(header(options).as_bytes())?;
     let threads = options.threads.max(1);
     let (work_tx, work_rx) = sync_channel::<Block>(threads);

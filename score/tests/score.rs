@@ -1,7 +1,10 @@
 //! The file scorer: the served bits and decisions, in input order across many
 //! blocks and threads; ids carried; bad lines stop the run or are skipped and listed.
 
-use fraud_core::{Artifact, Model, FEATURE_NAMES, N_FEATURES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::{Artifact, Model};
+
+const N_FEATURES: usize = 30;
 use score::{score, Options, ScoreError};
 
 fn model() -> Model {
@@ -64,7 +67,7 @@ fn scores_are_the_served_bits_in_input_order() {
         let p: f64 = fields[0].parse().unwrap();
         assert_eq!(p.to_bits(), want[r].to_bits(), "row {r}: not the served probability");
         assert_eq!(fields[1], if decisions[r] { "1" } else { "0" }, "row {r}");
-        let top = m.explain(&fraud_core::Transaction(rows[r]), 2);
+        let top = m.explain(&m.transaction(&rows[r]).unwrap(), 2);
         assert_eq!(fields[2], format!("{}:{:+.4}", top[0].feature, top[0].contribution));
     }
     assert_eq!((report.rows, report.bad_lines), (500, 0));
@@ -123,4 +126,40 @@ fn a_header_without_the_schema_is_refused_and_blank_lines_are_skipped() {
     assert_eq!(report.rows, 3);
     assert_eq!(out.lines().next(), Some("line,fraud_probability,is_fraud"));
     assert!(out.lines().nth(2).unwrap().starts_with("5,"), "blank lines keep the numbering: {out}");
+}
+
+/// A model of another schema scores a file of its columns; its id column is
+/// carried without being asked for, and a file of the Kaggle columns is refused naming them.
+#[test]
+fn another_schema_scores_its_own_columns() {
+    let artifact = Artifact::example_retail();
+    let m = artifact.model().unwrap();
+    let names = fraud_core::RETAIL_EXAMPLE_FEATURES;
+    let mut text = format!("note,transaction_id,{},is_fraud\n", names.join(","));
+    let rows: Vec<Vec<f64>> = (0..50).map(|r| (0..12).map(|j| ((r * 7 + j * 3) % 23) as f64).collect()).collect();
+    for (r, row) in rows.iter().enumerate() {
+        let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        text.push_str(&format!("x,tx-{r},{},{}\n", values.join(","), r % 2));
+    }
+    let mut out = Vec::new();
+    let options = Options { reasons: 1, ..Options::default() };
+    let report = score(&m, text.as_bytes(), &mut out, &options, &|_| {}).unwrap();
+    assert_eq!(report.rows, 50);
+    let out = String::from_utf8(out).unwrap();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("line,transaction_id,fraud_probability,is_fraud,reason_1"));
+    for (r, line) in lines.enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields[1], format!("tx-{r}"));
+        let want = m.predict(&m.transaction(&rows[r]).unwrap()).probability;
+        assert_eq!(fields[2].parse::<f64>().unwrap().to_bits(), want.to_bits());
+        assert!(names.iter().any(|n| fields[4].starts_with(&format!("{n}:"))), "{line}");
+    }
+    let kaggle = csv(&rows_cc());
+    let err = score(&m, kaggle.as_bytes(), &mut Vec::new(), &Options::default(), &|_| {}).unwrap_err().to_string();
+    assert!(err.contains("missing column(s) amount, merchant_risk"), "{err}");
+}
+
+fn rows_cc() -> Vec<[f64; N_FEATURES]> {
+    rows(3)
 }

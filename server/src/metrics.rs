@@ -20,7 +20,6 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use fraud_core::drift::DriftReference;
-use fraud_core::{FEATURE_NAMES, N_FEATURES};
 use http_api::{Observer, Served};
 
 /// Upper bounds of the latency buckets, seconds.
@@ -76,7 +75,7 @@ impl<const N: usize> Histogram<N> {
 struct Window {
     reference: DriftReference,
     capacity: usize,
-    /// Ring of `capacity` rows of `N_FEATURES + 1` bins (the score last), and each row's decision.
+    /// Ring of `capacity` rows of `features + 1` bins (the score last), and each row's decision.
     bins: Vec<u8>,
     refused: Vec<bool>,
     next: usize,
@@ -91,7 +90,7 @@ impl Window {
         let counts = reference.features.iter().chain([&reference.score]).map(|b| vec![0; b.len()]).collect();
         Window {
             capacity,
-            bins: vec![0; capacity * (N_FEATURES + 1)],
+            bins: vec![0; capacity * (reference.features.len() + 1)],
             refused: vec![false; capacity],
             next: 0,
             len: 0,
@@ -101,8 +100,8 @@ impl Window {
         }
     }
 
-    fn push(&mut self, row: &[f64; N_FEATURES], probability: f64, refused: bool) {
-        let width = N_FEATURES + 1;
+    fn push(&mut self, row: &[f64], probability: f64, refused: bool) {
+        let width = self.reference.features.len() + 1;
         let slot = self.next * width;
         if self.len == self.capacity {
             for (k, counts) in self.counts.iter_mut().enumerate() {
@@ -128,6 +127,8 @@ impl Window {
 
 /// Everything `/metrics` reports; shared by the middleware, the observer and the handler.
 pub struct Monitor {
+    /// The served model's feature names (label-escaped), for the drift lines.
+    features: Vec<String>,
     /// (route, status) → count: a handful of entries, read-locked on the hot path.
     requests: RwLock<Vec<(String, u16, AtomicU64)>>,
     latency: Histogram<14>,
@@ -152,7 +153,10 @@ impl Monitor {
             served.model_id(),
             served.model().policy().as_str()
         );
+        // Prometheus label values escape backslashes (names hold no quotes or newlines: the schema forbids them).
+        let features = served.model().schema().features().iter().map(|n| n.replace('\\', "\\\\")).collect();
         Monitor {
+            features,
             requests: RwLock::new(Vec::new()),
             latency: Histogram::new(LATENCY_BUCKETS),
             in_flight: AtomicI64::new(0),
@@ -230,7 +234,7 @@ impl Monitor {
                 out,
                 "# HELP fraud_drift_psi Population stability index over the window against the training reference (inputs: train split; score: validation). Above 0.1 is a shift worth a look, above 0.25 a large one.\n# TYPE fraud_drift_psi gauge"
             );
-            let names = FEATURE_NAMES.iter().copied().chain(["score"]);
+            let names = self.features.iter().map(String::as_str).chain(["score"]);
             let refs = w.reference.features.iter().chain([&w.reference.score]);
             for ((name, bins), counts) in names.zip(refs).zip(&w.counts) {
                 let _ = writeln!(out, "fraud_drift_psi{{feature=\"{name}\"}} {}", bins.psi(counts));
@@ -262,7 +266,7 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Observer for Monitor {
-    fn scored_batch(&self, batch: &[(&[f64; N_FEATURES], f64, bool)]) {
+    fn scored_batch(&self, batch: &[(&[f64], f64, bool)]) {
         let refused = batch.iter().filter(|b| b.2).count() as u64;
         self.scored.fetch_add(batch.len() as u64, Ordering::Relaxed);
         self.flagged.fetch_add(refused, Ordering::Relaxed);
@@ -278,7 +282,7 @@ impl Observer for Monitor {
         }
     }
 
-    fn scored(&self, row: &[f64; N_FEATURES], probability: f64, refused: bool) {
+    fn scored(&self, row: &[f64], probability: f64, refused: bool) {
         self.scored.fetch_add(1, Ordering::Relaxed);
         if refused {
             self.flagged.fetch_add(1, Ordering::Relaxed);

@@ -8,7 +8,10 @@ use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use fraud_core::drift::{Bins, DriftReference};
-use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::Artifact;
+
+const N_FEATURES: usize = 30;
 use http_api::Served;
 use serde_json::json;
 use server::{monitored, router, Options};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
-use fraud_core::{Artifact, FEATURE_NAMES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::Artifact;
 use http_api::Served;
 use server::{router, Options};
 use tower::ServiceExt;

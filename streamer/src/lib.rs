@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fraud_core::decision::format_money;
-use fraud_core::FEATURE_NAMES;
+use fraud_core::Schema;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -47,8 +47,11 @@ pub enum Pace {
 pub struct Config {
     /// The `/predict` URL.
     pub url: String,
-    /// A CSV with the schema (labels in `Class` are optional but give the confusion matrix).
+    /// A CSV with the model's feature columns and its label (the confusion matrix and money); an id
+    /// column, if the model has one, becomes each request's id.
     pub data: PathBuf,
+    /// The artifact whose schema the bodies follow when there is no `/model` to ask (NATS).
+    pub model: PathBuf,
     /// Spacing of the sends.
     pub pace: Pace,
     /// Send at most this many (from the start of the file).
@@ -104,6 +107,9 @@ impl FailureKind {
 pub enum Outcome {
     /// Scored.
     Ok {
+        /// The id the server echoed (the file's id column, or the row index), as text.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
         /// The served probability.
         fraud_probability: f64,
         /// The served decision.
@@ -277,15 +283,30 @@ pub(crate) struct Job {
     at: Duration,
 }
 
-/// The `/predict` body of row `id` (values in schema order):
-/// `{"id":id,"Time":...,...}` with shortest round-trip decimals, so the
+/// A request's id: the file's id column, else the row's position.
+#[derive(Clone, Copy, Debug)]
+pub enum RequestId<'a> {
+    /// From the id column.
+    Text(&'a str),
+    /// The row index.
+    Row(usize),
+}
+
+/// The `/predict` body of a row (values in `features` order):
+/// `{"id":…,"Time":...,...}` with shortest round-trip decimals, so the
 /// server reads back the exact doubles.
-pub fn request_body(id: usize, row: &[f64]) -> Vec<u8> {
+pub fn request_body(id: RequestId<'_>, features: &[String], row: &[f64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(40 * row.len());
     out.extend_from_slice(b"{\"id\":");
-    out.extend_from_slice(id.to_string().as_bytes());
+    match id {
+        RequestId::Row(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        // Ids come from CSV fields: any text, written as a JSON string.
+        RequestId::Text(t) => out.extend_from_slice(serde_json::Value::from(t).to_string().as_bytes()),
+    }
     let mut buf = ryu::Buffer::new();
-    for (name, v) in FEATURE_NAMES.iter().zip(row) {
+    // Names hold no quotes or control characters (the schema refuses them); a backslash needs escaping.
+    let keys: Vec<String> = features.iter().map(|n| n.replace('\\', "\\\\")).collect();
+    for (name, v) in keys.iter().zip(row) {
         out.extend_from_slice(b",\"");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":");
@@ -317,29 +338,63 @@ fn schedule(pace: Pace, times: &[f64]) -> Vec<Duration> {
         .collect()
 }
 
-pub(crate) fn load_jobs(config: &Config) -> Result<Vec<Job>> {
-    let data = dataset::read_csv(&config.data)
-        .with_context(|| format!("reading transactions from {}", config.data.display()))?;
+/// The column `--speed` replays the gaps of (the Kaggle file's seconds since the first transaction).
+const TIME_COLUMN: &str = "Time";
+
+/// The requests for `config.data` in the served model's `schema`, with their labels, amounts and send times.
+pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
+    let data = dataset::read_csv(&config.data, &dataset::Spec::of_schema(schema)).with_context(|| {
+        format!("reading transactions from {} for a model of {}", config.data.display(), schema.describe())
+    })?;
     let n = config.limit.unwrap_or(usize::MAX).min(data.len());
-    let rows = &data.rows()[..n];
-    let times: Vec<f64> = rows.iter().map(|r| r[0]).collect(); // FEATURE_NAMES[0] is Time
+    let times: Vec<f64> = match schema.index(TIME_COLUMN) {
+        Some(t) => data.rows().take(n).map(|r| r[t]).collect(),
+        None => {
+            if matches!(config.pace, Pace::TimeGaps { .. }) {
+                tracing::warn!("the model has no {TIME_COLUMN} column: --speed replays one second per transaction");
+            }
+            (0..n).map(|i| i as f64).collect()
+        }
+    };
     let offsets = schedule(config.pace, &times);
-    Ok(rows
-        .iter()
+    let ids = data.ids().map(|(_, ids)| ids);
+    Ok(data
+        .rows()
+        .take(n)
         .zip(data.labels())
         .zip(offsets)
         .enumerate()
-        .map(|(i, ((row, &label), at))| Job {
-            body: request_body(i, row),
-            label,
-            amount: row[fraud_core::decision::AMOUNT_FEATURE],
-            at,
+        .map(|(i, ((row, &label), at))| {
+            let id = ids.map_or(RequestId::Row(i), |ids| RequestId::Text(&ids[i]));
+            Job {
+                body: request_body(id, schema.features(), row),
+                label,
+                amount: schema.amount().map_or(0.0, |a| row[a]),
+                at,
+            }
         })
         .collect())
 }
 
+/// A schema from a model card's `schema` object (`GET /model`).
+pub fn schema_of_card(card: &serde_json::Value) -> Result<Schema> {
+    let s = &card["schema"];
+    let features: Vec<String> = serde_json::from_value(s["features"].clone()).context("no schema.features")?;
+    let label = s["label"].as_str().context("no schema.label")?;
+    Schema::new(features, s["amount"].as_str(), label, s["id"].as_str()).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The schema of an artifact file.
+pub fn schema_of_artifact(path: &std::path::Path) -> Result<Schema> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (artifact, _) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", path.display()))?;
+    Ok(artifact.schema)
+}
+
 #[derive(serde::Deserialize)]
 struct Scored {
+    #[serde(default)]
+    id: serde_json::Value,
     fraud_probability: f64,
     is_fraud: bool,
 }
@@ -382,7 +437,13 @@ async fn deliver(client: &reqwest::Client, config: &Config, body: &[u8], retries
         let start = Instant::now();
         match attempt(client, &config.url, body).await {
             Ok(s) => {
+                let id = match s.id {
+                    serde_json::Value::String(t) => Some(t),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                };
                 return Outcome::Ok {
+                    id,
                     fraud_probability: s.fraud_probability,
                     is_fraud: s.is_fraud,
                     latency_us: start.elapsed().as_micros() as u64,
@@ -409,13 +470,16 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-/// What the summary needs from the server's `/model` card (beside `/predict`):
-/// the model's costs and its training base rate (frauds / rows of the data it was trained on).
-async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(fraud_core::Costs, f64)> {
-    let base = predict_url.strip_suffix("/predict").context("the URL does not end in /predict")?;
+/// What the streamer needs from the server's `/model` card (beside `/predict`):
+/// the schema the bodies follow, the model's costs and its training base rate
+/// (frauds / rows of the data it was trained on).
+async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(Schema, fraud_core::Costs, f64)> {
+    // The card sits beside the scoring route: `…/predict` → `…/model`.
+    let base = predict_url.rsplit_once('/').map(|(base, _)| base).context("the URL has no path")?;
     let url = format!("{base}/model");
     let bytes = client.get(&url).send().await?.error_for_status()?.bytes().await?;
     let card: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{url} is not JSON"))?;
+    let schema = schema_of_card(&card).with_context(|| format!("{url}: the model card's schema"))?;
     let wire: fraud_core::wire::WireCosts =
         serde_json::from_value(card["costs"].clone()).with_context(|| format!("{url} has no costs"))?;
     let costs = fraud_core::artifact::costs_from_wire(&wire);
@@ -425,7 +489,7 @@ async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(fra
         (Some(frauds), Some(rows)) if rows > 0.0 => frauds / rows,
         _ => anyhow::bail!("{url} has no provenance counts"),
     };
-    Ok((costs, base_rate))
+    Ok((schema, costs, base_rate))
 }
 
 fn summarize(
@@ -493,19 +557,17 @@ fn summarize(
 /// Streams every transaction of `config.data` to `config.url`, and reports.
 /// `stop` set to true (e.g. by Ctrl-C) stops new sends; those are counted as not sent.
 pub async fn stream(config: Config, stop: Arc<AtomicBool>) -> Result<Summary> {
-    let jobs = Arc::new(load_jobs(&config)?);
     let client = reqwest::Client::builder()
         .timeout(config.request_timeout)
         .pool_max_idle_per_host(config.concurrency.max(1))
         .build()
         .context("building the HTTP client")?;
-    let (costs, base_rate) = match served_card(&client, &config.url).await {
-        Ok((c, rate)) => (Some(c), Some(rate)),
-        Err(e) => {
-            tracing::warn!("no money figures or base rate: the model card could not be read ({e:#})");
-            (None, None)
-        }
-    };
+    // The bodies follow the served model's schema: without its card there is nothing to send.
+    let (schema, costs, base_rate) = served_card(&client, &config.url)
+        .await
+        .context("reading the served model's card (GET /model beside the /predict URL) for its schema")?;
+    let jobs = Arc::new(load_jobs(&config, &schema)?);
+    let (costs, base_rate) = (Some(costs), Some(base_rate));
     let bar = if config.progress { ProgressBar::new(jobs.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
@@ -607,12 +669,18 @@ mod tests {
 
     #[test]
     fn bodies_round_trip_exactly() {
+        let schema = Schema::creditcard();
         let row: Vec<f64> = (0..30).map(|i| (i as f64 - 7.3) / 3.0).collect();
-        let v: serde_json::Value = serde_json::from_slice(&request_body(12, &row)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&request_body(RequestId::Row(12), schema.features(), &row)).unwrap();
         assert_eq!(v["id"], 12);
-        for (name, x) in FEATURE_NAMES.iter().zip(&row) {
+        for (name, x) in schema.features().iter().zip(&row) {
             assert_eq!(v[name].as_f64().unwrap().to_bits(), x.to_bits(), "{name}");
         }
+        let names = vec!["amount".to_string(), "risk \\ \u{e9}".to_string()];
+        let body = request_body(RequestId::Text("tx \"7\""), &names, &[12.5, 0.25]);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v, serde_json::json!({ "id": "tx \"7\"", "amount": 12.5, "risk \\ \u{e9}": 0.25 }));
     }
 
     #[test]

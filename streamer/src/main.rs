@@ -14,7 +14,7 @@ use tracing_subscriber::EnvFilter;
 /// Replays transactions one by one to a /predict URL — the native server
 /// (`fraud-server`) or the Worker under `wrangler dev` — like a live feed.
 ///
-/// Pacing: `--delay-ms`, `--rate`, or `--speed` (the data's own `Time` gaps
+/// Pacing: `--delay-ms`, `--rate`, or `--speed` (the data's own `Time` gaps, when the model has that column,
 /// divided by SPEED); with none of them it sends as fast as `--concurrency`
 /// allows. Failed requests (connection errors, timeouts, 5xx) are retried with
 /// exponential backoff, then counted as failed; 4xx answers are not retried.
@@ -31,9 +31,13 @@ struct Cli {
     /// With nats://: seconds to wait for the group to decide everything before reporting.
     #[arg(long, default_value_t = 60.0)]
     reconcile_s: f64,
-    /// A CSV with the schema (the trainer's replay file by default).
+    /// A CSV with the served model's feature columns and label (the trainer's replay file by
+    /// default); the bodies follow the schema of GET /model (an id column becomes the request id).
     #[arg(long, default_value = "model/replay.csv")]
     data: PathBuf,
+    /// With nats://: the artifact whose schema the messages follow (an HTTP URL asks GET /model).
+    #[arg(long, default_value = "model/model.bin")]
+    model: PathBuf,
     /// Fixed delay between sends, in milliseconds.
     #[arg(long, conflicts_with_all = ["rate", "speed"])]
     delay_ms: Option<f64>,
@@ -113,6 +117,7 @@ fn run(cli: Cli) -> Result<bool> {
     let config = Config {
         url: cli.url.clone(),
         data: cli.data.clone(),
+        model: cli.model.clone(),
         pace: pace(&cli)?,
         limit: cli.limit,
         concurrency: cli.concurrency.max(1),

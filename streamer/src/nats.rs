@@ -131,7 +131,8 @@ async fn count(stream: &jetstream::stream::Stream, subject: &str) -> Result<u64>
 /// Publishes `config.data` (paced as `config.pace`) to `config.url`, then waits
 /// up to `topology.reconcile` for the group to decide everything and reports.
 pub async fn publish(config: &Config, topology: &Topology) -> Result<NatsSummary> {
-    let jobs = load_jobs(config)?;
+    let schema = crate::schema_of_artifact(&config.model).context("the model's schema (--model)")?;
+    let jobs = load_jobs(config, &schema)?;
     let client = async_nats::connect(&config.url).await.with_context(|| format!("connecting to {}", config.url))?;
     let js = jetstream::new(client);
     let mut summary = NatsSummary::default();

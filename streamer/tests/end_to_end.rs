@@ -17,12 +17,16 @@ struct Fixture {
     _dir: tempfile::TempDir,
     replay: std::path::PathBuf,
     served: Arc<Served>,
-    rows: Vec<[f64; 30]>,
+    rows: Vec<Vec<f64>>,
     labels: Vec<u8>,
+    ids: Option<Vec<String>>,
 }
 
 fn fixture(rows: usize) -> Fixture {
-    let data = synth::generate(20_000, 0.02, 11);
+    fixture_of(synth::generate(20_000, 0.02, 11), rows)
+}
+
+fn fixture_of(data: native_train::data::Dataset, rows: usize) -> Fixture {
     let source = Source { name: "synthetic".into(), sha256: String::new(), synthetic: true };
     let outcome = run(&data, &source, &TrainConfig::default(), &indicatif::ProgressBar::hidden()).expect("training");
     let served = Arc::new(Served::from_artifact(&outcome.artifact.encode().unwrap()).expect("artifact"));
@@ -31,8 +35,9 @@ fn fixture(rows: usize) -> Fixture {
     let mut file = std::fs::File::create(&replay).unwrap();
     write_csv(&mut file, &outcome.replay).unwrap();
     let n = rows.min(outcome.replay.len());
-    let rows_x: Vec<[f64; 30]> = outcome.replay.x.outer_iter().take(n).map(|r| std::array::from_fn(|j| r[j])).collect();
-    Fixture { _dir: dir, replay, served, rows: rows_x, labels: outcome.replay.y[..n].to_vec() }
+    let rows_x: Vec<Vec<f64>> = outcome.replay.x.outer_iter().take(n).map(|r| r.to_vec()).collect();
+    let ids = outcome.replay.ids.as_ref().map(|ids| ids[..n].to_vec());
+    Fixture { _dir: dir, replay, served, rows: rows_x, labels: outcome.replay.y[..n].to_vec(), ids }
 }
 
 async fn start_server(served: Arc<Served>) -> (String, tokio::sync::oneshot::Sender<()>) {
@@ -53,6 +58,7 @@ fn config(url: String, data: std::path::PathBuf, limit: usize) -> Config {
     Config {
         url,
         data,
+        model: std::path::PathBuf::from("unused-over-http.bin"),
         pace: Pace::Unpaced,
         limit: Some(limit),
         concurrency: 8,
@@ -90,7 +96,7 @@ async fn streamed_decisions_equal_the_native_core() {
         let p = f.served.model().probability(row);
         tally.add(
             f.served.model().costs(),
-            row[fraud_core::N_FEATURES - 1],
+            f.served.model().amount(row),
             label == 1,
             f.served.model().is_fraud(row, p),
         );
@@ -110,15 +116,38 @@ async fn an_unreachable_server_counts_every_transaction_as_failed() {
     let f = fixture(50);
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let summary = stream(
+    let err = stream(
         config(format!("http://127.0.0.1:{port}/predict"), f.replay.clone(), 50),
         Arc::new(AtomicBool::new(false)),
     )
     .await
-    .unwrap();
-    assert_eq!((summary.sent, summary.ok, summary.failed), (50, 0, 50));
-    assert_eq!(summary.failed_by_kind, vec![(FailureKind::Connect, 50)]);
-    assert_eq!(summary.retries, 100, "two retries each");
+    .unwrap_err();
+    // Nothing is sent without the served model's schema.
+    assert!(format!("{err:#}").contains("GET /model"), "{err:#}");
+}
+
+/// A team's own schema: the bodies follow the served card's schema, the
+/// replay's id column becomes each request's id, and the scores are core's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_schema_streams_with_its_ids() {
+    let f = fixture_of(synth::generate_retail(20_000, 0.02, 4), 200);
+    let (url, stop_server) = start_server(f.served.clone()).await;
+    let mut cfg = config(url, f.replay.clone(), 200);
+    cfg.pace = Pace::TimeGaps { speed: 1e6, max_gap: Duration::from_millis(1) };
+    let summary = stream(cfg, Arc::new(AtomicBool::new(false))).await.unwrap();
+    assert_eq!((summary.ok, summary.failed), (200, 0));
+    let ids = f.ids.as_ref().expect("the retail replay carries ids");
+    for (i, row) in f.rows.iter().enumerate() {
+        let p = f.served.model().probability(row);
+        match &summary.outcomes[i] {
+            Outcome::Ok { fraud_probability, id, .. } => {
+                assert_eq!(fraud_probability.to_bits(), p.to_bits(), "row {i}");
+                assert_eq!(id.as_deref(), Some(ids[i].as_str()), "row {i}: the replay's id is the request's");
+            }
+            other => panic!("row {i}: {other:?}"),
+        }
+    }
+    let _ = stop_server.send(());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

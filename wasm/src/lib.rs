@@ -12,8 +12,7 @@ use fraud_core::artifact::model_id;
 use fraud_core::model::BatchError;
 use fraud_core::wire::{CardVisitor, ModelCard};
 use fraud_core::{
-    validate_fields, Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError, FEATURE_NAMES,
-    N_FEATURES,
+    Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError,
 };
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -160,7 +159,7 @@ fn text(s: &str) -> JsValue {
 /// Scores row-major rows with `core` (one bad row rejects the batch):
 /// `{ probabilities: Float64Array, decisions: Uint8Array }`.
 fn batch_result(model: &Model, rows: &[f64]) -> Result<JsValue, JsValue> {
-    let mut probabilities = vec![0.0; rows.len() / N_FEATURES];
+    let mut probabilities = vec![0.0; rows.len() / model.width()];
     model.score_batch(rows, &mut probabilities).map_err(|e| batch_error(&e))?;
     let mut refused = vec![false; probabilities.len()];
     model.decide_batch(rows, &probabilities, &mut refused);
@@ -180,7 +179,7 @@ pub struct FraudModel {
     format_version: u16,
     id: String,
     /// The feature names as JS strings, made once: looking fields up with them
-    /// avoids re-encoding 30 strings on every call.
+    /// avoids re-encoding every name on every call.
     keys: Vec<JsValue>,
     /// The zero-copy batch input: rows JS writes in place.
     input: Vec<f64>,
@@ -201,14 +200,26 @@ impl FraudModel {
         let card = Rc::new(artifact.card(&model));
         // `load` succeeded, so the header (and its version field) is there.
         let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        let keys = FEATURE_NAMES.iter().map(|n| JsValue::from_str(n)).collect();
+        let keys = model.schema().features().iter().map(|n| JsValue::from_str(n)).collect();
         Ok(FraudModel { model, card, format_version, id: model_id(bytes), keys, input: Vec::new() })
     }
 
-    /// The 30 input names, in the order `predictBatch` rows use.
+    /// The model's input names (its schema), in the order `predictBatch` rows use.
     #[wasm_bindgen(getter, js_name = featureNames)]
     pub fn feature_names(&self) -> Vec<String> {
-        FEATURE_NAMES.iter().map(|s| s.to_string()).collect()
+        self.model.schema().features().to_vec()
+    }
+
+    /// The training file's label column (replay files carry it).
+    #[wasm_bindgen(getter, js_name = labelName)]
+    pub fn label_name(&self) -> String {
+        self.model.schema().label().to_string()
+    }
+
+    /// The training file's id column, if any (carried, never a feature).
+    #[wasm_bindgen(getter, js_name = idName)]
+    pub fn id_name(&self) -> Option<String> {
+        self.model.schema().id().map(str::to_string)
     }
 
     /// The decision threshold on the probability.
@@ -239,7 +250,7 @@ impl FraudModel {
         let mut builder = JsBuilder::default();
         self.card.visit(&mut builder);
         let card = builder.done.take().unwrap_or_else(|| Object::new().into());
-        let names: Array = FEATURE_NAMES.iter().map(|n| text(n)).collect();
+        let names: Array = self.model.schema().features().iter().map(|n| text(n)).collect();
         set(&card, "model_name", &text(self.model.name()));
         set(&card, "model_id", &text(&self.id));
         set(&card, "format_version", &num(self.format_version.into()));
@@ -254,22 +265,27 @@ impl FraudModel {
         if !tx.is_object() || Array::is_array(tx) {
             return Err(js_error(
                 ErrorCode::WrongJsonType,
-                &format!("a transaction must be an object of the {N_FEATURES} named features, got {}", type_name(tx)),
+                &format!(
+                    "a transaction must be an object of the model's named features ({}), got {}",
+                    self.model.schema().describe(),
+                    type_name(tx)
+                ),
             ));
         }
         let obj: &Object = tx.unchecked_ref();
         // Fast path: exactly the schema's keys. Reading them by cached name
-        // costs 30 lookups; anything unusual takes the full path below.
-        if Object::keys(obj).length() as usize == N_FEATURES {
-            let mut pairs = [("", RawValue::NotNumber("undefined")); N_FEATURES];
+        // costs one lookup each; anything unusual takes the full path below.
+        let names = self.model.schema().features();
+        if Object::keys(obj).length() as usize == names.len() {
+            let mut pairs = Vec::with_capacity(names.len());
             let mut complete = true;
-            for ((pair, key), name) in pairs.iter_mut().zip(&self.keys).zip(FEATURE_NAMES) {
+            for (key, name) in self.keys.iter().zip(names) {
                 let value = Reflect::get(obj, key).unwrap_or(JsValue::UNDEFINED);
                 complete &= !value.is_undefined();
-                *pair = (name, raw(&value));
+                pairs.push((name.as_str(), raw(&value)));
             }
             if complete {
-                return validate_fields(pairs).map_err(|e| validation_error(&e));
+                return self.model.validate(pairs).map_err(|e| validation_error(&e));
             }
         }
         let entries: Vec<(String, RawValue)> = Object::entries(obj)
@@ -280,7 +296,7 @@ impl FraudModel {
                 (key, raw(&pair.get(1)))
             })
             .collect();
-        validate_fields(entries.iter().map(|(k, v)| (k.as_str(), *v))).map_err(|e| validation_error(&e))
+        self.model.validate(entries.iter().map(|(k, v)| (k.as_str(), *v))).map_err(|e| validation_error(&e))
     }
 
     fn predict_transaction(&self, t: &Transaction) -> JsValue {
@@ -337,7 +353,7 @@ impl FraudModel {
     }
 
     /// Zero-copy batch scoring, step 1: makes room for `rows` rows inside the
-    /// module's memory and returns a `Float64Array` *view* of it (n × 30,
+    /// module's memory and returns a `Float64Array` *view* of it (n × features,
     /// row-major, schema order, zero-filled). Fill it in place — parse straight
     /// into it, or `view.set(rows)` — then call `scoreInput()`. No copy crosses
     /// the boundary on the way in. The view is only valid until the next call
@@ -352,7 +368,7 @@ impl FraudModel {
             ));
         }
         self.input.clear();
-        self.input.resize(rows * N_FEATURES, 0.0);
+        self.input.resize(rows * self.model.width(), 0.0);
         // SAFETY: the view aliases `self.input`, which is not touched again
         // until the next `batch_input`; the caller is told the view dies at
         // the next allocating call (memory growth detaches it).
@@ -419,14 +435,14 @@ impl FraudModel {
     /// net_benefit, accept_all, refuse_all]` (names as in the card's `policies`).
     #[wasm_bindgen(js_name = tallyInput)]
     pub fn tally_input(&self, labels: &[u8], decisions: &[u8]) -> Result<Float64Array, JsValue> {
-        let rows = self.input.len() / N_FEATURES;
+        let rows = self.input.len() / self.model.width();
         if decisions.len() > rows || labels.len() < decisions.len() {
             return Err(js_error(ErrorCode::BadBatchLength, "more decisions than labels or rows in the input buffer"));
         }
         let costs = self.model.costs();
         let mut t = fraud_core::Tally::default();
-        for ((x, &y), &d) in self.input.chunks_exact(N_FEATURES).zip(labels).zip(decisions) {
-            t.add(costs, x[fraud_core::decision::AMOUNT_FEATURE], y == 1, d == 1);
+        for ((x, &y), &d) in self.input.chunks_exact(self.model.width()).zip(labels).zip(decisions) {
+            t.add(costs, self.model.amount(x), y == 1, d == 1);
         }
         let out = [
             t.transactions as f64,

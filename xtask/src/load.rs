@@ -5,22 +5,23 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use dataset::FEATURE_NAMES;
-
 use crate::cmd::{cargo, output, sh, step};
 use crate::processes::Server;
 
-/// The first `n` rows of a replay CSV as JSON transaction objects (the file's
-/// values are already JSON numbers: shortest round-trip decimals).
-pub(crate) fn replay_transactions(path: &Path, n: usize) -> Result<Vec<String>> {
-    let table = dataset::read_csv(path).with_context(|| format!("reading {}", path.display()))?;
+/// The first `n` rows of a replay CSV as JSON transaction objects of the
+/// schema of the artifact at `model` (the file's values are already JSON
+/// numbers: shortest round-trip decimals).
+pub(crate) fn replay_transactions(path: &Path, model: &Path, n: usize) -> Result<Vec<String>> {
+    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
+    let (artifact, _) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", model.display()))?;
+    let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(&artifact.schema) };
+    let table = dataset::read_csv(path, &spec).with_context(|| format!("reading {}", path.display()))?;
     table
         .rows()
-        .iter()
         .take(n)
         .map(|row| {
             let object: serde_json::Map<String, serde_json::Value> =
-                FEATURE_NAMES.iter().zip(row).map(|(name, &v)| (name.to_string(), v.into())).collect();
+                table.names().iter().zip(row).map(|(name, &v)| (name.clone(), v.into())).collect();
             Ok(serde_json::to_string(&object)?)
         })
         .collect()
@@ -95,10 +96,10 @@ pub(crate) fn load(seconds: u32) -> Result<()> {
     let pid = server.pid();
     let dir = Path::new("target/load");
     std::fs::create_dir_all(dir)?;
-    let one = replay_transactions(Path::new("model/replay.csv"), 1)?.pop().context("empty replay file")?;
+    let one = replay_transactions(Path::new("model/replay.csv"), model, 1)?.pop().context("empty replay file")?;
     let single = dir.join("predict.lua");
     lua_post(&single, &one)?;
-    let batch_rows = replay_transactions(Path::new("model/replay.csv"), 10_000)?;
+    let batch_rows = replay_transactions(Path::new("model/replay.csv"), model, 10_000)?;
     let n = batch_rows.len();
     let batch = dir.join("batch.lua");
     lua_post(&batch, &format!("{{\"transactions\":[{}]}}", batch_rows.join(",")))?;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use fraud_core::{Artifact, Model, N_FEATURES};
-use streamer::request_body;
+use fraud_core::{Artifact, Model};
+use streamer::{request_body, RequestId};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -63,7 +63,8 @@ fn add(c: &AtomicU64) {
 
 struct Fixture {
     model: Model,
-    rows: Vec<[f64; N_FEATURES]>,
+    /// Rows in the model's schema order.
+    rows: Vec<Vec<f64>>,
     bodies: Vec<Vec<u8>>,
     addr: String,
     counts: Counts,
@@ -318,13 +319,16 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
     let (_, model) = Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
-    let data =
-        dataset::read_csv(&cli.data).with_context(|| format!("reading transactions from {}", cli.data.display()))?;
-    let rows: Vec<[f64; N_FEATURES]> = data.rows().iter().take(20_000).copied().collect();
+    // The model's features (the file's id column is not needed: bodies carry the row index).
+    let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(model.schema()) };
+    let data = dataset::read_csv(&cli.data, &spec)
+        .with_context(|| format!("reading transactions from {}", cli.data.display()))?;
+    let rows: Vec<Vec<f64>> = data.rows().take(20_000).map(<[f64]>::to_vec).collect();
     if rows.len() < 300 {
         bail!("need at least 300 transactions in {}", cli.data.display());
     }
-    let bodies = rows.iter().enumerate().map(|(i, r)| request_body(i, r)).collect();
+    let names = model.schema().features();
+    let bodies = rows.iter().enumerate().map(|(i, r)| request_body(RequestId::Row(i), names, r)).collect();
     let f = Arc::new(Fixture {
         model,
         rows,
