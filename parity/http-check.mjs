@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { contractCases } from "./cases.mjs";
 import { compare, loadGolden, loadReplay } from "./parity.mjs";
 
 const args = process.argv.slice(2);
@@ -60,13 +61,13 @@ async function post(route, body) {
 const started = Date.now();
 const health = await waitForHealth();
 const golden = loadGolden(goldenPath);
-const replay = loadReplay(replayPath);
 if (health.model.id !== golden.modelId) {
   throw new Error(`server serves model ${health.model.id}, the golden file is for ${golden.modelId} (${modelPath})`);
 }
 
 const card = await (await fetch(`${base}/model`)).json();
 const featureNames = card.schema.features;
+const replay = loadReplay(replayPath, { label: card.schema.label, id: card.schema.id });
 // Batches as large as the server says it takes.
 const batchLimit = card.limits.max_batch;
 
@@ -107,7 +108,8 @@ const batch = await compare({
 
 
 // (2) The shared contract cases.
-const { cases } = JSON.parse(readFileSync(path.join(here, "http-cases.json"), "utf8"));
+// Written for the Kaggle schema, renamed for the one this server serves.
+const cases = contractCases(featureNames);
 const failures = [];
 for (const c of cases) {
   let body = c.raw;

@@ -12,11 +12,12 @@ export { bitsOf };
 
 /**
  * Reads a CSV with the schema (the trainer's replay file) with the page's own reader: feature names in file
- * order, row-major values (exact bits: the file holds shortest round-trip decimals) and labels.
+ * order, row-major values (exact bits: the file holds shortest round-trip decimals), labels and ids.
+ * `columns` names the model's label and id columns (its card's `schema.label` and `schema.id`).
  */
-export function loadReplay(path) {
-  const { names, rows, labels, n } = parseCsv(readFileSync(path, "utf8"));
-  return { names, values: rows, labels: labels ?? new Uint8Array(n), rows: n };
+export function loadReplay(path, columns = {}) {
+  const { names, rows, labels, ids, n } = parseCsv(readFileSync(path, "utf8"), null, columns);
+  return { names, values: rows, labels: labels ?? new Uint8Array(n), ids, rows: n };
 }
 
 /** Row `r` of a replay as a plain `{ name: value }` object, in the order `order` (default: file order). */

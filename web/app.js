@@ -116,7 +116,7 @@ async function loadFile(file) {
   const status = $("file-status");
   status.textContent = `reading ${file.name}…`;
   try {
-    const data = parseCsv(await file.text(), state.names);
+    const data = parseCsv(await file.text(), state.names, state.columns);
     scoreAll(state.model, data); // core validates every row before the replay starts
     startOver(data, file.name);
     status.textContent = `${file.name}: ${data.n.toLocaleString()} transactions loaded.`;
@@ -134,8 +134,16 @@ async function main() {
   state.model = state.trained;
   state.manual = false;
   state.names = state.trained.featureNames;
+  // The model's own label and id columns (a team's schema, not only the Kaggle file's).
+  state.columns = { label: state.trained.labelName, id: state.trained.idName ?? null };
   listen(scheduleRender, setStatus);
   const s = state.trained.summary;
+  state.amountName = s.schema.amount;
+  $("feed-key").textContent = state.columns.id ?? (state.names.includes("Time") ? "Time" : "—");
+  $("feed-amount").textContent = state.amountName ?? "—";
+  const { label, id } = state.columns;
+  $("schema-columns").textContent =
+    `${state.names.join(", ")}; label ${label}${id ? `; id ${id}` : ""} (any order, other columns ignored)`;
   const kind = s.kind === "trees" ? `${s.parameters.trees} boosted trees, TreeSHAP explanations` : "logistic regression";
   $("model-name").textContent = `${s.model_name} (${kind})`;
   $("model-id").textContent = s.model_id;
@@ -175,7 +183,7 @@ async function main() {
     if (e.dataTransfer.files[0]) loadFile(e.dataTransfer.files[0]);
   });
   setStatus("Loading the replay file…");
-  const data = parseCsv(await fetchText("replay.csv"), state.names);
+  const data = parseCsv(await fetchText("replay.csv"), state.names, state.columns);
   scoreAll(state.model, data);
   startOver(data, "the test split (replay.csv)");
   document.body.dataset.ready = "1";

@@ -10,8 +10,10 @@ export const state = {
   trained: null, // the model as trained
   base: null, // the trained model with the page's costs
   model: null, // the model deciding now: `base`, or `base` at the slider's threshold (core decides, not this file)
-  names: [],
-  data: null, // { rows: Float64Array (n × names.length, schema order), labels: Uint8Array | null, times, n, source }
+  names: [], // the model's features, in row order
+  columns: { label: "Class", id: null }, // the model's label and id columns
+  amountName: null, // the model's amount feature (null: none)
+  data: null, // { rows: Float64Array (n × names.length, schema order), labels: Uint8Array | null, ids, times, n, source }
   probs: null,
   decisions: null,
   played: 0,
@@ -43,9 +45,10 @@ export function rowObject(r) {
 /** Starts over with new data (parsed by lib/csv.js in the model's feature order). */
 export function load(data, source) {
   pause();
+  // The Kaggle file's seconds; a schema without a Time column replays one second per transaction.
   const timeIdx = state.names.indexOf("Time");
   const times = new Float64Array(data.n);
-  for (let r = 0; r < data.n; r++) times[r] = data.rows[r * state.names.length + timeIdx];
+  for (let r = 0; r < data.n; r++) times[r] = timeIdx >= 0 ? data.rows[r * state.names.length + timeIdx] : r;
   state.data = { ...data, times, source };
   state.probs = new Float64Array(data.n);
   state.decisions = new Uint8Array(data.n);

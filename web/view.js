@@ -100,8 +100,10 @@ function renderMoney(n) {
 
 function renderFeed() {
   const w = state.names.length;
-  const amountIdx = state.names.indexOf("Amount");
+  // The id column when the model has one, else the Kaggle file's Time; the model's amount column.
+  const amountIdx = state.names.indexOf(state.amountName);
   const timeIdx = state.names.indexOf("Time");
+  const key = (r) => (state.data.ids ? state.data.ids[r] : timeIdx >= 0 ? state.data.rows[r * w + timeIdx] : "");
   const rows = [];
   for (let r = state.played - 1; r >= Math.max(0, state.played - FEED_ROWS); r--) {
     const p = state.probs[r];
@@ -109,8 +111,8 @@ function renderFeed() {
     const label = state.data.labels ? (state.data.labels[r] ? "fraud" : "legit") : "?";
     const cells = [
       r,
-      state.data.rows[r * w + timeIdx],
-      state.data.rows[r * w + amountIdx].toFixed(2),
+      key(r),
+      amountIdx >= 0 ? state.data.rows[r * w + amountIdx].toFixed(2) : "",
       p.toPrecision(6),
       flagged ? "FRAUD" : "ok",
       label,

@@ -166,16 +166,17 @@ async fn rejected_requests_are_not_retried() {
     let _ = stop_server.send(());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_csv_names_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");
     let mut text = String::from_utf8(synth::generate_csv(5, 0.2, 1)).unwrap();
     text.push_str("1,2,3\n");
     std::fs::write(&path, text).unwrap();
-    let err = stream(config("http://127.0.0.1:9/predict".into(), path, 10), Arc::new(AtomicBool::new(false)))
-        .await
-        .unwrap_err();
+    let f = fixture(5);
+    let (url, stop_server) = start_server(f.served.clone()).await;
+    let err = stream(config(url, path, 10), Arc::new(AtomicBool::new(false))).await.unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("line 7"), "{msg}");
+    let _ = stop_server.send(());
 }

@@ -12,7 +12,7 @@ const { FraudModel } = require(path.resolve(pkgDir, "fraud_wasm.js"));
 const bytes = readFileSync(modelPath);
 const model = new FraudModel(new Uint8Array(bytes));
 const golden = loadGolden(goldenPath);
-const replay = loadReplay(replayPath);
+const replay = loadReplay(replayPath, { label: model.labelName, id: model.idName });
 if (model.modelId !== golden.modelId) throw new Error(`model id ${model.modelId} != golden ${golden.modelId}`);
 
 const report = await compare({

@@ -3,7 +3,7 @@
 // lines skipped, and errors that name the line (the header is line 1) and the column.
 // One module for the page (a user's file, the replay file) and the Node checks (parity, tests).
 
-/** The label column of the dataset (not a model input). */
+/** The Kaggle file's label column (a model's own is in its schema: `FraudModel.labelName`). */
 export const LABEL = "Class";
 
 export class CsvError extends Error {}
@@ -47,29 +47,39 @@ export function splitLine(line, lineNo) {
 
 const shown = (raw) => JSON.stringify(raw.slice(0, 40));
 
+// A label as the Rust reader takes it: 0/1 as numbers ("1", 1.0) or true/false in any case.
+function labelValue(raw) {
+  if (DECIMAL.test(raw)) return Number(raw);
+  const lower = raw.toLowerCase();
+  return lower === "true" ? 1 : lower === "false" ? 0 : NaN;
+}
+
 /**
  * Parses CSV text. `names` are the feature columns wanted, in the order rows are returned (default: every
- * column but the label, in file order). The label column is optional: `labels` is null without it.
- * Returns { names, rows: Float64Array (n × names.length, row-major), labels: Uint8Array | null, n }.
+ * column but the label and the id, in file order). The `label` column (default `Class`) is optional:
+ * `labels` is null without it. The `id` column, when named and present, is carried as text (`ids`).
+ * Returns { names, rows: Float64Array (n × names.length, row-major), labels: Uint8Array | null, ids: string[] | null, n }.
  */
-export function parseCsv(text, names = null) {
+export function parseCsv(text, names = null, { label = LABEL, id = null } = {}) {
   const lines = text.replace(/^\uFEFF/, "").split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
   if (lines.every((l) => l.trim() === "")) throw new CsvError("the file is empty: line 1 must be the header");
   const header = splitLine(lines[0], 1);
-  const wanted = names ?? header.filter((h) => h !== LABEL);
+  const wanted = names ?? header.filter((h) => h !== label && h !== id);
   const columns = wanted.map((name) => header.indexOf(name));
   const missing = wanted.filter((_, j) => columns[j] < 0);
-  const duplicate = [...new Set([...wanted, LABEL])].filter((name) => header.indexOf(name) !== header.lastIndexOf(name));
+  const duplicate = [...new Set([...wanted, label, ...(id ? [id] : [])])].filter((name) => header.indexOf(name) !== header.lastIndexOf(name));
   if (missing.length || duplicate.length) {
     const parts = [];
     if (missing.length) parts.push(`missing column(s) ${missing.join(", ")}`);
     if (duplicate.length) parts.push(`duplicate column(s) ${duplicate.join(", ")}`);
     throw new CsvError(`line 1 (header): ${parts.join("; ")}`);
   }
-  const labelCol = header.indexOf(LABEL);
+  const labelCol = header.indexOf(label);
+  const idCol = id ? header.indexOf(id) : -1;
   const width = wanted.length;
   const rows = [];
   const labels = [];
+  const ids = [];
   for (let i = 1; i < lines.length; i++) {
     if (lines[i].trim() === "") continue;
     const lineNo = i + 1;
@@ -88,12 +98,13 @@ export function parseCsv(text, names = null) {
     }
     if (labelCol >= 0) {
       const raw = cells[labelCol];
-      const v = DECIMAL.test(raw) ? Number(raw) : NaN;
-      if (v !== 0 && v !== 1) throw new CsvError(`line ${lineNo}, column ${LABEL}: label ${shown(raw)} is not 0 or 1`);
+      const v = labelValue(raw);
+      if (v !== 0 && v !== 1) throw new CsvError(`line ${lineNo}, column ${label}: label ${shown(raw)} is not 0/1 or true/false`);
       labels.push(v);
     }
+    if (idCol >= 0) ids.push(cells[idCol]);
   }
   const n = rows.length / Math.max(1, width);
   if (n === 0) throw new CsvError("the file has a header but no data rows");
-  return { names: wanted, rows: Float64Array.from(rows), labels: labelCol >= 0 ? Uint8Array.from(labels) : null, n };
+  return { names: wanted, rows: Float64Array.from(rows), labels: labelCol >= 0 ? Uint8Array.from(labels) : null, ids: idCol >= 0 ? ids : null, n };
 }

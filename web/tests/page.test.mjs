@@ -9,7 +9,6 @@ import { chromium } from "playwright-core";
 import { loadGolden, loadReplay } from "../../parity/parity.mjs";
 import { fromBits } from "../lib/bits.js";
 import { confusion } from "../lib/confusion.js";
-import { LABEL } from "../lib/csv.js";
 
 const [url, goldenPath, replayPath, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -18,14 +17,20 @@ if (!outDir) {
 }
 const REPLAY_AT_LEAST = 400;
 const golden = loadGolden(goldenPath);
-const { labels, names: features, values } = loadReplay(replayPath);
-const amountAt = (r) => values[r * features.length + features.indexOf("Amount")];
-// The default costs (the test trains with them): an independent sum of what the decisions made.
+// The served model's schema and costs, from its card beside the page.
+const card = await (await fetch(new URL("model", url))).json();
+const { label: labelName, id: idName, amount: amountName } = card.schema;
+const costs = card.costs;
+const { labels, names: features, values } = loadReplay(replayPath, { label: labelName, id: idName });
+const amountAt = (r) => (amountName ? values[r * features.length + features.indexOf(amountName)] : 0);
+const worth = (b, a) => b.fixed + b.per_amount * a;
+// The model's costs: an independent sum of what the decisions made.
 const netOf = (n, decide) => {
   let net = 0;
   for (let r = 0; r < n; r++) {
     const a = amountAt(r);
-    net += labels[r] ? (decide(r) ? 50 : -a) : decide(r) ? -5 : 0.02 * a;
+    const b = labels[r] ? (decide(r) ? costs.refused_fraud : costs.accepted_fraud) : decide(r) ? costs.refused_legitimate : costs.accepted_legitimate;
+    net += worth(b, a);
   }
   return net;
 };
@@ -129,8 +134,9 @@ try {
   await page.waitForTimeout(100);
   const netCostly = Number(await page.getAttribute("[data-testid=net-at-threshold]", "data-net"));
   const falseAlarms = golden.bits.filter((b, r) => fromBits(b) >= t && !labels[r]).length;
-  check(near(netCostly, wantAll - 45 * falseAlarms), `a dearer false alarm (-50): net ${netCostly.toFixed(2)} = ${(wantAll - 45 * falseAlarms).toFixed(2)}`);
-  await page.fill("#c-refused_legitimate-fixed", "-5");
+  const dearer = wantAll + (-50 - costs.refused_legitimate.fixed) * falseAlarms;
+  check(near(netCostly, dearer), `a dearer false alarm (-50): net ${netCostly.toFixed(2)} = ${dearer.toFixed(2)}`);
+  await page.fill("#c-refused_legitimate-fixed", String(costs.refused_legitimate.fixed));
   await page.dispatchEvent("#c-refused_legitimate-fixed", "change");
   await page.waitForTimeout(100);
   check(near(Number(await page.getAttribute("[data-testid=net-at-threshold]", "data-net")), wantAll), "costs back to the defaults: the same net again");
@@ -156,19 +162,22 @@ try {
   await page.screenshot({ path: path.join(outDir, "page.png"), fullPage: true });
 
   // 6. A bad CSV is refused with its line and column; the replay data stays as it was.
-  const names = [...features, LABEL];
-  const good = names.map((_, j) => (j === names.length - 1 ? "0" : "0.5")).join(",");
-  const bad = good.replace(/^0\.5,0\.5,/, "0.5,abc,");
-  await page.setInputFiles("[data-testid=file]", { name: "bad.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${bad}\n`) });
+  const names = [...(idName ? [idName] : []), ...features, labelName];
+  const line = (edit = {}) => names.map((n) => edit[n] ?? (n === labelName ? "0" : n === idName ? "t-1" : "0.5")).join(",");
+  const good = line();
+  const csvOf = (...lines) => Buffer.from(`${names.join(",")}\n${lines.join("\n")}\n`);
+  await page.setInputFiles("[data-testid=file]", { name: "bad.csv", mimeType: "text/csv", buffer: csvOf(good, line({ [features[1]]: "abc" })) });
   await page.waitForSelector("[data-testid=file-status][data-ok]");
   const badStatus = await page.textContent("[data-testid=file-status]");
-  check(badStatus.includes("line 3, column V1") && (await page.getAttribute("[data-testid=file-status]", "data-ok")) === "0", `bad CSV refused: ${badStatus}`);
-  const huge = good.replace(/^0\.5,/, "0.5,").replace(/,0\.5,0$/, ",2e13,0");
-  await page.setInputFiles("[data-testid=file]", { name: "range.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${huge}\n`) });
+  check(badStatus.includes(`line 3, column ${features[1]}`) && (await page.getAttribute("[data-testid=file-status]", "data-ok")) === "0", `bad CSV refused: ${badStatus}`);
+  const last = features[features.length - 1];
+  await page.setInputFiles("[data-testid=file]", { name: "range.csv", mimeType: "text/csv", buffer: csvOf(good, line({ [last]: "2e13" })) });
   await page.waitForFunction(() => document.querySelector("[data-testid=file-status]").textContent.startsWith("range.csv"));
   const rangeStatus = await page.textContent("[data-testid=file-status]");
-  check(rangeStatus.includes("line 3") && rangeStatus.includes("Amount"), `out-of-range value refused by core: ${rangeStatus}`);
-  await page.setInputFiles("[data-testid=file]", { name: "mine.csv", mimeType: "text/csv", buffer: Buffer.from(`${names.join(",")}\n${good}\n${good}\n`) });
+  check(rangeStatus.includes("line 3") && rangeStatus.includes(last), `out-of-range value refused by core: ${rangeStatus}`);
+  const columnsShown = await page.textContent("[data-testid=schema-columns]");
+  check(features.every((f) => columnsShown.includes(f)) && columnsShown.includes(labelName), `the page lists the model's columns: ${columnsShown.slice(0, 80)}…`);
+  await page.setInputFiles("[data-testid=file]", { name: "mine.csv", mimeType: "text/csv", buffer: csvOf(good, good) });
   await page.waitForFunction(() => document.querySelector("[data-testid=file-status]").textContent.startsWith("mine.csv: 2"));
   check((await count("scored")) === 0, "a good CSV replaces the replay set");
 

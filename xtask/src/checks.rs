@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bundle::{build_site, build_wasm, build_worker};
 use crate::cmd::{cargo, sh, step};
-use crate::models::{train_kind, KINDS};
+use crate::models::{train_kind, Data, KINDS};
 use crate::processes::{free_port, Server, Wrangler};
 use crate::tools::{ensure_browser_tools, ensure_edge_tools, ensure_rust_tools, ensure_wasm_tools, tools_path};
 
@@ -53,15 +53,17 @@ pub(crate) fn test() -> Result<()> {
     // real-data test caches the shared copy in target/), else on synthetic data.
     sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train", "-p", "score"]))?;
     let mut last = None;
-    for (kind, candidates) in KINDS {
-        let dir = PathBuf::from(format!("target/parity-{kind}"));
-        train_kind(&dir, kind, candidates)?;
+    for model in &KINDS {
+        let dir = PathBuf::from(format!("target/parity-{}", model.name));
+        train_kind(&dir, model)?;
         parity(&dir)?;
         score_check(&dir)?;
         http_checks(&dir)?;
-        last = Some(dir);
+        if model.data == Data::Creditcard {
+            last = Some(dir);
+        }
     }
-    let dir = last.context("KINDS lists at least one kind")?;
+    let dir = last.context("KINDS lists a model of the Kaggle schema")?;
     soak(&dir, 20)?;
     stream_through_a_crash(&dir)?;
     eprintln!("\nall tests passed in {:.0} s", t.elapsed().as_secs_f64());

@@ -172,10 +172,10 @@ pub(crate) fn bench(runs: usize) -> Result<()> {
         pipeline.arg("--data").arg(data);
     }
     sh(&mut pipeline)?;
-    for (kind, candidates) in KINDS {
-        let dir = std::path::PathBuf::from(format!("target/bench-{kind}"));
-        train_kind(&dir, kind, candidates)?;
-        step(&format!("core scoring of the {kind} model"));
+    for model in &KINDS {
+        let dir = std::path::PathBuf::from(format!("target/bench-{}", model.name));
+        train_kind(&dir, model)?;
+        step(&format!("core scoring of the {} model", model.name));
         sh(Command::new("target/release/native-train")
             .args(["bench-model", "--runs", &runs.max(5).to_string(), "--model"])
             .arg(dir.join("model.bin"))
