@@ -190,7 +190,10 @@ fn outcome(
         },
         Ok(Item::NotObject(what)) => http_api::ApiError::new(
             fraud_core::ErrorCode::WrongJsonType,
-            format!("a transaction must be a JSON object of the model's features ({}), got {what}", model.schema().describe()),
+            format!(
+                "a transaction must be a JSON object of the model's features ({}), got {what}",
+                model.schema().describe()
+            ),
         ),
         Err(BodyError::Malformed(m)) => http_api::ApiError::new(fraud_core::ErrorCode::MalformedJson, m),
         Err(BodyError::WrongType(m)) => http_api::ApiError::new(fraud_core::ErrorCode::WrongJsonType, m),

@@ -37,9 +37,9 @@ use crate::schema::{Schema, CREDITCARD_FEATURES, DEFAULT_AMOUNT, DEFAULT_LABEL};
 use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 use crate::wire::{
     ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, CardParameters, CardSchema, FeatureImportance, ModelCard,
-    WireBenefit, WireBins, WireColumns,
-    WireCalibration, WireCalibrationReport, WireCosts, WireDecision, WireDriftReference, WireLeaf, WireMetrics,
-    WireModel, WirePolicyReport, WireProvenance, WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
+    WireBenefit, WireBins, WireCalibration, WireCalibrationReport, WireColumns, WireCosts, WireDecision,
+    WireDriftReference, WireLeaf, WireMetrics, WireModel, WirePolicyReport, WireProvenance, WireReliabilityBin,
+    WireSplit, WireTally, WireTraining, WireTree,
 };
 
 /// First bytes of every artifact.
@@ -524,9 +524,9 @@ impl Artifact {
             ModelParams::Logistic { scaler, weights } => {
                 Scorer::Logistic(Logistic::new(scaler.clone(), weights.clone()).map_err(ArtifactError::InvalidModel)?)
             }
-            ModelParams::Trees(ensemble) => Scorer::Trees(
-                Trees::new(ensemble.clone(), self.schema.len()).map_err(ArtifactError::InvalidModel)?,
-            ),
+            ModelParams::Trees(ensemble) => {
+                Scorer::Trees(Trees::new(ensemble.clone(), self.schema.len()).map_err(ArtifactError::InvalidModel)?)
+            }
         };
         Model::new(self.model_name.clone(), self.schema.clone(), scorer, self.rule.clone())
             .map_err(ArtifactError::InvalidModel)
@@ -668,8 +668,7 @@ impl Artifact {
             }),
         };
         let importance_ok = w.feature_importance.is_empty()
-            || (w.feature_importance.len() == schema.len()
-                && w.feature_importance.iter().all(|v| v.is_finite()));
+            || (w.feature_importance.len() == schema.len() && w.feature_importance.iter().all(|v| v.is_finite()));
         if !importance_ok {
             return Err(ArtifactError::InvalidModel(ModelError::BadParameter {
                 what: "feature importance",
@@ -1154,7 +1153,10 @@ impl Artifact {
             model_name: "baseline".into(),
             schema: Schema::new(features, Some("amount"), "is_fraud", Some("transaction_id"))
                 .expect("the retail example's schema is valid"),
-            rule: DecisionRule { costs: Costs { currency: "USD".into(), ..Costs::default() }, ..DecisionRule::at_threshold(0.625) },
+            rule: DecisionRule {
+                costs: Costs { currency: "USD".into(), ..Costs::default() },
+                ..DecisionRule::at_threshold(0.625)
+            },
             params: ModelParams::Logistic {
                 scaler: Scaler {
                     mean: (0..n).map(|i| i as f64 * 3.0).collect(),
@@ -1480,7 +1482,9 @@ mod tests {
         let good = Artifact::example().to_wire();
         let mut w = good.clone();
         w.base.base.feature_names[2] = "V1".into();
-        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(m)) if m.contains("\"V1\" is listed twice")));
+        assert!(
+            matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(m)) if m.contains("\"V1\" is listed twice"))
+        );
         let mut w = good.clone();
         w.columns.amount = Some("amount".into());
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
@@ -1489,7 +1493,10 @@ mod tests {
         assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
         let mut w = good.clone();
         w.base.base.feature_names.remove(1);
-        assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))));
+        assert!(matches!(
+            Artifact::decode(&reseal(&w)),
+            Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))
+        ));
         // The trees' per-amount costs need an amount column.
         let mut w = Artifact::example_trees().to_wire();
         w.columns.amount = None;

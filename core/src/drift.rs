@@ -128,7 +128,11 @@ impl DriftReference {
     /// Checks the shapes and values against a schema of `n_features` inputs.
     pub fn check(&self, n_features: usize) -> Result<(), ModelError> {
         if self.features.len() != n_features {
-            return Err(ModelError::WrongLength { what: "drift reference", len: self.features.len(), expected: n_features });
+            return Err(ModelError::WrongLength {
+                what: "drift reference",
+                len: self.features.len(),
+                expected: n_features,
+            });
         }
         for b in self.features.iter().chain([&self.score]) {
             b.check()?;

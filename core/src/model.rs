@@ -392,7 +392,7 @@ impl Model {
     /// validation and errors of [`Model::score_batch`]; what calibration is fitted on.
     pub fn logit_batch(&self, rows: &[f64], out: &mut [f64]) -> Result<(), BatchError> {
         let width = self.width();
-        if rows.len() % width != 0 {
+        if !rows.len().is_multiple_of(width) {
             return Err(BatchError::BadLength { len: rows.len(), width });
         }
         let n_rows = rows.len() / width;
@@ -648,7 +648,8 @@ mod tests {
         let no_amount = Schema::new(schema.features().to_vec(), None, "is_fraud", None).unwrap();
         let lr = m.scorer().clone();
         assert!(Model::new("x".into(), no_amount.clone(), lr.clone(), DecisionRule::at_threshold(0.5)).is_err());
-        assert!(Model::new("x".into(), no_amount.clone(), lr.clone(), DecisionRule::at_threshold_for(0.5, &no_amount)).is_ok());
+        assert!(Model::new("x".into(), no_amount.clone(), lr.clone(), DecisionRule::at_threshold_for(0.5, &no_amount))
+            .is_ok());
         let fixed = DecisionRule { costs: Costs::fixed_default(), ..DecisionRule::at_threshold(0.5) };
         let ok = Model::new("x".into(), no_amount, lr, fixed.clone()).unwrap();
         assert!(ok.with_rule(DecisionRule { policy: Policy::CostOptimal, ..fixed }).is_err());
@@ -674,6 +675,9 @@ mod tests {
         }
         let mut s = lr(&good).scaler().clone();
         s.scale[0] = 1e-300;
-        assert!(Model::logistic("x".into(), Schema::creditcard(), s, lr(&good).weights().clone(), 0.5).is_err(), "overflow-prone fold");
+        assert!(
+            Model::logistic("x".into(), Schema::creditcard(), s, lr(&good).weights().clone(), 0.5).is_err(),
+            "overflow-prone fold"
+        );
     }
 }

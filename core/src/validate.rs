@@ -260,8 +260,8 @@ fn group_by_kind(issues: &mut [FieldIssue]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
     use crate::schema::CREDITCARD_FEATURES;
+    use alloc::string::ToString;
     use alloc::vec;
 
     const N_FEATURES: usize = 30;
@@ -350,7 +350,11 @@ mod tests {
     #[test]
     fn another_schema_is_validated_by_its_own_names() {
         let s = Schema::new(vec!["amount".into(), "risk".into(), "age".into()], Some("amount"), "y", None).unwrap();
-        let t = validate_fields(&s, [("risk", RawValue::Number(0.5)), ("age", RawValue::Number(3.0)), ("amount", RawValue::Number(9.0))]).unwrap();
+        let t = validate_fields(
+            &s,
+            [("risk", RawValue::Number(0.5)), ("age", RawValue::Number(3.0)), ("amount", RawValue::Number(9.0))],
+        )
+        .unwrap();
         assert_eq!(t.values(), &[9.0, 0.5, 3.0]);
         let err = validate_fields(&s, full()[..2].iter().copied()).unwrap_err();
         let msg = err.to_string();

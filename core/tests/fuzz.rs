@@ -6,12 +6,12 @@
 use fraud_core::artifact::{crc32, FORMAT_VERSION, MAGIC};
 use fraud_core::artifact::{LogisticTraining, TreesTraining};
 use fraud_core::model::BatchError;
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
 use fraud_core::trees::LEAF;
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, LeafParams, LogisticWeights, Metrics, ModelParams, Provenance, RawValue,
     Scaler, Schema, SplitParams, Training, TreeEnsemble, TreeParams, MAX_ABS_VALUE,
 };
-use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
 
 const N_FEATURES: usize = 30;
 use proptest::prelude::*;

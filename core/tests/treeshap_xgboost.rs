@@ -51,7 +51,8 @@ fn treeshap_and_logits_match_xgboost() {
             tree
         })
         .collect();
-    let trees = Trees::new(TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees }, N_FEATURES).unwrap();
+    let trees =
+        Trees::new(TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees }, N_FEATURES).unwrap();
     let rows = doc["rows"].as_array().unwrap();
     let mut worst = (0.0f64, 0.0f64);
     for (r, row) in rows.iter().enumerate() {

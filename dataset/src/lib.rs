@@ -84,8 +84,13 @@ impl Table {
     /// A table of `labels.len()` rows of `names.len()` values (row-major);
     /// `None` when the lengths disagree or there are no feature names.
     pub fn new(names: Vec<String>, label: String, values: Vec<f64>, labels: Vec<u8>) -> Option<Table> {
-        (!names.is_empty() && values.len() == labels.len() * names.len())
-            .then_some(Table { names, label, values, labels, ids: None })
+        (!names.is_empty() && values.len() == labels.len() * names.len()).then_some(Table {
+            names,
+            label,
+            values,
+            labels,
+            ids: None,
+        })
     }
 
     /// The same table with an id per row (`None` when the count differs).
@@ -556,8 +561,11 @@ fn parse_fields<'a>(
             }
             Target::Feature(i) => {
                 let field = trim(field);
-                let value_error =
-                    |problem| CsvError::Value { line: 0, column: column_name(header, targets, col, label_name), problem };
+                let value_error = |problem| CsvError::Value {
+                    line: 0,
+                    column: column_name(header, targets, col, label_name),
+                    problem,
+                };
                 match fast_float2::parse::<f64, _>(field) {
                     Ok(v) if v.is_finite() => row[i] = v,
                     Ok(_) => return Err(value_error(ValueProblem::NonFinite(shown(field)))),
@@ -826,7 +834,10 @@ mod tests {
             assert!(err.contains(expected), "{err:?} should contain {expected:?}");
         };
         let good = row(1.0, "0");
-        check(format!("{}\n{good}\n{}", header(), row(1.0, "2")), "line 3, column Class: label \"2\" is not 0/1 or true/false");
+        check(
+            format!("{}\n{good}\n{}", header(), row(1.0, "2")),
+            "line 3, column Class: label \"2\" is not 0/1 or true/false",
+        );
         check(
             format!("{}\n{good}\n{good}\n{}", header(), good.replacen("3", "abc", 1)),
             "line 4, column V2: \"abc\" is not a number",

@@ -480,9 +480,12 @@ pub(crate) async fn predict_batch(
                 Ok(_) => continue,
                 Err(e) => ItemError { index, code: e.code(), message: e.to_string(), fields: field_errors(&e.issues) },
             },
-            Item::NotObject(what) => {
-                ItemError { index, code: ErrorCode::WrongJsonType, message: not_object(&s.model, what), fields: Vec::new() }
-            }
+            Item::NotObject(what) => ItemError {
+                index,
+                code: ErrorCode::WrongJsonType,
+                message: not_object(&s.model, what),
+                fields: Vec::new(),
+            },
         };
         bad += 1;
         if rejected.len() < MAX_LISTED_ITEMS {

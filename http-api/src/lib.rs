@@ -18,9 +18,7 @@ mod error;
 mod openapi;
 pub mod parse;
 
-pub use app::{
-    app, app_with, not_found, Observer, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES,
-};
+pub use app::{app, app_with, not_found, Observer, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use cors::AllowedOrigins;
 pub use error::{status_of, ApiError};
 pub use fraud_core::ErrorCode;

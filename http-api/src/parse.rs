@@ -287,7 +287,9 @@ impl<'de> Visitor<'de> for BatchSeed<'_> {
             match key.0.as_ref() {
                 "transactions" if batch.is_some() => return Err(A::Error::custom("transactions is given twice")),
                 "transactions" => {
-                    batch = Some(map.next_value_seed(ItemsSeed { limit: self.limit, item: ItemSeed { schema: self.schema } })?)
+                    batch = Some(
+                        map.next_value_seed(ItemsSeed { limit: self.limit, item: ItemSeed { schema: self.schema } })?,
+                    )
                 }
                 other => {
                     return Err(A::Error::custom(format_args!(

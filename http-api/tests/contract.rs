@@ -303,14 +303,18 @@ async fn another_schema_is_served_by_its_own_names() {
     let (status, body) = post(&router, "/predict", &transaction(1.0)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "invalid_fields");
-    let fields: Vec<&str> = body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"merchant_risk") && fields.contains(&"V14"), "{fields:?}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("missing: amount, merchant_risk"), "{message}");
     // The card and the document describe this schema.
     let (_, card) = send(&router, Method::GET, "/model", None, Body::empty()).await;
     assert_eq!(card["schema"]["features"], json!(names));
-    assert_eq!((card["schema"]["label"].as_str(), card["schema"]["id"].as_str()), (Some("is_fraud"), Some("transaction_id")));
+    assert_eq!(
+        (card["schema"]["label"].as_str(), card["schema"]["id"].as_str()),
+        (Some("is_fraud"), Some("transaction_id"))
+    );
     assert_eq!(card["limits"]["max_explain"], 12);
     let (_, doc) = send(&router, Method::GET, "/openapi.json", None, Body::empty()).await;
     let body_schema = &doc["components"]["schemas"]["TransactionBody"];

@@ -488,9 +488,9 @@ fn load_with_hints(
     };
     result.map_err(|e| {
         let hint = match &e {
-            LoadError::Csv(dataset::CsvError::Value { column, problem: dataset::ValueProblem::NotNumeric(_), .. })
-                if spec.features == dataset::Features::All && *column != spec.label =>
-            {
+            LoadError::Csv(dataset::CsvError::Value {
+                column, problem: dataset::ValueProblem::NotNumeric(_), ..
+            }) if spec.features == dataset::Features::All && *column != spec.label => {
                 format!(
                     " (every column but the label {:?} is a feature unless --features says otherwise: leave {column:?} \
                      out with --features, or name it with --id if it identifies the transaction)",

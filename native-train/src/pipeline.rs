@@ -445,12 +445,8 @@ fn oversample(
     cfg: &Config,
 ) -> Result<TrainSet, TrainError> {
     let width = schema.len();
-    let minority: Vec<f64> = scaled
-        .chunks_exact(width)
-        .zip(y_train)
-        .filter(|(_, &y)| y == 1)
-        .flat_map(|(r, _)| r.iter().copied())
-        .collect();
+    let minority: Vec<f64> =
+        scaled.chunks_exact(width).zip(y_train).filter(|(_, &y)| y == 1).flat_map(|(r, _)| r.iter().copied()).collect();
     let frauds = minority.len() / width;
     let majority = y_train.len() - frauds;
     let n_synth = if cfg.candidates.iter().any(|k| k.uses_smote()) {
@@ -512,9 +508,14 @@ fn fit_candidate(
     let opts = FitOptions { c: cfg.c, class_weights, ..FitOptions::default() };
     let fitted = fit(x, y, &opts).map_err(|e| TrainError::Fit(kind.name(), e))?;
     let weights = LogisticWeights { weights: fitted.weights.clone(), intercept: fitted.intercept };
-    let model =
-        Model::logistic(kind.name().to_string(), train.schema.clone(), train.scaler.clone(), weights, PROVISIONAL_THRESHOLD)
-        .map_err(|e| TrainError::Model(kind.name(), e))?;
+    let model = Model::logistic(
+        kind.name().to_string(),
+        train.schema.clone(),
+        train.scaler.clone(),
+        weights,
+        PROVISIONAL_THRESHOLD,
+    )
+    .map_err(|e| TrainError::Model(kind.name(), e))?;
     let training = Training::Logistic(LogisticTraining {
         c: cfg.c,
         solver: SOLVER.into(),

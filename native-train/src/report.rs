@@ -788,8 +788,7 @@ fn reliability_plot(c: &Candidate) -> String {
 
 /// Horizontal bars of the 15 most important features.
 fn importance_chart(names: &[String], importance: &[f64]) -> String {
-    let mut ranked: Vec<(&str, f64)> =
-        names.iter().map(String::as_str).zip(importance.iter().copied()).collect();
+    let mut ranked: Vec<(&str, f64)> = names.iter().map(String::as_str).zip(importance.iter().copied()).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(15);
     let top = ranked.first().map_or(1.0, |r| r.1).max(1e-12);

@@ -165,6 +165,9 @@ mod tests {
 
     #[test]
     fn too_few_minority_rows_is_an_error() {
-        assert_eq!(smote(&flat(&points(5)), N_FEATURES, 5, 10, 0, &mut vec![]), Err(SmoteError::TooFewMinority { have: 5, k: 5 }));
+        assert_eq!(
+            smote(&flat(&points(5)), N_FEATURES, 5, 10, 0, &mut vec![]),
+            Err(SmoteError::TooFewMinority { have: 5, k: 5 })
+        );
     }
 }

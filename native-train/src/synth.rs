@@ -229,7 +229,8 @@ pub fn generate_retail(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
             (7.0 + u(&mut rng) * 16.0 + normal(&mut rng)).clamp(0.0, 23.0).floor()
         };
         let online = bernoulli(&mut rng, if fraud { 0.45 + 0.4 * s } else { 0.35 });
-        let card_present = if online == 1.0 { 0.0 } else { bernoulli(&mut rng, if fraud { 0.6 - 0.5 * s } else { 0.9 }) };
+        let card_present =
+            if online == 1.0 { 0.0 } else { bernoulli(&mut rng, if fraud { 0.6 - 0.5 * s } else { 0.9 }) };
         let foreign = bernoulli(&mut rng, if fraud { 0.05 + 0.35 * s } else { 0.04 });
         let base_amount = (3.6 + 1.1 * normal(&mut rng)).exp();
         let avg_30d = (3.6 + 0.6 * normal(&mut rng)).exp();
@@ -254,11 +255,8 @@ pub fn generate_retail(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
         let age = if fraud && u(&mut rng) < 0.15 + 0.5 * s { u(&mut rng) * 60.0 } else { 30.0 + u(&mut rng) * 3600.0 };
         let merchant_risk = if fraud { (0.25 + 0.5 * s + 0.25 * u(&mut rng)).min(1.0) } else { u(&mut rng).powi(2) };
         // The device signal only stands out for foreign, online purchases (an interaction).
-        let device_risk = if fraud && online == 1.0 && foreign == 1.0 {
-            0.6 + 0.4 * u(&mut rng)
-        } else {
-            u(&mut rng) * 0.7
-        };
+        let device_risk =
+            if fraud && online == 1.0 && foreign == 1.0 { 0.6 + 0.4 * u(&mut rng) } else { u(&mut rng) * 0.7 };
         let values = [
             amount,
             round(merchant_risk, 4),
@@ -314,7 +312,11 @@ mod tests {
         assert_eq!(d, generate_retail(5_000, 0.02, 9));
         let csv = SchemaKind::Retail.generate_csv(5_000, 0.02, 9);
         assert!(csv.starts_with(b"\"transaction_id\",\"amount\",\"merchant_risk\""));
-        let spec = dataset::Spec { features: dataset::Features::All, label: "is_fraud".into(), id: Some("transaction_id".into()) };
+        let spec = dataset::Spec {
+            features: dataset::Features::All,
+            label: "is_fraud".into(),
+            id: Some("transaction_id".into()),
+        };
         let parsed = crate::data::load_bytes(&csv, &spec, Some("amount")).unwrap().data;
         assert_eq!(parsed, d);
         // Frauds differ from legitimate rows on average, but overlap.

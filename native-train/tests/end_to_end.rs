@@ -239,7 +239,10 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
     let (artifact, model) = Artifact::load(&std::fs::read(out.join("model.bin")).unwrap()).unwrap();
     let schema = &artifact.schema;
     assert_eq!(schema.features(), synth::RETAIL_FEATURES.map(String::from));
-    assert_eq!((schema.label(), schema.id(), schema.amount_name()), ("is_fraud", Some("transaction_id"), Some("amount")));
+    assert_eq!(
+        (schema.label(), schema.id(), schema.amount_name()),
+        ("is_fraud", Some("transaction_id"), Some("amount"))
+    );
     assert_eq!(artifact.feature_importance.len(), 12);
     assert!(artifact.test.average_precision > 0.3, "AP {}", artifact.test.average_precision);
     // The replay file: the id first, the features, the label; it scores through core.
@@ -258,7 +261,14 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
         .arg("train")
         .arg("--data")
         .arg(&csv)
-        .args(["--label", "is_fraud", "--id", "transaction_id", "--features", "merchant_risk,distance_from_home_km,tx_count_1h"])
+        .args([
+            "--label",
+            "is_fraud",
+            "--id",
+            "transaction_id",
+            "--features",
+            "merchant_risk,distance_from_home_km,tx_count_1h",
+        ])
         .args(["--candidates", "baseline"])
         .arg("--out")
         .arg(&out2)
@@ -276,7 +286,16 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
         .arg("train")
         .arg("--data")
         .arg(&csv)
-        .args(["--label", "is_fraud", "--id", "transaction_id", "--features", "merchant_risk", "--policy", "cost-optimal"])
+        .args([
+            "--label",
+            "is_fraud",
+            "--id",
+            "transaction_id",
+            "--features",
+            "merchant_risk",
+            "--policy",
+            "cost-optimal",
+        ])
         .arg("--out")
         .arg(dir.path().join("model3"))
         .output()
@@ -315,7 +334,11 @@ fn bad_schemas_name_the_column_and_write_nothing() {
     let e = train("third.csv", &body("amount,is_fraud", "1,2"), &["--label", "is_fraud"]);
     assert!(e.contains("column is_fraud") && e.contains("label \"2\""), "{e}");
     let wide: Vec<String> = (0..257).map(|i| format!("f{i}")).collect();
-    let e = train("wide.csv", &body(&format!("{},y", wide.join(",")), &format!("{}0", "1,".repeat(257))), &["--label", "y"]);
+    let e = train(
+        "wide.csv",
+        &body(&format!("{},y", wide.join(",")), &format!("{}0", "1,".repeat(257))),
+        &["--label", "y"],
+    );
     assert!(e.contains("257 feature columns, at most 256"), "{e}");
     let e = train("amount.csv", &body("value,risk,y", "1,2,0"), &["--label", "y", "--amount", "amount"]);
     assert!(e.contains("amount column \"amount\" is not one of the features"), "{e}");

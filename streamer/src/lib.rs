@@ -448,7 +448,7 @@ async fn deliver(client: &reqwest::Client, config: &Config, body: &[u8], retries
                     is_fraud: s.is_fraud,
                     latency_us: start.elapsed().as_micros() as u64,
                     attempts,
-                }
+                };
             }
             Err((kind, detail)) if !kind.retryable() || attempts > config.retries => {
                 return Outcome::Failed { kind, detail, attempts }

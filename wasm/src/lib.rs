@@ -11,9 +11,7 @@ use std::rc::Rc;
 use fraud_core::artifact::model_id;
 use fraud_core::model::BatchError;
 use fraud_core::wire::{CardVisitor, ModelCard};
-use fraud_core::{
-    Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError,
-};
+use fraud_core::{Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError};
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

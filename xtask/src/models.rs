@@ -53,7 +53,14 @@ pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
         }
         (Data::Creditcard, None) => {}
         (Data::Retail, _) => {
-            train.args(["--synthetic-schema", "retail", "--synthetic-rows", "100000", "--synthetic-fraud-rate", "0.01"]);
+            train.args([
+                "--synthetic-schema",
+                "retail",
+                "--synthetic-rows",
+                "100000",
+                "--synthetic-fraud-rate",
+                "0.01",
+            ]);
         }
     }
     sh(&mut train)?;
