@@ -399,11 +399,7 @@ impl Model {
         if out.len() != n_rows {
             return Err(BatchError::OutputLength { rows: n_rows, out: out.len() });
         }
-        let all_valid = match rows.as_chunks::<30>() {
-            // The Kaggle width, fixed: the range check unrolls.
-            (chunks, []) if width == 30 => chunks.iter().fold(true, |ok, x| ok & row_in_range(x)),
-            _ => rows.chunks_exact(width).fold(true, |ok, x| ok & row_in_range(x)),
-        };
+        let all_valid = rows.chunks_exact(width).fold(true, |ok, x| ok & row_in_range(x));
         match &*self.scorer {
             Scorer::Logistic(m) => m.logits(rows, out),
             Scorer::Trees(m) => m.logits(rows, out),

@@ -264,8 +264,8 @@ impl FraudModel {
             return Err(js_error(
                 ErrorCode::WrongJsonType,
                 &format!(
-                    "a transaction must be an object of the model's named features ({}), got {}",
-                    self.model.schema().describe(),
+                    "a transaction must be an object of the model's {} named features (featureNames), got {}",
+                    self.model.width(),
                     type_name(tx)
                 ),
             ));
