@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use crate::model::ModelError;
 use crate::scaler::Scaler;
 use crate::schema::MAX_FEATURES;
-use crate::validate::MAX_ABS_VALUE;
+use crate::validate::{row_in_range, MAX_ABS_VALUE};
 
 /// Logistic-regression coefficients over *scaled* features.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,26 +147,33 @@ impl Logistic {
         if let (Ok(w), Ok(x)) = (<&[f64; 30]>::try_from(self.folded.as_slice()), <&[f64; 30]>::try_from(x)) {
             return dot30(w, x) + self.folded_bias;
         }
+        assert!(x.len() == self.folded.len(), "a row of another schema's width");
         dot(&self.folded, x) + self.folded_bias
     }
 
-    /// Logits of a row-major batch of `n_features`-wide rows, one per slot of `out`.
+    /// Logits of a row-major batch of `n_features`-wide rows, one per slot of
+    /// `out`; true when every row is in range (see [`row_in_range`]). The
+    /// check is fused into the scoring loop: each row is read from memory once.
     ///
     /// Natively, rows of the Kaggle file's 30 features take the unrolled
     /// product (the file scorer's millions of rows a second); the browser
     /// build keeps one loop for every width: the same bits, and kilobytes less.
     #[inline]
-    pub fn logits(&self, rows: &[f64], out: &mut [f64]) {
+    pub fn logits_checked(&self, rows: &[f64], out: &mut [f64]) -> bool {
+        let mut all_valid = true;
         #[cfg(not(target_arch = "wasm32"))]
         if let Ok(w) = <&[f64; 30]>::try_from(self.folded.as_slice()) {
             for (x, p) in rows.as_chunks::<30>().0.iter().zip(out.iter_mut()) {
+                all_valid &= row_in_range(x);
                 *p = dot30(w, x) + self.folded_bias;
             }
-            return;
+            return all_valid;
         }
         for (x, p) in rows.chunks_exact(self.folded.len()).zip(out.iter_mut()) {
+            all_valid &= row_in_range(x);
             *p = dot(&self.folded, x) + self.folded_bias;
         }
+        all_valid
     }
 
     /// `weight · scaled value` per feature, schema order; they sum with the intercept to the logit.

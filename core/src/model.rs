@@ -322,7 +322,7 @@ impl Model {
     /// model's [`Transaction`]s or batches whose length was checked.
     #[inline]
     pub fn logit(&self, x: &[f64]) -> f64 {
-        assert!(x.len() == self.width(), "a row of another schema's width");
+        // Each scorer checks the width on its own path (the Kaggle-width one by its types).
         match &*self.scorer {
             Scorer::Logistic(m) => m.logit(x),
             Scorer::Trees(m) => m.logit(x),
@@ -399,11 +399,14 @@ impl Model {
         if out.len() != n_rows {
             return Err(BatchError::OutputLength { rows: n_rows, out: out.len() });
         }
-        let all_valid = rows.chunks_exact(width).fold(true, |ok, x| ok & row_in_range(x));
-        match &*self.scorer {
-            Scorer::Logistic(m) => m.logits(rows, out),
-            Scorer::Trees(m) => m.logits(rows, out),
-        }
+        let all_valid = match &*self.scorer {
+            Scorer::Logistic(m) => m.logits_checked(rows, out),
+            Scorer::Trees(m) => {
+                let all_valid = rows.chunks_exact(width).fold(true, |ok, x| ok & row_in_range(x));
+                m.logits(rows, out);
+                all_valid
+            }
+        };
         if all_valid {
             return Ok(());
         }

@@ -278,6 +278,7 @@ impl Trees {
     /// The log-odds of fraud for a raw row.
     #[inline]
     pub fn logit(&self, x: &[f64]) -> f64 {
+        assert!(x.len() == self.n_features, "a row of another schema's width");
         // Eight trees walked at once: their steps are independent, so the CPU
         // overlaps them; the leaves are then added one by one, in tree order.
         const WAYS: usize = 8;
@@ -315,34 +316,46 @@ impl Trees {
     /// block of rows before the next, eight rows interleaved, in the same sum
     /// order as [`Trees::logit`] (so the same bits).
     pub fn logits(&self, rows: &[f64], out: &mut [f64]) {
+        // Natively, the Kaggle file's rows as fixed-size arrays (the bounds of
+        // every step are known); any other width as slices. The same walk.
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.n_features == 30 {
+            if let (chunks, []) = rows.as_chunks::<30>() {
+                return self.logits_of(chunks, out);
+            }
+        }
+        let slices: Vec<&[f64]> = rows.chunks_exact(self.n_features).collect();
+        self.logits_of(&slices, out)
+    }
+
+    /// [`Trees::logits`] over rows of any row type.
+    #[inline]
+    fn logits_of<X: AsRef<[f64]>>(&self, rows: &[X], out: &mut [f64]) {
         const BLOCK: usize = 64;
         const LANES: usize = 8;
-        let width = self.n_features;
-        for (xs, acc) in rows.chunks(BLOCK * width).zip(out.chunks_mut(BLOCK)) {
+        for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
             acc.fill(self.params.base_score);
-            let full_groups = xs.len() / width / LANES;
             for t in &self.layout {
                 let (nodes, leaves) = self.tree(t);
-                let groups = xs.chunks_exact(LANES * width);
-                let rest = groups.remainder();
-                let (acc_groups, acc_rest) = acc.split_at_mut(full_groups * LANES);
-                for (group, a) in groups.zip(acc_groups.chunks_exact_mut(LANES)) {
+                let (groups, rest) = xs.as_chunks::<LANES>();
+                let (acc_groups, acc_rest) = acc.split_at_mut(groups.len() * LANES);
+                for (group, a) in groups.iter().zip(acc_groups.chunks_exact_mut(LANES)) {
                     let mut idx = [0usize; LANES];
                     for _ in 0..t.depth {
-                        for (lane, i) in idx.iter_mut().enumerate() {
+                        for (i, x) in idx.iter_mut().zip(group) {
                             let n = &nodes[*i];
-                            *i = 2 * *i + 1 + (group[lane * width + n.feature as usize] >= n.threshold) as usize;
+                            *i = 2 * *i + 1 + (x.as_ref()[n.feature as usize] >= n.threshold) as usize;
                         }
                     }
                     for (a, i) in a.iter_mut().zip(idx) {
                         *a += leaves[i - nodes.len()];
                     }
                 }
-                for (x, a) in rest.chunks_exact(width).zip(acc_rest) {
+                for (x, a) in rest.iter().zip(acc_rest) {
                     let mut i = 0usize;
                     for _ in 0..t.depth {
                         let n = &nodes[i];
-                        i = 2 * i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+                        i = 2 * i + 1 + (x.as_ref()[n.feature as usize] >= n.threshold) as usize;
                     }
                     *a += leaves[i - nodes.len()];
                 }

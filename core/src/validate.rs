@@ -215,7 +215,7 @@ where
 /// rounds below any of them, so `Σ|x| <= MAX` implies every `|x| <= MAX`, and
 /// a NaN or infinity makes the sum fail the comparison. Only when the bound
 /// fails (a bad value, or several large legal ones) is every value checked.
-#[inline]
+#[inline(always)]
 pub fn row_in_range(row: &[f64]) -> bool {
     let mut acc = [0.0f64; 2];
     let (pairs, rest) = row.as_chunks::<2>();

@@ -534,7 +534,7 @@ fn train(args: TrainArgs) -> Result<()> {
     tracing::info!(ms = format!("{:.0}", t.elapsed().as_secs_f64() * 1e3), "wrote {}", args.out.display());
     print_summary(&outcome, &source);
     println!(
-        "\nartifact  {} ({} bytes, model id {})\nreport    {}\nreplay    {} ({} test rows in time order)",
+        "\nartifact  {} ({} bytes, model id {})\nreport    {}\nreplay    {} ({} test rows in file order)",
         written.artifact.display(),
         written.artifact_bytes,
         written.model_id,
