@@ -414,6 +414,16 @@ fn load(args: &DataArgs) -> Result<(Dataset, Source, Duration)> {
         }),
         id: args.id.clone().or_else(|| if path.is_some() { None } else { kind.id().map(String::from) }),
     };
+    if let dataset::Features::Named(names) = &spec.features {
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                bail!("--features lists {name:?} twice");
+            }
+            if *name == spec.label || Some(name) == spec.id.as_ref() {
+                bail!("--features lists {name:?}, which is the label or the id column, never a feature");
+            }
+        }
+    }
     let default_amount = if path.is_some() { fraud_core::schema::DEFAULT_AMOUNT } else { kind.amount() };
     let (loaded, source) = match path {
         Some(path) => {

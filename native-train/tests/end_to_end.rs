@@ -342,4 +342,10 @@ fn bad_schemas_name_the_column_and_write_nothing() {
     assert!(e.contains("257 feature columns, at most 256"), "{e}");
     let e = train("amount.csv", &body("value,risk,y", "1,2,0"), &["--label", "y", "--amount", "amount"]);
     assert!(e.contains("amount column \"amount\" is not one of the features"), "{e}");
+    let e = train("twice.csv", &body("value,risk,y", "1,2,0"), &["--label", "y", "--features", "risk,value,risk"]);
+    assert!(e.contains("--features lists \"risk\" twice"), "{e}");
+    let e = train("labelled.csv", &body("value,risk,y", "1,2,0"), &["--label", "y", "--features", "risk,y"]);
+    assert!(e.contains("label or the id column"), "{e}");
+    let e = train("id.csv", &body("id,value,y", "7,2,0"), &["--label", "y"]);
+    assert!(e.contains("\"id\" cannot be a feature") && e.contains("--id"), "{e}");
 }

@@ -1,7 +1,10 @@
 //! `wasm-pack test --node`: the bindings, including every error path.
 #![cfg(target_arch = "wasm32")]
 
-use fraud_core::{Artifact, FEATURE_NAMES, N_FEATURES};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use fraud_core::Artifact;
+
+const N_FEATURES: usize = 30;
 use js_sys::{Array, Float64Array, Object, Reflect, Uint8Array};
 use wasm::FraudModel;
 use wasm_bindgen::{JsCast, JsValue};
@@ -169,7 +172,7 @@ fn field_errors_carry_core_codes_and_messages() {
     check(mixed, "invalid_fields", "V1");
     // The message is core's Display, word for word.
     let err = m.predict(Object::new().into()).unwrap_err();
-    let core_msg = fraud_core::validate_fields(std::iter::empty()).unwrap_err().to_string();
+    let core_msg = artifact().model().unwrap().validate(std::iter::empty()).unwrap_err().to_string();
     assert_eq!(get(&err, "message").as_string().unwrap(), core_msg);
 }
 
@@ -286,7 +289,7 @@ fn money_is_core_s_expected_benefits_decisions_and_tally() {
     for x in rows.chunks_exact(N_FEATURES) {
         let x: [f64; N_FEATURES] = x.try_into().unwrap();
         let out = m.predict(tx(&x).into()).unwrap();
-        let want = core.predict(&fraud_core::Transaction(x));
+        let want = core.predict(&core.transaction(&x).unwrap());
         let expected = get(&out, "expected_benefit");
         assert_eq!(get(&expected, "refuse").as_f64().unwrap().to_bits(), want.expected.refuse.to_bits());
         assert_eq!(get(&expected, "accept").as_f64().unwrap().to_bits(), want.expected.accept.to_bits());
@@ -316,4 +319,26 @@ fn money_is_core_s_expected_benefits_decisions_and_tally() {
     infinite[2] = f64::INFINITY;
     assert_eq!(code_of(m.with_costs("CHF".into(), &infinite).err().unwrap()), "invalid_parameter");
     assert_eq!(code_of(m.with_costs(String::new(), &dear).err().unwrap()), "invalid_parameter");
+}
+
+/// A model of another schema: its names, label and id; transactions of the Kaggle schema are refused naming its fields.
+#[wasm_bindgen_test]
+fn another_schema_speaks_its_own_names() {
+    let a = Artifact::example_retail();
+    let m = FraudModel::new(&a.encode().unwrap()).unwrap();
+    assert_eq!(m.feature_names(), fraud_core::RETAIL_EXAMPLE_FEATURES.map(String::from).to_vec());
+    assert_eq!((m.label_name(), m.id_name()), ("is_fraud".to_string(), Some("transaction_id".to_string())));
+    let o = Object::new();
+    for (i, name) in fraud_core::RETAIL_EXAMPLE_FEATURES.iter().enumerate() {
+        Reflect::set(&o, &JsValue::from_str(name), &JsValue::from_f64(i as f64)).unwrap();
+    }
+    let out = m.predict(o.into()).unwrap();
+    let core = a.model().unwrap();
+    let x: Vec<f64> = (0..12).map(|i| i as f64).collect();
+    let want = core.predict(&core.transaction(&x).unwrap()).probability;
+    assert_eq!(get(&out, "fraud_probability").as_f64().unwrap().to_bits(), want.to_bits());
+    let err = m.predict(tx(&row(1.0)).into()).unwrap_err();
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(message.contains("missing: amount, merchant_risk") && message.contains("unknown: Time"), "{message}");
+    assert_eq!(get(&get(&m.summary(), "schema"), "label").as_string().as_deref(), Some("is_fraud"));
 }
