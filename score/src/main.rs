@@ -14,9 +14,10 @@ use score::{score, Options, LISTED_BAD_LINES};
 
 /// Scores a CSV of transactions with a model artifact (`model.bin` of either kind).
 ///
-/// The input needs the model's schema by header name (Time, V1..V28, Amount; any
-/// order; extra columns ignored; `Class` optional). Each output row has the input
-/// line number, the id column (with --id), the calibrated fraud probability (the
+/// The input needs the model's feature columns by header name (its card's
+/// `schema`: Time, V1..V28, Amount for the Kaggle file; any order; extra columns
+/// ignored; the label optional). Each output row has the input line number, the
+/// id column (--id, or the model's own id column when the file has it), the calibrated fraud probability (the
 /// served one, bit for bit), the decision of the model's policy (1 = refuse) and
 /// the top --reasons features by contribution to the logit (TreeSHAP for trees:
 /// ~85 µs a row; --reasons 0 for speed). The file is read in blocks and scored on
@@ -36,7 +37,8 @@ struct Cli {
     /// Where to write the scores (CSV); `-` writes standard output.
     #[arg(long, default_value = "-")]
     output: PathBuf,
-    /// The input's id column, copied to each output row.
+    /// The input's id column, copied to each output row (never a feature). Default: the model's
+    /// id column (its card's `schema.id`) when the input has it.
     #[arg(long)]
     id: Option<String>,
     /// Top reasons per row (0 for none).

@@ -342,7 +342,7 @@ impl FraudModel {
         Ok(out)
     }
 
-    /// Scores row-major rows (n × 30, schema order) in one call:
+    /// Scores row-major rows (n × `featureNames.length`, schema order) in one call:
     /// `{ probabilities: Float64Array, decisions: Uint8Array }`. Any invalid
     /// row rejects the whole batch (the error names the row and fields).
     #[wasm_bindgen(js_name = predictBatch)]
