@@ -14,9 +14,9 @@ use crate::tools::{edge_dir, edge_path, esbuild_bin, tools_bin, tools_path};
 /// past it, to ~115 KiB — reported as missed, not hidden. The way back is to
 /// compile the artifact decoder (cold code) for size in its own crate while the
 /// scoring loops stay speed-optimised. Any schema (names from the artifact,
-/// the schema's checks and lookup table, the format-4 decoder) added 8 KB more,
-/// to ~124 KiB.
-const WASM_BUDGET_BYTES: u64 = 125 * 1024;
+/// the schema's checks and lookup table, the format-4 decoder, generic row
+/// widths) added 9 KB more, to ~125 KiB.
+const WASM_BUDGET_BYTES: u64 = 126 * 1024;
 
 pub(crate) fn gzip_size(path: &Path) -> Option<usize> {
     let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().ok()?;
