@@ -85,7 +85,7 @@ pub(crate) fn score_check(dir: &Path) -> Result<()> {
         .args(["--reasons", "0", "--quiet"]))?;
     let golden = std::fs::read_to_string(dir.join("golden.csv")).context("reading the golden file")?;
     let scored = std::fs::read_to_string(out).context("reading the scorer's output")?;
-    // golden: row,probability_bits,probability,is_fraud (after a `#` line); scored: line,fraud_probability,is_fraud
+    // golden: row,probability_bits,probability,is_fraud (after a `#` line); scored: line,[id,]fraud_probability,is_fraud
     let want: Vec<(u64, &str)> = golden
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("row,"))
@@ -94,12 +94,19 @@ pub(crate) fn score_check(dir: &Path) -> Result<()> {
             (u64::from_str_radix(f[1], 16).unwrap_or(u64::MAX), f[3])
         })
         .collect();
-    let got: Vec<(u64, &str)> = scored
-        .lines()
-        .skip(1)
+    // The columns by name: a model with an id column has it carried after `line`.
+    let mut lines = scored.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).context(format!("no {name} column"));
+    let (p, d) = (column("fraud_probability")?, column("is_fraud")?);
+    let got: Vec<(u64, &str)> = lines
         .map(|l| {
+            // Ids are plain here (the replay's are `tx-…`); a quoted comma would shift the columns and fail the check.
             let f: Vec<&str> = l.split(',').collect();
-            (f[1].parse::<f64>().map_or(u64::MAX, f64::to_bits), f[2])
+            (
+                f.get(p).and_then(|v| v.parse::<f64>().ok()).map_or(u64::MAX, f64::to_bits),
+                f.get(d).copied().unwrap_or(""),
+            )
         })
         .collect();
     let differ = want.iter().zip(&got).filter(|(w, g)| w != g).count();
