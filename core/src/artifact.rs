@@ -1147,12 +1147,10 @@ impl Artifact {
     /// A small, valid, made-up logistic artifact over a schema of a team's own
     /// (twelve retail features, an id column, `amount` as the amount).
     pub fn example_retail() -> Artifact {
-        let features: Vec<String> = RETAIL_EXAMPLE_FEATURES.iter().map(|s| s.to_string()).collect();
-        let n = features.len();
+        let n = crate::schema::RETAIL_FEATURES.len();
         Artifact {
             model_name: "baseline".into(),
-            schema: Schema::new(features, Some("amount"), "is_fraud", Some("transaction_id"))
-                .expect("the retail example's schema is valid"),
+            schema: Schema::retail(),
             rule: DecisionRule {
                 costs: Costs { currency: "USD".into(), ..Costs::default() },
                 ..DecisionRule::at_threshold(0.625)
@@ -1167,14 +1165,11 @@ impl Artifact {
                     intercept: -4.0,
                 },
             },
-            training: Training::Logistic(LogisticTraining { c: 1.0, ..LogisticTraining::default() }),
             provenance: Provenance { dataset: "synthetic-retail".into(), seed: 7, ..Provenance::default() },
             feature_importance: (0..n).map(|i| i as f64 / 16.0).collect(),
             validation: Metrics { f1: 0.7, ..Metrics::default() },
             test: Metrics { f1: 0.68, true_positives: 40, ..Metrics::default() },
-            calibration_test: None,
-            policies: Vec::new(),
-            drift: None,
+            ..Artifact::example()
         }
     }
 
@@ -1275,23 +1270,6 @@ impl Artifact {
         }
     }
 }
-
-/// The retail example's features (see [`Artifact::example_retail`]).
-#[cfg(any(test, feature = "test-support"))]
-pub const RETAIL_EXAMPLE_FEATURES: [&str; 12] = [
-    "amount",
-    "merchant_risk",
-    "distance_from_home_km",
-    "tx_count_1h",
-    "tx_count_24h",
-    "amount_vs_avg_30d",
-    "account_age_days",
-    "hour_of_day",
-    "is_foreign",
-    "card_present",
-    "is_online",
-    "device_risk",
-];
 
 #[cfg(test)]
 mod tests {

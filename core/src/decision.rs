@@ -93,6 +93,16 @@ impl Costs {
         }
     }
 
+    /// The default costs for `schema`: [`Costs::default`] with an amount
+    /// column, [`Costs::fixed_default`] without.
+    pub fn default_for(schema: &Schema) -> Costs {
+        if schema.amount().is_some() {
+            Costs::default()
+        } else {
+            Costs::fixed_default()
+        }
+    }
+
     /// True when some term depends on the amount.
     pub fn uses_amount(&self) -> bool {
         [self.refused_fraud, self.accepted_fraud, self.refused_legitimate, self.accepted_legitimate]
@@ -303,8 +313,7 @@ impl DecisionRule {
     /// [`DecisionRule::at_threshold`] with default costs that fit `schema`
     /// (fixed ones when it has no amount column).
     pub fn at_threshold_for(threshold: f64, schema: &Schema) -> DecisionRule {
-        let costs = if schema.amount().is_some() { Costs::default() } else { Costs::fixed_default() };
-        DecisionRule { costs, ..DecisionRule::at_threshold(threshold) }
+        DecisionRule { costs: Costs::default_for(schema), ..DecisionRule::at_threshold(threshold) }
     }
 
     /// Checks every part.

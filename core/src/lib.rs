@@ -33,8 +33,6 @@ pub mod trees;
 pub mod validate;
 pub mod wire;
 
-#[cfg(any(test, feature = "test-support"))]
-pub use artifact::RETAIL_EXAMPLE_FEATURES;
 pub use artifact::{Artifact, ArtifactError, Metrics, ModelParams, Provenance, Training};
 pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 pub use error::ErrorCode;

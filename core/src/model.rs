@@ -249,10 +249,7 @@ impl Model {
     /// decision rule then has no per-amount terms: checked at construction).
     #[inline(always)]
     pub fn amount(&self, x: &[f64]) -> f64 {
-        match self.schema.amount() {
-            Some(i) => x[i],
-            None => 0.0,
-        }
+        self.schema.amount_of(x)
     }
 
     /// Which candidate this is ("baseline", "trees", ...).

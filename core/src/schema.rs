@@ -27,6 +27,30 @@ pub const CREDITCARD_FEATURES: [&str; 30] = [
     "V17", "V18", "V19", "V20", "V21", "V22", "V23", "V24", "V25", "V26", "V27", "V28", "Amount",
 ];
 
+/// The synthetic retail schema's features, in row order: a second schema,
+/// besides the Kaggle file's, that every runtime is checked with
+/// (`native-train synth --schema retail`, the tests' example artifact).
+pub const RETAIL_FEATURES: [&str; 12] = [
+    "amount",
+    "merchant_risk",
+    "distance_from_home_km",
+    "tx_count_1h",
+    "tx_count_24h",
+    "amount_vs_avg_30d",
+    "account_age_days",
+    "hour_of_day",
+    "is_foreign",
+    "card_present",
+    "is_online",
+    "device_risk",
+];
+/// The retail schema's label column.
+pub const RETAIL_LABEL: &str = "is_fraud";
+/// The retail schema's id column.
+pub const RETAIL_ID: &str = "transaction_id";
+/// The retail schema's amount column.
+pub const RETAIL_AMOUNT: &str = "amount";
+
 /// The default label column (the Kaggle file's).
 pub const DEFAULT_LABEL: &str = "Class";
 
@@ -216,6 +240,17 @@ impl Schema {
         .expect("the creditcard schema is a valid schema")
     }
 
+    /// The synthetic retail schema ([`RETAIL_FEATURES`], label, id and amount columns).
+    pub fn retail() -> Schema {
+        Schema::new(
+            RETAIL_FEATURES.iter().map(|s| s.to_string()).collect(),
+            Some(RETAIL_AMOUNT),
+            RETAIL_LABEL,
+            Some(RETAIL_ID),
+        )
+        .expect("the retail schema is a valid schema")
+    }
+
     fn lookup(inner: &Inner, name: &str) -> Option<usize> {
         let mask = inner.slots.len() - 1;
         let mut s = hash(name) as usize & mask;
@@ -259,6 +294,16 @@ impl Schema {
     #[inline]
     pub fn amount(&self) -> Option<usize> {
         self.0.amount
+    }
+
+    /// The amount of a row in this schema's order, or 0 without an amount
+    /// column (money is then fixed per outcome: the decision rule checks it).
+    #[inline(always)]
+    pub fn amount_of(&self, row: &[f64]) -> f64 {
+        match self.0.amount {
+            Some(i) => row[i],
+            None => 0.0,
+        }
     }
 
     /// The amount feature's name, if any.

@@ -365,7 +365,7 @@ pub(crate) struct PredictResponse<'a> {
 #[utoipa::path(
     post,
     path = "/predict",
-    params(("explain" = Option<i32>, Query, description = "Also return the k largest feature contributions (more than 30 gives all 30)", minimum = 0)),
+    params(("explain" = Option<i32>, Query, description = "Also return the k largest feature contributions (more than the model's feature count gives them all)", minimum = 0)),
     request_body(content = crate::openapi::TransactionBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Scored", body = PredictResponse),
@@ -444,7 +444,7 @@ pub(crate) struct BatchResponse<'a> {
 #[utoipa::path(
     post,
     path = "/predict/batch",
-    params(("explain" = Option<i32>, Query, description = "Also return each item's k largest feature contributions (more than 30 gives all 30)", minimum = 0)),
+    params(("explain" = Option<i32>, Query, description = "Also return each item's k largest feature contributions (more than the model's feature count gives them all)", minimum = 0)),
     request_body(content = crate::openapi::BatchBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Scored, in input order", body = BatchResponse),

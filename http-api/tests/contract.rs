@@ -289,7 +289,7 @@ async fn another_schema_is_served_by_its_own_names() {
     let artifact = Artifact::example_retail();
     let served = Arc::new(Served::from_artifact(&artifact.encode().unwrap()).unwrap());
     let router = app(served.clone());
-    let names = fraud_core::RETAIL_EXAMPLE_FEATURES;
+    let names = fraud_core::schema::RETAIL_FEATURES;
     let tx: serde_json::Map<String, Value> =
         names.iter().enumerate().map(|(i, n)| (n.to_string(), json!(i as f64 * 1.5))).collect();
     let (status, body) = post(&router, "/predict?explain=3", &Value::Object(tx.clone())).await;

@@ -212,7 +212,7 @@ struct DecisionArgs {
 impl DecisionArgs {
     /// The costs given, the rest from the defaults for a schema with or without an amount.
     fn costs(&self, schema: &Schema) -> Costs {
-        let defaults = if schema.amount().is_some() { Costs::default() } else { Costs::fixed_default() };
+        let defaults = Costs::default_for(schema);
         Costs {
             currency: self.currency.clone(),
             refused_fraud: self.cost_refused_fraud.unwrap_or(defaults.refused_fraud),

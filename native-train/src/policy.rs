@@ -44,7 +44,8 @@ pub struct Scored<'a> {
 impl Scored<'_> {
     /// Row `i`'s amount (0 without an amount column: the costs are then fixed).
     fn amount(&self, i: usize) -> f64 {
-        self.schema.amount().map_or(0.0, |a| self.rows[i * self.schema.len() + a])
+        let width = self.schema.len();
+        self.schema.amount_of(&self.rows[i * width..(i + 1) * width])
     }
 
     /// The money `rule` makes on these rows.

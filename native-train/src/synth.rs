@@ -10,7 +10,7 @@
 //! hide among legitimate rows — plus a different amount profile. A logistic
 //! model separates them well but far from perfectly (test AP ≈ 0.8, not 1.0).
 
-use fraud_core::schema::{CREDITCARD_FEATURES, DEFAULT_AMOUNT, DEFAULT_LABEL};
+use fraud_core::schema::{DEFAULT_AMOUNT, DEFAULT_LABEL};
 use fraud_core::Schema;
 use ndarray::Array2;
 use rand::seq::SliceRandom;
@@ -108,27 +108,7 @@ impl SchemaKind {
     }
 }
 
-/// The retail schema's features, in row order.
-pub const RETAIL_FEATURES: [&str; 12] = [
-    "amount",
-    "merchant_risk",
-    "distance_from_home_km",
-    "tx_count_1h",
-    "tx_count_24h",
-    "amount_vs_avg_30d",
-    "account_age_days",
-    "hour_of_day",
-    "is_foreign",
-    "card_present",
-    "is_online",
-    "device_risk",
-];
-/// The retail schema's label column.
-pub const RETAIL_LABEL: &str = "is_fraud";
-/// The retail schema's id column.
-pub const RETAIL_ID: &str = "transaction_id";
-/// The retail schema's amount column.
-pub const RETAIL_AMOUNT: &str = "amount";
+pub use fraud_core::schema::{RETAIL_AMOUNT, RETAIL_FEATURES, RETAIL_ID, RETAIL_LABEL};
 
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     // Box–Muller; 1 - u keeps the logarithm finite.
@@ -181,14 +161,7 @@ pub fn generate(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
         };
         row[N_FEATURES - 1] = (amount.min(25_000.0) * 100.0).round() / 100.0;
     }
-    let schema = Schema::new(
-        CREDITCARD_FEATURES.iter().map(|s| s.to_string()).collect(),
-        Some(DEFAULT_AMOUNT),
-        DEFAULT_LABEL,
-        None,
-    )
-    .expect("the creditcard schema is valid");
-    Dataset { x, y, schema, ids: None }
+    Dataset { x, y, schema: Schema::creditcard(), ids: None }
 }
 
 /// The same data as CSV bytes in the real file's style.
@@ -275,15 +248,8 @@ pub fn generate_retail(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
             *cell = v;
         }
     }
-    let schema = Schema::new(
-        RETAIL_FEATURES.iter().map(|s| s.to_string()).collect(),
-        Some(RETAIL_AMOUNT),
-        RETAIL_LABEL,
-        Some(RETAIL_ID),
-    )
-    .expect("the retail schema is valid");
     let ids = (0..rows).map(|i| format!("tx-{seed}-{i:07}")).collect();
-    Dataset { x, y, schema, ids: Some(ids) }
+    Dataset { x, y, schema: Schema::retail(), ids: Some(ids) }
 }
 
 #[cfg(test)]

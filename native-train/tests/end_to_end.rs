@@ -225,15 +225,20 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
         .status()
         .unwrap();
     assert!(status.success());
-    let output = cli()
-        .arg("train")
-        .arg("--data")
-        .arg(&csv)
-        .args(["--label", "is_fraud", "--id", "transaction_id", "--amount", "amount", "--candidates", "baseline,trees"])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    // Trains on the retail file, its label and id named, with `extra` options.
+    let train = |extra: &[&str], out: &Path| {
+        cli()
+            .arg("train")
+            .arg("--data")
+            .arg(&csv)
+            .args(["--label", "is_fraud", "--id", "transaction_id"])
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let output = train(&["--amount", "amount", "--candidates", "baseline,trees"], &out);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     let (artifact, model) = Artifact::load(&std::fs::read(out.join("model.bin")).unwrap()).unwrap();
@@ -257,23 +262,8 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
 
     // Without an amount column: fixed costs, no cost-optimal policy, and the trainer says so.
     let out2 = dir.path().join("model2");
-    let output = cli()
-        .arg("train")
-        .arg("--data")
-        .arg(&csv)
-        .args([
-            "--label",
-            "is_fraud",
-            "--id",
-            "transaction_id",
-            "--features",
-            "merchant_risk,distance_from_home_km,tx_count_1h",
-        ])
-        .args(["--candidates", "baseline"])
-        .arg("--out")
-        .arg(&out2)
-        .output()
-        .unwrap();
+    let output =
+        train(&["--features", "merchant_risk,distance_from_home_km,tx_count_1h", "--candidates", "baseline"], &out2);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("no amount column") && stderr.contains("cost-optimal policy is unavailable"), "{stderr}");
@@ -282,24 +272,7 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
     assert_eq!(a2.schema.amount(), None);
     assert!(!a2.rule.costs.uses_amount());
     assert!(a2.policies.iter().all(|p| p.policy != fraud_core::Policy::CostOptimal));
-    let output = cli()
-        .arg("train")
-        .arg("--data")
-        .arg(&csv)
-        .args([
-            "--label",
-            "is_fraud",
-            "--id",
-            "transaction_id",
-            "--features",
-            "merchant_risk",
-            "--policy",
-            "cost-optimal",
-        ])
-        .arg("--out")
-        .arg(dir.path().join("model3"))
-        .output()
-        .unwrap();
+    let output = train(&["--features", "merchant_risk", "--policy", "cost-optimal"], &dir.path().join("model3"));
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--amount"));
 }

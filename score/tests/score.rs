@@ -134,7 +134,7 @@ fn a_header_without_the_schema_is_refused_and_blank_lines_are_skipped() {
 fn another_schema_scores_its_own_columns() {
     let artifact = Artifact::example_retail();
     let m = artifact.model().unwrap();
-    let names = fraud_core::RETAIL_EXAMPLE_FEATURES;
+    let names = fraud_core::schema::RETAIL_FEATURES;
     let mut text = format!("note,transaction_id,{},is_fraud\n", names.join(","));
     let rows: Vec<Vec<f64>> = (0..50).map(|r| (0..12).map(|j| ((r * 7 + j * 3) % 23) as f64).collect()).collect();
     for (r, row) in rows.iter().enumerate() {

@@ -301,14 +301,20 @@ pub fn request_body(id: RequestId<'_>, features: &[String], row: &[f64]) -> Vec<
     match id {
         RequestId::Row(i) => out.extend_from_slice(i.to_string().as_bytes()),
         // Ids come from CSV fields: any text, written as a JSON string.
-        RequestId::Text(t) => out.extend_from_slice(serde_json::Value::from(t).to_string().as_bytes()),
+        RequestId::Text(t) => {
+            serde_json::to_writer(&mut out, t).expect("a string serialises into a Vec without failing")
+        }
     }
     let mut buf = ryu::Buffer::new();
-    // Names hold no quotes or control characters (the schema refuses them); a backslash needs escaping.
-    let keys: Vec<String> = features.iter().map(|n| n.replace('\\', "\\\\")).collect();
-    for (name, v) in keys.iter().zip(row) {
+    for (name, v) in features.iter().zip(row) {
         out.extend_from_slice(b",\"");
-        out.extend_from_slice(name.as_bytes());
+        // Names hold no quotes or control characters (the schema refuses them); a backslash needs escaping.
+        for &b in name.as_bytes() {
+            if b == b'\\' {
+                out.push(b'\\');
+            }
+            out.push(b);
+        }
         out.extend_from_slice(b"\":");
         out.extend_from_slice(buf.format(*v).as_bytes());
     }
@@ -366,12 +372,7 @@ pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
         .enumerate()
         .map(|(i, ((row, &label), at))| {
             let id = ids.map_or(RequestId::Row(i), |ids| RequestId::Text(&ids[i]));
-            Job {
-                body: request_body(id, schema.features(), row),
-                label,
-                amount: schema.amount().map_or(0.0, |a| row[a]),
-                at,
-            }
+            Job { body: request_body(id, schema.features(), row), label, amount: schema.amount_of(row), at }
         })
         .collect())
 }

@@ -326,10 +326,10 @@ fn money_is_core_s_expected_benefits_decisions_and_tally() {
 fn another_schema_speaks_its_own_names() {
     let a = Artifact::example_retail();
     let m = FraudModel::new(&a.encode().unwrap()).unwrap();
-    assert_eq!(m.feature_names(), fraud_core::RETAIL_EXAMPLE_FEATURES.map(String::from).to_vec());
+    assert_eq!(m.feature_names(), fraud_core::schema::RETAIL_FEATURES.map(String::from).to_vec());
     assert_eq!((m.label_name(), m.id_name()), ("is_fraud".to_string(), Some("transaction_id".to_string())));
     let o = Object::new();
-    for (i, name) in fraud_core::RETAIL_EXAMPLE_FEATURES.iter().enumerate() {
+    for (i, name) in fraud_core::schema::RETAIL_FEATURES.iter().enumerate() {
         Reflect::set(&o, &JsValue::from_str(name), &JsValue::from_f64(i as f64)).unwrap();
     }
     let out = m.predict(o.into()).unwrap();
