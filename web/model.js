@@ -1,5 +1,5 @@
-// The model, as the page uses it: loading the wasm build of `core` and the calls that score many rows.
-// Every probability, decision, explanation and row check is a FraudModel call; nothing here computes one.
+// The models: the wasm build of `core` and the page's instances of it. Every probability, decision,
+// explanation, money tally and row check is a FraudModel call made here; nothing here computes one.
 import init, { FraudModel } from "./pkg/fraud_wasm.js";
 import { CsvError } from "./lib/csv.js";
 
@@ -14,75 +14,151 @@ export async function fetchText(url) {
   return (await fetchOk(url)).text();
 }
 
-/** Instantiates the wasm module and loads the artifact at `url`. */
-export async function loadModel(url) {
-  await init();
-  return new FraudModel(new Uint8Array(await (await fetchOk(url)).arrayBuffer()));
-}
-
 /** An error as the page shows it: core's message and code when it has them. */
 export function describe(e) {
   return e && e.code ? `${e.message} (${e.code})` : String(e?.message ?? e);
 }
 
-/** Scores every row in one zero-copy call (core validates them too); a bad row is reported by its CSV line. */
-export function scoreAll(model, data) {
-  const t0 = performance.now();
-  model.batchInput(data.n).set(data.rows);
-  const t1 = performance.now();
-  try {
-    const out = model.scoreInput();
-    return { out, ms: performance.now() - t0, scoringMs: performance.now() - t1 };
-  } catch (e) {
-    if (e && typeof e.row === "number") {
-      const fields = (e.fields ?? []).map((f) => `${f.field} (${f.code})`).join(", ");
-      throw new CsvError(`line ${e.row + 2}: ${fields || e.message}`);
-    }
-    throw e;
-  }
-}
-
-/** Puts every loaded row into `model`'s input buffer: core decides and counts money from there. */
-export function stage(model, data) {
-  model.batchInput(data.n).set(data.rows);
-}
-
-/** Core's decisions for every staged row. */
-export function decideStaged(model) {
-  return model.scoreInput().decisions;
-}
-
-// The order of `tallyInput`'s figures (core's Tally; the card's `policies` use the same names).
+// The order of `withCosts`' values and of `tallyInput`'s figures (core's; the card uses the same names).
+const OUTCOMES = ["refused_fraud", "accepted_fraud", "refused_legitimate", "accepted_legitimate"];
 const TALLY = ["transactions", "frauds_stopped", "frauds_missed", "false_alarms", "stopped_amount", "missed_amount", "false_alarm_cost", "net_benefit", "accept_all", "refuse_all"];
 
-/** Core's tally of the first `count` staged rows' decisions against their labels (null without labels). */
-export function moneyOf(model, labels, decisions, count) {
-  if (!labels) return null;
-  const figures = model.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
-  const m = Object.fromEntries(TALLY.map((k, i) => [k, figures[i]]));
-  m.currency = model.currency;
-  return m;
-}
+/**
+ * The trained model and the one deciding now: the trained one with the page's costs (`base`), or `base` at
+ * the slider's threshold. Owns the wasm instances (frees the ones it drops) and the rows staged in the
+ * deciding model's input buffer, where core decides and counts money.
+ */
+export class Models {
+  #trained;
+  #base;
+  #deciding;
+  #manual = false;
+  #staged = null;
+  /** Bumped whenever the deciding model changes: what its decisions and tallies are cached by. */
+  version = 0;
 
-/** The card's costs (`{ currency, refused_fraud: { fixed, per_amount }, ... }`) as `withCosts` takes them. */
-export function withCosts(model, costs) {
-  const outcomes = ["refused_fraud", "accepted_fraud", "refused_legitimate", "accepted_legitimate"];
-  return model.withCosts(costs.currency, new Float64Array(outcomes.flatMap((o) => [costs[o].fixed, costs[o].per_amount])));
-}
-
-/** An amount of money as people read it ("−1,234 €"); any currency name, ISO code or not. */
-export function formatMoney(x, currency) {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency, maximumFractionDigits: 0 }).format(x);
-  } catch {
-    return `${Math.round(x).toLocaleString("en")} ${currency}`;
+  /** Instantiates the wasm module and loads the artifact at `url`. */
+  static async load(url) {
+    await init();
+    return new Models(new FraudModel(new Uint8Array(await (await fetchOk(url)).arrayBuffer())));
   }
-}
 
-/** The `k` largest contributions to a transaction's score, as text ("V14 +2.31, Amount -0.40"). */
-export function explanationText(model, transaction, k) {
-  return model
-    .explain(transaction, k)
-    .contributions.map((x) => `${x.feature} ${x.contribution >= 0 ? "+" : ""}${x.contribution.toFixed(2)}`)
-    .join(", ");
+  constructor(trained) {
+    this.#trained = this.#base = this.#deciding = trained;
+    const card = trained.summary;
+    // Read once: each getter call crosses into wasm and builds fresh JS values.
+    this.schema = {
+      features: trained.featureNames,
+      label: trained.labelName,
+      id: trained.idName ?? null,
+      amount: card.schema.amount ?? null,
+      pacing: trained.pacingName ?? null,
+    };
+    this.card = { ...card, description: trained.description };
+  }
+
+  /** The deciding model's threshold and policy. */
+  get decider() {
+    return { threshold: this.#deciding.threshold, policy: this.#deciding.policy, manual: this.#manual };
+  }
+
+  /** The threshold of the policy without the slider (with the page's costs). */
+  get policyThreshold() {
+    return this.#base.threshold;
+  }
+
+  /** The slider: a manual threshold on the calibrated probability. */
+  useThreshold(t) {
+    this.#manual = true;
+    this.#decideWith(this.#base.withThreshold(t));
+  }
+
+  /** Back to the trained policy (with the page's costs). */
+  usePolicy() {
+    this.#manual = false;
+    this.#decideWith(this.#base);
+  }
+
+  /**
+   * Edited costs (`{ currency, refused_fraud: { fixed, per_amount }, ... }`, as the card has them): core
+   * re-decides with them (a manual threshold stays). Throws core's error for bad costs, changing nothing.
+   */
+  useCosts(costs) {
+    const base = this.#trained.withCosts(costs.currency || this.#trained.currency, new Float64Array(OUTCOMES.flatMap((o) => [costs[o].fixed, costs[o].per_amount])));
+    const previous = this.#base;
+    this.#base = base;
+    this.#release(previous);
+    this.#decideWith(this.#manual ? base.withThreshold(this.#deciding.threshold) : base);
+  }
+
+  #decideWith(next) {
+    const previous = this.#deciding;
+    this.#deciding = next;
+    this.#release(previous);
+    if (this.#staged) this.stage(this.#staged);
+    this.version++;
+  }
+
+  /** Frees a wasm model unless it is still in use. */
+  #release(model) {
+    if (model !== this.#trained && model !== this.#base && model !== this.#deciding) model.free();
+  }
+
+  /** Puts every loaded row (`{ rows, n }`, schema order) into the deciding model's input buffer. */
+  stage(data) {
+    this.#staged = data;
+    this.#deciding.batchInput(data.n).set(data.rows);
+  }
+
+  /**
+   * Scores every row of `data` in one zero-copy call (core validates them too) and keeps them staged. A bad
+   * row is reported by its CSV line, and the rows staged before come back.
+   */
+  scoreAll(data) {
+    const t0 = performance.now();
+    this.#deciding.batchInput(data.n).set(data.rows);
+    const t1 = performance.now();
+    try {
+      const out = this.#deciding.scoreInput();
+      const scoringMs = performance.now() - t1;
+      this.#staged = data;
+      return { out, ms: performance.now() - t0, scoringMs };
+    } catch (e) {
+      if (this.#staged) this.stage(this.#staged);
+      if (e && typeof e.row === "number") {
+        const fields = (e.fields ?? []).map((f) => `${f.field} (${f.code})`).join(", ");
+        throw new CsvError(`line ${e.row + 2}: ${fields || e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Core's decisions for every staged row, by the deciding model. */
+  decideAll() {
+    return this.#deciding.scoreInput().decisions;
+  }
+
+  /** Core's money tally of the first `count` staged rows' decisions against their labels (null without labels). */
+  tally(labels, decisions, count) {
+    if (!labels) return null;
+    const figures = this.#deciding.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
+    const m = Object.fromEntries(TALLY.map((k, i) => [k, figures[i]]));
+    m.currency = this.#deciding.currency;
+    return m;
+  }
+
+  /** One transaction (`{ name: value }`) scored and decided as a live feed would: `{ probability, refused }`. */
+  predict(transaction) {
+    const res = this.#deciding.predict(transaction);
+    return { probability: res.fraud_probability, refused: res.is_fraud };
+  }
+
+  /** The `k` largest contributions to a transaction's score, as text ("V14 +2.31, Amount -0.40"). */
+  explain(transaction, k) {
+    // The trained model: contributions do not depend on the threshold or the costs.
+    return this.#trained
+      .explain(transaction, k)
+      .contributions.map((x) => `${x.feature} ${x.contribution >= 0 ? "+" : ""}${x.contribution.toFixed(2)}`)
+      .join(", ");
+  }
 }

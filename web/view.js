@@ -1,36 +1,32 @@
-// Drawing: counters, the live feed, the chart and the status line. Reads the replay's state; changes nothing.
+// The DOM: draws what the controller gives it (a frame of counters, money, feed and chart; the model's
+// card; panels) and hands user actions to the handlers it is given. No model or replay state, no wasm.
 import { bitsOf } from "./lib/bits.js";
-import { confusion, rates } from "./lib/confusion.js";
-import { formatMoney, moneyOf } from "./model.js";
-import { explanation, state } from "./replay.js";
 
-const FEED_ROWS = 40;
-const CHART_POINTS = 400;
 // The chart's logit axis: probabilities from ~2e-9 to 1 - 2e-9.
 const LOGIT_RANGE = [-20, 20];
+const OUTCOMES = ["tp", "fp", "fn", "tn"];
+const CONTROLS = ["play", "pause", "step", "reset", "score-all"];
 
-export const $ = (id) => document.getElementById(id);
+const $ = (id) => document.getElementById(id);
 
 const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 /** Text made safe for innerHTML (feature names and values come from files the user chose). */
-export function escapeHtml(text) {
+function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
-export function setStatus(text, isError = false) {
-  $("status").textContent = text;
-  $("status").classList.toggle("error", isError);
+/** An amount of money as people read it ("−1,234 €"); any currency name, ISO code or not. */
+function formatMoney(x, currency) {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency, maximumFractionDigits: 0 }).format(x);
+  } catch {
+    return `${Math.round(x).toLocaleString("en")} ${currency}`;
+  }
 }
 
-export function logit(p) {
-  return Math.log(p / (1 - p));
-}
-
-export function showThreshold(t) {
-  const out = $("threshold-value");
-  out.textContent = t > 0.999 ? `1 − ${(1 - t).toExponential(2)}` : t < 0.001 ? t.toExponential(2) : t.toFixed(4);
-  out.dataset.threshold = String(t);
-}
+const logit = (p) => Math.log(p / (1 - p));
+const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : "–");
+const words = (policy) => policy.replaceAll("_", " ");
 
 const POLICY_NAMES = {
   f1_threshold: "F1-optimal threshold",
@@ -39,47 +35,171 @@ const POLICY_NAMES = {
   manual_threshold: "your threshold",
 };
 
-export function showPolicy(policy) {
-  const out = $("policy");
-  out.textContent = POLICY_NAMES[policy] ?? policy;
-  out.dataset.policy = policy;
+export class View {
+  /** Shows the model's columns: what a user's file needs, and the feed's key, amount and pacing columns. */
+  showSchema({ features, label, id, amount, pacing }) {
+    $("schema-columns").textContent = `${features.join(", ")}; label ${label}${id ? `; id ${id}` : ""} (any order, other columns ignored)`;
+    $("feed-key").textContent = id ?? pacing ?? "—";
+    $("feed-amount").textContent = amount ?? "—";
+    // Without a pacing column the replay's clock is one second per transaction.
+    if (pacing) $("pacing-name").textContent = pacing;
+    else $("pacing-label").textContent = "One second per transaction ×";
+  }
+
+  /** The footer: the model's name, description, id and held-out figures (`served`: its policy's money on test). */
+  showModel({ name, description, id, test, calibration, policy, served, currency }) {
+    $("model-name").textContent = `${name} (${description})`;
+    $("model-id").textContent = id;
+    $("model-metrics").textContent =
+      `On its held-out test split: precision ${test.precision.toFixed(3)}, recall ${test.recall.toFixed(3)}, ` +
+      `F1 ${test.f1.toFixed(3)} at its F1 threshold, average precision ${test.average_precision.toFixed(3)}` +
+      (calibration ? `; ${calibration.expected_frauds.toFixed(1)} frauds expected by its probabilities, ${calibration.observed_frauds} observed` : "") +
+      (served ? `; ${words(policy)} made ${formatMoney(served.net_benefit, currency)} (accepting everything: ${formatMoney(served.accept_all, currency)}).` : ".");
+  }
+
+  /** Fills the cost inputs (`{ currency, refused_fraud: { fixed, per_amount }, ... }`). */
+  showCosts(costs) {
+    for (const input of document.querySelectorAll("[data-cost]")) {
+      const [outcome, part] = input.dataset.cost.split(".");
+      input.value = String(costs[outcome][part]);
+    }
+    $("c-currency").value = costs.currency;
+  }
+
+  /** The cost inputs as `showCosts` takes them (an empty field is NaN, for core to refuse). */
+  costs() {
+    const costs = { currency: $("c-currency").value.trim() };
+    for (const input of document.querySelectorAll("[data-cost]")) {
+      const [outcome, part] = input.dataset.cost.split(".");
+      costs[outcome] ??= {};
+      costs[outcome][part] = input.value === "" ? NaN : Number(input.value);
+    }
+    return costs;
+  }
+
+  costsStatus(text) {
+    $("costs-status").textContent = text;
+  }
+
+  /** The pacing controls: `{ mode: "delay" | "gaps", delayMs, speed }`. */
+  pace() {
+    const mode = document.querySelector("input[name=pace]:checked").value;
+    return { mode, delayMs: Number($("delay").value) || 0, speed: Number($("speed").value) || 1 };
+  }
+
+  /** The deciding model's threshold and policy. */
+  showDecider({ threshold: t, policy }) {
+    const out = $("threshold-value");
+    out.textContent = t > 0.999 ? `1 − ${(1 - t).toExponential(2)}` : t < 0.001 ? t.toExponential(2) : t.toFixed(4);
+    out.dataset.threshold = String(t);
+    const p = $("policy");
+    p.textContent = POLICY_NAMES[policy] ?? policy;
+    p.dataset.policy = policy;
+  }
+
+  /** Puts the slider (a log-odds scale) at threshold `t`. */
+  setSlider(t) {
+    $("threshold").value = String(logit(t));
+  }
+
+  /** The net benefit of the deciding model over all `n` loaded rows (`money` null: no labels). */
+  showNetOfFile(n, money) {
+    const out = $("net-at-threshold");
+    out.textContent = money
+      ? `On all ${n.toLocaleString()} loaded transactions: net ${formatMoney(money.net_benefit, money.currency)}, ` +
+        `${formatMoney(money.net_benefit - money.accept_all, money.currency)} against accepting everything.`
+      : "";
+    out.dataset.net = money ? String(money.net_benefit) : "";
+  }
+
+  /** "Score everything": `{ n, ms, scoringMs, counts, labelled, policy, money }`. */
+  showEverything({ n, ms, scoringMs, counts, labelled, policy, money }) {
+    const summary = $("everything-summary");
+    summary.textContent =
+      `${n.toLocaleString()} transactions scored in ${ms.toFixed(2)} ms ` +
+      `(${scoringMs.toFixed(2)} ms in the scorer, ${((scoringMs * 1e6) / n).toFixed(1)} ns per transaction); ` +
+      `${counts.flagged.toLocaleString()} refused (${words(policy)})` +
+      (money ? `; net ${formatMoney(money.net_benefit, money.currency)} vs ${formatMoney(money.accept_all, money.currency)} accepting everything.` : ".");
+    summary.dataset.ms = String(ms);
+    summary.dataset.n = String(n);
+    summary.dataset.flagged = String(counts.flagged);
+    for (const k of OUTCOMES) document.querySelector(`[data-testid=all-${k}]`).textContent = labelled ? counts[k] : "–";
+    $("everything").hidden = false;
+  }
+
+  /** A new replay set: the batch panel of the previous one goes, the controls come on. */
+  startOver() {
+    $("everything").hidden = true;
+    for (const id of CONTROLS) $(id).disabled = false;
+  }
+
+  status(text, isError = false) {
+    $("status").textContent = text;
+    $("status").classList.toggle("error", isError);
+  }
+
+  /** The file line: progress (`ok` undefined), loaded (true) or refused (false). */
+  fileStatus(text, ok) {
+    const status = $("file-status");
+    status.textContent = text;
+    if (ok !== undefined) status.dataset.ok = ok ? "1" : "0";
+  }
+
+  /** Tells the page's test everything is in place. */
+  ready() {
+    document.body.dataset.ready = "1";
+  }
+
+  /**
+   * Hands user actions to `on`: play, pause, step, reset, scoreAll, resetPolicy, costs (any cost edited),
+   * threshold(t) (the slider, as a probability) and file(File) (chosen or dropped).
+   */
+  bind(on) {
+    $("play").addEventListener("click", () => on.play());
+    $("pause").addEventListener("click", () => on.pause());
+    $("step").addEventListener("click", () => on.step());
+    $("reset").addEventListener("click", () => on.reset());
+    $("score-all").addEventListener("click", () => on.scoreAll());
+    $("threshold-reset").addEventListener("click", () => on.resetPolicy());
+    for (const input of document.querySelectorAll(".cost-grid input")) input.addEventListener("change", () => on.costs());
+    const slider = $("threshold");
+    slider.addEventListener("input", () => on.threshold(1 / (1 + Math.exp(-Number(slider.value)))));
+    $("file").addEventListener("change", (e) => e.target.files[0] && on.file(e.target.files[0]));
+    const drop = $("drop");
+    drop.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      drop.classList.add("dragging");
+    });
+    drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("dragging");
+      if (e.dataTransfer.files[0]) on.file(e.dataTransfer.files[0]);
+    });
+  }
+
+  /**
+   * Draws a frame: `{ scored, flagged, counts (null: no labels), rates, rate, money (null: no labels),
+   * feed: [{ row, key, amount, probability, refused, fraud }], chart: { threshold, probabilities, decisions,
+   * labels, capacity } }`.
+   */
+  draw(frame) {
+    const { counts, rates } = frame;
+    $("scored").textContent = frame.scored.toLocaleString();
+    $("flagged").textContent = frame.flagged.toLocaleString();
+    for (const k of OUTCOMES) $(k).textContent = counts ? counts[k] : "–";
+    $("precision").textContent = counts ? fmt(rates.precision) : "–";
+    $("recall").textContent = counts ? fmt(rates.recall) : "–";
+    $("f1").textContent = counts ? fmt(rates.f1) : "–";
+    $("rate").textContent = Math.round(frame.rate).toLocaleString();
+    drawMoney(frame.money);
+    drawFeed(frame.feed);
+    drawChart(frame.chart);
+  }
 }
 
-const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : "–");
-
-let renderQueued = false;
-/** Redraws on the next animation frame (once, however often it is asked). */
-export function scheduleRender() {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    render();
-  });
-}
-
-export function render() {
-  if (!state.data) return;
-  const n = state.played;
-  const labelled = Boolean(state.data.labels);
-  const c = confusion(state.decisions, state.data.labels, n);
-  const r = rates(c);
-  $("scored").textContent = n.toLocaleString();
-  $("flagged").textContent = c.flagged.toLocaleString();
-  for (const k of ["tp", "fp", "fn", "tn"]) $(k).textContent = labelled ? c[k] : "–";
-  $("precision").textContent = labelled ? fmt(r.precision) : "–";
-  $("recall").textContent = labelled ? fmt(r.recall) : "–";
-  $("f1").textContent = labelled ? fmt(r.f1) : "–";
-  const seconds = (performance.now() - state.runStart) / 1000;
-  $("rate").textContent = state.playing && seconds > 0 ? Math.round(state.runCount / seconds).toLocaleString() : "0";
-  renderMoney(n);
-  renderFeed();
-  renderChart();
-}
-
-/** Money of the replayed decisions: core's tally, with the costs of the deciding model. */
-function renderMoney(n) {
-  const m = moneyOf(state.model, state.data.labels, state.decisions, n);
+/** Money of the replayed decisions (null: no labels). */
+function drawMoney(m) {
   const show = (id, text, value) => {
     $(id).textContent = text;
     $(id).dataset.value = value === undefined ? "" : String(value);
@@ -98,36 +218,21 @@ function renderMoney(n) {
   $("gain").className = gain > 0 ? "gain-up" : gain < 0 ? "gain-down" : "";
 }
 
-function renderFeed() {
-  const w = state.names.length;
-  // The id column when the model has one, else the Kaggle file's Time; the model's amount column.
-  const amountIdx = state.names.indexOf(state.amountName);
-  const timeIdx = state.names.indexOf("Time");
-  const key = (r) => (state.data.ids ? state.data.ids[r] : timeIdx >= 0 ? state.data.rows[r * w + timeIdx] : "");
-  const rows = [];
-  for (let r = state.played - 1; r >= Math.max(0, state.played - FEED_ROWS); r--) {
-    const p = state.probs[r];
-    const flagged = state.decisions[r] === 1;
-    const label = state.data.labels ? (state.data.labels[r] ? "fraud" : "legit") : "?";
-    const cells = [
-      r,
-      key(r),
-      amountIdx >= 0 ? state.data.rows[r * w + amountIdx].toFixed(2) : "",
-      p.toPrecision(6),
-      flagged ? "FRAUD" : "ok",
-      label,
-      flagged ? explanation(r) : "",
-    ].map(escapeHtml);
-    rows.push(
-      `<tr class="${flagged ? "flagged" : ""}" data-row="${r}" data-bits="${bitsOf(p)}" data-decision="${flagged ? 1 : 0}">` +
-        `<td>${cells[0]}</td><td>${cells[1]}</td><td>${cells[2]}</td><td class="p">${cells[3]}</td>` +
-        `<td class="decision">${cells[4]}</td><td>${cells[5]}</td><td class="why">${cells[6]}</td></tr>`,
+/** The newest rows first; flagged ones with their explanation (`why`). */
+function drawFeed(feed) {
+  const rows = feed.map(({ row, key, amount, probability: p, refused, fraud, why }) => {
+    const cells = [row, key, amount === null ? "" : amount.toFixed(2), p.toPrecision(6), refused ? "FRAUD" : "ok", fraud === null ? "?" : fraud ? "fraud" : "legit", why].map(escapeHtml);
+    return (
+      `<tr class="${refused ? "flagged" : ""}" data-row="${row}" data-bits="${bitsOf(p)}" data-decision="${refused ? 1 : 0}">` +
+      `<td>${cells[0]}</td><td>${cells[1]}</td><td>${cells[2]}</td><td class="p">${cells[3]}</td>` +
+      `<td class="decision">${cells[4]}</td><td>${cells[5]}</td><td class="why">${cells[6]}</td></tr>`
     );
-  }
+  });
   $("feed").innerHTML = rows.join("");
 }
 
-function renderChart() {
+/** The last `capacity` probabilities on a log-odds axis, and the threshold as a dashed line. */
+function drawChart({ threshold, probabilities, decisions, labels, capacity }) {
   const canvas = $("chart");
   const ctx = canvas.getContext("2d");
   const W = canvas.width;
@@ -141,15 +246,14 @@ function renderChart() {
   ctx.strokeStyle = "#c0392b";
   ctx.setLineDash([5, 4]);
   ctx.beginPath();
-  const ty = y(state.model.threshold);
+  const ty = y(threshold);
   ctx.moveTo(0, ty);
   ctx.lineTo(W, ty);
   ctx.stroke();
   ctx.setLineDash([]);
-  const start = Math.max(0, state.played - CHART_POINTS);
-  const step = W / CHART_POINTS;
-  for (let r = start; r < state.played; r++) {
-    ctx.fillStyle = state.decisions[r] ? "#c0392b" : state.data.labels?.[r] ? "#e67e22" : "#2e86c1";
-    ctx.fillRect((r - start) * step, y(state.probs[r]) - 2, 3, 4);
+  const step = W / capacity;
+  for (let i = 0; i < probabilities.length; i++) {
+    ctx.fillStyle = decisions[i] ? "#c0392b" : labels?.[i] ? "#e67e22" : "#2e86c1";
+    ctx.fillRect(i * step, y(probabilities[i]) - 2, 3, 4);
   }
 }

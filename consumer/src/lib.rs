@@ -11,8 +11,10 @@
 //! messages are redelivered to another after the ack wait, JetStream's
 //! duplicate window drops the second decision: exactly one per transaction.
 //!
-//! Why the request body parser of `http-api`: a message is the same JSON as a
-//! `/predict` body, and must be refused with the same codes and fields.
+//! Why the `contract` crate's parser and bodies: a message is the same JSON as
+//! a `/predict` body, and must be refused with the same codes, fields and
+//! wordings; the decision and dead-letter messages are typed there too, so the
+//! streamer and the tests read them back as types. No HTTP machinery here.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,28 +22,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use async_nats::jetstream::{self, consumer::pull, stream};
+use contract::nats::{ConsumerCounts, DeadLetter, Decision, OutcomeKind, Reason, Topology};
+use contract::parse::{self, Item};
+use contract::{to_json, ApiError};
 use fraud_core::Model;
 use futures_util::StreamExt;
-use http_api::parse::{self, BodyError, Item};
-use serde::Serialize;
 
-/// Where things are on the broker.
+/// Where things are on the broker, and how this member of the group works.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `nats://host:port`.
     pub url: String,
-    /// The stream transactions are published to.
-    pub stream: String,
-    /// Its subject.
-    pub subject: String,
-    /// The durable pull consumer every instance shares.
-    pub durable: String,
-    /// The stream decisions and dead letters go to (de-duplicated by message id).
-    pub decisions_stream: String,
-    /// Decisions' subject.
-    pub decisions_subject: String,
-    /// Dead letters' subject.
-    pub dead_letter_subject: String,
+    /// Streams, subjects and the shared durable consumer.
+    pub topology: Topology,
     /// Messages per pull.
     pub batch: usize,
     /// How long a delivered message may stay unacknowledged before JetStream redelivers it.
@@ -56,12 +49,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             url: "nats://127.0.0.1:4222".into(),
-            stream: "TRANSACTIONS".into(),
-            subject: "transactions".into(),
-            durable: "scorers".into(),
-            decisions_stream: "DECISIONS".into(),
-            decisions_subject: "decisions".into(),
-            dead_letter_subject: "transactions.dead".into(),
+            topology: Topology::default(),
             batch: 500,
             ack_wait: Duration::from_secs(10),
             duplicate_window: Duration::from_secs(120),
@@ -70,64 +58,24 @@ impl Default for Config {
     }
 }
 
-/// One decision, as published.
-#[derive(Serialize)]
-struct Decision<'a> {
-    id: &'a Option<serde_json::Value>,
-    fraud_probability: f64,
-    is_fraud: bool,
-    reasons: Vec<Reason<'a>>,
-    model_id: &'a str,
-    /// The transaction's sequence in its stream (what de-duplication keys on).
-    sequence: u64,
-    /// Milliseconds from the transaction reaching the stream to its decision being made.
-    latency_ms: f64,
-}
-
-#[derive(Serialize)]
-struct Reason<'a> {
-    feature: &'a str,
-    contribution: f64,
-}
-
-/// A transaction that could not be scored: the contract's error (core's code, message, fields).
-#[derive(Serialize)]
-struct DeadLetter<'a> {
-    sequence: u64,
-    error: &'a http_api::ApiError,
-    /// The start of the message, to find it.
-    payload: String,
-}
-
 /// Running counts (also what the summary reports).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Counts {
-    /// Messages pulled.
-    pub consumed: u64,
-    /// Decisions published and confirmed.
-    pub decided: u64,
-    /// Dead letters published and confirmed.
-    pub dead_lettered: u64,
-    /// Messages delivered more than once (a consumer died holding them).
-    pub redelivered: u64,
-    /// Messages the durable consumer still had to deliver when last asked.
-    pub lag: u64,
-}
+pub type Counts = ConsumerCounts;
 
 /// Creates the two streams and the durable consumer if they are not there (idempotent).
 pub async fn setup(js: &jetstream::Context, config: &Config) -> Result<jetstream::consumer::Consumer<pull::Config>> {
+    let t = &config.topology;
     let transactions = js
         .get_or_create_stream(stream::Config {
-            name: config.stream.clone(),
-            subjects: vec![config.subject.clone()],
+            name: t.stream.clone(),
+            subjects: vec![t.subject.clone()],
             duplicate_window: config.duplicate_window,
             ..Default::default()
         })
         .await
         .context("creating the transactions stream")?;
     js.get_or_create_stream(stream::Config {
-        name: config.decisions_stream.clone(),
-        subjects: vec![config.decisions_subject.clone(), config.dead_letter_subject.clone()],
+        name: t.decisions_stream.clone(),
+        subjects: vec![t.decisions_subject.clone(), t.dead_letter_subject.clone()],
         duplicate_window: config.duplicate_window,
         ..Default::default()
     })
@@ -135,9 +83,9 @@ pub async fn setup(js: &jetstream::Context, config: &Config) -> Result<jetstream
     .context("creating the decisions stream")?;
     transactions
         .get_or_create_consumer(
-            &config.durable,
+            &t.durable,
             pull::Config {
-                durable_name: Some(config.durable.clone()),
+                durable_name: Some(t.durable.clone()),
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
                 ack_wait: config.ack_wait,
                 max_ack_pending: 100_000,
@@ -148,20 +96,45 @@ pub async fn setup(js: &jetstream::Context, config: &Config) -> Result<jetstream
         .context("creating the durable consumer")
 }
 
-fn with_id(sequence: u64, kind: &str) -> async_nats::HeaderMap {
+fn with_id(id: &str) -> async_nats::HeaderMap {
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", format!("{kind}-{sequence}").as_str());
+    headers.insert("Nats-Msg-Id", id);
     headers
 }
 
-/// What one message becomes: a decision or a dead letter, as JSON.
-fn outcome(
-    model: &Model,
-    model_id: &str,
-    reasons: usize,
-    (sequence, published_ns): (u64, i128),
-    payload: &[u8],
-) -> (bool, Vec<u8>) {
+/// Where a message sits in its stream, from its JetStream metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery {
+    /// The transaction's stream sequence (from 1): what its outcome's message id is made of.
+    pub sequence: u64,
+    /// How many times it has been delivered.
+    pub delivered: i64,
+    /// When it reached the stream, nanoseconds since the Unix epoch.
+    pub published_ns: i128,
+}
+
+/// What to do with one pulled message.
+#[derive(Debug, PartialEq)]
+pub enum Handling {
+    /// Publish this outcome (de-duplicated by `id`), then acknowledge the message.
+    Publish {
+        /// Decision or dead letter.
+        kind: OutcomeKind,
+        /// Its `Nats-Msg-Id`.
+        id: String,
+        /// The outcome's JSON.
+        body: Vec<u8>,
+    },
+    /// Neither score nor acknowledge: without its stream sequence a message's
+    /// outcome has no stable id (a redelivery could not be de-duplicated), so
+    /// it is left for JetStream to deliver again.
+    Redeliver,
+}
+
+/// What one message becomes. `delivery` is `None` when the message's
+/// JetStream metadata could not be read.
+pub fn handle(model: &Model, model_id: &str, reasons: usize, delivery: Option<Delivery>, payload: &[u8]) -> Handling {
+    let Some(Delivery { sequence, published_ns, .. }) = delivery else { return Handling::Redeliver };
     let error = match parse::transaction(payload, model.schema()) {
         Ok(Item::Object(parsed)) => match &parsed.transaction {
             Ok(t) => {
@@ -172,35 +145,28 @@ fn outcome(
                     model
                         .explain(t, reasons)
                         .into_iter()
-                        .map(|c| Reason { feature: c.feature, contribution: c.contribution })
+                        .map(|c| Reason { feature: c.feature.into(), contribution: c.contribution })
                         .collect()
                 };
                 let decision = Decision {
-                    id: &parsed.id,
+                    id: parsed.id,
                     fraud_probability: p.probability,
                     is_fraud: p.is_fraud,
                     reasons,
-                    model_id,
+                    model_id: model_id.into(),
                     sequence,
                     latency_ms: (now_ns() - published_ns) as f64 / 1e6,
                 };
-                return (true, serde_json::to_vec(&decision).expect("a decision is plain data"));
+                let kind = OutcomeKind::Decision;
+                return Handling::Publish { kind, id: kind.message_id(sequence), body: to_json(&decision) };
             }
-            Err(e) => http_api::ApiError::validation(e),
+            Err(e) => ApiError::validation(e),
         },
-        Ok(Item::NotObject(what)) => http_api::ApiError::new(
-            fraud_core::ErrorCode::WrongJsonType,
-            format!(
-                "a transaction must be a JSON object of the model's features ({}), got {what}",
-                model.schema().describe()
-            ),
-        ),
-        Err(BodyError::Malformed(m)) => http_api::ApiError::new(fraud_core::ErrorCode::MalformedJson, m),
-        Err(BodyError::WrongType(m)) => http_api::ApiError::new(fraud_core::ErrorCode::WrongJsonType, m),
+        Ok(Item::NotObject(what)) => ApiError::not_object(model.schema(), what),
+        Err(e) => ApiError::body(e),
     };
-    let shown: String = String::from_utf8_lossy(&payload[..payload.len().min(200)]).into_owned();
-    let dead = DeadLetter { sequence, error: &error, payload: shown };
-    (false, serde_json::to_vec(&dead).expect("a dead letter is plain data"))
+    let kind = OutcomeKind::DeadLetter;
+    Handling::Publish { kind, id: kind.message_id(sequence), body: to_json(&DeadLetter::new(sequence, error, payload)) }
 }
 
 fn now_ns() -> i128 {
@@ -241,32 +207,40 @@ pub async fn run(
             continue;
         }
         let mut confirmations = Vec::with_capacity(messages.len());
+        let mut handled = Vec::with_capacity(messages.len());
         for m in &messages {
-            let (sequence, delivered, published_ns) = m
-                .info()
-                .map(|i| (i.stream_sequence, i.delivered, i.published.unix_timestamp_nanos()))
-                .unwrap_or((0, 1, now_ns()));
+            let delivery = m.info().ok().map(|i| Delivery {
+                sequence: i.stream_sequence,
+                delivered: i.delivered,
+                published_ns: i.published.unix_timestamp_nanos(),
+            });
             counts.consumed += 1;
-            counts.redelivered += (delivered > 1) as u64;
-            let (decided, body) = outcome(model, model_id, config.reasons, (sequence, published_ns), &m.payload);
-            let (subject, kind) =
-                if decided { (&config.decisions_subject, "decision") } else { (&config.dead_letter_subject, "dead") };
-            let ack = js
-                .publish_with_headers(subject.clone(), with_id(sequence, kind), body.into())
-                .await
-                .context("publishing an outcome")?;
-            confirmations.push((decided, ack));
-        }
-        // At least once: acknowledge only what JetStream confirmed holding.
-        for (decided, ack) in confirmations {
-            ack.await.context("JetStream did not confirm an outcome")?;
-            if decided {
-                counts.decided += 1;
-            } else {
-                counts.dead_lettered += 1;
+            counts.redelivered += delivery.is_some_and(|d| d.delivered > 1) as u64;
+            match handle(model, model_id, config.reasons, delivery, &m.payload) {
+                Handling::Publish { kind, id, body } => {
+                    let subject = kind.subject(&config.topology).to_string();
+                    let ack = js
+                        .publish_with_headers(subject, with_id(&id), body.into())
+                        .await
+                        .context("publishing an outcome")?;
+                    confirmations.push((kind, ack));
+                    handled.push(m);
+                }
+                Handling::Redeliver => {
+                    counts.unreadable += 1;
+                    tracing::warn!(subject = %m.subject, "a message without readable JetStream metadata: left for redelivery");
+                }
             }
         }
-        for m in &messages {
+        // At least once: acknowledge only what JetStream confirmed holding.
+        for (kind, ack) in confirmations {
+            ack.await.context("JetStream did not confirm an outcome")?;
+            match kind {
+                OutcomeKind::Decision => counts.decided += 1,
+                OutcomeKind::DeadLetter => counts.dead_lettered += 1,
+            }
+        }
+        for m in handled {
             m.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
         }
         if last_lag.elapsed() > Duration::from_secs(1) {
@@ -281,4 +255,43 @@ pub async fn run(
         counts.lag = info.num_pending;
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fraud_core::Artifact;
+
+    fn model() -> Model {
+        Artifact::example().model().unwrap()
+    }
+
+    fn body(model: &Model) -> Vec<u8> {
+        let row: Vec<f64> = (0..model.width()).map(|i| i as f64 * 0.5).collect();
+        contract::request_body(contract::RequestId::Text("t-1"), model.schema().features(), &row)
+    }
+
+    const AT: Option<Delivery> = Some(Delivery { sequence: 42, delivered: 1, published_ns: 0 });
+
+    #[test]
+    fn a_message_without_metadata_is_neither_decided_nor_acknowledged() {
+        let m = model();
+        assert_eq!(handle(&m, "id", 3, None, &body(&m)), Handling::Redeliver);
+        assert_eq!(handle(&m, "id", 3, None, b"not json"), Handling::Redeliver);
+    }
+
+    #[test]
+    fn outcomes_are_keyed_by_stream_sequence_and_read_back_as_types() {
+        let m = model();
+        let Handling::Publish { kind, id, body } = handle(&m, "abc", 2, AT, &body(&m)) else { panic!("scored") };
+        assert_eq!((kind, id.as_str()), (OutcomeKind::Decision, "decision-42"));
+        let d: Decision = serde_json::from_slice(&body).unwrap();
+        assert_eq!((d.sequence, d.model_id.as_ref(), d.reasons.len()), (42, "abc", 2));
+        assert_eq!(d.id, Some(serde_json::Value::String("t-1".into())));
+        let Handling::Publish { kind, id, body } = handle(&m, "abc", 2, AT, b"[1]") else { panic!("dead letter") };
+        assert_eq!((kind, id.as_str()), (OutcomeKind::DeadLetter, "dead-42"));
+        let dead: DeadLetter = serde_json::from_slice(&body).unwrap();
+        assert_eq!(dead.error.code, fraud_core::ErrorCode::WrongJsonType);
+        assert_eq!(dead.payload, "[1]");
+    }
 }

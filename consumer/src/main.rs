@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Parser;
 use consumer::{run, Config};
+use contract::nats::Topology;
 
 /// Scores transactions from a NATS JetStream stream, as one of a group.
 ///
@@ -31,19 +32,19 @@ struct Cli {
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     nats: String,
     /// Stream and subject transactions are published to.
-    #[arg(long, default_value = "TRANSACTIONS")]
+    #[arg(long, default_value_t = Topology::default().stream)]
     stream: String,
-    #[arg(long, default_value = "transactions")]
+    #[arg(long, default_value_t = Topology::default().subject)]
     subject: String,
     /// The durable consumer the group shares.
-    #[arg(long, default_value = "scorers")]
+    #[arg(long, default_value_t = Topology::default().durable)]
     durable: String,
     /// Stream for decisions and dead letters, and their subjects.
-    #[arg(long, default_value = "DECISIONS")]
+    #[arg(long, default_value_t = Topology::default().decisions_stream)]
     decisions_stream: String,
-    #[arg(long, default_value = "decisions")]
+    #[arg(long, default_value_t = Topology::default().decisions_subject)]
     decisions_subject: String,
-    #[arg(long, default_value = "transactions.dead")]
+    #[arg(long, default_value_t = Topology::default().dead_letter_subject)]
     dead_letter_subject: String,
     /// Messages per pull (at most 4,000).
     #[arg(long, default_value_t = 500)]
@@ -68,17 +69,17 @@ fn main() -> ExitCode {
 }
 
 fn start(cli: Cli) -> Result<()> {
-    let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
-    let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
-    let model_id = fraud_core::artifact::model_id(&bytes);
+    let fraud_core::Loaded { model, id: model_id, .. } = fraud_core::artifact::read_file(&cli.model)?;
     let config = Config {
         url: cli.nats,
-        stream: cli.stream,
-        subject: cli.subject,
-        durable: cli.durable,
-        decisions_stream: cli.decisions_stream,
-        decisions_subject: cli.decisions_subject,
-        dead_letter_subject: cli.dead_letter_subject,
+        topology: Topology {
+            stream: cli.stream,
+            subject: cli.subject,
+            durable: cli.durable,
+            decisions_stream: cli.decisions_stream,
+            decisions_subject: cli.decisions_subject,
+            dead_letter_subject: cli.dead_letter_subject,
+        },
         // The client confirms at most 5,000 publishes at a time; a batch's outcomes must fit.
         batch: cli.batch.clamp(1, 4_000),
         ack_wait: Duration::from_secs_f64(cli.ack_wait_s.max(0.1)),
@@ -101,7 +102,7 @@ fn start(cli: Cli) -> Result<()> {
         let mut last = std::time::Instant::now();
         let counts = run(&model, &model_id, &config, stop, |c| {
             if last.elapsed() > Duration::from_secs(2) {
-                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, lag = c.lag, "progress");
+                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, lag = c.lag, "progress");
                 last = std::time::Instant::now();
             }
         })

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy};
 use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
+use contract::nats::{ConsumerCounts, DeadLetter, Decision};
 use fraud_core::Artifact;
 
 const N_FEATURES: usize = 30;
@@ -119,10 +120,10 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     ];
     let mut acks = Vec::new();
     for i in 0..TRANSACTIONS {
-        acks.push(js.publish(config.subject.clone(), body(i).into()).await.unwrap());
+        acks.push(js.publish(config.topology.subject.clone(), body(i).into()).await.unwrap());
         if i % 5_000 == 0 {
             let (_, b) = &bad[i / 5_000];
-            acks.push(js.publish(config.subject.clone(), b.clone().into()).await.unwrap());
+            acks.push(js.publish(config.topology.subject.clone(), b.clone().into()).await.unwrap());
         }
         // The client holds at most 5,000 unconfirmed publishes: confirm as we go.
         if acks.len() >= 1_000 {
@@ -141,50 +142,51 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     let mut a = consumer(bin, &model_path, &url);
     let b = consumer(bin, &model_path, &url);
     let deadline = Instant::now() + Duration::from_secs(120);
-    while stream_count(&js, &config.decisions_stream).await < total / 3 {
+    while stream_count(&js, &config.topology.decisions_stream).await < total / 3 {
         assert!(Instant::now() < deadline, "no progress");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     a.0.kill().unwrap(); // SIGKILL: its unacknowledged batch must come back to the others
     let _ = a.0.wait();
     let a2 = consumer(bin, &model_path, &url);
-    while stream_count(&js, &config.decisions_stream).await < total {
+    while stream_count(&js, &config.topology.decisions_stream).await < total {
         assert!(
             Instant::now() < deadline,
             "decisions stopped at {}",
-            stream_count(&js, &config.decisions_stream).await
+            stream_count(&js, &config.topology.decisions_stream).await
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Past the ack wait: any redelivery has happened, and was de-duplicated.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(stream_count(&js, &config.decisions_stream).await, total, "exactly one outcome per transaction");
+    assert_eq!(stream_count(&js, &config.topology.decisions_stream).await, total, "exactly one outcome per transaction");
 
     // Read every outcome back.
-    let decisions_stream = js.get_stream(&config.decisions_stream).await.unwrap();
+    let decisions_stream = js.get_stream(&config.topology.decisions_stream).await.unwrap();
     let reader = decisions_stream
         .create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() })
         .await
         .unwrap();
-    let mut decisions: HashMap<String, serde_json::Value> = HashMap::new();
+    let mut decisions: HashMap<String, Decision<'static>> = HashMap::new();
     let mut dead = Vec::new();
     let mut messages = reader.messages().await.unwrap();
     while (decisions.len() + dead.len()) < total as usize {
         let m = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
-        if m.subject.as_str() == config.dead_letter_subject {
-            dead.push(v["error"]["code"].as_str().unwrap().to_string());
+        if m.subject.as_str() == config.topology.dead_letter_subject {
+            let d: DeadLetter = serde_json::from_slice(&m.payload).unwrap();
+            dead.push(d.error.code.as_str().to_string());
         } else {
-            let id = v["id"].as_str().unwrap().to_string();
-            assert!(decisions.insert(id.clone(), v).is_none(), "{id} decided twice");
+            let d: Decision<'static> = serde_json::from_slice(&m.payload).unwrap();
+            let id = d.id.as_ref().and_then(|v| v.as_str()).unwrap().to_string();
+            assert!(decisions.insert(id.clone(), d).is_none(), "{id} decided twice");
         }
     }
     assert_eq!(decisions.len(), TRANSACTIONS);
     for i in 0..TRANSACTIONS {
         let d = &decisions[&format!("tx-{i}")];
         let p = model.predict(&model.transaction(&row(i)).unwrap());
-        assert_eq!(d["fraud_probability"].as_f64().unwrap().to_bits(), p.probability.to_bits(), "tx-{i}");
-        assert_eq!(d["is_fraud"].as_bool().unwrap(), p.is_fraud, "tx-{i}");
+        assert_eq!(d.fraud_probability.to_bits(), p.probability.to_bits(), "tx-{i}");
+        assert_eq!(d.is_fraud, p.is_fraud, "tx-{i}");
     }
     dead.sort();
     let mut want: Vec<String> = bad.iter().map(|(c, _)| c.to_string()).collect();
@@ -200,8 +202,9 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
         assert!(status.success(), "{status}");
         let mut out = String::new();
         std::io::Read::read_to_string(c.0.stdout.as_mut().unwrap(), &mut out).unwrap();
-        let counts: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        assert!(counts["consumed"].as_u64().unwrap() > 0, "{out}");
+        let counts: ConsumerCounts = serde_json::from_str(out.trim()).unwrap();
+        assert!(counts.consumed > 0, "{out}");
+        assert_eq!(counts.unreadable, 0, "{out}");
         println!("a surviving consumer: {out}");
     }
 }

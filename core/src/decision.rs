@@ -25,7 +25,7 @@ use alloc::format;
 use alloc::string::String;
 use core::fmt;
 
-use crate::model::ModelError;
+use crate::error::ModelError;
 use crate::schema::Schema;
 /// Largest magnitude accepted for a cost term or a calibration parameter.
 pub const MAX_PARAMETER: f64 = 1e9;

@@ -11,7 +11,7 @@
 
 use alloc::vec::Vec;
 
-use crate::model::ModelError;
+use crate::error::ModelError;
 
 /// Quantile bins per monitored value.
 pub const DRIFT_BINS: usize = 10;

@@ -1,7 +1,12 @@
-//! The error codes every runtime reports. One list, so the HTTP server, the
-//! Worker and the wasm bindings cannot drift apart.
+//! The error codes every runtime reports — one list, so the HTTP server, the
+//! Worker and the wasm bindings cannot drift apart — and the errors of the
+//! model itself: [`ModelError`] (parameters that make no model, shared by
+//! every scorer, the decision rule and the drift reference) and
+//! [`BatchError`] (a batch that cannot be scored).
 
 use core::fmt;
+
+use crate::validate::ValidationError;
 
 /// A stable, machine-readable error code (`snake_case` on the wire).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,6 +110,109 @@ impl fmt::Display for ErrorCode {
         f.write_str(self.as_str())
     }
 }
+
+/// Why a set of parameters is not a usable model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelError {
+    /// A vector does not have one entry per schema feature.
+    WrongLength {
+        /// Which vector.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The schema's feature count.
+        expected: usize,
+    },
+    /// A parameter is NaN, infinite or outside its domain.
+    BadParameter {
+        /// Which parameter.
+        what: &'static str,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::WrongLength { what, len, expected } => {
+                write!(f, "{what} has {len} entries, the schema has {expected} features")
+            }
+            ModelError::BadParameter { what, why } => write!(f, "{what}: {why}"),
+        }
+    }
+}
+
+/// Why a row-major batch could not be scored. Nothing is scored when any row is bad.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BatchError {
+    /// The input length is not a multiple of the feature count.
+    BadLength {
+        /// Number of values given.
+        len: usize,
+        /// Values per row (the schema's feature count).
+        width: usize,
+    },
+    /// The output buffer does not have one slot per row.
+    OutputLength {
+        /// Rows in the input.
+        rows: usize,
+        /// Slots in the output.
+        out: usize,
+    },
+    /// A row holds a non-finite or out-of-range value.
+    BadRow {
+        /// Zero-based row index.
+        row: usize,
+        /// The offending fields.
+        error: ValidationError,
+    },
+    /// The batch's fused range check refused it, yet every row passes
+    /// [`crate::validate_row`]. The two apply the same rule, so this is a bug
+    /// in this crate, not in the input; it is reported rather than blamed on a row.
+    Inconsistent {
+        /// Rows in the batch.
+        rows: usize,
+    },
+}
+
+impl BatchError {
+    /// The error code reported for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            BatchError::BadLength { .. } | BatchError::OutputLength { .. } => ErrorCode::BadBatchLength,
+            BatchError::BadRow { error, .. } => error.code(),
+            // Not the request's fault: the one code that blames what is served (HTTP 500).
+            BatchError::Inconsistent { .. } => ErrorCode::InvalidArtifact,
+        }
+    }
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::BadLength { len, width } => write!(
+                f,
+                "batch has {len} values, not a multiple of {width} (one row is {width} features in schema order)"
+            ),
+            BatchError::OutputLength { rows, out } => {
+                write!(f, "output has {out} slots for {rows} rows")
+            }
+            BatchError::BadRow { row, error } => write!(f, "row {row}: {error}"),
+            BatchError::Inconsistent { rows } => write!(
+                f,
+                "internal error: the range check refused a batch of {rows} rows that validation accepts (a fraud-core bug)"
+            ),
+        }
+    }
+}
+
+// Behind `std`: the trait needs `Debug`, and formatting code for every error
+// type would cost the wasm package kilobytes.
+#[cfg(feature = "std")]
+impl std::error::Error for BatchError {}
+#[cfg(feature = "std")]
+impl std::error::Error for ModelError {}
 
 #[cfg(test)]
 mod tests {

@@ -29,17 +29,21 @@ pub mod logistic;
 pub mod model;
 pub mod scaler;
 pub mod schema;
+#[cfg(any(test, feature = "test-support"))]
+mod test_support;
 pub mod trees;
 pub mod validate;
 pub mod wire;
 
-pub use artifact::{Artifact, ArtifactError, Metrics, ModelParams, Provenance, Training};
+pub use artifact::{Artifact, ArtifactError, Loaded, Metrics, ModelParams, Provenance, Training};
+#[cfg(feature = "std")]
+pub use artifact::{read_file, ReadError};
 pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
-pub use error::ErrorCode;
+pub use error::{BatchError, ErrorCode, ModelError};
 pub use logistic::{Logistic, LogisticWeights};
-pub use model::{BatchError, Contribution, Model, ModelError, ModelKind, Prediction, Scorer};
+pub use model::{Contribution, Model, ModelKind, Prediction, Scorer};
 pub use scaler::Scaler;
-pub use schema::{Schema, SchemaError, MAX_FEATURES};
+pub use schema::{Schema, SchemaError, MAX_FEATURES, PACING_FEATURE};
 pub use trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 pub use validate::{
     validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,

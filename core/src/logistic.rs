@@ -6,7 +6,7 @@
 
 use alloc::vec::Vec;
 
-use crate::model::ModelError;
+use crate::error::ModelError;
 use crate::scaler::Scaler;
 use crate::schema::MAX_FEATURES;
 use crate::validate::{row_in_range, MAX_ABS_VALUE};

@@ -11,11 +11,11 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt;
 use serde::Serialize;
 
 use crate::decision::{Calibration, Costs, DecisionRule, ExpectedBenefit, Policy};
-use crate::error::ErrorCode;
+// Re-exported: they were first defined here, and other crates name them by this path.
+pub use crate::error::{BatchError, ModelError};
 use crate::exp::exp_nonpositive;
 use crate::logistic::{Logistic, LogisticWeights};
 use crate::scaler::Scaler;
@@ -46,6 +46,9 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// Every kind, for documents that list them (e.g. the OpenAPI enum).
+    pub const ALL: [ModelKind; 2] = [ModelKind::Logistic, ModelKind::Trees];
+
     /// The wire spelling (`"logistic"`, `"trees"`).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -79,96 +82,6 @@ pub struct Contribution<'a> {
     /// Positive pushes towards fraud (logistic: `weight · scaled value`; trees: the SHAP value).
     pub contribution: f64,
 }
-
-/// Why a set of parameters is not a usable model.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ModelError {
-    /// A vector does not have one entry per schema feature.
-    WrongLength {
-        /// Which vector.
-        what: &'static str,
-        /// Its length.
-        len: usize,
-        /// The schema's feature count.
-        expected: usize,
-    },
-    /// A parameter is NaN, infinite or outside its domain.
-    BadParameter {
-        /// Which parameter.
-        what: &'static str,
-        /// Why.
-        why: &'static str,
-    },
-}
-
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ModelError::WrongLength { what, len, expected } => {
-                write!(f, "{what} has {len} entries, the schema has {expected} features")
-            }
-            ModelError::BadParameter { what, why } => write!(f, "{what}: {why}"),
-        }
-    }
-}
-
-/// Why a row-major batch could not be scored. Nothing is scored when any row is bad.
-#[derive(Clone, Debug, PartialEq)]
-pub enum BatchError {
-    /// The input length is not a multiple of the feature count.
-    BadLength {
-        /// Number of values given.
-        len: usize,
-        /// Values per row (the schema's feature count).
-        width: usize,
-    },
-    /// The output buffer does not have one slot per row.
-    OutputLength {
-        /// Rows in the input.
-        rows: usize,
-        /// Slots in the output.
-        out: usize,
-    },
-    /// A row holds a non-finite or out-of-range value.
-    BadRow {
-        /// Zero-based row index.
-        row: usize,
-        /// The offending fields.
-        error: ValidationError,
-    },
-}
-
-impl BatchError {
-    /// The error code reported for this failure.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            BatchError::BadLength { .. } | BatchError::OutputLength { .. } => ErrorCode::BadBatchLength,
-            BatchError::BadRow { error, .. } => error.code(),
-        }
-    }
-}
-
-impl fmt::Display for BatchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchError::BadLength { len, width } => write!(
-                f,
-                "batch has {len} values, not a multiple of {width} (one row is {width} features in schema order)"
-            ),
-            BatchError::OutputLength { rows, out } => {
-                write!(f, "output has {out} slots for {rows} rows")
-            }
-            BatchError::BadRow { row, error } => write!(f, "row {row}: {error}"),
-        }
-    }
-}
-
-// Behind `std`: the trait needs `Debug`, and formatting code for every error
-// type would cost the wasm package kilobytes.
-#[cfg(feature = "std")]
-impl std::error::Error for BatchError {}
-#[cfg(feature = "std")]
-impl std::error::Error for ModelError {}
 
 /// A ready-to-score model: a scorer and its decision rule. Immutable once
 /// built; cheap to clone (the scorer is shared).
@@ -296,6 +209,16 @@ impl Model {
         }
     }
 
+    /// What the scorer is, in words, for people ("logistic regression",
+    /// "150 boosted trees, TreeSHAP explanations"): callers show it without
+    /// branching on the kind.
+    pub fn description(&self) -> String {
+        match &*self.scorer {
+            Scorer::Logistic(_) => String::from("logistic regression"),
+            Scorer::Trees(t) => alloc::format!("{} boosted trees, TreeSHAP explanations", t.len()),
+        }
+    }
+
     /// The same model with another decision rule.
     pub fn with_rule(&self, rule: DecisionRule) -> Result<Model, ModelError> {
         rule.check_for(&self.schema)?;
@@ -408,11 +331,7 @@ impl Model {
             return Ok(());
         }
         out.fill(f64::NAN);
-        let error = rows
-            .chunks_exact(width)
-            .enumerate()
-            .find_map(|(row, x)| validate_row(&self.schema, x).err().map(|error| BatchError::BadRow { row, error }));
-        Err(error.unwrap_or(BatchError::BadLength { len: rows.len(), width }))
+        Err(first_bad_row(&self.schema, rows))
     }
 
     /// Every feature's contribution to the logit, in schema order; with
@@ -450,9 +369,20 @@ impl Model {
     }
 }
 
+/// Why the fused range check refused a row-major batch: the first row
+/// [`validate_row`] refuses. Both apply the same rule, so there is one; if
+/// not, the disagreement is reported as such (never as the caller's fault).
+fn first_bad_row(schema: &Schema, rows: &[f64]) -> BatchError {
+    rows.chunks_exact(schema.len())
+        .enumerate()
+        .find_map(|(row, x)| validate_row(schema, x).err().map(|error| BatchError::BadRow { row, error }))
+        .unwrap_or(BatchError::Inconsistent { rows: rows.len() / schema.len() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::validate::MAX_ABS_VALUE;
     use alloc::string::ToString;
     use alloc::vec;
@@ -498,6 +428,12 @@ mod tests {
                 z.iter().zip(&lr(&m).weights().weights).map(|(a, b)| a * b).sum::<f64>() + lr(&m).weights().intercept;
             assert!((m.logit(&x) - direct).abs() < 1e-12, "{} vs {direct}", m.logit(&x));
         }
+    }
+
+    #[test]
+    fn kinds_and_descriptions() {
+        assert_eq!(ModelKind::ALL.map(ModelKind::as_str), ["logistic", "trees"]);
+        assert_eq!(model(0.5).description(), "logistic regression");
     }
 
     #[test]
@@ -555,6 +491,19 @@ mod tests {
         assert_eq!(m.score_batch(&rows[..31], &mut out2).unwrap_err(), BatchError::BadLength { len: 31, width: 30 });
         assert!(matches!(m.score_batch(&rows, &mut out2[..4]), Err(BatchError::OutputLength { rows: 5, out: 4 })));
         assert!(m.score_batch(&[], &mut []).is_ok());
+    }
+
+    #[test]
+    fn a_refused_batch_without_a_bad_row_is_an_internal_error_not_the_callers() {
+        let schema = Schema::creditcard();
+        let mut rows: Vec<f64> = (0..3).flat_map(|r| row(r as f64)).collect();
+        // Reached only if the fused check and validation disagreed: what it reports.
+        let err = first_bad_row(&schema, &rows);
+        assert_eq!(err, BatchError::Inconsistent { rows: 3 });
+        assert_eq!(err.code(), ErrorCode::InvalidArtifact);
+        assert!(err.to_string().contains("fraud-core bug"), "{err}");
+        rows[N_FEATURES + 2] = f64::INFINITY;
+        assert!(matches!(first_bad_row(&schema, &rows), BatchError::BadRow { row: 1, .. }));
     }
 
     #[test]

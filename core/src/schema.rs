@@ -57,10 +57,20 @@ pub const DEFAULT_LABEL: &str = "Class";
 /// The default amount column (the Kaggle file's).
 pub const DEFAULT_AMOUNT: &str = "Amount";
 
+/// The feature a replay paces by, when a schema has it: seconds since the
+/// file's first transaction (the Kaggle file's `Time`). Not recorded in the
+/// artifact: it is whichever feature has this name ([`Schema::pacing`]).
+pub const PACING_FEATURE: &str = "Time";
+
 /// The request field that carries a caller's id: never a feature name.
 pub const RESERVED_ID: &str = "id";
 
 const EMPTY_SLOT: u16 = u16::MAX;
+
+/// True for the Kaggle file's 30 feature names in their order.
+pub(crate) fn is_creditcard(names: &[String]) -> bool {
+    names.len() == CREDITCARD_FEATURES.len() && names.iter().zip(CREDITCARD_FEATURES).all(|(a, b)| a == b)
+}
 
 /// A checked schema; cheap to clone (shared).
 #[derive(Clone, Debug, PartialEq)]
@@ -306,6 +316,12 @@ impl Schema {
         }
     }
 
+    /// Position of the feature a replay paces by: the one named
+    /// [`PACING_FEATURE`] (seconds since the first transaction), if any.
+    pub fn pacing(&self) -> Option<usize> {
+        self.index(PACING_FEATURE)
+    }
+
     /// The amount feature's name, if any.
     pub fn amount_name(&self) -> Option<&str> {
         self.0.amount.map(|i| self.name(i))
@@ -323,7 +339,7 @@ impl Schema {
 
     /// True for the Kaggle file's 30 features in their order.
     pub fn is_creditcard(&self) -> bool {
-        self.len() == CREDITCARD_FEATURES.len() && self.features().iter().zip(CREDITCARD_FEATURES).all(|(a, b)| a == b)
+        is_creditcard(self.features())
     }
 
     /// The first few feature names, comma-separated, for messages (`Time, V1, V2, … (30 features)`).
@@ -365,6 +381,14 @@ mod tests {
             assert_eq!(s.index(name), Some(i));
         }
         assert_eq!(s.index("f256"), None);
+    }
+
+    #[test]
+    fn a_replay_paces_by_the_time_feature_wherever_it_is() {
+        assert_eq!(Schema::creditcard().pacing(), Some(0));
+        assert_eq!(Schema::retail().pacing(), None);
+        let s = Schema::new(names(&["amount", PACING_FEATURE]), Some("amount"), "y", None).unwrap();
+        assert_eq!(s.pacing(), Some(1));
     }
 
     #[test]

@@ -28,7 +28,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::model::ModelError;
+use crate::error::ModelError;
 use crate::schema::MAX_FEATURES;
 
 /// Marks a child reference as a leaf index (the low 31 bits).

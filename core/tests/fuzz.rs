@@ -147,7 +147,7 @@ proptest! {
     #[test]
     fn valid_artifacts_round_trip(a in valid_artifact()) {
         let bytes = a.encode().unwrap();
-        let (back, model) = Artifact::load(&bytes).expect("a valid artifact loads");
+        let fraud_core::Loaded { artifact: back, model, .. } = Artifact::load(&bytes).expect("a valid artifact loads");
         prop_assert_eq!(&back, &a);
         prop_assert_eq!(model.threshold(), a.rule.threshold);
     }
@@ -169,7 +169,7 @@ proptest! {
             payload.truncate(cut.index(payload.len()));
         }
         // Either refused with a typed error, or a model whose every parameter passed the checks.
-        if let Ok((back, model)) = Artifact::load(&seal(&payload)) {
+        if let Ok(fraud_core::Loaded { artifact: back, model, .. }) = Artifact::load(&seal(&payload)) {
             prop_assert!((0.0..=1.0).contains(&model.threshold()));
             prop_assert!(back.feature_importance.is_empty() || back.feature_importance.len() == N_FEATURES);
             let p = model.probability(&[MAX_ABS_VALUE; N_FEATURES]);

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::Router;
-use http_api::{AllowedOrigins, ApiError, ErrorCode, Served};
+use http_api::{AllowedOrigins, ErrorCode, HttpError, Served};
 use tower_service::Service;
 use worker::{event, Context, Env, HttpRequest};
 
@@ -42,6 +42,6 @@ async fn fetch(request: HttpRequest, env: Env, _ctx: Context) -> worker::Result<
         Ok(mut app) => Ok(app.call(request).await.unwrap_or_else(|never| match never {})),
         // Unreachable for a wasm build (build.rs refuses a bad artifact); a
         // JSON error rather than a crash all the same.
-        Err(message) => Ok(ApiError::new(ErrorCode::InvalidArtifact, message).into_response()),
+        Err(message) => Ok(HttpError::new(ErrorCode::InvalidArtifact, message).into_response()),
     }
 }

@@ -8,24 +8,16 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use fraud_core::artifact::model_id;
-use fraud_core::{Artifact, ArtifactError, Contribution, ErrorCode, Model, Prediction, Transaction};
-use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use contract::parse::{self, Item};
+use contract::{
+    contribution_bodies, to_json, ApiError, BatchResponse, BatchResult, ContributionBody, ExpectedBenefit, Health,
+    Limits, ModelRef, ModelResponse, PredictResponse, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES,
+};
+use fraud_core::{Artifact, ArtifactError, ErrorCode, Loaded, Model, Prediction, Transaction};
+use std::borrow::Cow;
 
 use crate::cors::AllowedOrigins;
-use crate::error::{field_errors, ApiError, ItemError};
-use crate::parse::{self, BodyError, Item};
-
-/// Largest `POST /predict` body. A transaction is ~700 bytes of JSON.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Most transactions in one `POST /predict/batch`.
-pub const MAX_BATCH: usize = 10_000;
-/// Largest `POST /predict/batch` body: room for [`MAX_BATCH`] verbose transactions.
-pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// Rejected batch items listed in an error (the rest are counted in `omitted`).
-const MAX_LISTED_ITEMS: usize = 100;
+use crate::error::HttpError;
 
 /// What a server serves: the model, built once from the artifact, and the
 /// JSON that never changes (model reference, `/health`, `/model`).
@@ -54,59 +46,25 @@ pub trait Observer: Send + Sync {
     }
 }
 
-/// Which model answered: its name, kind, id (hash of the artifact's bytes) and format version.
-#[derive(Clone, Serialize, ToSchema)]
-pub(crate) struct ModelRef {
-    name: String,
-    /// `"logistic"` or `"trees"`.
-    kind: &'static str,
-    /// Hash of the artifact's exact bytes: equal ids mean the same model everywhere.
-    id: String,
-    format_version: u16,
-}
-
-#[derive(Serialize)]
-struct Limits {
-    max_body_bytes: usize,
-    max_batch: usize,
-    max_batch_body_bytes: usize,
-    max_explain: usize,
-}
-
-/// `GET /model`: core's model card (the same for every kind, its schema
-/// included) with what the HTTP contract adds — which artifact and the limits.
-#[derive(Serialize)]
-struct ModelCard<'a> {
-    model: &'a ModelRef,
-    #[serde(flatten)]
-    card: fraud_core::wire::ModelCard,
-    limits: Limits,
-}
-
 impl Served {
     /// Loads an artifact (every check of `core`'s decoder applies).
     pub fn from_artifact(bytes: &[u8]) -> Result<Served, ArtifactError> {
-        let (artifact, model) = Artifact::load(bytes)?;
+        Artifact::load(bytes).map(Served::from_loaded)
+    }
+
+    /// Serves a loaded artifact (e.g. from `fraud_core::artifact::read_file`).
+    pub fn from_loaded(loaded: Loaded) -> Served {
+        let Loaded { artifact, model, format_version, id } = loaded;
         let model_ref = ModelRef {
             name: artifact.model_name.clone(),
-            kind: model.kind().as_str(),
-            id: model_id(bytes),
-            // The file's own version (a version-1 file still loads); `load` checked the header is there.
-            format_version: u16::from_le_bytes([bytes[8], bytes[9]]),
+            kind: model.kind().as_str().to_string(),
+            id,
+            // The file's own version (a version-1 file still loads).
+            format_version,
         };
-        let card = ModelCard {
-            model: &model_ref,
-            card: artifact.card(&model),
-            limits: Limits {
-                max_body_bytes: MAX_BODY_BYTES,
-                max_batch: MAX_BATCH,
-                max_batch_body_bytes: MAX_BATCH_BODY_BYTES,
-                // `?explain=k` is capped at the number of features.
-                max_explain: model.width(),
-            },
-        };
-        let health = Health { status: "ok", model: &model_ref };
-        Ok(Served {
+        let card = ModelResponse { model: model_ref.clone(), card: artifact.card(&model), limits: Limits::of(&model) };
+        let health = Health { status: "ok".into(), model: model_ref.clone() };
+        Served {
             openapi: Bytes::from(crate::openapi::document(model.schema())),
             card: Bytes::from(to_json(&card)),
             health: Bytes::from(to_json(&health)),
@@ -114,7 +72,7 @@ impl Served {
             model_ref,
             drift: artifact.drift,
             observer: None,
-        })
+        }
     }
 
     /// The same, reporting every scored transaction to `observer`.
@@ -167,25 +125,8 @@ pub fn app_with(served: Arc<Served>, origins: &AllowedOrigins) -> Router {
         .layer(origins.layer())
 }
 
-/// A response body as JSON. Every body this crate writes is a plain struct of
-/// numbers, strings and lists with string keys, which serde_json serialises
-/// into a Vec without failing (non-finite numbers would become `null`, and
-/// none can occur: validation keeps every score finite).
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("response bodies are plain structs that serialise to JSON infallibly")
-}
-
 fn json(bytes: impl Into<Body>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes.into()).into_response()
-}
-
-/// `GET /health`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Health<'a> {
-    /// Always `ok` when the server answers.
-    status: &'static str,
-    #[schema(value_type = ModelRef)]
-    model: &'a ModelRef,
 }
 
 /// Liveness, and which model is loaded.
@@ -213,9 +154,9 @@ async fn docs() -> Response {
 }
 
 /// The contract's 404 (public so a server that adds static files keeps it for misses).
-pub async fn not_found(uri: Uri) -> ApiError {
+pub async fn not_found(uri: Uri) -> HttpError {
     let path: String = uri.path().chars().take(200).collect();
-    ApiError::new(
+    HttpError::new(
         ErrorCode::NotFound,
         format!(
             "no route {path}; routes: POST /predict, POST /predict/batch, GET /health, GET /model, GET /openapi.json, GET /docs"
@@ -223,33 +164,33 @@ pub async fn not_found(uri: Uri) -> ApiError {
     )
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+async fn method_not_allowed(method: Method, uri: Uri) -> HttpError {
     let allowed = if uri.path().starts_with("/predict") { "POST" } else { "GET" };
-    ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}; use {allowed}", uri.path()))
+    HttpError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}; use {allowed}", uri.path()))
 }
 
 /// Accepts `application/json` and `+json` types (any parameters), or no
 /// content type at all; anything else is 415.
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+fn check_content_type(headers: &HeaderMap) -> Result<(), HttpError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
     let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
         return Ok(());
     }
     let shown: String = String::from_utf8_lossy(value.as_bytes()).chars().take(100).collect();
-    Err(ApiError::new(
+    Err(HttpError::new(
         ErrorCode::UnsupportedMediaType,
         format!("content type {shown:?} is not supported; send application/json"),
     ))
 }
 
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds the limit of {limit} bytes"))
+fn too_large(limit: usize) -> HttpError {
+    HttpError::new(ErrorCode::PayloadTooLarge, format!("request body exceeds the limit of {limit} bytes"))
 }
 
 /// Reads the whole body, refusing more than `limit` bytes (before reading,
 /// when Content-Length already says so).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, HttpError> {
     check_content_type(headers)?;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
@@ -261,27 +202,13 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
         if over {
             too_large(limit)
         } else {
-            ApiError::new(ErrorCode::MalformedJson, format!("the request body could not be read: {e}"))
+            HttpError::new(ErrorCode::MalformedJson, format!("the request body could not be read: {e}"))
         }
     })
 }
 
-fn body_error(e: BodyError) -> ApiError {
-    match e {
-        BodyError::Malformed(m) => {
-            ApiError::new(ErrorCode::MalformedJson, format!("request body is not valid JSON: {m}"))
-        }
-        BodyError::WrongType(m) => ApiError::new(ErrorCode::WrongJsonType, m),
-    }
-}
-
-fn not_object(model: &Model, what: &str) -> String {
-    let schema = model.schema().describe();
-    format!("a transaction must be a JSON object of the model's named features ({schema}), got {what}")
-}
-
 /// `?explain=k`: the top-k contributions. Other parameters are ignored.
-fn explain_param(uri: &Uri, max_explain: usize) -> Result<Option<usize>, ApiError> {
+fn explain_param(uri: &Uri, max_explain: usize) -> Result<Option<usize>, HttpError> {
     let Some(query) = uri.query() else { return Ok(None) };
     let Some(value) =
         query.split('&').find_map(|pair| pair.strip_prefix("explain=").or((pair == "explain").then_some("")))
@@ -291,7 +218,7 @@ fn explain_param(uri: &Uri, max_explain: usize) -> Result<Option<usize>, ApiErro
     // A 32-bit signed whole number, as the OpenAPI document says (larger ones are refused, not wrapped).
     match value.parse::<i32>() {
         Ok(k) if k >= 0 => Ok(Some((k as usize).min(max_explain))),
-        _ => Err(ApiError::new(
+        _ => Err(HttpError::new(
             ErrorCode::InvalidParameter,
             format!(
                 "explain must be a whole number of features (0 to {max_explain}), got {:?}",
@@ -301,64 +228,8 @@ fn explain_param(uri: &Uri, max_explain: usize) -> Result<Option<usize>, ApiErro
     }
 }
 
-fn contributions<'m>(model: &'m Model, t: &Transaction, k: Option<usize>) -> Option<Vec<Contribution<'m>>> {
-    k.map(|k| model.explain(t, k))
-}
-
-/// What each decision is expected to be worth, from the calibrated
-/// probability, the transaction's amount and the model's costs.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ExpectedBenefit<'a> {
-    /// Expected value of refusing.
-    refuse: f64,
-    /// Expected value of accepting.
-    accept: f64,
-    /// The costs' currency.
-    currency: &'a str,
-}
-
-/// One feature's share of the score, in logit units (all of them plus `base_value` make the logit).
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ContributionBody {
-    /// Feature name.
-    feature: String,
-    /// The input value.
-    value: f64,
-    /// Positive pushes towards fraud (trees: the exact TreeSHAP value).
-    contribution: f64,
-}
-
-impl<'a> ExpectedBenefit<'a> {
-    fn of(p: &Prediction, model: &'a Model) -> ExpectedBenefit<'a> {
-        ExpectedBenefit { refuse: p.expected.refuse, accept: p.expected.accept, currency: &model.costs().currency }
-    }
-}
-
-/// A scored transaction.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct PredictResponse<'a> {
-    /// The request's `id`, or null.
-    #[schema(schema_with = crate::openapi::echoed_id_schema)]
-    id: Option<Value>,
-    /// Calibrated probability of fraud.
-    #[schema(minimum = 0.0, maximum = 1.0)]
-    fraud_probability: f64,
-    /// The policy's decision: refuse.
-    is_fraud: bool,
-    expected_benefit: ExpectedBenefit<'a>,
-    /// Threshold on the probability (applied by the threshold policies).
-    threshold: f64,
-    /// `f1_threshold`, `net_benefit_threshold` or `cost_optimal`.
-    policy: &'static str,
-    #[schema(value_type = ModelRef)]
-    model: &'a ModelRef,
-    /// With `?explain=k`: the k largest contributions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<ContributionBody>>)]
-    contributions: Option<Vec<Contribution<'a>>>,
-    /// With `?explain`: all contributions plus this make the logit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    base_value: Option<f64>,
+fn contributions<'m>(model: &'m Model, t: &Transaction, k: Option<usize>) -> Option<Vec<ContributionBody<'m>>> {
+    k.map(|k| contribution_bodies(model.explain(t, k)))
 }
 
 /// Scores one transaction.
@@ -369,12 +240,12 @@ pub(crate) struct PredictResponse<'a> {
     request_body(content = crate::openapi::TransactionBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Scored", body = PredictResponse),
-        (status = 400, description = "Malformed JSON, not an object, or a bad `explain` (malformed_json, wrong_json_type, invalid_parameter)", body = crate::error::ErrorBody),
-        (status = 408, description = "The request was not received in time (native server)", body = crate::error::ErrorBody),
-        (status = 413, description = "Body over the size limit (payload_too_large)", body = crate::error::ErrorBody),
-        (status = 415, description = "Content type is not JSON (unsupported_media_type)", body = crate::error::ErrorBody),
-        (status = 422, description = "Fields missing, unknown, duplicated, non-numeric, non-finite or out of range; `fields` names them", body = crate::error::ErrorBody),
-        (status = 503, description = "At the concurrency limit; retry after `Retry-After` (native server)", body = crate::error::ErrorBody),
+        (status = 400, description = "Malformed JSON, not an object, or a bad `explain` (malformed_json, wrong_json_type, invalid_parameter)", body = contract::ErrorBody),
+        (status = 408, description = "The request was not received in time (native server)", body = contract::ErrorBody),
+        (status = 413, description = "Body over the size limit (payload_too_large)", body = contract::ErrorBody),
+        (status = 415, description = "Content type is not JSON (unsupported_media_type)", body = contract::ErrorBody),
+        (status = 422, description = "Fields missing, unknown, duplicated, non-numeric, non-finite or out of range; `fields` names them", body = contract::ErrorBody),
+        (status = 503, description = "At the concurrency limit; retry after `Retry-After` (native server)", body = contract::ErrorBody),
     )
 )]
 pub(crate) async fn predict(
@@ -382,12 +253,12 @@ pub(crate) async fn predict(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let explain = explain_param(&uri, s.model.width())?;
     let bytes = read_body(&headers, body, MAX_BODY_BYTES).await?;
-    let parsed = match parse::transaction(&bytes, s.model.schema()).map_err(body_error)? {
+    let parsed = match parse::transaction(&bytes, s.model.schema()).map_err(ApiError::body)? {
         Item::Object(parsed) => parsed,
-        Item::NotObject(what) => return Err(ApiError::new(ErrorCode::WrongJsonType, not_object(&s.model, what))),
+        Item::NotObject(what) => return Err(ApiError::not_object(s.model.schema(), what).into()),
     };
     let t = parsed.transaction.map_err(|e| ApiError::validation(&e))?;
     let p = s.model.predict(&t);
@@ -398,46 +269,12 @@ pub(crate) async fn predict(
         is_fraud: p.is_fraud,
         expected_benefit: ExpectedBenefit::of(&p, &s.model),
         threshold: s.model.threshold(),
-        policy: s.model.policy().as_str(),
-        model: &s.model_ref,
+        policy: Cow::Borrowed(s.model.policy().as_str()),
+        model: Cow::Borrowed(&s.model_ref),
         contributions: contributions(&s.model, &t, explain),
         base_value: explain.map(|_| s.model.base_value()),
     };
     Ok(json(to_json(&response)))
-}
-
-/// One scored item of a batch.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct BatchResult<'a> {
-    /// The item's `id`, or null.
-    #[schema(schema_with = crate::openapi::echoed_id_schema)]
-    id: Option<Value>,
-    /// Calibrated probability of fraud.
-    #[schema(minimum = 0.0, maximum = 1.0)]
-    fraud_probability: f64,
-    /// The policy's decision: refuse.
-    is_fraud: bool,
-    expected_benefit: ExpectedBenefit<'a>,
-    /// With `?explain=k`: the k largest contributions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<ContributionBody>>)]
-    contributions: Option<Vec<Contribution<'a>>>,
-}
-
-/// A scored batch, results in input order.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct BatchResponse<'a> {
-    /// Transactions scored.
-    count: usize,
-    /// Of which refused.
-    flagged: usize,
-    /// Threshold on the probability (threshold policies).
-    threshold: f64,
-    /// The decision policy.
-    policy: &'static str,
-    #[schema(value_type = ModelRef)]
-    model: &'a ModelRef,
-    results: Vec<BatchResult<'a>>,
 }
 
 /// Scores up to 10,000 transactions; one invalid item rejects the batch, naming it.
@@ -448,12 +285,12 @@ pub(crate) struct BatchResponse<'a> {
     request_body(content = crate::openapi::BatchBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Scored, in input order", body = BatchResponse),
-        (status = 400, description = "Malformed JSON, the wrong shape, or a bad `explain`", body = crate::error::ErrorBody),
-        (status = 408, description = "The request was not received in time (native server)", body = crate::error::ErrorBody),
-        (status = 413, description = "Body or batch over its limit (payload_too_large, batch_too_large)", body = crate::error::ErrorBody),
-        (status = 415, description = "Content type is not JSON", body = crate::error::ErrorBody),
-        (status = 422, description = "Invalid items; `items` lists them by index, nothing was scored", body = crate::error::ErrorBody),
-        (status = 503, description = "At the concurrency limit (native server)", body = crate::error::ErrorBody),
+        (status = 400, description = "Malformed JSON, the wrong shape, or a bad `explain`", body = contract::ErrorBody),
+        (status = 408, description = "The request was not received in time (native server)", body = contract::ErrorBody),
+        (status = 413, description = "Body or batch over its limit (payload_too_large, batch_too_large)", body = contract::ErrorBody),
+        (status = 415, description = "Content type is not JSON", body = contract::ErrorBody),
+        (status = 422, description = "Invalid items; `items` lists them by index, nothing was scored", body = contract::ErrorBody),
+        (status = 503, description = "At the concurrency limit (native server)", body = contract::ErrorBody),
     )
 )]
 pub(crate) async fn predict_batch(
@@ -461,48 +298,18 @@ pub(crate) async fn predict_batch(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let explain = explain_param(&uri, s.model.width())?;
     let bytes = read_body(&headers, body, MAX_BATCH_BODY_BYTES).await?;
-    let batch = parse::batch(&bytes, MAX_BATCH, s.model.schema()).map_err(body_error)?;
+    let batch = parse::batch(&bytes, MAX_BATCH, s.model.schema()).map_err(ApiError::body)?;
     if batch.total > MAX_BATCH {
-        return Err(ApiError::new(
+        return Err(HttpError::new(
             ErrorCode::BatchTooLarge,
             format!("batch has {} transactions, the limit is {MAX_BATCH}", batch.total),
         ));
     }
     // Validate everything first: one bad item rejects the batch, nothing is scored.
-    let mut rejected = Vec::new();
-    let mut bad = 0;
-    for (index, item) in batch.items.iter().enumerate() {
-        let error = match item {
-            Item::Object(parsed) => match &parsed.transaction {
-                Ok(_) => continue,
-                Err(e) => ItemError { index, code: e.code(), message: e.to_string(), fields: field_errors(&e.issues) },
-            },
-            Item::NotObject(what) => ItemError {
-                index,
-                code: ErrorCode::WrongJsonType,
-                message: not_object(&s.model, what),
-                fields: Vec::new(),
-            },
-        };
-        bad += 1;
-        if rejected.len() < MAX_LISTED_ITEMS {
-            rejected.push(error);
-        }
-    }
-    if let Some(first) = rejected.first() {
-        let one_code = rejected.iter().all(|e| e.code == first.code) && bad == rejected.len();
-        let code = if one_code { first.code } else { ErrorCode::InvalidFields };
-        let message = format!(
-            "{bad} of {} transactions are invalid (first: item {}: {}); nothing was scored",
-            batch.total, first.index, first.message
-        );
-        let omitted = bad - rejected.len();
-        return Err(ApiError::new(code, message).with_items(rejected, omitted));
-    }
-    let mut flagged = 0;
+    contract::check_batch(&batch, s.model.schema())?;
     let valid = batch
         .items
         .into_iter()
@@ -517,26 +324,24 @@ pub(crate) async fn predict_batch(
             valid.iter().zip(&predictions).map(|((_, t), p)| (t.values(), p.probability, p.is_fraud)).collect();
         o.scored_batch(&seen);
     }
+    let flagged = predictions.iter().filter(|p| p.is_fraud).count();
     let results: Vec<BatchResult> = valid
         .into_iter()
         .zip(predictions)
-        .map(|((id, t), p)| {
-            flagged += p.is_fraud as usize;
-            BatchResult {
-                id,
-                fraud_probability: p.probability,
-                is_fraud: p.is_fraud,
-                expected_benefit: ExpectedBenefit::of(&p, &s.model),
-                contributions: contributions(&s.model, &t, explain),
-            }
+        .map(|((id, t), p)| BatchResult {
+            id,
+            fraud_probability: p.probability,
+            is_fraud: p.is_fraud,
+            expected_benefit: ExpectedBenefit::of(&p, &s.model),
+            contributions: contributions(&s.model, &t, explain),
         })
         .collect();
     let response = BatchResponse {
         count: results.len(),
         flagged,
         threshold: s.model.threshold(),
-        policy: s.model.policy().as_str(),
-        model: &s.model_ref,
+        policy: Cow::Borrowed(s.model.policy().as_str()),
+        model: Cow::Borrowed(&s.model_ref),
         results,
     };
     Ok(json(to_json(&response)))

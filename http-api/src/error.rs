@@ -1,13 +1,13 @@
-//! Error bodies: `{ "error": { "code", "message", "fields"?, "items"? } }`.
+//! Errors as HTTP responses: the contract's body (`contract::ErrorBody`),
+//! the status its code earns, and `Retry-After` when there is one.
 //!
-//! Codes and messages come from `core` ([`ErrorCode`], `ValidationError`'s
-//! text); this module only picks the HTTP status and writes the JSON.
+//! Codes and messages come from `core` and `contract`; this module only picks
+//! the HTTP status and writes the response.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use fraud_core::{ErrorCode, FieldIssue, ValidationError};
-use serde::Serialize;
-use utoipa::ToSchema;
+use contract::{to_json, ApiError, ErrorBody};
+use fraud_core::ErrorCode;
 
 /// The HTTP status for an error code.
 pub fn status_of(code: ErrorCode) -> StatusCode {
@@ -34,91 +34,32 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// One offending field.
-#[derive(Debug, Serialize, PartialEq, ToSchema)]
-pub struct FieldError {
-    /// The field's name as sent.
-    pub field: String,
-    /// What is wrong with it (`missing_field`, `non_numeric`, ...).
-    #[serde(serialize_with = "code_str")]
-    #[schema(schema_with = crate::openapi::error_code_schema)]
-    pub code: ErrorCode,
-}
-
-/// One rejected item of a batch.
-#[derive(Debug, Serialize, PartialEq, ToSchema)]
-pub struct ItemError {
-    /// Zero-based position in `transactions`.
-    pub index: usize,
-    /// The item's error code.
-    #[serde(serialize_with = "code_str")]
-    #[schema(schema_with = crate::openapi::error_code_schema)]
-    pub code: ErrorCode,
-    /// Human-readable reason.
-    pub message: String,
-    /// The offending fields, when the item was an object.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<FieldError>,
-}
-
-/// An error response. `status_of(code)` is its HTTP status.
-#[derive(Debug, Serialize, PartialEq, ToSchema)]
-pub struct ApiError {
-    /// Stable machine-readable code.
-    #[serde(serialize_with = "code_str")]
-    #[schema(schema_with = crate::openapi::error_code_schema)]
-    pub code: ErrorCode,
-    /// Human-readable reason, naming fields, items, lines or limits.
-    pub message: String,
-    /// Offending fields (single transactions).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<FieldError>,
-    /// Rejected items (batches), in input order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub items: Vec<ItemError>,
-    /// Problems found beyond those listed.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub omitted: usize,
-    #[serde(skip)]
+/// An error on its way out: the contract's error body and its HTTP status.
+#[derive(Debug, PartialEq)]
+pub struct HttpError {
+    error: ApiError,
     status: StatusCode,
-    #[serde(skip)]
     retry_after_secs: Option<u32>,
 }
 
-fn code_str<S: serde::Serializer>(code: &ErrorCode, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(code.as_str())
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-pub(crate) fn field_errors(issues: &[FieldIssue]) -> Vec<FieldError> {
-    issues.iter().map(|i| FieldError { field: i.field.clone(), code: i.kind.code() }).collect()
-}
-
-impl ApiError {
-    /// An error with a code and a message.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            message: message.into(),
-            fields: Vec::new(),
-            items: Vec::new(),
-            omitted: 0,
-            status: status_of(code),
-            retry_after_secs: None,
-        }
+impl From<ApiError> for HttpError {
+    /// The status of its code; a rejected batch (items listed) is always 422:
+    /// the body was fine, some items were not.
+    fn from(error: ApiError) -> HttpError {
+        let status = if error.items.is_empty() { status_of(error.code) } else { StatusCode::UNPROCESSABLE_ENTITY };
+        HttpError { error, status, retry_after_secs: None }
     }
+}
 
-    /// A rejected transaction: `core`'s code, message and per-field codes.
-    pub fn validation(e: &ValidationError) -> ApiError {
-        ApiError { fields: field_errors(&e.issues), omitted: e.omitted, ..ApiError::new(e.code(), e.to_string()) }
+impl HttpError {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> HttpError {
+        ApiError::new(code, message).into()
     }
 
     /// A 503 that tells the client when to come back.
-    pub fn retry_later(code: ErrorCode, message: impl Into<String>, after_secs: u32) -> ApiError {
-        ApiError { retry_after_secs: Some(after_secs), ..ApiError::new(code, message) }
+    pub fn retry_later(code: ErrorCode, message: impl Into<String>, after_secs: u32) -> HttpError {
+        HttpError { retry_after_secs: Some(after_secs), ..HttpError::new(code, message) }
     }
 
     /// The HTTP status this error is sent with.
@@ -126,30 +67,15 @@ impl ApiError {
         self.status
     }
 
-    /// A rejected batch is always 422: the body was fine, some items were not.
-    pub(crate) fn with_items(mut self, items: Vec<ItemError>, omitted: usize) -> ApiError {
-        self.status = StatusCode::UNPROCESSABLE_ENTITY;
-        self.items = items;
-        self.omitted = omitted;
-        self
+    /// The body's `error` object.
+    pub fn error(&self) -> &ApiError {
+        &self.error
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: &'a ApiError,
-}
-
-/// Every error's body: `{ "error": { code, message, fields?, items?, omitted? } }`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    error: ApiError,
-}
-
-impl IntoResponse for ApiError {
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        // Serialising plain strings and numbers into a Vec cannot fail.
-        let body = crate::app::to_json(&Envelope { error: &self });
+        let body = to_json(&ErrorBody { error: self.error });
         let mut response =
             (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
         if let Some(secs) = self.retry_after_secs {

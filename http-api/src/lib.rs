@@ -9,16 +9,18 @@
 //!
 //! Why axum without default features: the Worker compiles this crate to
 //! wasm32, where there is no tokio or hyper server. Nothing here scores or
-//! validates — [`fraud_core`] does; this crate only turns bytes into `core`
-//! calls and `core` results and errors into JSON.
+//! validates — [`fraud_core`] does — and no body is defined here: the
+//! request parser, the error and response bodies are the `contract` crate's
+//! (shared with the NATS consumer and the clients). This crate is the axum
+//! glue (routes, statuses, headers, CORS) and the OpenAPI document.
 
 mod app;
 mod cors;
 mod error;
 mod openapi;
-pub mod parse;
 
-pub use app::{app, app_with, not_found, Observer, Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
+pub use app::{app, app_with, not_found, Observer, Served};
+pub use contract::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use cors::AllowedOrigins;
-pub use error::{status_of, ApiError};
+pub use error::{status_of, HttpError};
 pub use fraud_core::ErrorCode;

@@ -9,40 +9,20 @@
 //! document describes the model it serves. `core`'s model card is described
 //! as an object whose fields the card's own docs list.
 
-use fraud_core::{ErrorCode, MAX_ABS_VALUE};
+use contract::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_ID_CHARS};
+use fraud_core::{ModelKind, MAX_ABS_VALUE};
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
 };
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
-use crate::app::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
-
-/// `core`'s error codes, as the `code` fields carry them.
-pub(crate) fn error_code_schema() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
-        .description(Some("A stable, machine-readable error code (the same on every runtime)."))
-        .into()
-}
-
 /// The request's optional id: text of at most `MAX_ID_CHARS` characters, or a number.
 pub(crate) fn id_schema() -> Schema {
     OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(crate::parse::MAX_ID_CHARS)))
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_ID_CHARS)))
         .item(ObjectBuilder::new().schema_type(Type::Number))
         .description(Some("Optional id, text or a number, echoed in the response."))
-        .into()
-}
-
-/// The id echoed in a response: the request's, or null when it had none.
-pub(crate) fn echoed_id_schema() -> Schema {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::String))
-        .item(ObjectBuilder::new().schema_type(Type::Number))
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .description(Some("The request's id, or null when it had none."))
         .into()
 }
 
@@ -130,7 +110,7 @@ impl PartialSchema for ModelCardBody {
             ))
             .property("model", RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ModelRef")))
             .property("name", ObjectBuilder::new().schema_type(Type::String))
-            .property("kind", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["logistic", "trees"])))
+            .property("kind", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ModelKind::ALL.map(ModelKind::as_str))))
             .property("threshold", ObjectBuilder::new().schema_type(Type::Number))
             .property(
                 "policy",

@@ -12,7 +12,8 @@ use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
 use fraud_core::{Artifact, ErrorCode, RawValue, Schema};
 
 const N_FEATURES: usize = 30;
-use http_api::{app, parse, Served};
+use contract::parse;
+use http_api::{app, Served};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use tower::ServiceExt;

@@ -1,14 +1,16 @@
-//! Writing the output folder. Every file is written to a temporary sibling,
-//! synced, then renamed over the target: a crash mid-write never leaves a
-//! half-written artifact where a server would load it.
+//! Writing what the trainer produces: a run's output folder, and the split
+//! files other tools are measured on. Every file is written to a temporary
+//! sibling, synced, then renamed over the target: a crash mid-write never
+//! leaves a half-written artifact where a server would load it.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::data::write_csv;
-use crate::pipeline::{Config, Outcome};
+use crate::data::{write_csv, Dataset};
+use crate::pipeline::{Config, Outcome, Source};
 use crate::report::{report_html, report_json};
+use crate::split::stratified_split;
 
 /// File names inside the output folder.
 pub const ARTIFACT_FILE: &str = "model.bin";
@@ -20,24 +22,6 @@ pub const REPORT_JSON_FILE: &str = "report.json";
 pub const REPORT_HTML_FILE: &str = "report.html";
 /// The test split in time order, for the streamer and the browser page.
 pub const REPLAY_FILE: &str = "replay.csv";
-
-/// The parity golden file: for each row, the probability's f64 bit pattern
-/// (16 hex digits), the probability (shortest exact decimal) and the decision.
-/// A first `#` line names the model id the scores belong to.
-/// `decisions` are the model's own (from `Model::decide_batch`: with a
-/// cost-optimal policy they depend on each row's amount).
-pub fn golden_csv(model_id: &str, probabilities: &[f64], decisions: &[bool]) -> String {
-    let mut out = String::with_capacity(probabilities.len() * 48);
-    out.push_str(&format!(
-        "# model_id {model_id} rows {}\nrow,probability_bits,probability,is_fraud\n",
-        probabilities.len()
-    ));
-    let mut ryu = ryu::Buffer::new();
-    for (i, (&p, &refused)) in probabilities.iter().zip(decisions).enumerate() {
-        out.push_str(&format!("{i},{:016x},{},{}\n", p.to_bits(), ryu.format(p), refused as u8));
-    }
-    out
-}
 
 /// Writes `path` atomically through `write` (the `dataset` crate's, shared with the file scorer).
 pub use dataset::write_atomic;
@@ -87,6 +71,44 @@ pub fn write_outputs(dir: &Path, outcome: &Outcome, cfg: &Config, load_seconds: 
     let artifact = path(ARTIFACT_FILE);
     write_atomic(&artifact, |w| w.write_all(&bytes)).map_err(io_context(&artifact))?;
     Ok(Written { artifact, artifact_bytes: bytes.len(), model_id, report_html: html, replay })
+}
+
+/// The stratified splits to write for other tools (one `split-SEED.json` each).
+#[derive(Clone, Debug)]
+pub struct SplitFiles {
+    /// One split per seed.
+    pub seeds: Vec<u64>,
+    /// Fraction of each class held out for validation.
+    pub validation_fraction: f64,
+    /// Fraction of each class held out for test.
+    pub test_fraction: f64,
+    /// The folder (created if needed).
+    pub out: PathBuf,
+}
+
+impl SplitFiles {
+    /// Writes each seed's row indices (0-based, into the CSV's data rows) of
+    /// `data`, named by `source`, and says so.
+    pub fn write(&self, data: &Dataset, source: &Source) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        fs::create_dir_all(&self.out).with_context(|| format!("creating {}", self.out.display()))?;
+        for &seed in &self.seeds {
+            let split = stratified_split(&data.y, self.validation_fraction, self.test_fraction, seed);
+            let text = serde_json::to_string(&serde_json::json!({
+                "seed": seed,
+                "dataset": source.name,
+                "dataset_sha256": source.sha256,
+                "train": split.train,
+                "validation": split.validation,
+                "test": split.test,
+            }))?;
+            let path = self.out.join(format!("split-{seed}.json"));
+            write_atomic(&path, |w| w.write_all(text.as_bytes()))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        println!("wrote {} split(s) of {} rows into {}", self.seeds.len(), data.len(), self.out.display());
+        Ok(())
+    }
 }
 
 #[cfg(test)]

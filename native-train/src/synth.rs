@@ -10,6 +10,10 @@
 //! hide among legitimate rows — plus a different amount profile. A logistic
 //! model separates them well but far from perfectly (test AP ≈ 0.8, not 1.0).
 
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
 use fraud_core::schema::{DEFAULT_AMOUNT, DEFAULT_LABEL};
 use fraud_core::Schema;
 use ndarray::Array2;
@@ -110,6 +114,58 @@ impl SchemaKind {
 
 pub use fraud_core::schema::{RETAIL_AMOUNT, RETAIL_FEATURES, RETAIL_ID, RETAIL_LABEL};
 
+/// A synthetic dataset, fully determined: its schema, size, fraud rate and generator seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Synthetic {
+    /// Which columns.
+    pub schema: SchemaKind,
+    /// Transactions.
+    pub rows: usize,
+    /// Fraction of frauds.
+    pub fraud_rate: f64,
+    /// Generator seed.
+    pub seed: u64,
+}
+
+impl Synthetic {
+    /// How provenance names the data: the generator and its settings.
+    pub fn name(&self) -> String {
+        format!(
+            "synthetic{}(rows={}, fraud_rate={}, seed={})",
+            if self.schema == SchemaKind::Retail { "-retail" } else { "" },
+            self.rows,
+            self.fraud_rate,
+            self.seed
+        )
+    }
+
+    /// The data as CSV bytes.
+    pub fn csv(&self) -> Vec<u8> {
+        self.schema.generate_csv(self.rows, self.fraud_rate, self.seed)
+    }
+
+    /// Writes the data to `out` as CSV (atomically) and says so; a fraud rate outside [0, 1] is refused.
+    pub fn write_file(&self, out: &Path) -> anyhow::Result<()> {
+        if !(0.0..=1.0).contains(&self.fraud_rate) {
+            anyhow::bail!("--fraud-rate must be in [0, 1], got {}", self.fraud_rate);
+        }
+        let csv = self.csv();
+        crate::output::write_atomic(out, |w| w.write_all(&csv))
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {} ({} rows, {} bytes)", out.display(), self.rows, csv.len());
+        Ok(())
+    }
+}
+
+/// `rows` labels, `fraud_rate` of them (rounded to a whole count) frauds, in shuffled order.
+fn labels(rng: &mut ChaCha8Rng, rows: usize, fraud_rate: f64) -> Vec<u8> {
+    let frauds = ((rows as f64 * fraud_rate.clamp(0.0, 1.0)).round() as usize).min(rows);
+    let mut y = vec![0u8; rows];
+    y[..frauds].fill(1);
+    y.shuffle(rng);
+    y
+}
+
 fn normal(rng: &mut ChaCha8Rng) -> f64 {
     // Box–Muller; 1 - u keeps the logarithm finite.
     let u: f64 = rng.gen();
@@ -126,10 +182,7 @@ fn spread(component: usize) -> f64 {
 /// count), deterministically for `seed`. Rows are in time order.
 pub fn generate(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let frauds = ((rows as f64 * fraud_rate.clamp(0.0, 1.0)).round() as usize).min(rows);
-    let mut y = vec![0u8; rows];
-    y[..frauds].fill(1);
-    y.shuffle(&mut rng);
+    let y = labels(&mut rng, rows, fraud_rate);
 
     let mut times: Vec<f64> = (0..rows).map(|_| (rng.gen::<f64>() * SPAN_SECONDS).floor()).collect();
     times.sort_by(f64::total_cmp);
@@ -183,10 +236,7 @@ fn bernoulli(rng: &mut ChaCha8Rng, p: f64) -> f64 {
 /// which trees pick up and a linear model only partly. Rows are in time order.
 pub fn generate_retail(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let frauds = ((rows as f64 * fraud_rate.clamp(0.0, 1.0)).round() as usize).min(rows);
-    let mut y = vec![0u8; rows];
-    y[..frauds].fill(1);
-    y.shuffle(&mut rng);
+    let y = labels(&mut rng, rows, fraud_rate);
     let mut x = Array2::<f64>::zeros((rows, RETAIL_FEATURES.len()));
     let round = |v: f64, digits: i32| {
         let m = 10f64.powi(digits);

@@ -204,7 +204,7 @@ fn every_tree_candidate_trains_a_model_core_accepts() {
         assert!(c.test.average_precision > 0.3, "{}: AP {}", c.name(), c.test.average_precision);
     }
     let bytes = outcome.artifact.encode().unwrap();
-    let (back, model) = Artifact::load(&bytes).unwrap();
+    let fraud_core::Loaded { artifact: back, model, .. } = Artifact::load(&bytes).unwrap();
     assert_eq!(back, outcome.artifact);
     let rows = native_train::data::rows_of(outcome.replay.x.view());
     let mut probs = vec![0.0; outcome.replay.len()];
@@ -241,7 +241,7 @@ fn cli_trains_any_numeric_schema_and_carries_its_id() {
     let output = train(&["--amount", "amount", "--candidates", "baseline,trees"], &out);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let (artifact, model) = Artifact::load(&std::fs::read(out.join("model.bin")).unwrap()).unwrap();
+    let fraud_core::Loaded { artifact, model, .. } = fraud_core::artifact::read_file(&out.join("model.bin")).unwrap();
     let schema = &artifact.schema;
     assert_eq!(schema.features(), synth::RETAIL_FEATURES.map(String::from));
     assert_eq!(

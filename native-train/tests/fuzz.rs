@@ -14,7 +14,7 @@ fn trained(candidates: &[CandidateKind], boost: BoostOptions) -> Vec<u8> {
 }
 
 fn walk(bytes: &[u8]) -> usize {
-    let (original, _) = Artifact::load(bytes).unwrap();
+    let original = Artifact::load(bytes).unwrap().artifact;
     let mut tried = 0;
     for pos in 0..bytes.len() {
         for mask in 1..=255u8 {
@@ -22,7 +22,7 @@ fn walk(bytes: &[u8]) -> usize {
             b[pos] ^= mask;
             tried += 1;
             // CRC-32 catches every single-byte change; were one to pass, it must be the same model.
-            if let Ok((changed, _)) = Artifact::load(&b) {
+            if let Ok(fraud_core::Loaded { artifact: changed, .. }) = Artifact::load(&b) {
                 assert_eq!(changed, original, "byte {pos} ^ {mask:#x} loaded a different model");
             }
         }

@@ -71,8 +71,7 @@ fn is_std(p: &Path) -> bool {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
-    let (_, model) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
+    let model = fraud_core::artifact::read_file(&cli.model)?.model;
     let options = Options {
         reasons: cli.reasons,
         skip_bad: cli.skip_bad,

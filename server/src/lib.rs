@@ -16,7 +16,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::response::IntoResponse;
 use axum::{BoxError, Router};
 use fraud_core::ErrorCode;
-use http_api::{ApiError, Served};
+use http_api::{HttpError, Served};
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
@@ -76,11 +76,11 @@ impl Default for Options {
 }
 
 /// Timeouts and shed load become the contract's JSON errors, never a bare 500.
-async fn refused(err: BoxError) -> ApiError {
+async fn refused(err: BoxError) -> HttpError {
     if err.is::<tower::timeout::error::Elapsed>() {
-        ApiError::new(ErrorCode::Timeout, "the request was not received in time (408); send it faster")
+        HttpError::new(ErrorCode::Timeout, "the request was not received in time (408); send it faster")
     } else {
-        ApiError::retry_later(ErrorCode::Overloaded, "the server is at its concurrency limit; retry shortly", 1)
+        HttpError::retry_later(ErrorCode::Overloaded, "the server is at its concurrency limit; retry shortly", 1)
     }
 }
 

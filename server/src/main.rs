@@ -77,10 +77,14 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path) -> Result<Served> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!("cannot read the model artifact {} (train one with `cargo xtask run`)", path.display())
-    })?;
-    Served::from_artifact(&bytes).with_context(|| format!("{} is not a usable model artifact", path.display()))
+    match fraud_core::artifact::read_file(path) {
+        Ok(loaded) => Ok(Served::from_loaded(loaded)),
+        // The usual cause: nothing trained yet.
+        Err(e @ fraud_core::ReadError::Io { .. }) => {
+            Err(e).context("cannot read the model artifact (train one with `cargo xtask run`)")
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -283,45 +283,6 @@ pub(crate) struct Job {
     at: Duration,
 }
 
-/// A request's id: the file's id column, else the row's position.
-#[derive(Clone, Copy, Debug)]
-pub enum RequestId<'a> {
-    /// From the id column.
-    Text(&'a str),
-    /// The row index.
-    Row(usize),
-}
-
-/// The `/predict` body of a row (values in `features` order):
-/// `{"id":…,"Time":...,...}` with shortest round-trip decimals, so the
-/// server reads back the exact doubles.
-pub fn request_body(id: RequestId<'_>, features: &[String], row: &[f64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(40 * row.len());
-    out.extend_from_slice(b"{\"id\":");
-    match id {
-        RequestId::Row(i) => out.extend_from_slice(i.to_string().as_bytes()),
-        // Ids come from CSV fields: any text, written as a JSON string.
-        RequestId::Text(t) => {
-            serde_json::to_writer(&mut out, t).expect("a string serialises into a Vec without failing")
-        }
-    }
-    let mut buf = ryu::Buffer::new();
-    for (name, v) in features.iter().zip(row) {
-        out.extend_from_slice(b",\"");
-        // Names hold no quotes or control characters (the schema refuses them); a backslash needs escaping.
-        for &b in name.as_bytes() {
-            if b == b'\\' {
-                out.push(b'\\');
-            }
-            out.push(b);
-        }
-        out.extend_from_slice(b"\":");
-        out.extend_from_slice(buf.format(*v).as_bytes());
-    }
-    out.push(b'}');
-    out
-}
-
 fn schedule(pace: Pace, times: &[f64]) -> Vec<Duration> {
     let mut at = Duration::ZERO;
     times
@@ -387,9 +348,7 @@ pub fn schema_of_card(card: &serde_json::Value) -> Result<Schema> {
 
 /// The schema of an artifact file.
 pub fn schema_of_artifact(path: &std::path::Path) -> Result<Schema> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let (artifact, _) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", path.display()))?;
-    Ok(artifact.schema)
+    Ok(fraud_core::artifact::read_file(path)?.artifact.schema)
 }
 
 #[derive(serde::Deserialize)]
@@ -667,22 +626,6 @@ impl Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bodies_round_trip_exactly() {
-        let schema = Schema::creditcard();
-        let row: Vec<f64> = (0..30).map(|i| (i as f64 - 7.3) / 3.0).collect();
-        let v: serde_json::Value =
-            serde_json::from_slice(&request_body(RequestId::Row(12), schema.features(), &row)).unwrap();
-        assert_eq!(v["id"], 12);
-        for (name, x) in schema.features().iter().zip(&row) {
-            assert_eq!(v[name].as_f64().unwrap().to_bits(), x.to_bits(), "{name}");
-        }
-        let names = vec!["amount".to_string(), "risk \\ \u{e9}".to_string()];
-        let body = request_body(RequestId::Text("tx \"7\""), &names, &[12.5, 0.25]);
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v, serde_json::json!({ "id": "tx \"7\"", "amount": 12.5, "risk \\ \u{e9}": 0.25 }));
-    }
 
     #[test]
     fn pacing_follows_the_chosen_mode() {

@@ -8,7 +8,6 @@
 
 use std::rc::Rc;
 
-use fraud_core::artifact::model_id;
 use fraud_core::model::BatchError;
 use fraud_core::wire::{CardVisitor, ModelCard};
 use fraud_core::{Artifact, ErrorCode, FieldIssue, Model, RawValue, Transaction, ValidationError};
@@ -194,12 +193,10 @@ impl FraudModel {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<FraudModel, JsValue> {
         let invalid = |e: fraud_core::ArtifactError| js_error(ErrorCode::InvalidArtifact, &e.full_message());
-        let (artifact, model) = Artifact::load(bytes).map_err(invalid)?;
+        let fraud_core::Loaded { artifact, model, format_version, id } = Artifact::load(bytes).map_err(invalid)?;
         let card = Rc::new(artifact.card(&model));
-        // `load` succeeded, so the header (and its version field) is there.
-        let format_version = u16::from_le_bytes([bytes[8], bytes[9]]);
         let keys = model.schema().features().iter().map(|n| JsValue::from_str(n)).collect();
-        Ok(FraudModel { model, card, format_version, id: model_id(bytes), keys, input: Vec::new() })
+        Ok(FraudModel { model, card, format_version, id, keys, input: Vec::new() })
     }
 
     /// The model's input names (its schema), in the order `predictBatch` rows use.
@@ -218,6 +215,21 @@ impl FraudModel {
     #[wasm_bindgen(getter, js_name = idName)]
     pub fn id_name(&self) -> Option<String> {
         self.model.schema().id().map(str::to_string)
+    }
+
+    /// The feature a replay paces by (seconds since the first transaction),
+    /// or null when the schema has none (a replay then paces one per second).
+    #[wasm_bindgen(getter, js_name = pacingName)]
+    pub fn pacing_name(&self) -> Option<String> {
+        let schema = self.model.schema();
+        schema.pacing().map(|i| schema.name(i).to_string())
+    }
+
+    /// What the scorer is, for people ("logistic regression", "150 boosted
+    /// trees, TreeSHAP explanations"): core's words, so no caller branches on the kind.
+    #[wasm_bindgen(getter)]
+    pub fn description(&self) -> String {
+        self.model.description()
     }
 
     /// The decision threshold on the probability.

@@ -45,6 +45,14 @@ if (existsSync(jsonPath)) {
   console.log(`summary getter agrees with ${jsonPath}`);
 }
 
+// The getters the page shows instead of looking at the kind or naming columns itself.
+const s = model.summary;
+const described = s.kind === "trees" ? `${s.parameters.trees} boosted trees, TreeSHAP explanations` : "logistic regression";
+if (model.description !== described) throw new Error(`description ${JSON.stringify(model.description)}, the card says ${described}`);
+const pacing = model.featureNames.includes("Time") ? "Time" : null;
+if (model.pacingName !== pacing) throw new Error(`pacingName ${model.pacingName}, want ${pacing} for features ${model.featureNames}`);
+console.log(`description "${model.description}", pacingName ${model.pacingName}: as the schema and card say`);
+
 // Timing (not a test): batch over the whole split, zero-copy scoring, and single predict calls.
 const median = (f) => {
   const times = [];

@@ -54,25 +54,31 @@ def evaluate(scores, labels, threshold):
     }
 
 
+def shared_settings(seed, threads):
+    """What both libraries get alike: learning rate, round cap, row sampling, seed and threads."""
+    return dict(learning_rate=0.05, n_estimators=2000, subsample=0.8, n_jobs=threads, random_state=seed)
+
+
+def timed_fit(model, x, y, **fit_args):
+    """Fits `model`; returns its fraud-probability function and the fit's wall time."""
+    t = time.perf_counter()
+    model.fit(x, y, **fit_args)
+    return (lambda rows: model.predict_proba(rows)[:, 1]), time.perf_counter() - t
+
+
 def fit_xgboost(xt, yt, xv, yv, seed, threads):
     import xgboost as xgb
 
     model = xgb.XGBClassifier(
         tree_method="hist",
         max_depth=6,
-        learning_rate=0.05,
-        n_estimators=2000,
-        subsample=0.8,
         colsample_bytree=0.8,
         early_stopping_rounds=50,
         eval_metric="logloss",
-        n_jobs=threads,
-        random_state=seed,
+        **shared_settings(seed, threads),
     )
-    t = time.perf_counter()
-    model.fit(xt, yt, eval_set=[(xv, yv)], verbose=False)
-    fit = time.perf_counter() - t
-    return (lambda x: model.predict_proba(x)[:, 1]), fit, int(model.best_iteration) + 1
+    score, fit = timed_fit(model, xt, yt, eval_set=[(xv, yv)], verbose=False)
+    return score, fit, int(model.best_iteration) + 1
 
 
 def fit_lightgbm(xt, yt, xv, yv, seed, threads):
@@ -83,19 +89,13 @@ def fit_lightgbm(xt, yt, xv, yv, seed, threads):
     # on this data (the leaves overshoot), which would stop it at one tree.
     model = lgb.LGBMClassifier(
         num_leaves=31,
-        learning_rate=0.05,
-        n_estimators=2000,
-        subsample=0.8,
         subsample_freq=1,
         metric="average_precision",
-        n_jobs=threads,
-        random_state=seed,
         verbose=-1,
+        **shared_settings(seed, threads),
     )
-    t = time.perf_counter()
-    model.fit(xt, yt, eval_set=[(xv, yv)], callbacks=[lgb.early_stopping(50, verbose=False)])
-    fit = time.perf_counter() - t
-    return (lambda x: model.predict_proba(x)[:, 1]), fit, int(model.best_iteration_)
+    score, fit = timed_fit(model, xt, yt, eval_set=[(xv, yv)], callbacks=[lgb.early_stopping(50, verbose=False)])
+    return score, fit, int(model.best_iteration_)
 
 
 def main():

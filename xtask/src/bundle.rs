@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cmd::{output, sh, step, workspace_root};
+use crate::cmd::{on_path, sh, step, workspace_root};
 use crate::tools::{edge_dir, edge_path, esbuild_bin, tools_bin, tools_path};
 
 /// The browser package's size budget, raw bytes: a regression check. The trees
@@ -63,10 +63,7 @@ pub(crate) fn build_wasm() -> Result<()> {
 /// (worker-build would otherwise download wasm-bindgen, wasm-opt and esbuild).
 pub(crate) fn build_worker(model: &Path) -> Result<()> {
     step(&format!("worker-build --profile worker-release (edge-worker/, model {})", model.display()));
-    let bindgen = output(Command::new("sh").args(["-c", "command -v wasm-bindgen"]))
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .context("wasm-bindgen is not on PATH")?;
+    let bindgen = on_path("wasm-bindgen").context("wasm-bindgen is not on PATH")?;
     let model = std::fs::canonicalize(model).with_context(|| format!("no model at {}", model.display()))?;
     sh(Command::new("worker-build")
         .args(["--profile", "worker-release"])

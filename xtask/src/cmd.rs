@@ -1,5 +1,5 @@
-//! Running commands: the one place that starts a process, prints a step
-//! header, or reads a tool's output.
+//! Running commands: the one place that starts a short-lived process, prints a
+//! step header, or reads a tool's output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +28,16 @@ pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// `cargo build --release --quiet -p …` of the workspace binaries a job runs.
+pub(crate) fn build_release(packages: &[&str]) -> Result<()> {
+    let mut build = cargo();
+    build.args(["build", "--release", "--quiet"]);
+    for package in packages {
+        build.args(["-p", package]);
+    }
+    sh(&mut build)
+}
+
 pub(crate) fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
@@ -36,4 +46,10 @@ pub(crate) fn output(cmd: &mut Command) -> Option<String> {
 /// True when `cmd` runs and its output mentions `want` (a version).
 pub(crate) fn has(cmd: &mut Command, want: &str) -> bool {
     output(cmd).is_some_and(|v| v.contains(want))
+}
+
+/// Where `program` is on PATH, as a shell would find it.
+pub(crate) fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
 }

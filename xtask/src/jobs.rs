@@ -4,25 +4,51 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::bundle::{build_site, build_wasm, build_worker};
 use crate::checks::{parity, soak, stream_through_a_crash};
-use crate::cmd::{cargo, sh, step};
+use crate::cmd::{build_release, sh, step};
 use crate::models::{real_data, train_kind, KINDS};
-use crate::processes::{Server, Wrangler};
-use crate::tools::{ensure_edge_tools, ensure_wasm_tools};
+use crate::processes::{consumer, fraud_server, nats_server, wait_healthy, wrangler_dev, ServerConfig};
+use crate::tools::{self, Tool};
 
-pub(crate) fn run_main(
-    train_args: &[String],
-    port: u16,
-    stream: usize,
-    rate: f64,
-    keep_serving: bool,
-    via_nats: bool,
-) -> Result<()> {
+/// How the main job streams its test transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Via {
+    /// POST /predict on the HTTP server.
+    Http,
+    /// NATS JetStream, scored by two consumers sharing one durable consumer.
+    Nats,
+}
+
+/// `cargo xtask run`'s options.
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct RunOptions {
+    /// Port of the HTTP server.
+    #[arg(long, default_value_t = 8000)]
+    pub(crate) port: u16,
+    /// Transactions to stream after start-up.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) stream: usize,
+    /// Streaming rate, transactions per second.
+    #[arg(long, default_value_t = 500.0)]
+    pub(crate) rate: f64,
+    /// Stop after streaming instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub(crate) no_serve: bool,
+    /// Stream through the HTTP API or through NATS JetStream to two consumers.
+    #[arg(long, value_enum, default_value_t = Via::Http)]
+    pub(crate) via: Via,
+    /// Extra arguments for `native-train train` (e.g. `-- --seed 7`).
+    #[arg(last = true)]
+    pub(crate) train_args: Vec<String>,
+}
+
+/// The main job: train, check the wasm package, serve, stream; then serve until Ctrl-C.
+pub(crate) fn run_main(options: &RunOptions) -> Result<()> {
     step("building native-train (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+    build_release(&["native-train"])?;
     let data = Path::new("data/creditcard.csv");
     if data.exists() {
         eprintln!("using the real dataset at {}", data.display());
@@ -34,26 +60,30 @@ pub(crate) fn run_main(
     }
     step("training");
     let t = Instant::now();
-    sh(Command::new("target/release/native-train").arg("train").args(train_args))?;
+    sh(Command::new("target/release/native-train").arg("train").args(&options.train_args))?;
     eprintln!("\ntrained in {:.2} s; open model/report.html for the report", t.elapsed().as_secs_f64());
     step("golden file (native core's scores of the replay rows)");
     sh(Command::new("target/release/native-train").arg("golden"))?;
-    ensure_wasm_tools()?;
+    tools::ensure(tools::WASM)?;
     build_wasm()?;
     parity(Path::new("model"))?;
     step("building the HTTP server and the streamer (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
+    build_release(&["server", "streamer"])?;
     let site = build_site(Path::new("model"))?;
-    let server = Server::start(Path::new("model/model.bin"), port, Some(&site))?;
-    if via_nats {
-        stream_via_nats(stream, rate)?;
-    } else {
-        step(&format!("streaming {stream} test transactions at {} ({rate}/s)", server.url()));
-        sh(Command::new("target/release/streamer")
-            .args(["--url", &format!("{}/predict", server.url()), "--data", "model/replay.csv"])
-            .args(["--limit", &stream.to_string(), "--rate", &rate.to_string(), "--concurrency", "4"]))?;
+    let config =
+        ServerConfig { port: options.port, site: Some(site), ..ServerConfig::new(Path::new("model/model.bin")) };
+    let server = fraud_server(&config)?;
+    let (stream, rate) = (options.stream, options.rate);
+    match options.via {
+        Via::Nats => stream_via_nats(stream, rate)?,
+        Via::Http => {
+            step(&format!("streaming {stream} test transactions at {} ({rate}/s)", server.url()));
+            sh(Command::new("target/release/streamer")
+                .args(["--url", &format!("{}/predict", server.url()), "--data", "model/replay.csv"])
+                .args(["--limit", &stream.to_string(), "--rate", &rate.to_string(), "--concurrency", "4"]))?;
+        }
     }
-    if !keep_serving {
+    if options.no_serve {
         return server.stop();
     }
     eprintln!(
@@ -64,49 +94,22 @@ pub(crate) fn run_main(
     server.wait()
 }
 
-/// Kills a child process (SIGKILL) when dropped, so a failed step leaves nothing running.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The main job's stream through NATS JetStream: a local nats-server (data in
 /// target/nats-run), two consumers sharing the durable consumer, the streamer
 /// publishing the replay file and reconciling; then SIGTERM to the consumers
-/// (their summaries print) and the server stopped by its PID.
+/// (their summaries print) and to nats-server.
 fn stream_via_nats(stream: usize, rate: f64) -> Result<()> {
-    if crate::cmd::output(Command::new("nats-server").arg("--version")).is_none() {
-        step("tools: nats-server (Debian package)");
-        sh(Command::new("apt-get").args(["install", "-y", "nats-server"]))?;
-    }
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "consumer"]))?;
+    tools::ensure(&[Tool::NatsServer])?;
+    build_release(&["consumer"])?;
     let dir = Path::new("target/nats-run");
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
-    let port = crate::processes::free_port()?;
-    let url = format!("nats://127.0.0.1:{port}");
+    let nats = nats_server(dir)?;
+    let url = nats.url().to_string();
     step(&format!("NATS JetStream at {url} (data in {}), two consumers", dir.display()));
-    let _server = Child(
-        Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(dir)
-            .spawn()
-            .context("starting nats-server")?,
-    );
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let consumers: Vec<Child> = (0..2)
-        .map(|_| {
-            Command::new("target/release/fraud-consumer")
-                .args(["--model", "model/model.bin", "--nats", &url])
-                .spawn()
-                .map(Child)
-                .context("starting fraud-consumer")
-        })
-        .collect::<Result<_>>()?;
+    let model = Path::new("model/model.bin");
+    let consumers = [consumer(model, &url)?, consumer(model, &url)?];
+    // Time to bind the durable consumer before the first message.
     std::thread::sleep(std::time::Duration::from_millis(500));
     step(&format!("publishing {stream} test transactions to {url} ({rate}/s)"));
     sh(Command::new("target/release/streamer").args(["--url", &url, "--data", "model/replay.csv", "--quiet"]).args([
@@ -115,20 +118,20 @@ fn stream_via_nats(stream: usize, rate: f64) -> Result<()> {
         "--rate",
         &rate.to_string(),
     ]))?;
-    for mut c in consumers {
-        sh(Command::new("kill").args(["-TERM", &c.0.id().to_string()]))?;
-        let _ = c.0.wait();
+    for c in consumers {
+        c.stop()?;
     }
-    Ok(())
+    nats.stop()
 }
 
 pub(crate) fn serve_forever(port: u16) -> Result<()> {
-    ensure_wasm_tools()?;
+    tools::ensure(tools::WASM)?;
     build_wasm()?;
     step("building the HTTP server (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "server"]))?;
+    build_release(&["server"])?;
     let site = build_site(Path::new("model"))?;
-    let server = Server::start(Path::new("model/model.bin"), port, Some(&site))?;
+    let server =
+        fraud_server(&ServerConfig { port, site: Some(site), ..ServerConfig::new(Path::new("model/model.bin")) })?;
     eprintln!("serving at {} — Ctrl-C to stop", server.url());
     server.wait()
 }
@@ -136,15 +139,14 @@ pub(crate) fn serve_forever(port: u16) -> Result<()> {
 pub(crate) fn edge_dev(port: u16) -> Result<()> {
     if !Path::new("model/model.bin").exists() {
         eprintln!("model/model.bin is absent: training one first (the Worker compiles it in)");
-        sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+        build_release(&["native-train"])?;
         sh(Command::new("target/release/native-train").arg("train"))?;
     }
-    ensure_wasm_tools()?;
-    ensure_edge_tools()?;
+    tools::ensure(tools::EDGE)?;
     build_worker(Path::new("model/model.bin"))?;
     step(&format!("wrangler dev on http://127.0.0.1:{port} (Ctrl-C to stop)"));
-    let mut wrangler = Wrangler::start(port, None)?;
-    let cold = wrangler.wait_healthy(std::time::Duration::from_secs(120))?;
+    let mut wrangler = wrangler_dev(port, None)?;
+    let cold = wait_healthy(&mut wrangler, port, std::time::Duration::from_secs(120))?;
     eprintln!(
         "\nthe Worker answers on http://127.0.0.1:{port} (first 200 after {:.1} s)\n\
          stream to it: target/release/streamer --url http://127.0.0.1:{port}/predict --rate 100",
@@ -155,14 +157,14 @@ pub(crate) fn edge_dev(port: u16) -> Result<()> {
 
 pub(crate) fn soak_and_faults(seconds: u64) -> Result<()> {
     step("building the HTTP server, the soak driver and the streamer (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "server", "-p", "streamer"]))?;
+    build_release(&["server", "streamer"])?;
     soak(Path::new("model"), seconds)?;
     stream_through_a_crash(Path::new("model"))
 }
 
 pub(crate) fn bench(runs: usize) -> Result<()> {
     step("building native-train (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "native-train"]))?;
+    build_release(&["native-train"])?;
     if real_data().is_none() {
         eprintln!("no real dataset: benchmarking on synthetic data (`cargo xtask fetch-data` for the real file)");
     }

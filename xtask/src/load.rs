@@ -5,15 +5,17 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cmd::{cargo, output, sh, step};
-use crate::processes::Server;
+use crate::cmd::{build_release, step};
+use crate::processes::{fraud_server, ServerConfig};
+use crate::tools::{self, Tool};
 
 /// The first `n` rows of a replay CSV as JSON transaction objects of the
 /// schema of the artifact at `model` (the file's values are already JSON
 /// numbers: shortest round-trip decimals).
 pub(crate) fn replay_transactions(path: &Path, model: &Path, n: usize) -> Result<Vec<String>> {
     let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
-    let (artifact, _) = fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", model.display()))?;
+    let fraud_core::Loaded { artifact, .. } =
+        fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", model.display()))?;
     let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(&artifact.schema) };
     let table = dataset::read_csv(path, &spec).with_context(|| format!("reading {}", path.display()))?;
     table
@@ -82,17 +84,14 @@ pub(crate) fn lua_post(path: &Path, body: &str) -> Result<()> {
 }
 
 pub(crate) fn load(seconds: u32) -> Result<()> {
-    if output(Command::new("sh").args(["-c", "command -v wrk"])).is_none_or(|s| s.trim().is_empty()) {
-        step("installing wrk (Debian package)");
-        sh(Command::new("apt-get").args(["install", "-y", "wrk"]))?;
-    }
+    tools::ensure(&[Tool::Wrk])?;
     let model = Path::new("model/model.bin");
     if !model.exists() {
         bail!("no model/model.bin: run `cargo xtask run` first");
     }
     step("building the HTTP server (release)");
-    sh(cargo().args(["build", "--release", "--quiet", "-p", "server"]))?;
-    let server = Server::start(model, 0, None)?;
+    build_release(&["server"])?;
+    let server = fraud_server(&ServerConfig::new(model))?;
     let pid = server.pid();
     let dir = Path::new("target/load");
     std::fs::create_dir_all(dir)?;

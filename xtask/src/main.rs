@@ -9,10 +9,13 @@ mod checks;
 mod cmd;
 mod compare;
 mod data;
+mod edge;
+mod fuzz;
 mod jobs;
 mod load;
 mod models;
 mod processes;
+mod steps;
 mod tools;
 
 use std::path::PathBuf;
@@ -34,26 +37,7 @@ enum Cmd {
     /// synthetic data), write model/, build the wasm package and check it bit
     /// for bit, start the HTTP server (API + web page) and stream test
     /// transactions at it; then keep serving until Ctrl-C.
-    Run {
-        /// Port of the HTTP server.
-        #[arg(long, default_value_t = 8000)]
-        port: u16,
-        /// Transactions to stream at the server after start-up.
-        #[arg(long, default_value_t = 2000)]
-        stream: usize,
-        /// Streaming rate, transactions per second.
-        #[arg(long, default_value_t = 500.0)]
-        rate: f64,
-        /// Stop after streaming instead of serving until Ctrl-C.
-        #[arg(long)]
-        no_serve: bool,
-        /// Stream through the HTTP API (`http`) or through NATS JetStream to two consumers (`nats`).
-        #[arg(long, default_value = "http", value_parser = ["http", "nats"])]
-        via: String,
-        /// Extra arguments for `native-train train` (e.g. `-- --seed 7`).
-        #[arg(last = true)]
-        train_args: Vec<String>,
-    },
+    Run(jobs::RunOptions),
     /// Serve model/model.bin over HTTP (API + web page) until Ctrl-C.
     Serve {
         /// Port to listen on.
@@ -81,9 +65,12 @@ enum Cmd {
         #[arg(long, default_value_t = 15)]
         seconds: u32,
     },
-    /// Every test: formatting, lints, the no_std wasm build of core, unit,
-    /// integration and end-to-end tests, and the real-data gate when the file is available.
-    Test,
+    /// Every test, as a list of steps (`--list`): formatting, lints, the
+    /// no_std wasm build of core, unit, integration and end-to-end tests (the
+    /// real-data gate when the file is available), then per model parity of
+    /// every runtime, API fuzzing of the server and the Worker, the page and
+    /// the report in Chromium, a soak and a crash. `--only STEP` runs one step.
+    Test(steps::TestOptions),
     /// Get the real dataset into data/creditcard.csv (no Kaggle account needed)
     /// and verify its SHA-256.
     FetchData {
@@ -118,16 +105,14 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Cmd::Run { port, stream, rate, no_serve, via, train_args } => {
-            jobs::run_main(&train_args, port, stream, rate, !no_serve, via == "nats")
-        }
+        Cmd::Run(options) => jobs::run_main(&options),
         Cmd::Serve { port } => jobs::serve_forever(port),
         Cmd::Edge { port } => jobs::edge_dev(port),
         Cmd::Load { seconds } => load::load(seconds),
         Cmd::Soak { seconds } => jobs::soak_and_faults(seconds),
-        Cmd::Test => checks::test(),
+        Cmd::Test(options) => steps::test(&options),
         Cmd::FetchData { from } => data::fetch_data(from.as_deref()),
-        Cmd::Wasm => tools::ensure_wasm_tools().and_then(|()| bundle::build_wasm()),
+        Cmd::Wasm => tools::ensure(tools::WASM).and_then(|()| bundle::build_wasm()),
         Cmd::Bench { runs } => jobs::bench(runs),
         Cmd::Compare { seeds } => compare::compare(&seeds),
     };

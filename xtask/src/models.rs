@@ -1,12 +1,16 @@
 //! Training one model of each kind (for the parity checks and the benchmarks),
 //! on the real file when there is one, else on synthetic data.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
 
 use anyhow::Result;
 
 use crate::cmd::{sh, step};
+
+/// The trainer binary the checks train with.
+const TRAINER: &str = "target/release/native-train";
 
 /// The real file, where the test command or `fetch-data` put it.
 pub(crate) fn real_data() -> Option<&'static Path> {
@@ -42,10 +46,49 @@ pub(crate) const KINDS: [Checked; 3] = [
     Checked { name: "retail", candidates: "baseline,trees", data: Data::Retail },
 ];
 
+/// Whether a check trains its model anew or may take the one an earlier run left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Training {
+    /// Always train (the whole `test`: every check on models of this build).
+    Fresh,
+    /// Reuse a folder that is newer than the trainer binary and the real file (`test --only`).
+    Reuse,
+}
+
+/// Where the checks keep `model`.
+pub(crate) fn check_dir(model: &Checked) -> PathBuf {
+    PathBuf::from(format!("target/parity-{}", model.name))
+}
+
+/// `model`'s folder, trained into unless `training` lets a current one be reused.
+/// The trainer must be built (`target/release/native-train`).
+pub(crate) fn trained(model: &Checked, training: Training) -> Result<PathBuf> {
+    let dir = check_dir(model);
+    if training == Training::Reuse && is_current(&dir) {
+        eprintln!("reusing the {} model in {} (newer than the trainer)", model.name, dir.display());
+        return Ok(dir);
+    }
+    train_kind(&dir, model)?;
+    Ok(dir)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// True when `dir`'s golden file (written last) is newer than the trainer and
+/// than the real file, and its model and replay file are there.
+fn is_current(dir: &Path) -> bool {
+    let Some(golden) = modified(&dir.join("golden.csv")) else { return false };
+    let inputs = [Some(Path::new(TRAINER)), real_data()];
+    ["model.bin", "replay.csv"].iter().all(|f| dir.join(f).exists())
+        && inputs.into_iter().flatten().all(|p| modified(p).is_some_and(|t| t < golden))
+}
+
 /// Trains `model` into `dir` and writes its golden file.
 pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
     step(&format!("training the {} model ({})", model.name, dir.display()));
-    let mut train = Command::new("target/release/native-train");
+    let mut train = Command::new(TRAINER);
     train.args(["train", "--candidates", model.candidates, "--out"]).arg(dir).env("RUST_LOG", "warn");
     match (model.data, real_data()) {
         (Data::Creditcard, Some(data)) => {
@@ -64,7 +107,7 @@ pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
         }
     }
     sh(&mut train)?;
-    sh(Command::new("target/release/native-train")
+    sh(Command::new(TRAINER)
         .args(["golden", "--model"])
         .arg(dir.join("model.bin"))
         .arg("--replay")

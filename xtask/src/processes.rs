@@ -1,24 +1,109 @@
-//! Supervised child processes: the native server and `wrangler dev`, stopped
-//! when dropped so no test leaves one behind.
+//! Supervised child processes — the native server, `wrangler dev`,
+//! nats-server and the NATS consumers — as one type: started with a name and a
+//! way to stop, waited on until ready, stopped gracefully with a deadline, and
+//! killed with everything they started when dropped, so a failed step leaves
+//! nothing running.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Instant;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
 use crate::tools::{edge_bin, edge_dir, edge_path};
 
-/// A running `fraud-server` child process.
-pub(crate) struct Server {
-    child: std::process::Child,
-    url: String,
+/// A signal sent with `kill(1)` (xtask links no libc bindings).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Signal {
+    /// Finish what is in flight and exit (the server, nats-server, the consumers).
+    Term,
+    /// Ctrl-C (wrangler).
+    Int,
+    /// No clean-up: a crash.
+    Kill,
 }
 
-impl Server {
-    /// Where it listens, `http://127.0.0.1:PORT`.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
+impl Signal {
+    fn flag(self) -> &'static str {
+        match self {
+            Signal::Term => "-TERM",
+            Signal::Int => "-INT",
+            Signal::Kill => "-KILL",
+        }
+    }
+}
+
+/// How a process is asked to stop, and how long it may take before it is killed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stopping {
+    pub(crate) signal: Signal,
+    pub(crate) grace: Duration,
+}
+
+/// A running child process.
+pub(crate) struct Supervised {
+    name: String,
+    child: Child,
+    stopping: Stopping,
+    url: Option<String>,
+    /// Waited for: its id may belong to another process now.
+    reaped: bool,
+}
+
+/// A process, told apart from a later one that reuses its id by its start time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Proc {
+    pid: u32,
+    started: u64,
+}
+
+impl Proc {
+    fn of(pid: u32) -> Option<Proc> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may hold spaces): state is field 3, starttime field 22.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let started = rest.split_whitespace().nth(19)?.parse().ok()?;
+        Some(Proc { pid, started })
+    }
+
+    fn alive(self) -> bool {
+        Proc::of(self.pid) == Some(self)
+    }
+}
+
+/// `pid`'s descendants, children before grandchildren (Linux's /proc).
+fn descendants(pid: u32) -> Vec<Proc> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(parent) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if let Some(p) = Proc::of(child) {
+                    found.push(p);
+                    queue.push(child);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn send(pid: u32, signal: Signal) -> Result<()> {
+    let status = Command::new("kill").args([signal.flag(), &pid.to_string()]).status().context("running kill")?;
+    if !status.success() {
+        bail!("kill {} {pid} failed with {status}", signal.flag());
+    }
+    Ok(())
+}
+
+impl Supervised {
+    /// Starts `cmd` as `name`.
+    pub(crate) fn spawn(name: &str, cmd: &mut Command, stopping: Stopping) -> Result<Supervised> {
+        let child = cmd.spawn().with_context(|| format!("starting {name} ({cmd:?})"))?;
+        Ok(Supervised { name: name.to_string(), child, stopping, url: None, reaped: false })
     }
 
     /// Its process id (for signals and /proc figures).
@@ -26,55 +111,100 @@ impl Server {
         self.child.id()
     }
 
-    /// Starts the release server on `port` (0: any free port) and waits until it listens.
-    pub(crate) fn start(model: &Path, port: u16, site: Option<&Path>) -> Result<Server> {
-        Server::start_with(model, port, site, &[])
+    /// Where it listens (`http://…` or `nats://…`); empty for a process that does not listen.
+    pub(crate) fn url(&self) -> &str {
+        self.url.as_deref().unwrap_or_default()
     }
 
-    pub(crate) fn start_with(model: &Path, port: u16, site: Option<&Path>, extra: &[&str]) -> Result<Server> {
-        use std::io::BufRead;
-        let mut cmd = Command::new("target/release/fraud-server");
-        cmd.arg("--model").arg(model).args(["--port", &port.to_string()]).args(extra);
-        if let Some(site) = site {
-            cmd.arg("--web").arg(site);
-        }
-        let mut child = cmd
-            .stdout(std::process::Stdio::piped())
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .context("starting target/release/fraud-server")?;
-        let stdout = child.stdout.take().context("no stdout from fraud-server")?;
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line)?;
-        match line.trim().strip_prefix("listening on ") {
-            Some(url) => Ok(Server { url: url.to_string(), child }),
-            None => {
-                let _ = child.kill();
-                bail!("fraud-server did not start (see its error above)")
-            }
-        }
+    /// Sends `signal` to the process itself (not to what it started).
+    pub(crate) fn signal(&self, signal: Signal) -> Result<()> {
+        send(self.pid(), signal)
     }
 
-    pub(crate) fn stop(mut self) -> Result<()> {
-        // SIGTERM: the server finishes requests in flight and exits.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        self.child.wait()?;
-        Ok(())
-    }
-
-    pub(crate) fn wait(mut self) -> Result<()> {
-        self.child.wait()?;
-        Ok(())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
+    /// Kills it and the `started` processes it started that still run.
+    fn kill_with(&mut self, started: &[Proc]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.reaped = true;
+        for p in started.iter().filter(|p| p.alive()) {
+            let _ = send(p.pid, Signal::Kill);
+        }
+    }
+
+    /// Polls `ready` until it holds; fails if the process exits first or `limit` passes.
+    pub(crate) fn wait_until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> Result<Duration> {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if ready() {
+                return Ok(t.elapsed());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                self.reaped = true;
+                bail!("{} exited with {status} before {what}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("{}: no {what} within {} s", self.name, limit.as_secs())
+    }
+
+    /// True while the process runs.
+    pub(crate) fn running(&mut self) -> bool {
+        match self.child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(_)) => {
+                self.reaped = true;
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Asks it to stop and waits up to the grace period; after that kills it
+    /// and what it started, and says so as an error.
+    pub(crate) fn stop(mut self) -> Result<()> {
+        // Taken before the signal: an orphan no longer shows whose it was.
+        let started = descendants(self.pid());
+        let Stopping { signal, grace } = self.stopping;
+        if self.running() {
+            self.signal(signal)?;
+        }
+        let t = Instant::now();
+        while t.elapsed() < grace {
+            if self.child.try_wait()?.is_some() {
+                // Whatever it left behind goes with it.
+                self.kill_with(&started);
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill_with(&started);
+        bail!("{} (pid {}) did not exit within {} s of {signal:?}: killed", self.name, self.pid(), grace.as_secs())
+    }
+
+    /// Waits until it exits by itself (Ctrl-C reaches it with the terminal's signal).
+    pub(crate) fn wait(mut self) -> Result<()> {
+        let status = self.child.wait()?;
+        self.reaped = true;
+        eprintln!("{} exited with {status}", self.name);
+        Ok(())
     }
 }
 
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let started = descendants(self.pid());
+            self.kill_with(&started);
+        }
+    }
+}
+
+/// A free loopback port (closed again at once: the child binds it next).
 pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -83,83 +213,99 @@ pub(crate) fn free_port() -> Result<u16> {
 pub(crate) fn http_status(port: u16, path: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(conn, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
     let mut head = [0u8; 12];
     conn.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-/// `wrangler dev` as a child process (started directly, not via npx, so its PID is ours).
-pub(crate) struct Wrangler {
-    child: std::process::Child,
-    port: u16,
+/// How to start the release `fraud-server`.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerConfig {
+    pub(crate) model: PathBuf,
+    /// 0: any free port.
+    pub(crate) port: u16,
+    /// A site folder to serve at `/`.
+    pub(crate) site: Option<PathBuf>,
+    /// More command-line options (timeouts).
+    pub(crate) args: Vec<String>,
 }
 
-impl Wrangler {
-    /// Its process id.
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits until it exits (Ctrl-C).
-    pub(crate) fn wait(mut self) -> Result<()> {
-        self.child.wait()?;
-        Ok(())
-    }
-
-    pub(crate) fn start(port: u16, log: Option<&Path>) -> Result<Wrangler> {
-        let mut cmd = Command::new(edge_bin("wrangler"));
-        cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
-            .current_dir(edge_dir())
-            .env("PATH", edge_path())
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
-        if let Some(log) = log {
-            let file = std::fs::File::create(log)?;
-            cmd.stdout(file.try_clone()?).stderr(file);
-        }
-        let child = cmd.spawn().context("starting wrangler dev")?;
-        Ok(Wrangler { child, port })
-    }
-
-    /// Waits for `/health` to answer 200; returns how long that took.
-    pub(crate) fn wait_healthy(&mut self, limit: std::time::Duration) -> Result<std::time::Duration> {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if http_status(self.port, "/health") == Some(200) {
-                return Ok(t.elapsed());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("wrangler dev exited early with {status}");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        bail!("wrangler dev did not answer /health within {} s", limit.as_secs())
-    }
-
-    /// SIGINT, as Ctrl-C would; a hard kill if it lingers.
-    pub(crate) fn stop(mut self) -> Result<()> {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        let t = Instant::now();
-        while t.elapsed() < std::time::Duration::from_secs(10) {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        self.child.wait()?;
-        Ok(())
+impl ServerConfig {
+    pub(crate) fn new(model: &Path) -> ServerConfig {
+        ServerConfig { model: model.to_path_buf(), port: 0, site: None, args: Vec::new() }
     }
 }
 
-impl Drop for Wrangler {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+/// Starts the release server and waits until it listens (it prints `listening on URL`).
+pub(crate) fn fraud_server(config: &ServerConfig) -> Result<Supervised> {
+    let mut cmd = Command::new("target/release/fraud-server");
+    cmd.arg("--model").arg(&config.model).args(["--port", &config.port.to_string()]).args(&config.args);
+    if let Some(site) = &config.site {
+        cmd.arg("--web").arg(site);
     }
+    cmd.stdout(Stdio::piped()).env("RUST_LOG", "warn");
+    // SIGTERM: it finishes requests in flight and exits.
+    let stopping = Stopping { signal: Signal::Term, grace: Duration::from_secs(30) };
+    let mut server = Supervised::spawn("fraud-server", &mut cmd, stopping)?;
+    let stdout = server.child.stdout.take().context("no stdout from fraud-server")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    match line.trim().strip_prefix("listening on ") {
+        Some(url) => {
+            server.url = Some(url.to_string());
+            Ok(server)
+        }
+        None => bail!("fraud-server did not start (see its error above)"),
+    }
+}
+
+/// Starts `wrangler dev` on 127.0.0.1:`port` (directly, not via npx, so its
+/// process id is ours), its output into `log` when given.
+pub(crate) fn wrangler_dev(port: u16, log: Option<&Path>) -> Result<Supervised> {
+    let mut cmd = Command::new(edge_bin("wrangler"));
+    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
+        .current_dir(edge_dir())
+        .env("PATH", edge_path())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+    if let Some(log) = log {
+        let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        cmd.stdout(file.try_clone()?).stderr(file);
+    }
+    // SIGINT, as Ctrl-C would: it stops workerd too.
+    let stopping = Stopping { signal: Signal::Int, grace: Duration::from_secs(10) };
+    let mut wrangler = Supervised::spawn("wrangler dev", &mut cmd, stopping)?;
+    wrangler.url = Some(format!("http://127.0.0.1:{port}"));
+    Ok(wrangler)
+}
+
+/// Waits for a Worker under `wrangler dev` to answer `/health` with 200; returns how long that took.
+pub(crate) fn wait_healthy(wrangler: &mut Supervised, port: u16, limit: Duration) -> Result<Duration> {
+    wrangler.wait_until("a 200 from /health", limit, || http_status(port, "/health") == Some(200))
+}
+
+/// Starts nats-server with JetStream on a free loopback port, its data in `dir`,
+/// and waits until it accepts connections.
+pub(crate) fn nats_server(dir: &Path) -> Result<Supervised> {
+    let port = free_port()?;
+    let mut cmd = Command::new("nats-server");
+    cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"]).arg(dir);
+    let stopping = Stopping { signal: Signal::Term, grace: Duration::from_secs(10) };
+    let mut nats = Supervised::spawn("nats-server", &mut cmd, stopping)?;
+    nats.wait_until("a listening port", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })?;
+    nats.url = Some(format!("nats://127.0.0.1:{port}"));
+    Ok(nats)
+}
+
+/// Starts a `fraud-consumer` of the durable consumer on `nats_url`; SIGTERM
+/// makes it finish its batch and print its summary.
+pub(crate) fn consumer(model: &Path, nats_url: &str) -> Result<Supervised> {
+    let mut cmd = Command::new("target/release/fraud-consumer");
+    cmd.arg("--model").arg(model).args(["--nats", nats_url]);
+    Supervised::spawn("fraud-consumer", &mut cmd, Stopping { signal: Signal::Term, grace: Duration::from_secs(30) })
 }

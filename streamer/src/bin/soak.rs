@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use fraud_core::{Artifact, Model};
+use fraud_core::Model;
 use streamer::{request_body, RequestId};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -317,8 +317,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let bytes = std::fs::read(&cli.model).with_context(|| format!("reading {}", cli.model.display()))?;
-    let (_, model) = Artifact::load(&bytes).with_context(|| format!("loading {}", cli.model.display()))?;
+    let model = fraud_core::artifact::read_file(&cli.model)?.model;
     // The model's features (the file's id column is not needed: bodies carry the row index).
     let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(model.schema()) };
     let data = dataset::read_csv(&cli.data, &spec)

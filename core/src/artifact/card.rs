@@ -1,0 +1,72 @@
+//! [`Artifact::card`]: the model card every runtime shows.
+
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use super::Artifact;
+use crate::model::{Model, Scorer};
+use crate::wire::{
+    CardParameters, CardSchema, FeatureImportance, ModelCard, WireCalibration, WireCalibrationReport, WireCosts,
+    WireMetrics, WirePolicyReport, WireProvenance, WireTraining,
+};
+
+impl Artifact {
+    /// The model card: what `GET /model`, the wasm `summary` and the report
+    /// show, the same for every kind. `model` is this artifact's model (built
+    /// by [`Artifact::model`]); the parameters are read from its scorer.
+    pub fn card(&self, model: &Model) -> ModelCard {
+        let parameters = match model.scorer() {
+            Scorer::Logistic(m) => CardParameters::Logistic {
+                scaler_mean: m.scaler().mean.clone(),
+                scaler_scale: m.scaler().scale.clone(),
+                coefficients: m.weights().weights.clone(),
+                intercept: m.weights().intercept,
+            },
+            Scorer::Trees(t) => CardParameters::Trees {
+                trees: t.len() as u32,
+                max_depth: t.max_depth() as u32,
+                max_leaves: t.max_leaves() as u32,
+                base_score: t.params().base_score,
+                expected_value: t.expected_value(),
+            },
+        };
+        let mut feature_importance: Vec<FeatureImportance> = self
+            .schema
+            .features()
+            .iter()
+            .zip(&self.feature_importance)
+            .map(|(f, &importance)| FeatureImportance { feature: f.clone(), importance })
+            .collect();
+        // Insertion sort, stable (≤ 256 items; see `Model::explain`).
+        for i in 1..feature_importance.len() {
+            let mut j = i;
+            while j > 0 && feature_importance[j - 1].importance < feature_importance[j].importance {
+                feature_importance.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        ModelCard {
+            name: self.model_name.clone(),
+            kind: model.kind().as_str().into(),
+            schema: CardSchema {
+                features: self.schema.features().to_vec(),
+                label: self.schema.label().to_string(),
+                id: self.schema.id().map(str::to_string),
+                amount: self.schema.amount_name().map(str::to_string),
+                max_abs_value: crate::validate::MAX_ABS_VALUE,
+            },
+            threshold: model.threshold(),
+            policy: model.policy().as_str().into(),
+            calibration: WireCalibration::from(model.calibration()),
+            costs: WireCosts::from(model.costs()),
+            parameters,
+            training: WireTraining::from(&self.training),
+            provenance: WireProvenance::from(&self.provenance),
+            feature_importance,
+            validation: WireMetrics::from(&self.validation),
+            test: WireMetrics::from(&self.test),
+            calibration_test: self.calibration_test.as_ref().map(WireCalibrationReport::from),
+            policies: self.policies.iter().map(WirePolicyReport::from).collect(),
+        }
+    }
+}

@@ -1,0 +1,574 @@
+//! The internal types to and from their wire forms ([`crate::wire`]), by hand:
+//! `From` where every value maps, `TryFrom` where a wire value can be unusable
+//! (an unknown policy or calibration name, a bad schema). Numbers are copied
+//! as they are; `Artifact::model` checks the model they make.
+
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+
+use super::{
+    Artifact, ArtifactError, CalibrationReport, LogisticTraining, Metrics, ModelParams, PolicyReport, Provenance,
+    ReliabilityBin, Training, TreesTraining,
+};
+use crate::decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
+use crate::drift::{Bins, DriftReference};
+use crate::error::ModelError;
+use crate::logistic::LogisticWeights;
+use crate::scaler::Scaler;
+use crate::schema::Schema;
+use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams};
+use crate::wire::{
+    ArtifactV2, ArtifactV3, ArtifactV4, WireBenefit, WireBins, WireCalibration, WireCalibrationReport, WireColumns,
+    WireCosts, WireDecision, WireDriftReference, WireLeaf, WireMetrics, WireModel, WirePolicyReport, WireProvenance,
+    WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
+};
+
+fn invalid(what: &'static str, why: &'static str) -> ArtifactError {
+    ArtifactError::InvalidModel(ModelError::BadParameter { what, why })
+}
+
+impl From<&Artifact> for ArtifactV4 {
+    fn from(a: &Artifact) -> ArtifactV4 {
+        let base = ArtifactV2 {
+            model_name: a.model_name.clone(),
+            feature_names: a.schema.features().to_vec(),
+            threshold: a.rule.threshold,
+            model: WireModel::from(&a.params),
+            training: WireTraining::from(&a.training),
+            provenance: WireProvenance::from(&a.provenance),
+            feature_importance: a.feature_importance.clone(),
+            validation: WireMetrics::from(&a.validation),
+            test: WireMetrics::from(&a.test),
+        };
+        ArtifactV4 {
+            base: ArtifactV3 {
+                base,
+                decision: WireDecision::from(&a.rule),
+                calibration_test: a.calibration_test.as_ref().map(WireCalibrationReport::from),
+                policies: a.policies.iter().map(WirePolicyReport::from).collect(),
+                drift: a.drift.as_ref().map(WireDriftReference::from),
+            },
+            columns: WireColumns {
+                label: a.schema.label().to_string(),
+                id: a.schema.id().map(str::to_string),
+                amount: a.schema.amount_name().map(str::to_string),
+            },
+        }
+    }
+}
+
+/// Checks the schema, the names in the decision rule and policy reports, the
+/// drift reference's and the feature importance's shapes (the parameters are
+/// checked when the model is built).
+impl TryFrom<ArtifactV4> for Artifact {
+    type Error = ArtifactError;
+
+    fn try_from(v4: ArtifactV4) -> Result<Artifact, ArtifactError> {
+        let ArtifactV4 { base: ArtifactV3 { base: w, decision, calibration_test, policies, drift }, columns } = v4;
+        let schema = Schema::new(w.feature_names, columns.amount.as_deref(), &columns.label, columns.id.as_deref())
+            .map_err(|e| ArtifactError::SchemaMismatch(format!("{e}")))?;
+        let rule = DecisionRule {
+            calibration: Calibration::try_from(&decision.calibration)?,
+            policy: policy(&decision.policy)?,
+            threshold: w.threshold,
+            costs: Costs::from(&decision.costs),
+        };
+        let policies = policies.iter().map(PolicyReport::try_from).collect::<Result<Vec<_>, _>>()?;
+        let drift = drift.as_ref().map(DriftReference::from);
+        if let Some(d) = &drift {
+            d.check(schema.len()).map_err(ArtifactError::InvalidModel)?;
+        }
+        let importance_ok = w.feature_importance.is_empty()
+            || (w.feature_importance.len() == schema.len() && w.feature_importance.iter().all(|v| v.is_finite()));
+        if !importance_ok {
+            return Err(invalid("feature importance", "must be empty or one finite value per feature"));
+        }
+        Ok(Artifact {
+            model_name: w.model_name,
+            schema,
+            rule,
+            params: ModelParams::from(w.model),
+            training: Training::from(w.training),
+            provenance: Provenance::from(w.provenance),
+            feature_importance: w.feature_importance,
+            validation: Metrics::from(&w.validation),
+            test: Metrics::from(&w.test),
+            calibration_test: calibration_test.as_ref().map(CalibrationReport::from),
+            policies,
+            drift,
+        })
+    }
+}
+
+impl From<&ModelParams> for WireModel {
+    fn from(p: &ModelParams) -> WireModel {
+        match p {
+            ModelParams::Logistic { scaler, weights } => WireModel::Logistic {
+                scaler_mean: scaler.mean.clone(),
+                scaler_scale: scaler.scale.clone(),
+                coefficients: weights.weights.clone(),
+                intercept: weights.intercept,
+            },
+            ModelParams::Trees(e) => WireModel::Trees {
+                base_score: e.base_score,
+                trees: e
+                    .trees
+                    .iter()
+                    .map(|t| WireTree {
+                        splits: t
+                            .splits
+                            .iter()
+                            .map(|s| WireSplit {
+                                feature: s.feature,
+                                threshold: s.threshold,
+                                left: s.left,
+                                right: s.right,
+                                cover: s.cover,
+                            })
+                            .collect(),
+                        leaves: t.leaves.iter().map(|l| WireLeaf { value: l.value, cover: l.cover }).collect(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<WireModel> for ModelParams {
+    fn from(w: WireModel) -> ModelParams {
+        match w {
+            WireModel::Logistic { scaler_mean, scaler_scale, coefficients, intercept } => ModelParams::Logistic {
+                scaler: Scaler { mean: scaler_mean, scale: scaler_scale },
+                weights: LogisticWeights { weights: coefficients, intercept },
+            },
+            WireModel::Trees { base_score, trees } => ModelParams::Trees(TreeEnsemble {
+                base_score,
+                trees: trees
+                    .into_iter()
+                    .map(|t| TreeParams {
+                        splits: t
+                            .splits
+                            .into_iter()
+                            .map(|s| SplitParams {
+                                feature: s.feature,
+                                threshold: s.threshold,
+                                left: s.left,
+                                right: s.right,
+                                cover: s.cover,
+                            })
+                            .collect(),
+                        leaves: t.leaves.into_iter().map(|l| LeafParams { value: l.value, cover: l.cover }).collect(),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+impl From<&Training> for WireTraining {
+    fn from(t: &Training) -> WireTraining {
+        match t {
+            Training::Logistic(l) => WireTraining::Logistic {
+                c: l.c,
+                solver: l.solver.clone(),
+                iterations: l.iterations,
+                max_gradient: l.max_gradient,
+            },
+            Training::Trees(t) => WireTraining::Trees {
+                learning_rate: t.learning_rate,
+                max_leaves: t.max_leaves,
+                max_depth: t.max_depth,
+                l2: t.l2,
+                min_child_hessian: t.min_child_hessian,
+                min_rows_leaf: t.min_rows_leaf,
+                row_fraction: t.row_fraction,
+                col_fraction: t.col_fraction,
+                max_bins: t.max_bins,
+                rounds: t.rounds,
+                rounds_run: t.rounds_run,
+                early_stopping_rounds: t.early_stopping_rounds,
+            },
+        }
+    }
+}
+
+impl From<WireTraining> for Training {
+    fn from(w: WireTraining) -> Training {
+        match w {
+            WireTraining::Logistic { c, solver, iterations, max_gradient } => {
+                Training::Logistic(LogisticTraining { c, solver, iterations, max_gradient })
+            }
+            WireTraining::Trees {
+                learning_rate,
+                max_leaves,
+                max_depth,
+                l2,
+                min_child_hessian,
+                min_rows_leaf,
+                row_fraction,
+                col_fraction,
+                max_bins,
+                rounds,
+                rounds_run,
+                early_stopping_rounds,
+            } => Training::Trees(TreesTraining {
+                learning_rate,
+                max_leaves,
+                max_depth,
+                l2,
+                min_child_hessian,
+                min_rows_leaf,
+                row_fraction,
+                col_fraction,
+                max_bins,
+                rounds,
+                rounds_run,
+                early_stopping_rounds,
+            }),
+        }
+    }
+}
+
+impl From<&Provenance> for WireProvenance {
+    fn from(p: &Provenance) -> WireProvenance {
+        WireProvenance {
+            dataset: p.dataset.clone(),
+            dataset_sha256: p.dataset_sha256.clone(),
+            synthetic: p.synthetic,
+            rows_total: p.rows_total,
+            frauds_total: p.frauds_total,
+            rows_train: p.rows_train,
+            rows_validation: p.rows_validation,
+            rows_test: p.rows_test,
+            rows_fitted: p.rows_fitted,
+            seed: p.seed,
+            train_fraction: p.train_fraction,
+            validation_fraction: p.validation_fraction,
+            test_fraction: p.test_fraction,
+            smote_k: p.smote_k,
+            smote_ratio: p.smote_ratio,
+            class_weights: p.class_weights,
+            trainer: p.trainer.clone(),
+        }
+    }
+}
+
+impl From<WireProvenance> for Provenance {
+    fn from(p: WireProvenance) -> Provenance {
+        Provenance {
+            dataset: p.dataset,
+            dataset_sha256: p.dataset_sha256,
+            synthetic: p.synthetic,
+            rows_total: p.rows_total,
+            frauds_total: p.frauds_total,
+            rows_train: p.rows_train,
+            rows_validation: p.rows_validation,
+            rows_test: p.rows_test,
+            rows_fitted: p.rows_fitted,
+            seed: p.seed,
+            train_fraction: p.train_fraction,
+            validation_fraction: p.validation_fraction,
+            test_fraction: p.test_fraction,
+            smote_k: p.smote_k,
+            smote_ratio: p.smote_ratio,
+            class_weights: p.class_weights,
+            trainer: p.trainer,
+        }
+    }
+}
+
+impl From<&Metrics> for WireMetrics {
+    fn from(m: &Metrics) -> WireMetrics {
+        WireMetrics {
+            threshold: m.threshold,
+            precision: m.precision,
+            recall: m.recall,
+            f1: m.f1,
+            average_precision: m.average_precision,
+            roc_auc: m.roc_auc,
+            true_positives: m.true_positives,
+            false_positives: m.false_positives,
+            true_negatives: m.true_negatives,
+            false_negatives: m.false_negatives,
+        }
+    }
+}
+
+impl From<&WireMetrics> for Metrics {
+    fn from(m: &WireMetrics) -> Metrics {
+        Metrics {
+            threshold: m.threshold,
+            precision: m.precision,
+            recall: m.recall,
+            f1: m.f1,
+            average_precision: m.average_precision,
+            roc_auc: m.roc_auc,
+            true_positives: m.true_positives,
+            false_positives: m.false_positives,
+            true_negatives: m.true_negatives,
+            false_negatives: m.false_negatives,
+        }
+    }
+}
+
+impl From<&DecisionRule> for WireDecision {
+    /// The threshold is not here: on the wire it is version 2's field.
+    fn from(r: &DecisionRule) -> WireDecision {
+        WireDecision {
+            policy: r.policy.as_str().to_string(),
+            calibration: WireCalibration::from(&r.calibration),
+            costs: WireCosts::from(&r.costs),
+        }
+    }
+}
+
+fn policy(name: &str) -> Result<Policy, ArtifactError> {
+    Policy::from_name(name).ok_or_else(|| {
+        invalid("policy", "unknown (f1_threshold, net_benefit_threshold, cost_optimal or manual_threshold)")
+    })
+}
+
+impl From<&Calibration> for WireCalibration {
+    fn from(c: &Calibration) -> WireCalibration {
+        WireCalibration { method: c.method.as_str().to_string(), slope: c.slope, intercept: c.intercept }
+    }
+}
+
+impl TryFrom<&WireCalibration> for Calibration {
+    type Error = ArtifactError;
+
+    fn try_from(w: &WireCalibration) -> Result<Calibration, ArtifactError> {
+        let method = CalibrationMethod::from_name(&w.method)
+            .ok_or_else(|| invalid("calibration method", "unknown (none, platt or prior_correction)"))?;
+        Ok(Calibration { method, slope: w.slope, intercept: w.intercept })
+    }
+}
+
+impl From<&Benefit> for WireBenefit {
+    fn from(b: &Benefit) -> WireBenefit {
+        WireBenefit { fixed: b.fixed, per_amount: b.per_amount }
+    }
+}
+
+impl From<&WireBenefit> for Benefit {
+    fn from(b: &WireBenefit) -> Benefit {
+        Benefit { fixed: b.fixed, per_amount: b.per_amount }
+    }
+}
+
+impl From<&Costs> for WireCosts {
+    fn from(c: &Costs) -> WireCosts {
+        WireCosts {
+            currency: c.currency.clone(),
+            refused_fraud: (&c.refused_fraud).into(),
+            accepted_fraud: (&c.accepted_fraud).into(),
+            refused_legitimate: (&c.refused_legitimate).into(),
+            accepted_legitimate: (&c.accepted_legitimate).into(),
+        }
+    }
+}
+
+/// Checked when a model is built ([`DecisionRule`]'s checks).
+impl From<&WireCosts> for Costs {
+    fn from(c: &WireCosts) -> Costs {
+        Costs {
+            currency: c.currency.clone(),
+            refused_fraud: (&c.refused_fraud).into(),
+            accepted_fraud: (&c.accepted_fraud).into(),
+            refused_legitimate: (&c.refused_legitimate).into(),
+            accepted_legitimate: (&c.accepted_legitimate).into(),
+        }
+    }
+}
+
+/// The internal costs of a wire form (checked when a model is built); the same as `Costs::from`.
+pub fn costs_from_wire(c: &WireCosts) -> Costs {
+    c.into()
+}
+
+impl From<&Tally> for WireTally {
+    fn from(t: &Tally) -> WireTally {
+        WireTally {
+            transactions: t.transactions,
+            frauds_stopped: t.frauds_stopped,
+            frauds_missed: t.frauds_missed,
+            false_alarms: t.false_alarms,
+            stopped_amount: t.stopped_amount,
+            missed_amount: t.missed_amount,
+            false_alarm_cost: t.false_alarm_cost,
+            net_benefit: t.net_benefit,
+            accept_all: t.accept_all,
+            refuse_all: t.refuse_all,
+        }
+    }
+}
+
+impl From<&WireTally> for Tally {
+    fn from(t: &WireTally) -> Tally {
+        Tally {
+            transactions: t.transactions,
+            frauds_stopped: t.frauds_stopped,
+            frauds_missed: t.frauds_missed,
+            false_alarms: t.false_alarms,
+            stopped_amount: t.stopped_amount,
+            missed_amount: t.missed_amount,
+            false_alarm_cost: t.false_alarm_cost,
+            net_benefit: t.net_benefit,
+            accept_all: t.accept_all,
+            refuse_all: t.refuse_all,
+        }
+    }
+}
+
+impl From<&PolicyReport> for WirePolicyReport {
+    fn from(p: &PolicyReport) -> WirePolicyReport {
+        WirePolicyReport {
+            policy: p.policy.as_str().to_string(),
+            threshold: p.threshold,
+            validation: (&p.validation).into(),
+            test: (&p.test).into(),
+        }
+    }
+}
+
+impl TryFrom<&WirePolicyReport> for PolicyReport {
+    type Error = ArtifactError;
+
+    fn try_from(p: &WirePolicyReport) -> Result<PolicyReport, ArtifactError> {
+        Ok(PolicyReport {
+            policy: policy(&p.policy)?,
+            threshold: p.threshold,
+            validation: (&p.validation).into(),
+            test: (&p.test).into(),
+        })
+    }
+}
+
+impl From<&ReliabilityBin> for WireReliabilityBin {
+    fn from(b: &ReliabilityBin) -> WireReliabilityBin {
+        WireReliabilityBin {
+            lower: b.lower,
+            upper: b.upper,
+            rows: b.rows,
+            mean_probability: b.mean_probability,
+            fraud_rate: b.fraud_rate,
+        }
+    }
+}
+
+impl From<&WireReliabilityBin> for ReliabilityBin {
+    fn from(b: &WireReliabilityBin) -> ReliabilityBin {
+        ReliabilityBin {
+            lower: b.lower,
+            upper: b.upper,
+            rows: b.rows,
+            mean_probability: b.mean_probability,
+            fraud_rate: b.fraud_rate,
+        }
+    }
+}
+
+impl From<&CalibrationReport> for WireCalibrationReport {
+    fn from(r: &CalibrationReport) -> WireCalibrationReport {
+        WireCalibrationReport {
+            brier: r.brier,
+            log_loss: r.log_loss,
+            expected_frauds: r.expected_frauds,
+            observed_frauds: r.observed_frauds,
+            reliability: r.reliability.iter().map(WireReliabilityBin::from).collect(),
+        }
+    }
+}
+
+impl From<&WireCalibrationReport> for CalibrationReport {
+    fn from(r: &WireCalibrationReport) -> CalibrationReport {
+        CalibrationReport {
+            brier: r.brier,
+            log_loss: r.log_loss,
+            expected_frauds: r.expected_frauds,
+            observed_frauds: r.observed_frauds,
+            reliability: r.reliability.iter().map(ReliabilityBin::from).collect(),
+        }
+    }
+}
+
+impl From<&Bins> for WireBins {
+    fn from(b: &Bins) -> WireBins {
+        WireBins { edges: b.edges.clone(), shares: b.shares.clone() }
+    }
+}
+
+impl From<&WireBins> for Bins {
+    fn from(b: &WireBins) -> Bins {
+        Bins { edges: b.edges.clone(), shares: b.shares.clone() }
+    }
+}
+
+impl From<&DriftReference> for WireDriftReference {
+    fn from(d: &DriftReference) -> WireDriftReference {
+        WireDriftReference {
+            features: d.features.iter().map(WireBins::from).collect(),
+            score: (&d.score).into(),
+            base_rate: d.base_rate,
+            flagged_rate: d.flagged_rate,
+        }
+    }
+}
+
+/// Checked against the schema when the artifact is (`DriftReference::check`).
+impl From<&WireDriftReference> for DriftReference {
+    fn from(d: &WireDriftReference) -> DriftReference {
+        DriftReference {
+            features: d.features.iter().map(Bins::from).collect(),
+            score: (&d.score).into(),
+            base_rate: d.base_rate,
+            flagged_rate: d.flagged_rate,
+        }
+    }
+}
+
+// `x.to_wire()` for the values reports, cards and the streamer's summary
+// serialise on their own (`WireX::from(&x)` is the same).
+
+impl Metrics {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WireMetrics {
+        self.into()
+    }
+}
+
+impl Training {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WireTraining {
+        self.into()
+    }
+}
+
+impl CalibrationReport {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WireCalibrationReport {
+        self.into()
+    }
+}
+
+impl PolicyReport {
+    /// The wire form (reports and cards).
+    pub fn to_wire(&self) -> WirePolicyReport {
+        self.into()
+    }
+}
+
+impl Tally {
+    /// The wire form (reports, the streamer's summary).
+    pub fn to_wire(&self) -> WireTally {
+        self.into()
+    }
+}
+
+impl Costs {
+    /// The wire form (cards, the streamer's summary).
+    pub fn to_wire(&self) -> WireCosts {
+        self.into()
+    }
+}

@@ -1,0 +1,292 @@
+//! The format's tests: round trips, pinned bytes and cards, older versions, and every way bytes are refused.
+
+use super::frame::{bincode_config, frame, le_u16};
+use super::*;
+use crate::error::ModelError;
+use crate::wire::{WireLeaf, WireModel, WireTree};
+use alloc::vec;
+
+fn samples() -> [Artifact; 3] {
+    [Artifact::example(), Artifact::example_trees(), Artifact::example_retail()]
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    let text = text.trim();
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+}
+
+#[test]
+fn round_trips_exactly() {
+    for a in samples() {
+        let bytes = a.encode().unwrap();
+        assert_eq!(&bytes[..8], b"FRAUDMDL");
+        assert_eq!(le_u16(&bytes[8..10]), FORMAT_VERSION);
+        assert_eq!(Artifact::decode(&bytes).unwrap(), a);
+    }
+}
+
+#[test]
+fn json_round_trip_gives_identical_model() {
+    for a in samples() {
+        let json = serde_json::to_string(&a.to_wire()).unwrap();
+        let back = Artifact::from_wire(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(back.encode().unwrap(), a.encode().unwrap());
+    }
+}
+
+/// The wire formats are pinned: renaming or reshaping an internal type must
+/// not change a byte. (Regenerate only for a deliberate format change, with
+/// a new version number.)
+#[test]
+fn artifact_bytes_are_pinned() {
+    for (a, file) in [
+        (Artifact::example(), "example-v4.hex"),
+        (Artifact::example_trees(), "trees-v4.hex"),
+        (Artifact::example_retail(), "retail-v4.hex"),
+    ] {
+        let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let got = hex(&a.encode().unwrap());
+        match std::fs::read_to_string(&path) {
+            Ok(want) => assert_eq!(got, want.trim(), "{file}: the encoding changed"),
+            Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
+            Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
+        }
+    }
+}
+
+#[test]
+fn card_json_is_pinned() {
+    for (a, file) in [
+        (Artifact::example(), "example-card.json"),
+        (Artifact::example_trees(), "trees-card.json"),
+        (Artifact::example_retail(), "retail-card.json"),
+    ] {
+        let model = a.model().unwrap();
+        let got = serde_json::to_string_pretty(&a.card(&model)).unwrap();
+        let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        match std::fs::read_to_string(&path) {
+            Ok(want) => assert_eq!(got.trim(), want.trim(), "{file}: the card changed"),
+            Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
+            Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
+        }
+    }
+}
+
+#[test]
+fn version_1_artifacts_still_load() {
+    let v1 = unhex(include_str!("../../tests/fixtures/example-v1.hex"));
+    assert_eq!(le_u16(&v1[8..10]), LEGACY_VERSION);
+    let Loaded { artifact: a, model, format_version, .. } = Artifact::load(&v1).unwrap();
+    assert_eq!(format_version, LEGACY_VERSION);
+    // The version-1 example is today's example as it was then: same model, same figures.
+    let today = Artifact::example();
+    assert_eq!(a.params, today.params);
+    assert_eq!(a.training, today.training);
+    assert_eq!(
+        (&a.rule, &a.model_name, &a.validation, &a.test),
+        (&today.rule, &today.model_name, &today.validation, &today.test)
+    );
+    assert_eq!(model, today.model().unwrap());
+    // Re-encoding writes the current version.
+    assert_eq!(le_u16(&a.encode().unwrap()[8..10]), FORMAT_VERSION);
+}
+
+#[test]
+fn version_3_artifacts_load_with_the_kaggle_schema() {
+    for (today, file) in [
+        (Artifact::example(), include_str!("../../tests/fixtures/example-v3.hex")),
+        (Artifact::example_trees(), include_str!("../../tests/fixtures/trees-v3.hex")),
+    ] {
+        let v3 = unhex(file);
+        assert_eq!(le_u16(&v3[8..10]), VERSION_3);
+        let Loaded { artifact: a, model, format_version, .. } = Artifact::load(&v3).unwrap();
+        assert_eq!(format_version, VERSION_3);
+        assert_eq!(a, today, "a version-3 file is today's artifact over the Kaggle schema");
+        assert_eq!(model, today.model().unwrap());
+        assert_eq!(a.schema.amount_name(), Some("Amount"));
+        assert_eq!((a.schema.label(), a.schema.id()), ("Class", None));
+    }
+    // A version-3 payload with other feature names is not a Kaggle-file model.
+    let mut w = Artifact::example().to_wire().base;
+    w.base.feature_names.swap(1, 2);
+    let bytes = frame(VERSION_3, &bincode::encode_to_vec(&w, bincode_config()).unwrap());
+    assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::SchemaMismatch(_))));
+}
+
+#[test]
+fn version_2_artifacts_still_load_uncalibrated_at_their_f1_threshold() {
+    for (today, file) in [
+        (Artifact::example(), include_str!("../../tests/fixtures/example-v2.hex")),
+        (Artifact::example_trees(), include_str!("../../tests/fixtures/trees-v2.hex")),
+    ] {
+        let v2 = unhex(file);
+        assert_eq!(le_u16(&v2[8..10]), VERSION_2);
+        let Loaded { artifact: a, model, format_version, .. } = Artifact::load(&v2).unwrap();
+        assert_eq!(format_version, VERSION_2);
+        assert_eq!(
+            (&a.params, &a.training, &a.feature_importance),
+            (&today.params, &today.training, &today.feature_importance)
+        );
+        assert_eq!(a.rule, DecisionRule::at_threshold(today.rule.threshold));
+        assert_eq!((a.calibration_test.as_ref(), a.policies.len()), (None, 0));
+        // Served as before: the raw sigmoid at the threshold.
+        let x = [0.5; 30];
+        assert_eq!(model.probability(&x).to_bits(), crate::model::sigmoid(model.logit(&x)).to_bits());
+    }
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    for a in samples() {
+        let bytes = a.encode().unwrap();
+        for len in 0..bytes.len() {
+            let err = Artifact::decode(&bytes[..len]).unwrap_err();
+            assert!(matches!(err, ArtifactError::Truncated { .. }), "len {len}: {err:?}");
+        }
+    }
+}
+
+#[test]
+fn every_single_byte_flip_is_detected() {
+    for a in samples() {
+        let bytes = a.encode().unwrap();
+        for pos in 0..bytes.len() {
+            for flip in [0x01u8, 0x80, 0xFF] {
+                let mut b = bytes.clone();
+                b[pos] ^= flip;
+                assert!(Artifact::decode(&b).is_err(), "flip {flip:#x} at {pos} went unnoticed");
+            }
+        }
+    }
+}
+
+#[test]
+fn distinct_errors() {
+    let bytes = Artifact::example().encode().unwrap();
+    assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
+    let mut future = bytes.clone();
+    future[8] = 5;
+    assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 5, supported: 4 }));
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));
+    let mut corrupt = bytes.clone();
+    corrupt[40] ^= 0x10;
+    assert!(matches!(Artifact::decode(&corrupt), Err(ArtifactError::ChecksumMismatch { .. })));
+    let mut huge = bytes.clone();
+    huge[10..14].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(Artifact::decode(&huge), Err(ArtifactError::TooLarge { .. })));
+}
+
+/// Valid framing and checksum around a semantically bad wire artifact.
+fn reseal(w: &ArtifactV4) -> Vec<u8> {
+    frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap())
+}
+
+#[test]
+fn schema_mismatch_and_invalid_models_are_rejected() {
+    let good = Artifact::example().to_wire();
+    let mut w = good.clone();
+    w.base.base.feature_names[2] = "V1".into();
+    assert!(
+        matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(m)) if m.contains("\"V1\" is listed twice"))
+    );
+    let mut w = good.clone();
+    w.columns.amount = Some("amount".into());
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
+    let mut w = good.clone();
+    w.columns.label = "V3".into();
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
+    let mut w = good.clone();
+    w.base.base.feature_names.remove(1);
+    assert!(matches!(
+        Artifact::decode(&reseal(&w)),
+        Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))
+    ));
+    // The trees' per-amount costs need an amount column.
+    let mut w = Artifact::example_trees().to_wire();
+    w.columns.amount = None;
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    if let WireModel::Logistic { coefficients, .. } = &mut w.base.base.model {
+        coefficients.pop();
+    }
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    w.base.base.threshold = f64::NAN;
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    w.base.decision.policy = "coin_flip".into();
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    w.base.decision.calibration.slope = -1.0;
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    w.base.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = Artifact::example_trees().to_wire();
+    if let Some(d) = &mut w.base.drift {
+        d.features.pop();
+    }
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good;
+    w.base.base.feature_importance = vec![1.0; 3];
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
+}
+
+/// Every way a tree artifact can be corrupt is refused on load, by name.
+#[test]
+fn corrupt_trees_are_refused_with_a_specific_error() {
+    let good = Artifact::example_trees().to_wire();
+    type Corruption<'a> = &'a dyn Fn(&mut Vec<WireTree>, &mut f64);
+    let edit = |f: Corruption| {
+        let mut w = good.clone();
+        if let WireModel::Trees { trees, base_score } = &mut w.base.base.model {
+            f(trees, base_score);
+        }
+        match Artifact::decode(&reseal(&w)) {
+            Err(ArtifactError::InvalidModel(ModelError::BadParameter { what, why })) => {
+                alloc::format!("{what}: {why}")
+            }
+            other => panic!("expected an invalid model, got {other:?}"),
+        }
+    };
+    const L: u32 = crate::trees::LEAF;
+    let cases: [(Corruption, &str); 12] = [
+        (&|t, _| t[0].splits[0].left = 7, "out of range"),
+        (&|t, _| t[0].splits[0].right = L | 9, "out of range"),
+        (&|t, _| t[1].splits[1].left = 0, "reached twice"),
+        (&|t, _| t[0].splits[1].right = L, "reached twice"),
+        (&|t, _| t[1].splits[2].left = 2, "reached twice"),
+        (&|t, _| t[0].splits[0].feature = 30, "outside the schema"),
+        (&|t, _| t[0].splits[1].threshold = f64::NAN, "threshold must be finite"),
+        (&|t, _| t[1].leaves[3].value = f64::INFINITY, "value must be finite"),
+        (&|t, _| t[1].splits[0].cover = -1.0, "cover"),
+        (&|t, _| t[2].leaves.push(WireLeaf { value: 0.0, cover: 1.0 }), "one more leaf than splits"),
+        (&|t, _| t.clear(), "between 1 and 10,000 trees"),
+        (&|_, b| *b = f64::NAN, "base score"),
+    ];
+    for (corrupt, want) in cases {
+        let got = edit(corrupt);
+        assert!(got.contains(want), "{got:?} should mention {want:?}");
+    }
+    // An unreachable node (its parent points elsewhere, the count still adds up).
+    let got = edit(&|t, _| {
+        t[1].splits[0].right = L | 3;
+        t[1].splits[2].right = L | 3;
+    });
+    assert!(got.contains("reached twice") || got.contains("unreachable"), "{got}");
+}
+
+#[test]
+fn checksum_valid_garbage_payload_is_a_payload_error() {
+    let bytes = frame(FORMAT_VERSION, &[0xFFu8; 64]);
+    assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::Payload(_))));
+    let bytes = frame(LEGACY_VERSION, &[0xFFu8; 64]);
+    assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::Payload(_))));
+}

@@ -1,0 +1,210 @@
+// The controller: user actions (from the view) become calls on the models and the replay, and it computes
+// what the view draws. A frame is computed only when the replay's or the models' version has moved (rows
+// scored, decisions changed), so redraws with nothing new call no wasm; explanations once per row.
+import { confusion, rates } from "./lib/confusion.js";
+import { parseCsv } from "./lib/csv.js";
+import { describe, fetchText } from "./model.js";
+import { Replay } from "./replay.js";
+
+const FEED_ROWS = 40;
+const CHART_POINTS = 400;
+const EXPLAIN_TOP = 3;
+
+export class Controller {
+  #models;
+  #view;
+  #replay;
+  #explanations = new Map();
+  #drawn = ""; // the versions the frame on screen was computed from
+  #drawQueued = false;
+
+  constructor(models, view) {
+    this.#models = models;
+    this.#view = view;
+    const { schema, card } = models;
+    this.#replay = new Replay({
+      features: schema.features,
+      pacing: schema.pacing,
+      score: (transaction) => models.predict(transaction),
+      onChange: () => this.#scheduleDraw(),
+      onStatus: (text) => view.status(text),
+    });
+    view.showSchema(schema);
+    view.showModel({
+      name: card.model_name,
+      description: card.description,
+      id: card.model_id,
+      test: card.test,
+      calibration: card.calibration_test,
+      policy: card.policy,
+      served: card.policies.find((p) => p.policy === card.policy)?.test,
+      currency: card.costs.currency,
+    });
+    view.showCosts(card.costs);
+    view.setSlider(models.decider.threshold);
+    view.showDecider(models.decider);
+    view.bind({
+      play: () => this.#replay.play(() => view.pace()),
+      pause: () => this.#replay.pause(),
+      step: () => {
+        this.#replay.step();
+        this.#draw();
+      },
+      reset: () => this.#startOver(this.#replay.data, this.#replay.data.source),
+      scoreAll: () => this.#scoreEverything(),
+      threshold: (t) => this.#decide(() => models.useThreshold(t)),
+      resetPolicy: () => {
+        this.#decide(() => models.usePolicy());
+        view.setSlider(models.policyThreshold);
+      },
+      costs: () => this.#applyCosts(),
+      file: (file) => this.#loadFile(file),
+    });
+  }
+
+  /** Loads the replay file at `url` and starts over with it. */
+  async start(url) {
+    this.#view.status("Loading the replay file…");
+    const data = this.#parse(await fetchText(url));
+    this.#models.scoreAll(data); // core validates every row before the replay starts
+    this.#startOver(data, "the test split (replay.csv)");
+    this.#view.ready();
+  }
+
+  #parse(text) {
+    const { features, label, id } = this.#models.schema;
+    return parseCsv(text, features, { label, id });
+  }
+
+  /**
+   * Runs `change` on the models (a new threshold, policy or costs), then core re-decides every loaded row:
+   * the scored ones take those decisions and the net benefit over the whole loaded file is shown.
+   */
+  #decide(change = () => {}) {
+    change();
+    this.#view.showDecider(this.#models.decider);
+    const data = this.#replay.data;
+    if (!data) return; // the slider before the replay file is in: nothing to re-decide yet
+    const all = this.#models.decideAll();
+    this.#replay.redecide(all);
+    this.#view.showNetOfFile(data.n, this.#models.tally(data.labels, all, data.n));
+  }
+
+  /** Edited costs: core re-decides with them (the cost-optimal policy moves; threshold policies only re-count). */
+  #applyCosts() {
+    try {
+      this.#decide(() => this.#models.useCosts(this.#view.costs()));
+      this.#view.costsStatus("");
+    } catch (e) {
+      this.#view.costsStatus(describe(e));
+    }
+  }
+
+  #startOver(data, source) {
+    this.#replay.load(data, source);
+    this.#explanations.clear();
+    this.#models.stage(data);
+    this.#decide();
+    this.#view.startOver();
+    this.#draw(); // now, not on the next frame: the counters must never show the previous data
+  }
+
+  #scoreEverything() {
+    this.#replay.pause();
+    const data = this.#replay.data;
+    try {
+      const { out, ms, scoringMs } = this.#models.scoreAll(data);
+      this.#view.showEverything({
+        n: data.n,
+        ms,
+        scoringMs,
+        counts: confusion(out.decisions, data.labels, data.n),
+        labelled: Boolean(data.labels),
+        policy: this.#models.decider.policy,
+        money: this.#models.tally(data.labels, out.decisions, data.n),
+      });
+    } catch (e) {
+      this.#view.status(`Could not score everything: ${describe(e)}`, true);
+    }
+  }
+
+  async #loadFile(file) {
+    this.#view.fileStatus(`reading ${file.name}…`);
+    try {
+      const data = this.#parse(await file.text());
+      this.#models.scoreAll(data); // core validates every row; on a bad one the replay set stays staged
+      this.#startOver(data, file.name);
+      this.#view.fileStatus(`${file.name}: ${data.n.toLocaleString()} transactions loaded.`, true);
+    } catch (e) {
+      this.#view.fileStatus(`${file.name} was not loaded: ${describe(e)}`, false);
+    }
+  }
+
+  /** Redraws on the next animation frame (once, however often it is asked). */
+  #scheduleDraw() {
+    if (this.#drawQueued) return;
+    this.#drawQueued = true;
+    requestAnimationFrame(() => {
+      this.#drawQueued = false;
+      this.#draw();
+    });
+  }
+
+  #draw() {
+    if (!this.#replay.data) return;
+    const key = `${this.#replay.version}/${this.#models.version}`;
+    if (key === this.#drawn) return; // nothing changed since the frame on screen was computed
+    this.#drawn = key;
+    this.#view.draw(this.#frame());
+  }
+
+  /** What the view draws for the replay as it is now. */
+  #frame() {
+    const replay = this.#replay;
+    const { rows, labels, ids } = replay.data;
+    const n = replay.played;
+    const decisions = replay.decisions;
+    const probabilities = replay.probabilities;
+    const c = confusion(decisions, labels, n);
+    const { features, amount } = this.#models.schema;
+    const w = features.length;
+    const amountIdx = amount === null ? -1 : features.indexOf(amount);
+    const feed = [];
+    for (let r = n - 1; r >= Math.max(0, n - FEED_ROWS); r--) {
+      const refused = decisions[r] === 1;
+      feed.push({
+        row: r,
+        // The id column when the model has one, else the pacing column.
+        key: ids ? ids[r] : (replay.pacingValue(r) ?? ""),
+        amount: amountIdx >= 0 ? rows[r * w + amountIdx] : null,
+        probability: probabilities[r],
+        refused,
+        fraud: labels ? labels[r] === 1 : null,
+        why: refused ? this.#explanation(r) : "",
+      });
+    }
+    const start = Math.max(0, n - CHART_POINTS);
+    return {
+      scored: n,
+      flagged: c.flagged,
+      counts: labels ? c : null,
+      rates: rates(c),
+      rate: replay.rate(),
+      money: this.#models.tally(labels, decisions, n),
+      feed,
+      chart: {
+        threshold: this.#models.decider.threshold,
+        probabilities: probabilities.subarray(start, n),
+        decisions: decisions.subarray(start, n),
+        labels: labels ? labels.subarray(start, n) : null,
+        capacity: CHART_POINTS,
+      },
+    };
+  }
+
+  /** Row r's top contributions (core's, computed once per loaded row). */
+  #explanation(r) {
+    if (!this.#explanations.has(r)) this.#explanations.set(r, this.#models.explain(this.#replay.transaction(r), EXPLAIN_TOP));
+    return this.#explanations.get(r);
+  }
+}
