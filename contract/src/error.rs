@@ -98,11 +98,6 @@ fn field_errors(issues: &[FieldIssue]) -> Vec<FieldError> {
     issues.iter().map(|i| FieldError { field: i.field.clone(), code: i.kind.code() }).collect()
 }
 
-/// The one wording for "this JSON value should have been a transaction object".
-fn not_object_message(schema: &Schema, what: &str) -> String {
-    format!("a transaction must be a JSON object of the model's named features ({}), got {what}", schema.describe())
-}
-
 impl ApiError {
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
@@ -126,7 +121,7 @@ impl ApiError {
 
     /// A JSON value of type `what` where a transaction object of `schema` belongs.
     pub fn not_object(schema: &Schema, what: &str) -> ApiError {
-        ApiError::new(ErrorCode::WrongJsonType, not_object_message(schema, what))
+        ApiError::new(ErrorCode::WrongJsonType, fraud_core::not_an_object(schema, what))
     }
 
     /// Why one parsed item cannot be scored (`None`: it can).

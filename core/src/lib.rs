@@ -46,5 +46,5 @@ pub use scaler::Scaler;
 pub use schema::{Schema, SchemaError, MAX_FEATURES, PACING_FEATURE};
 pub use trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 pub use validate::{
-    validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,
+    not_an_object, validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,
 };

@@ -257,6 +257,14 @@ fn group_by_kind(issues: &mut [FieldIssue]) {
     }
 }
 
+/// What every runtime says (with [`ErrorCode::WrongJsonType`]) when a value
+/// that should have been a transaction object is not one: `found` names its
+/// type (`array`, `number`, `null`, ...). One wording for the HTTP API, the
+/// NATS consumer and the wasm bindings.
+pub fn not_an_object(schema: &Schema, found: &str) -> String {
+    format!("a transaction must be an object of the model's named features ({}), got {found}", schema.describe())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fraud_core::decision::format_money;
+use contract::{ErrorBody, ModelResponse, PredictResponse};
+use contract::{request_body, RequestId};
 use fraud_core::Schema;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -338,25 +340,15 @@ pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
         .collect())
 }
 
-/// A schema from a model card's `schema` object (`GET /model`).
-pub fn schema_of_card(card: &serde_json::Value) -> Result<Schema> {
-    let s = &card["schema"];
-    let features: Vec<String> = serde_json::from_value(s["features"].clone()).context("no schema.features")?;
-    let label = s["label"].as_str().context("no schema.label")?;
-    Schema::new(features, s["amount"].as_str(), label, s["id"].as_str()).map_err(|e| anyhow::anyhow!("{e}"))
+/// The schema a model card describes (`GET /model`).
+pub fn schema_of_card(card: &fraud_core::wire::ModelCard) -> Result<Schema> {
+    let s = &card.schema;
+    Schema::new(s.features.clone(), s.amount.as_deref(), &s.label, s.id.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The schema of an artifact file.
 pub fn schema_of_artifact(path: &std::path::Path) -> Result<Schema> {
     Ok(fraud_core::artifact::read_file(path)?.artifact.schema)
-}
-
-#[derive(serde::Deserialize)]
-struct Scored {
-    #[serde(default)]
-    id: serde_json::Value,
-    fraud_probability: f64,
-    is_fraud: bool,
 }
 
 /// No (complete) response: a timeout, or a connection that failed or dropped.
@@ -366,7 +358,11 @@ fn transport_failure(e: reqwest::Error) -> (FailureKind, String) {
 }
 
 /// One attempt: the scored result, or why it failed.
-async fn attempt(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Scored, (FailureKind, String)> {
+async fn attempt(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+) -> Result<PredictResponse<'static>, (FailureKind, String)> {
     let response = client
         .post(url)
         .header("content-type", "application/json")
@@ -377,16 +373,14 @@ async fn attempt(client: &reqwest::Client, url: &str, body: &[u8]) -> Result<Sco
     let status = response.status();
     let bytes = response.bytes().await.map_err(transport_failure)?;
     if !status.is_success() {
-        let code = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v["error"]["code"].as_str().map(String::from))
-            .unwrap_or_else(|| "no error code".into());
+        let code = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map_or_else(|_| "no error code".to_string(), |b| b.error.code.as_str().to_string());
         // 408 (we were too slow) and 429 are worth retrying like a 5xx; other 4xx are final.
         let transient = status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429;
         let kind = if transient { FailureKind::Server } else { FailureKind::Rejected };
         return Err((kind, format!("HTTP {} {code}", status.as_u16())));
     }
-    serde_json::from_slice::<Scored>(&bytes).map_err(|e| (FailureKind::BadResponse, e.to_string()))
+    serde_json::from_slice::<PredictResponse>(&bytes).map_err(|e| (FailureKind::BadResponse, e.to_string()))
 }
 
 /// Sends one transaction, retrying with exponential backoff.
@@ -398,9 +392,9 @@ async fn deliver(client: &reqwest::Client, config: &Config, body: &[u8], retries
         match attempt(client, &config.url, body).await {
             Ok(s) => {
                 let id = match s.id {
-                    serde_json::Value::String(t) => Some(t),
-                    serde_json::Value::Null => None,
-                    other => Some(other.to_string()),
+                    Some(serde_json::Value::String(t)) => Some(t),
+                    Some(other) => Some(other.to_string()),
+                    None => None,
                 };
                 return Outcome::Ok {
                     id,
@@ -438,17 +432,15 @@ async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(Sch
     let base = predict_url.rsplit_once('/').map(|(base, _)| base).context("the URL has no path")?;
     let url = format!("{base}/model");
     let bytes = client.get(&url).send().await?.error_for_status()?.bytes().await?;
-    let card: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{url} is not JSON"))?;
+    let served: ModelResponse =
+        serde_json::from_slice(&bytes).with_context(|| format!("{url} is not the contract's model card"))?;
+    let card = served.card;
     let schema = schema_of_card(&card).with_context(|| format!("{url}: the model card's schema"))?;
-    let wire: fraud_core::wire::WireCosts =
-        serde_json::from_value(card["costs"].clone()).with_context(|| format!("{url} has no costs"))?;
-    let costs = fraud_core::artifact::costs_from_wire(&wire);
+    let costs = fraud_core::artifact::costs_from_wire(&card.costs);
     costs.check().map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
-    let provenance = &card["provenance"];
-    let base_rate = match (provenance["frauds_total"].as_f64(), provenance["rows_total"].as_f64()) {
-        (Some(frauds), Some(rows)) if rows > 0.0 => frauds / rows,
-        _ => anyhow::bail!("{url} has no provenance counts"),
-    };
+    let p = &card.provenance;
+    anyhow::ensure!(p.rows_total > 0, "{url} has no provenance counts");
+    let base_rate = p.frauds_total as f64 / p.rows_total as f64;
     Ok((schema, costs, base_rate))
 }
 

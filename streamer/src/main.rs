@@ -128,11 +128,9 @@ fn run(cli: Cli) -> Result<bool> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     if cli.url.starts_with("nats://") {
-        let topology = streamer::nats::Topology {
-            reconcile: Duration::from_secs_f64(cli.reconcile_s.max(0.0)),
-            ..Default::default()
-        };
-        let summary = runtime.block_on(streamer::nats::publish(&config, &topology))?;
+        let reconcile = Duration::from_secs_f64(cli.reconcile_s.max(0.0));
+        let topology = contract::nats::Topology::default();
+        let summary = runtime.block_on(streamer::nats::publish(&config, &topology, reconcile))?;
         println!("{summary}");
         if let Some(path) = &cli.summary_json {
             std::fs::write(path, serde_json::to_vec_pretty(&summary)?)

@@ -7,42 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use async_nats::jetstream;
 use futures_util::TryStreamExt;
+use contract::nats::{Decision, Topology};
 use serde::Serialize;
 
 use crate::{load_jobs, percentile, Config};
-
-/// Where the consumer group reads and writes (its defaults are `fraud-consumer`'s).
-#[derive(Clone, Debug)]
-pub struct Topology {
-    /// Subject transactions are published to.
-    pub subject: String,
-    /// The durable consumer of the group.
-    pub stream: String,
-    /// The group's durable consumer.
-    pub durable: String,
-    /// Stream holding decisions and dead letters.
-    pub decisions_stream: String,
-    /// Decisions' subject.
-    pub decisions_subject: String,
-    /// Dead letters' subject.
-    pub dead_letter_subject: String,
-    /// How long to wait for the group to catch up before reporting.
-    pub reconcile: Duration,
-}
-
-impl Default for Topology {
-    fn default() -> Topology {
-        Topology {
-            subject: "transactions".into(),
-            stream: "TRANSACTIONS".into(),
-            durable: "scorers".into(),
-            decisions_stream: "DECISIONS".into(),
-            decisions_subject: "decisions".into(),
-            dead_letter_subject: "transactions.dead".into(),
-            reconcile: Duration::from_secs(60),
-        }
-    }
-}
 
 /// What was published and what became of it.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -106,8 +74,8 @@ async fn latencies(stream: &jetstream::stream::Stream, subject: &str, n: u64) ->
         match tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
             Ok(Some(Ok(m))) => {
                 seen += 1;
-                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap_or_default();
-                if let Some(ms) = v["latency_ms"].as_f64().filter(|ms| ms.is_finite()) {
+                let decision = serde_json::from_slice::<Decision>(&m.payload).ok();
+                if let Some(ms) = decision.map(|d| d.latency_ms).filter(|ms| ms.is_finite()) {
                     // Clocks of other hosts can put a decision a hair before its transaction: count 0.
                     micros.push((ms.max(0.0) * 1000.0).round() as u64);
                 }
@@ -129,8 +97,8 @@ async fn count(stream: &jetstream::stream::Stream, subject: &str) -> Result<u64>
 }
 
 /// Publishes `config.data` (paced as `config.pace`) to `config.url`, then waits
-/// up to `topology.reconcile` for the group to decide everything and reports.
-pub async fn publish(config: &Config, topology: &Topology) -> Result<NatsSummary> {
+/// up to `reconcile` for the group to decide everything and reports.
+pub async fn publish(config: &Config, topology: &Topology, reconcile: Duration) -> Result<NatsSummary> {
     let schema = crate::schema_of_artifact(&config.model).context("the model's schema (--model)")?;
     let jobs = load_jobs(config, &schema)?;
     let client = async_nats::connect(&config.url).await.with_context(|| format!("connecting to {}", config.url))?;
@@ -175,7 +143,7 @@ pub async fn publish(config: &Config, topology: &Topology) -> Result<NatsSummary
         .get_consumer(&topology.durable)
         .await
         .map_err(|e| anyhow::anyhow!("the consumer group's durable consumer (start fraud-consumer): {e}"))?;
-    let deadline = Instant::now() + topology.reconcile;
+    let deadline = Instant::now() + reconcile;
     loop {
         let info = consumer.info().await.context("the durable consumer's state")?;
         summary.pending = info.num_pending + info.num_ack_pending as u64;

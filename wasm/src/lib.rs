@@ -275,11 +275,7 @@ impl FraudModel {
         if !tx.is_object() || Array::is_array(tx) {
             return Err(js_error(
                 ErrorCode::WrongJsonType,
-                &format!(
-                    "a transaction must be an object of the model's {} named features (featureNames), got {}",
-                    self.model.width(),
-                    type_name(tx)
-                ),
+                &fraud_core::not_an_object(self.model.schema(), type_name(tx)),
             ));
         }
         let obj: &Object = tx.unchecked_ref();

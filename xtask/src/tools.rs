@@ -135,7 +135,7 @@ impl Tool {
                     present: Present::Imports(&["pip", "venv", "ensurepip"]),
                 },
             ),
-            Tool::Schemathesis => ("schemathesis", Source::Venv { dir: FUZZ_VENV, packages: SCHEMATHESIS }),
+            Tool::Schemathesis => ("API fuzzer", Source::Venv { dir: FUZZ_VENV, packages: SCHEMATHESIS }),
             Tool::CompareLibraries => {
                 ("compare's libraries", Source::Venv { dir: COMPARE_VENV, packages: COMPARE_PACKAGES })
             }

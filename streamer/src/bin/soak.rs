@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fraud_core::Model;
-use streamer::{request_body, RequestId};
+use contract::{request_body, BatchResponse, PredictResponse, RequestId};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -126,7 +126,7 @@ async fn connect(f: &Fixture) -> Option<BufReader<TcpStream>> {
 }
 
 fn probability(body: &[u8]) -> Option<f64> {
-    serde_json::from_slice::<serde_json::Value>(body).ok()?["fraud_probability"].as_f64()
+    serde_json::from_slice::<PredictResponse>(body).ok().map(|r| r.fraud_probability)
 }
 
 /// Valid transactions over one keep-alive connection; every score checked bit for bit.
@@ -215,11 +215,11 @@ async fn batch_client(f: Arc<Fixture>) {
         request.extend_from_slice(&b);
         match exchange(&mut c, &request).await {
             Ok((200, resp)) => {
-                let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_default();
-                let ok = (0..n).all(|k| {
-                    v["results"][k]["fraud_probability"].as_f64().map(f64::to_bits)
-                        == Some(f.model.probability(&f.rows[start + k]).to_bits())
-                });
+                let results = serde_json::from_slice::<BatchResponse>(&resp).map(|b| b.results).unwrap_or_default();
+                let ok = results.len() == n
+                    && results.iter().enumerate().all(|(k, r)| {
+                        r.fraud_probability.to_bits() == f.model.probability(&f.rows[start + k]).to_bits()
+                    });
                 if ok {
                     add(&f.counts.batch_ok)
                 } else {
