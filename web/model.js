@@ -34,8 +34,10 @@ export class Models {
   #deciding;
   #manual = false;
   #staged = null;
-  /** Bumped whenever the deciding model changes: what its decisions and tallies are cached by. */
-  version = 0;
+  #decider;
+  #schema;
+  #card;
+  #version = 0;
 
   /** Instantiates the wasm module and loads the artifact at `url`. */
   static async load(url) {
@@ -47,19 +49,41 @@ export class Models {
     this.#trained = this.#base = this.#deciding = trained;
     const card = trained.summary;
     // Read once: each getter call crosses into wasm and builds fresh JS values.
-    this.schema = {
+    this.#schema = Object.freeze({
       features: trained.featureNames,
       label: trained.labelName,
       id: trained.idName ?? null,
       amount: card.schema.amount ?? null,
-      pacing: trained.pacingName ?? null,
-    };
-    this.card = { ...card, description: trained.description };
+      pacing: trained.pacingName,
+    });
+    this.#card = Object.freeze({ ...card, description: trained.description });
+    this.#describeDecider();
   }
 
-  /** The deciding model's threshold and policy. */
+  /** The model's columns: `{ features (row order), label, id, amount, pacing }` (null where it has none). */
+  get schema() {
+    return this.#schema;
+  }
+
+  /** The trained model's card (`summary`), with its `description` in words. */
+  get card() {
+    return this.#card;
+  }
+
+  /** The deciding model's `{ threshold, policy, currency }`. */
   get decider() {
-    return { threshold: this.#deciding.threshold, policy: this.#deciding.policy, manual: this.#manual };
+    return this.#decider;
+  }
+
+  /** Bumped whenever the deciding model changes: what its decisions and tallies are cached by. */
+  get version() {
+    return this.#version;
+  }
+
+  /** The deciding model's threshold, policy and currency, read once per model (frames use them). */
+  #describeDecider() {
+    const d = this.#deciding;
+    this.#decider = Object.freeze({ threshold: d.threshold, policy: d.policy, currency: d.currency });
   }
 
   /** The threshold of the policy without the slider (with the page's costs). */
@@ -88,15 +112,16 @@ export class Models {
     const previous = this.#base;
     this.#base = base;
     this.#release(previous);
-    this.#decideWith(this.#manual ? base.withThreshold(this.#deciding.threshold) : base);
+    this.#decideWith(this.#manual ? base.withThreshold(this.decider.threshold) : base);
   }
 
   #decideWith(next) {
     const previous = this.#deciding;
     this.#deciding = next;
     this.#release(previous);
+    this.#describeDecider();
     if (this.#staged) this.stage(this.#staged);
-    this.version++;
+    this.#version++;
   }
 
   /** Frees a wasm model unless it is still in use. */
@@ -143,7 +168,7 @@ export class Models {
     if (!labels) return null;
     const figures = this.#deciding.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
     const m = Object.fromEntries(TALLY.map((k, i) => [k, figures[i]]));
-    m.currency = this.#deciding.currency;
+    m.currency = this.decider.currency;
     return m;
   }
 

@@ -22,8 +22,7 @@ export class Replay {
   #nextDue = 0;
   #runStart = 0;
   #runCount = 0;
-  /** Bumped on every change: what the controller caches a frame by. */
-  version = 0;
+  #version = 0;
 
   /**
    * `features`: the model's names in row order; `pacing`: the feature whose gaps pace the replay (seconds;
@@ -35,6 +34,11 @@ export class Replay {
     this.#score = score;
     this.#onChange = onChange;
     this.#onStatus = onStatus;
+  }
+
+  /** Bumped on every change: what the controller's frames are computed by. */
+  get version() {
+    return this.#version;
   }
 
   /** `{ rows: Float64Array (n × features, schema order), labels: Uint8Array | null, ids, n, source }`, or null. */
@@ -121,7 +125,7 @@ export class Replay {
   }
 
   #changed() {
-    this.version++;
+    this.#version++;
     this.#onChange();
   }
 

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy};
-use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
 use contract::nats::{ConsumerCounts, DeadLetter, Decision};
+use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
 use fraud_core::Artifact;
 
 const N_FEATURES: usize = 30;
@@ -159,7 +159,11 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     }
     // Past the ack wait: any redelivery has happened, and was de-duplicated.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(stream_count(&js, &config.topology.decisions_stream).await, total, "exactly one outcome per transaction");
+    assert_eq!(
+        stream_count(&js, &config.topology.decisions_stream).await,
+        total,
+        "exactly one outcome per transaction"
+    );
 
     // Read every outcome back.
     let decisions_stream = js.get_stream(&config.topology.decisions_stream).await.unwrap();

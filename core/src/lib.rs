@@ -4,12 +4,14 @@
 //! the input [`schema`] (carried by each artifact), input [`validate`]ion, the [`model`] seam
 //! (probability, decision, explanation) over its scorers — [`logistic`]
 //! regression on standardised features ([`scaler`]) and gradient-boosted
-//! [`trees`] with exact TreeSHAP — and the versioned [`artifact`] format that
-//! carries a trained model between runtimes.
+//! [`trees`] with exact TreeSHAP — the versioned [`artifact`] format that
+//! carries a trained model between runtimes (its bytes are the [`wire`] types),
+//! and the [`error`] codes every runtime reports.
 //!
 //! Why `no_std` + `alloc`: the same code is compiled for the native trainer and
-//! server, for the browser and for a Cloudflare Worker. Keeping I/O, HTTP and
-//! JSON out of this crate is what lets every runtime call it unchanged, and
+//! server, for the browser and for a Cloudflare Worker. Keeping HTTP and JSON
+//! out of this crate, and file I/O behind `std` (one function,
+//! `artifact::read_file`), is what lets every runtime call it unchanged, and
 //! computing `exp` in plain IEEE operations (and `sqrt` with `libm`), never the
 //! platform's libm, is what makes the scores bit-identical on every target.
 #![no_std]
@@ -29,15 +31,16 @@ pub mod logistic;
 pub mod model;
 pub mod scaler;
 pub mod schema;
+mod sort;
 #[cfg(any(test, feature = "test-support"))]
 mod test_support;
 pub mod trees;
 pub mod validate;
 pub mod wire;
 
-pub use artifact::{Artifact, ArtifactError, Loaded, Metrics, ModelParams, Provenance, Training};
 #[cfg(feature = "std")]
 pub use artifact::{read_file, ReadError};
+pub use artifact::{Artifact, ArtifactError, Loaded, Metrics, ModelParams, Provenance, Training};
 pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 pub use error::{BatchError, ErrorCode, ModelError};
 pub use logistic::{Logistic, LogisticWeights};
@@ -46,5 +49,6 @@ pub use scaler::Scaler;
 pub use schema::{Schema, SchemaError, MAX_FEATURES, PACING_FEATURE};
 pub use trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
 pub use validate::{
-    not_an_object, validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError, MAX_ABS_VALUE,
+    not_an_object, validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError,
+    MAX_ABS_VALUE,
 };

@@ -110,7 +110,10 @@ impl PartialSchema for ModelCardBody {
             ))
             .property("model", RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ModelRef")))
             .property("name", ObjectBuilder::new().schema_type(Type::String))
-            .property("kind", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ModelKind::ALL.map(ModelKind::as_str))))
+            .property(
+                "kind",
+                ObjectBuilder::new().schema_type(Type::String).enum_values(Some(ModelKind::ALL.map(ModelKind::as_str))),
+            )
             .property("threshold", ObjectBuilder::new().schema_type(Type::Number))
             .property(
                 "policy",

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use fraud_core::decision::format_money;
-use contract::{ErrorBody, ModelResponse, PredictResponse};
 use contract::{request_body, RequestId};
+use contract::{ErrorBody, ModelResponse, PredictResponse};
+use fraud_core::decision::format_money;
 use fraud_core::Schema;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;

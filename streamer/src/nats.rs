@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use async_nats::jetstream;
-use futures_util::TryStreamExt;
 use contract::nats::{Decision, Topology};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 
 use crate::{load_jobs, percentile, Config};

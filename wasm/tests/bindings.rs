@@ -49,8 +49,8 @@ fn getters_describe_the_model() {
     assert_eq!(m.feature_names()[29], "Amount");
     assert_eq!(m.threshold(), 0.4);
     assert_eq!(m.model_name(), "smote");
-    assert_eq!(m.pacing_name().as_deref(), Some(fraud_core::PACING_FEATURE));
-    assert_eq!(m.description(), "logistic regression");
+    assert_eq!(m.pacing_name().as_string().as_deref(), Some(fraud_core::PACING_FEATURE));
+    assert_eq!(m.description().as_string().as_deref(), Some("logistic regression"));
     assert_eq!(m.model_id(), fraud_core::artifact::model_id(&artifact().encode().unwrap()));
     let summary = m.summary();
     assert_eq!(get(&get(&summary, "provenance"), "seed").as_f64(), Some(42.0));
@@ -254,9 +254,9 @@ fn tree_models_score_explain_and_describe_themselves() {
     assert_eq!(get(&summary, "kind").as_string().as_deref(), Some("trees"));
     assert_eq!(get(&get(&summary, "parameters"), "trees").as_f64(), Some(3.0));
     assert_eq!(get(&get(&summary, "training"), "rounds").as_f64(), Some(3.0));
-    assert_eq!(m.description(), "3 boosted trees, TreeSHAP explanations");
+    assert_eq!(m.description().as_string().as_deref(), Some("3 boosted trees, TreeSHAP explanations"));
     // A sibling (another threshold) is the same scorer, described the same way.
-    assert_eq!(m.with_threshold(0.5).unwrap().description(), m.description());
+    assert_eq!(m.with_threshold(0.5).unwrap().description().as_string(), m.description().as_string());
     let top: Array = get(&summary, "feature_importance").unchecked_into();
     assert_eq!(get(&top.get(0), "feature").as_string().as_deref(), Some("V14"));
     let rows: Vec<f64> = (0..20).flat_map(|r| row(r as f64 / 4.0 - 2.5)).collect();
@@ -334,7 +334,7 @@ fn another_schema_speaks_its_own_names() {
     assert_eq!(m.feature_names(), fraud_core::schema::RETAIL_FEATURES.map(String::from).to_vec());
     assert_eq!((m.label_name(), m.id_name()), ("is_fraud".to_string(), Some("transaction_id".to_string())));
     // No `Time` column: nothing to pace by (the page replays one transaction per second).
-    assert_eq!(m.pacing_name(), None);
+    assert!(m.pacing_name().is_null());
     let o = Object::new();
     for (i, name) in fraud_core::schema::RETAIL_FEATURES.iter().enumerate() {
         Reflect::set(&o, &JsValue::from_str(name), &JsValue::from_f64(i as f64)).unwrap();

@@ -15,8 +15,10 @@ use crate::tools::{edge_dir, edge_path, esbuild_bin, tools_bin, tools_path};
 /// compile the artifact decoder (cold code) for size in its own crate while the
 /// scoring loops stay speed-optimised. Any schema (names from the artifact,
 /// the schema's checks and lookup table, the format-4 decoder, generic row
-/// widths) added 9 KB more, to ~125 KiB.
-const WASM_BUDGET_BYTES: u64 = 126 * 1024;
+/// widths) added 9 KB more, to ~125 KiB. The page's `description` and
+/// `pacingName` getters (so it never branches on the kind or names `Time`)
+/// added 1 KB, to 126.2 KiB.
+const WASM_BUDGET_BYTES: u64 = 127 * 1024;
 
 pub(crate) fn gzip_size(path: &Path) -> Option<usize> {
     let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().ok()?;

@@ -37,14 +37,8 @@ impl Artifact {
             .zip(&self.feature_importance)
             .map(|(f, &importance)| FeatureImportance { feature: f.clone(), importance })
             .collect();
-        // Insertion sort, stable (≤ 256 items; see `Model::explain`).
-        for i in 1..feature_importance.len() {
-            let mut j = i;
-            while j > 0 && feature_importance[j - 1].importance < feature_importance[j].importance {
-                feature_importance.swap(j - 1, j);
-                j -= 1;
-            }
-        }
+        // Largest first; stable, so ties keep schema order.
+        crate::sort::insertion_sort_by(&mut feature_importance, |a, b| a.importance > b.importance);
         ModelCard {
             name: self.model_name.clone(),
             kind: model.kind().as_str().into(),

@@ -28,6 +28,43 @@ fn invalid(what: &'static str, why: &'static str) -> ArtifactError {
     ArtifactError::InvalidModel(ModelError::BadParameter { what, why })
 }
 
+/// `From` both ways between an internal struct and its wire twin, field by
+/// field of the same name: those listed first copied, the `cloned` ones cloned.
+macro_rules! mirror {
+    ($internal:ident, $wire:ident: $($f:ident),* $(; cloned: $($c:ident),*)?) => {
+        impl From<&$internal> for $wire {
+            fn from(x: &$internal) -> $wire {
+                $wire { $($f: x.$f,)* $($($c: x.$c.clone(),)*)? }
+            }
+        }
+
+        impl From<&$wire> for $internal {
+            fn from(x: &$wire) -> $internal {
+                $internal { $($f: x.$f,)* $($($c: x.$c.clone(),)*)? }
+            }
+        }
+    };
+}
+
+mirror! {
+    Metrics, WireMetrics: threshold, precision, recall, f1, average_precision, roc_auc, true_positives,
+    false_positives, true_negatives, false_negatives
+}
+mirror! {
+    Provenance, WireProvenance: synthetic, rows_total, frauds_total, rows_train, rows_validation, rows_test,
+    rows_fitted, seed, train_fraction, validation_fraction, test_fraction, smote_k, smote_ratio, class_weights;
+    cloned: dataset, dataset_sha256, trainer
+}
+mirror! {
+    Tally, WireTally: transactions, frauds_stopped, frauds_missed, false_alarms, stopped_amount, missed_amount,
+    false_alarm_cost, net_benefit, accept_all, refuse_all
+}
+mirror! { Benefit, WireBenefit: fixed, per_amount }
+mirror! { ReliabilityBin, WireReliabilityBin: lower, upper, rows, mean_probability, fraud_rate }
+mirror! { Bins, WireBins: ; cloned: edges, shares }
+mirror! { SplitParams, WireSplit: feature, threshold, left, right, cover }
+mirror! { LeafParams, WireLeaf: value, cover }
+
 impl From<&Artifact> for ArtifactV4 {
     fn from(a: &Artifact) -> ArtifactV4 {
         let base = ArtifactV2 {
@@ -90,7 +127,7 @@ impl TryFrom<ArtifactV4> for Artifact {
             rule,
             params: ModelParams::from(w.model),
             training: Training::from(w.training),
-            provenance: Provenance::from(w.provenance),
+            provenance: Provenance::from(&w.provenance),
             feature_importance: w.feature_importance,
             validation: Metrics::from(&w.validation),
             test: Metrics::from(&w.test),
@@ -116,18 +153,8 @@ impl From<&ModelParams> for WireModel {
                     .trees
                     .iter()
                     .map(|t| WireTree {
-                        splits: t
-                            .splits
-                            .iter()
-                            .map(|s| WireSplit {
-                                feature: s.feature,
-                                threshold: s.threshold,
-                                left: s.left,
-                                right: s.right,
-                                cover: s.cover,
-                            })
-                            .collect(),
-                        leaves: t.leaves.iter().map(|l| WireLeaf { value: l.value, cover: l.cover }).collect(),
+                        splits: t.splits.iter().map(WireSplit::from).collect(),
+                        leaves: t.leaves.iter().map(WireLeaf::from).collect(),
                     })
                     .collect(),
             },
@@ -145,20 +172,10 @@ impl From<WireModel> for ModelParams {
             WireModel::Trees { base_score, trees } => ModelParams::Trees(TreeEnsemble {
                 base_score,
                 trees: trees
-                    .into_iter()
+                    .iter()
                     .map(|t| TreeParams {
-                        splits: t
-                            .splits
-                            .into_iter()
-                            .map(|s| SplitParams {
-                                feature: s.feature,
-                                threshold: s.threshold,
-                                left: s.left,
-                                right: s.right,
-                                cover: s.cover,
-                            })
-                            .collect(),
-                        leaves: t.leaves.into_iter().map(|l| LeafParams { value: l.value, cover: l.cover }).collect(),
+                        splits: t.splits.iter().map(SplitParams::from).collect(),
+                        leaves: t.leaves.iter().map(LeafParams::from).collect(),
                     })
                     .collect(),
             }),
@@ -230,88 +247,6 @@ impl From<WireTraining> for Training {
     }
 }
 
-impl From<&Provenance> for WireProvenance {
-    fn from(p: &Provenance) -> WireProvenance {
-        WireProvenance {
-            dataset: p.dataset.clone(),
-            dataset_sha256: p.dataset_sha256.clone(),
-            synthetic: p.synthetic,
-            rows_total: p.rows_total,
-            frauds_total: p.frauds_total,
-            rows_train: p.rows_train,
-            rows_validation: p.rows_validation,
-            rows_test: p.rows_test,
-            rows_fitted: p.rows_fitted,
-            seed: p.seed,
-            train_fraction: p.train_fraction,
-            validation_fraction: p.validation_fraction,
-            test_fraction: p.test_fraction,
-            smote_k: p.smote_k,
-            smote_ratio: p.smote_ratio,
-            class_weights: p.class_weights,
-            trainer: p.trainer.clone(),
-        }
-    }
-}
-
-impl From<WireProvenance> for Provenance {
-    fn from(p: WireProvenance) -> Provenance {
-        Provenance {
-            dataset: p.dataset,
-            dataset_sha256: p.dataset_sha256,
-            synthetic: p.synthetic,
-            rows_total: p.rows_total,
-            frauds_total: p.frauds_total,
-            rows_train: p.rows_train,
-            rows_validation: p.rows_validation,
-            rows_test: p.rows_test,
-            rows_fitted: p.rows_fitted,
-            seed: p.seed,
-            train_fraction: p.train_fraction,
-            validation_fraction: p.validation_fraction,
-            test_fraction: p.test_fraction,
-            smote_k: p.smote_k,
-            smote_ratio: p.smote_ratio,
-            class_weights: p.class_weights,
-            trainer: p.trainer,
-        }
-    }
-}
-
-impl From<&Metrics> for WireMetrics {
-    fn from(m: &Metrics) -> WireMetrics {
-        WireMetrics {
-            threshold: m.threshold,
-            precision: m.precision,
-            recall: m.recall,
-            f1: m.f1,
-            average_precision: m.average_precision,
-            roc_auc: m.roc_auc,
-            true_positives: m.true_positives,
-            false_positives: m.false_positives,
-            true_negatives: m.true_negatives,
-            false_negatives: m.false_negatives,
-        }
-    }
-}
-
-impl From<&WireMetrics> for Metrics {
-    fn from(m: &WireMetrics) -> Metrics {
-        Metrics {
-            threshold: m.threshold,
-            precision: m.precision,
-            recall: m.recall,
-            f1: m.f1,
-            average_precision: m.average_precision,
-            roc_auc: m.roc_auc,
-            true_positives: m.true_positives,
-            false_positives: m.false_positives,
-            true_negatives: m.true_negatives,
-            false_negatives: m.false_negatives,
-        }
-    }
-}
-
 impl From<&DecisionRule> for WireDecision {
     /// The threshold is not here: on the wire it is version 2's field.
     fn from(r: &DecisionRule) -> WireDecision {
@@ -345,18 +280,6 @@ impl TryFrom<&WireCalibration> for Calibration {
     }
 }
 
-impl From<&Benefit> for WireBenefit {
-    fn from(b: &Benefit) -> WireBenefit {
-        WireBenefit { fixed: b.fixed, per_amount: b.per_amount }
-    }
-}
-
-impl From<&WireBenefit> for Benefit {
-    fn from(b: &WireBenefit) -> Benefit {
-        Benefit { fixed: b.fixed, per_amount: b.per_amount }
-    }
-}
-
 impl From<&Costs> for WireCosts {
     fn from(c: &Costs) -> WireCosts {
         WireCosts {
@@ -387,40 +310,6 @@ pub fn costs_from_wire(c: &WireCosts) -> Costs {
     c.into()
 }
 
-impl From<&Tally> for WireTally {
-    fn from(t: &Tally) -> WireTally {
-        WireTally {
-            transactions: t.transactions,
-            frauds_stopped: t.frauds_stopped,
-            frauds_missed: t.frauds_missed,
-            false_alarms: t.false_alarms,
-            stopped_amount: t.stopped_amount,
-            missed_amount: t.missed_amount,
-            false_alarm_cost: t.false_alarm_cost,
-            net_benefit: t.net_benefit,
-            accept_all: t.accept_all,
-            refuse_all: t.refuse_all,
-        }
-    }
-}
-
-impl From<&WireTally> for Tally {
-    fn from(t: &WireTally) -> Tally {
-        Tally {
-            transactions: t.transactions,
-            frauds_stopped: t.frauds_stopped,
-            frauds_missed: t.frauds_missed,
-            false_alarms: t.false_alarms,
-            stopped_amount: t.stopped_amount,
-            missed_amount: t.missed_amount,
-            false_alarm_cost: t.false_alarm_cost,
-            net_benefit: t.net_benefit,
-            accept_all: t.accept_all,
-            refuse_all: t.refuse_all,
-        }
-    }
-}
-
 impl From<&PolicyReport> for WirePolicyReport {
     fn from(p: &PolicyReport) -> WirePolicyReport {
         WirePolicyReport {
@@ -445,30 +334,6 @@ impl TryFrom<&WirePolicyReport> for PolicyReport {
     }
 }
 
-impl From<&ReliabilityBin> for WireReliabilityBin {
-    fn from(b: &ReliabilityBin) -> WireReliabilityBin {
-        WireReliabilityBin {
-            lower: b.lower,
-            upper: b.upper,
-            rows: b.rows,
-            mean_probability: b.mean_probability,
-            fraud_rate: b.fraud_rate,
-        }
-    }
-}
-
-impl From<&WireReliabilityBin> for ReliabilityBin {
-    fn from(b: &WireReliabilityBin) -> ReliabilityBin {
-        ReliabilityBin {
-            lower: b.lower,
-            upper: b.upper,
-            rows: b.rows,
-            mean_probability: b.mean_probability,
-            fraud_rate: b.fraud_rate,
-        }
-    }
-}
-
 impl From<&CalibrationReport> for WireCalibrationReport {
     fn from(r: &CalibrationReport) -> WireCalibrationReport {
         WireCalibrationReport {
@@ -490,18 +355,6 @@ impl From<&WireCalibrationReport> for CalibrationReport {
             observed_frauds: r.observed_frauds,
             reliability: r.reliability.iter().map(ReliabilityBin::from).collect(),
         }
-    }
-}
-
-impl From<&Bins> for WireBins {
-    fn from(b: &Bins) -> WireBins {
-        WireBins { edges: b.edges.clone(), shares: b.shares.clone() }
-    }
-}
-
-impl From<&WireBins> for Bins {
-    fn from(b: &WireBins) -> Bins {
-        Bins { edges: b.edges.clone(), shares: b.shares.clone() }
     }
 }
 

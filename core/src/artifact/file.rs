@@ -116,7 +116,10 @@ mod tests {
         let e = read_file(&invalid).unwrap_err();
         let ReadError::Invalid { source, .. } = &e else { panic!("{e:?}") };
         assert!(matches!(source, ArtifactError::InvalidModel(_)));
-        assert_eq!(chain(&e), alloc::format!("{} is not a usable model artifact: {}", invalid.display(), source.full_message()));
+        assert_eq!(
+            chain(&e),
+            alloc::format!("{} is not a usable model artifact: {}", invalid.display(), source.full_message())
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -26,7 +26,7 @@
 //! Here: the internal types, and loading and encoding. Beside it: `frame.rs`
 //! (the bytes around the payload, CRC-32, [`model_id`], [`ArtifactError`]),
 //! `convert.rs` (internal ⇄ wire, `From`/`TryFrom`), `card.rs`
-//! ([`Artifact::card`]), `file.rs` ([`read_file`], with `std`); the example
+//! ([`Artifact::card`]), `file.rs` (`read_file`, with `std`); the example
 //! artifacts are `crate::test_support`'s.
 
 use alloc::format;
@@ -259,7 +259,6 @@ pub struct Artifact {
     /// The training reference for drift monitoring (none in older files).
     pub drift: Option<DriftReference>,
 }
-
 
 /// A checked artifact, its scoring model, and what identifies the file.
 #[derive(Clone, Debug, PartialEq)]

@@ -39,6 +39,16 @@ fn json_round_trip_gives_identical_model() {
     }
 }
 
+/// Checks `got` against fixture `file` (`PIN_FIXTURES=1` writes a missing one).
+fn pinned(file: &str, got: &str, what: &str) {
+    let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+    match std::fs::read_to_string(&path) {
+        Ok(want) => assert_eq!(got.trim(), want.trim(), "{file}: {what} changed"),
+        Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
+        Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
+    }
+}
+
 /// The wire formats are pinned: renaming or reshaping an internal type must
 /// not change a byte. (Regenerate only for a deliberate format change, with
 /// a new version number.)
@@ -49,13 +59,7 @@ fn artifact_bytes_are_pinned() {
         (Artifact::example_trees(), "trees-v4.hex"),
         (Artifact::example_retail(), "retail-v4.hex"),
     ] {
-        let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
-        let got = hex(&a.encode().unwrap());
-        match std::fs::read_to_string(&path) {
-            Ok(want) => assert_eq!(got, want.trim(), "{file}: the encoding changed"),
-            Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
-            Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
-        }
+        pinned(file, &hex(&a.encode().unwrap()), "the encoding");
     }
 }
 
@@ -67,13 +71,7 @@ fn card_json_is_pinned() {
         (Artifact::example_retail(), "retail-card.json"),
     ] {
         let model = a.model().unwrap();
-        let got = serde_json::to_string_pretty(&a.card(&model)).unwrap();
-        let path = alloc::format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
-        match std::fs::read_to_string(&path) {
-            Ok(want) => assert_eq!(got.trim(), want.trim(), "{file}: the card changed"),
-            Err(_) if std::env::var_os("PIN_FIXTURES").is_some() => std::fs::write(&path, got).unwrap(),
-            Err(e) => panic!("{path}: {e} (PIN_FIXTURES=1 writes it)"),
-        }
+        pinned(file, &serde_json::to_string_pretty(&a.card(&model)).unwrap(), "the card");
     }
 }
 
@@ -204,10 +202,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::SchemaMismatch(_))));
     let mut w = good.clone();
     w.base.base.feature_names.remove(1);
-    assert!(matches!(
-        Artifact::decode(&reseal(&w)),
-        Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))
-    ));
+    assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))));
     // The trees' per-amount costs need an amount column.
     let mut w = Artifact::example_trees().to_wire();
     w.columns.amount = None;

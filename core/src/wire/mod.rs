@@ -197,7 +197,6 @@ pub enum WireTraining {
     },
 }
 
-
 /// One outcome's value: `fixed + per_amount · amount`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct WireBenefit {
@@ -333,4 +332,3 @@ pub struct WireDriftReference {
     /// Share of validation the served policy refuses.
     pub flagged_rate: f64,
 }
-

@@ -123,4 +123,3 @@ impl From<ArtifactV1> for ArtifactV2 {
         }
     }
 }
-

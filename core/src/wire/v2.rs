@@ -31,7 +31,6 @@ pub struct ArtifactV2 {
     pub test: WireMetrics,
 }
 
-
 /// A version-2 payload read as version 3: the rule it was served with —
 /// uncalibrated, at its F1 threshold, the default costs — and no figures.
 impl From<ArtifactV2> for ArtifactV3 {

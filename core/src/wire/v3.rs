@@ -30,7 +30,6 @@ pub struct ArtifactV3 {
     pub drift: Option<WireDriftReference>,
 }
 
-
 /// A version-3 payload read as version 4: the Kaggle file's columns (the
 /// loader checks its features are the Kaggle file's).
 impl From<ArtifactV3> for ArtifactV4 {

@@ -29,4 +29,3 @@ pub struct ArtifactV4 {
     /// Label, id and amount columns.
     pub columns: WireColumns,
 }
-

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use fraud_core::Model;
 use contract::{request_body, BatchResponse, PredictResponse, RequestId};
+use fraud_core::Model;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
