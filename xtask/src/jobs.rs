@@ -10,7 +10,7 @@ use crate::bundle::{build_site, build_wasm, build_worker};
 use crate::checks::{parity, soak, stream_through_a_crash};
 use crate::cmd::{build_release, sh, step};
 use crate::models::{real_data, train_kind, KINDS};
-use crate::processes::{consumer, fraud_server, nats_server, wait_healthy, wrangler_dev, ServerConfig};
+use crate::processes::{consumer, fraud_server, nats_server, wait_healthy, wrangler_dev, ServerConfig, WranglerConfig};
 use crate::tools::{self, Tool};
 
 /// How the main job streams its test transactions.
@@ -145,7 +145,7 @@ pub(crate) fn edge_dev(port: u16) -> Result<()> {
     tools::ensure(tools::EDGE)?;
     build_worker(Path::new("model/model.bin"))?;
     step(&format!("wrangler dev on http://127.0.0.1:{port} (Ctrl-C to stop)"));
-    let mut wrangler = wrangler_dev(port, None)?;
+    let mut wrangler = wrangler_dev(&WranglerConfig { port, ..WranglerConfig::default() })?;
     let cold = wait_healthy(&mut wrangler, port, std::time::Duration::from_secs(120))?;
     eprintln!(
         "\nthe Worker answers on http://127.0.0.1:{port} (first 200 after {:.1} s)\n\

@@ -4,29 +4,28 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use contract::{request_body, RequestId};
 
 use crate::cmd::{build_release, step};
 use crate::processes::{fraud_server, ServerConfig};
 use crate::tools::{self, Tool};
 
-/// The first `n` rows of a replay CSV as JSON transaction objects of the
-/// schema of the artifact at `model` (the file's values are already JSON
-/// numbers: shortest round-trip decimals).
+/// The first `n` rows of a replay CSV as `/predict` bodies for the model at
+/// `model`, written by the contract's `request_body` (shortest round-trip
+/// decimals, the file's id column as each body's `id`).
 pub(crate) fn replay_transactions(path: &Path, model: &Path, n: usize) -> Result<Vec<String>> {
-    let bytes = std::fs::read(model).with_context(|| format!("reading {}", model.display()))?;
-    let fraud_core::Loaded { artifact, .. } =
-        fraud_core::Artifact::load(&bytes).with_context(|| format!("loading {}", model.display()))?;
-    let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(&artifact.schema) };
-    let table = dataset::read_csv(path, &spec).with_context(|| format!("reading {}", path.display()))?;
-    table
+    let schema = fraud_core::artifact::read_file(model)?.artifact.schema;
+    let table = dataset::read_csv(path, &dataset::Spec::of_schema(&schema))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(table
         .rows()
         .take(n)
-        .map(|row| {
-            let object: serde_json::Map<String, serde_json::Value> =
-                table.names().iter().zip(row).map(|(name, &v)| (name.clone(), v.into())).collect();
-            Ok(serde_json::to_string(&object)?)
+        .enumerate()
+        .map(|(i, row)| {
+            let id = table.ids().map_or(RequestId::Row(i), |(_, ids)| RequestId::Text(&ids[i]));
+            String::from_utf8_lossy(&request_body(id, schema.features(), row)).into_owned()
         })
-        .collect()
+        .collect())
 }
 
 pub(crate) fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {

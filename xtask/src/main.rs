@@ -11,6 +11,7 @@ mod compare;
 mod data;
 mod edge;
 mod fuzz;
+mod http;
 mod jobs;
 mod load;
 mod models;

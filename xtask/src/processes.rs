@@ -209,17 +209,6 @@ pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The status code of `GET {path}` on 127.0.0.1:port, if anything answers.
-pub(crate) fn http_status(port: u16, path: &str) -> Option<u16> {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    conn.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(conn, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut head = [0u8; 12];
-    conn.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
 /// How to start the release `fraud-server`.
 #[derive(Clone, Debug)]
 pub(crate) struct ServerConfig {
@@ -261,30 +250,54 @@ pub(crate) fn fraud_server(config: &ServerConfig) -> Result<Supervised> {
     }
 }
 
-/// Starts `wrangler dev` on 127.0.0.1:`port` (directly, not via npx, so its
-/// process id is ours), its output into `log` when given.
-pub(crate) fn wrangler_dev(port: u16, log: Option<&Path>) -> Result<Supervised> {
+/// How to start `wrangler dev`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WranglerConfig {
+    /// Where the Worker answers, on 127.0.0.1.
+    pub(crate) port: u16,
+    /// The DevTools inspector's port (wrangler's default, 9229, when `None`).
+    pub(crate) inspector_port: Option<u16>,
+    /// A file for its output (else the terminal).
+    pub(crate) log: Option<PathBuf>,
+}
+
+/// Starts `wrangler dev` (directly, not via npx, so its process id is ours).
+pub(crate) fn wrangler_dev(config: &WranglerConfig) -> Result<Supervised> {
     let mut cmd = Command::new(edge_bin("wrangler"));
-    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string(), "--show-interactive-dev-session=false"])
+    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &config.port.to_string()])
+        .arg("--show-interactive-dev-session=false")
         .current_dir(edge_dir())
         .env("PATH", edge_path())
         .env("WRANGLER_SEND_METRICS", "false")
         .env("WRANGLER_SEND_ERROR_REPORTS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
-    if let Some(log) = log {
+    if let Some(port) = config.inspector_port {
+        cmd.args(["--inspector-port", &port.to_string()]);
+    }
+    if let Some(log) = &config.log {
         let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         cmd.stdout(file.try_clone()?).stderr(file);
     }
     // SIGINT, as Ctrl-C would: it stops workerd too.
     let stopping = Stopping { signal: Signal::Int, grace: Duration::from_secs(10) };
     let mut wrangler = Supervised::spawn("wrangler dev", &mut cmd, stopping)?;
-    wrangler.url = Some(format!("http://127.0.0.1:{port}"));
+    wrangler.url = Some(format!("http://127.0.0.1:{}", config.port));
     Ok(wrangler)
+}
+
+/// The runtime processes (workerd) a supervised process started, by id and start time:
+/// the same set before and after a run means the runtime was not restarted.
+pub(crate) fn runtime_processes(parent: &Supervised) -> Vec<(u32, u64)> {
+    descendants(parent.pid())
+        .into_iter()
+        .filter(|p| std::fs::read_to_string(format!("/proc/{}/comm", p.pid)).is_ok_and(|c| c.trim() == "workerd"))
+        .map(|p| (p.pid, p.started))
+        .collect()
 }
 
 /// Waits for a Worker under `wrangler dev` to answer `/health` with 200; returns how long that took.
 pub(crate) fn wait_healthy(wrangler: &mut Supervised, port: u16, limit: Duration) -> Result<Duration> {
-    wrangler.wait_until("a 200 from /health", limit, || http_status(port, "/health") == Some(200))
+    wrangler.wait_until("a 200 from /health", limit, || crate::http::status(port, "/health") == Some(200))
 }
 
 /// Starts nats-server with JetStream on a free loopback port, its data in `dir`,

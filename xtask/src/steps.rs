@@ -290,6 +290,19 @@ fn faults_step(ctx: &mut Ctx) -> Result<()> {
     stream_through_a_crash(&dir)
 }
 
+/// How long each step took (the CI budget is read off these).
+#[derive(Default)]
+struct Timings(Vec<(String, f64)>);
+
+impl Timings {
+    fn time<T>(&mut self, name: String, run: impl FnOnce() -> Result<T>) -> Result<T> {
+        let t = Instant::now();
+        let value = run()?;
+        self.0.push((name, t.elapsed().as_secs_f64()));
+        Ok(value)
+    }
+}
+
 /// Prints the steps.
 fn list() {
     let width = STEPS.iter().map(|s| s.name.len()).max().unwrap_or(0);
@@ -312,14 +325,12 @@ pub(crate) fn test(options: &TestOptions) -> Result<()> {
     let models: Vec<&Checked> = KINDS.iter().filter(|m| options.model.as_ref().is_none_or(|n| n == m.name)).collect();
     let training = if options.only.is_empty() { Training::Fresh } else { Training::Reuse };
     let mut ctx = Ctx { training, built: HashSet::new(), trained: HashSet::new(), worker: None };
-    let mut timings: Vec<(String, f64)> = Vec::new();
+    let mut timings = Timings::default();
     let mut i = 0;
     while i < chosen.len() {
         match chosen[i].run {
             Run::Once(run) => {
-                let t = Instant::now();
-                run(&mut ctx)?;
-                timings.push((chosen[i].name.to_string(), t.elapsed().as_secs_f64()));
+                timings.time(chosen[i].name.to_string(), || run(&mut ctx))?;
                 i += 1;
             }
             Run::PerModel(_) => {
@@ -327,12 +338,10 @@ pub(crate) fn test(options: &TestOptions) -> Result<()> {
                 let group: Vec<&Step> =
                     chosen[i..].iter().take_while(|s| matches!(s.run, Run::PerModel(_))).copied().collect();
                 for model in &models {
-                    let dir = ctx.model(model)?;
+                    let dir = timings.time(format!("model ({})", model.name), || ctx.model(model))?;
                     for s in &group {
                         if let Run::PerModel(run) = s.run {
-                            let t = Instant::now();
-                            run(&mut ctx, model, &dir)?;
-                            timings.push((format!("{} ({})", s.name, model.name), t.elapsed().as_secs_f64()));
+                            timings.time(format!("{} ({})", s.name, model.name), || run(&mut ctx, model, &dir))?;
                         }
                     }
                 }
@@ -341,10 +350,10 @@ pub(crate) fn test(options: &TestOptions) -> Result<()> {
         }
     }
     step("timings");
-    for (name, seconds) in &timings {
+    for (name, seconds) in &timings.0 {
         eprintln!("{seconds:7.1} s  {name}");
     }
-    let what = if options.only.is_empty() { "all tests".to_string() } else { format!("{} step(s)", timings.len()) };
+    let what = if options.only.is_empty() { "all tests".to_string() } else { "the chosen steps".to_string() };
     eprintln!("\n{what} passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }
