@@ -119,7 +119,7 @@ pub fn app_with(served: Arc<Served>, origins: &AllowedOrigins) -> Router {
         .route("/model", get(model_card))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs))
-        .fallback(not_found)
+        .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(served)
         .layer(origins.layer())
@@ -164,7 +164,22 @@ pub async fn not_found(uri: Uri) -> HttpError {
     )
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> HttpError {
+/// Reads and drops what is left of a request's body (up to [`MAX_BODY_BYTES`])
+/// before an error is answered without it. An unread body makes the runtime
+/// close the connection after the answer, and `wrangler dev`'s proxy, which
+/// pools connections to the Worker, then loses the next request sent on it
+/// ("Network connection lost"): the Worker must leave its connections reusable.
+async fn drain(body: Body) {
+    let _ = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+}
+
+async fn no_route(uri: Uri, body: Body) -> HttpError {
+    drain(body).await;
+    not_found(uri).await
+}
+
+async fn method_not_allowed(method: Method, uri: Uri, body: Body) -> HttpError {
+    drain(body).await;
     let allowed = if uri.path().starts_with("/predict") { "POST" } else { "GET" };
     HttpError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {}; use {allowed}", uri.path()))
 }
@@ -191,7 +206,10 @@ fn too_large(limit: usize) -> HttpError {
 /// Reads the whole body, refusing more than `limit` bytes (before reading,
 /// when Content-Length already says so).
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, HttpError> {
-    check_content_type(headers)?;
+    if let Err(e) = check_content_type(headers) {
+        drain(body).await;
+        return Err(e);
+    }
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
@@ -254,8 +272,9 @@ pub(crate) async fn predict(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
-    let explain = explain_param(&uri, s.model.width())?;
+    // The body first (see `drain`), then the query.
     let bytes = read_body(&headers, body, MAX_BODY_BYTES).await?;
+    let explain = explain_param(&uri, s.model.width())?;
     let parsed = match parse::transaction(&bytes, s.model.schema()).map_err(ApiError::body)? {
         Item::Object(parsed) => parsed,
         Item::NotObject(what) => return Err(ApiError::not_object(s.model.schema(), what).into()),
@@ -299,8 +318,8 @@ pub(crate) async fn predict_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
-    let explain = explain_param(&uri, s.model.width())?;
     let bytes = read_body(&headers, body, MAX_BATCH_BODY_BYTES).await?;
+    let explain = explain_param(&uri, s.model.width())?;
     let batch = parse::batch(&bytes, MAX_BATCH, s.model.schema()).map_err(ApiError::body)?;
     if batch.total > MAX_BATCH {
         return Err(HttpError::new(
