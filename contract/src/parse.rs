@@ -139,41 +139,60 @@ impl<'de> Visitor<'de> for TypeName {
     }
 }
 
-/// A feature value: a number, or the type of whatever else it was.
-struct Raw(RawValue);
+/// A feature value: a number, a string (borrowed from the body when it has no
+/// escapes), `null`, or the type of whatever else it was.
+enum Raw<'de> {
+    Value(RawValue<'static>),
+    Text(Cow<'de, str>),
+}
 
-impl<'de> Deserialize<'de> for Raw {
+impl Raw<'_> {
+    fn value(&self) -> RawValue<'_> {
+        match self {
+            Raw::Value(v) => *v,
+            Raw::Text(t) => RawValue::Text(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct RawVisitor;
         impl<'de> Visitor<'de> for RawVisitor {
-            type Value = Raw;
+            type Value = Raw<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number")
+                f.write_str("a number, a string or null")
             }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Raw, E> {
-                Ok(Raw(RawValue::Number(v)))
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Value(RawValue::Number(v)))
             }
             // Integers round to the nearest double, exactly as JavaScript reads them.
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Raw, E> {
-                Ok(Raw(RawValue::Number(v as f64)))
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Value(RawValue::Number(v as f64)))
             }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Raw, E> {
-                Ok(Raw(RawValue::Number(v as f64)))
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Value(RawValue::Number(v as f64)))
             }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Raw, E> {
-                TypeName.visit_bool(v).map(|t| Raw(RawValue::NotNumber(t)))
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Raw<'de>, E> {
+                TypeName.visit_bool(v).map(|t| Raw::Value(RawValue::NotNumber(t)))
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Raw, E> {
-                TypeName.visit_str(v).map(|t| Raw(RawValue::NotNumber(t)))
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Raw<'de>, E> {
+                Ok(Raw::Text(Cow::Borrowed(v)))
             }
-            fn visit_unit<E: serde::de::Error>(self) -> Result<Raw, E> {
-                TypeName.visit_unit().map(|t| Raw(RawValue::NotNumber(t)))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Raw<'de>, E> {
+                Ok(Raw::Text(Cow::Owned(v.to_owned())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Raw, A::Error> {
-                TypeName.visit_seq(seq).map(|t| Raw(RawValue::NotNumber(t)))
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Raw<'de>, E> {
+                Ok(Raw::Text(Cow::Owned(v)))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Raw, A::Error> {
-                TypeName.visit_map(map).map(|t| Raw(RawValue::NotNumber(t)))
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Raw<'de>, E> {
+                Ok(Raw::Value(RawValue::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Raw<'de>, A::Error> {
+                TypeName.visit_seq(seq).map(|t| Raw::Value(RawValue::NotNumber(t)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Raw<'de>, A::Error> {
+                TypeName.visit_map(map).map(|t| Raw::Value(RawValue::NotNumber(t)))
             }
         }
         d.deserialize_any(RawVisitor)
@@ -225,7 +244,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
         // Room for the schema plus a few stray fields without reallocating.
-        let mut fields: Vec<(Key<'de>, RawValue)> = Vec::with_capacity(self.schema.len() + 2);
+        let mut fields: Vec<(Key<'de>, Raw<'de>)> = Vec::with_capacity(self.schema.len() + 2);
         let mut id = None;
         while let Some(key) = map.next_key::<Key<'de>>()? {
             if key.0 == "id" {
@@ -234,11 +253,11 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
                 }
                 id = Some(map.next_value::<Id>()?.0);
             } else {
-                let Raw(value) = map.next_value()?;
+                let value: Raw<'de> = map.next_value()?;
                 fields.push((key, value));
             }
         }
-        let transaction = validate_fields(self.schema, fields.iter().map(|(k, v)| (k.0.as_ref(), *v)));
+        let transaction = validate_fields(self.schema, fields.iter().map(|(k, v)| (k.0.as_ref(), v.value())));
         Ok(Item::Object(Parsed { id, transaction }))
     }
     fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Item, E> {

@@ -51,11 +51,14 @@ pub enum ErrorCode {
     Timeout,
     /// A query parameter with an unusable value (e.g. `?explain=abc`).
     InvalidParameter,
+    /// A categorical feature's value that is not a category: a number where a
+    /// text category is expected, or a row value that is not one of its codes.
+    NotACategory,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::MissingField,
         ErrorCode::UnknownField,
         ErrorCode::DuplicateField,
@@ -76,6 +79,7 @@ impl ErrorCode {
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
         ErrorCode::InvalidParameter,
+        ErrorCode::NotACategory,
     ];
 
     /// The wire spelling.
@@ -101,6 +105,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
             ErrorCode::InvalidParameter => "invalid_parameter",
+            ErrorCode::NotACategory => "not_a_category",
         }
     }
 }

@@ -23,6 +23,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod artifact;
+pub mod categories;
 pub mod decision;
 pub mod drift;
 pub mod error;
@@ -40,7 +41,8 @@ pub mod wire;
 
 #[cfg(feature = "std")]
 pub use artifact::{read_file, ReadError};
-pub use artifact::{Artifact, ArtifactError, Loaded, Metrics, ModelParams, Provenance, Training};
+pub use artifact::{Artifact, ArtifactError, Loaded, Metrics, ModelParams, Provenance, Tabular, Training};
+pub use categories::{Categories, Vocabulary, VocabularyError, MAX_CATEGORIES};
 pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 pub use error::{BatchError, ErrorCode, ModelError};
 pub use logistic::{Logistic, LogisticWeights};

@@ -13,6 +13,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::categories::{Categories, Vocabulary, VocabularyError};
+
 /// The most features a schema may have (the trainer, the artifact and every
 /// runtime refuse more; a request body stays a few kilobytes).
 pub const MAX_FEATURES: usize = 256;
@@ -84,6 +86,13 @@ struct Inner {
     id: Option<String>,
     /// Open addressing: slot → feature index, `EMPTY_SLOT` when free.
     slots: Vec<u16>,
+    /// Per feature: its categories when categorical, `None` when numeric.
+    kinds: Vec<Option<Categories>>,
+    /// Whether a value may be missing (NaN inside core; JSON `null`, an empty
+    /// CSV field): any feature of a model of format 5 or later, none before.
+    accepts_missing: bool,
+    /// Some feature is categorical (cached: the batch paths ask per row).
+    categorical: bool,
 }
 
 /// Why a list of columns is not a usable schema.
@@ -120,6 +129,18 @@ pub enum SchemaError {
         /// The name.
         name: String,
     },
+    /// Feature kinds that do not match the features (count, or a categorical amount).
+    BadKinds {
+        /// Why.
+        why: &'static str,
+    },
+    /// A categorical feature's vocabulary is unusable.
+    BadVocabulary {
+        /// The feature.
+        feature: String,
+        /// Why.
+        error: VocabularyError,
+    },
 }
 
 impl fmt::Display for SchemaError {
@@ -135,6 +156,17 @@ impl fmt::Display for SchemaError {
             SchemaError::Overlap { name, what } => write!(f, "column \"{name}\" is {what}"),
             SchemaError::AmountNotFeature { name } => {
                 write!(f, "the amount column \"{name}\" is not one of the features")
+            }
+            SchemaError::BadKinds { why } => write!(f, "feature kinds: {why}"),
+            SchemaError::BadVocabulary { feature, error } => {
+                write!(f, "the categories of \"{feature}\": ")?;
+                match error {
+                    VocabularyError::TooMany(n) => write!(f, "{n} kept, at most 255"),
+                    VocabularyError::Duplicate(c) => write!(f, "\"{c}\" is listed twice"),
+                    VocabularyError::Bad(c) => {
+                        write!(f, "\"{c}\" is empty, too long, not finite or has control characters")
+                    }
+                }
             }
         }
     }
@@ -217,7 +249,17 @@ impl Schema {
                 }
             }
         }
-        let mut schema = Inner { features, amount: None, label: label.to_string(), id: id.map(str::to_string), slots };
+        let kinds = vec![None; features.len()];
+        let mut schema = Inner {
+            features,
+            amount: None,
+            label: label.to_string(),
+            id: id.map(str::to_string),
+            slots,
+            kinds,
+            accepts_missing: false,
+            categorical: false,
+        };
         let lookup = |name: &str| Schema::lookup(&schema, name);
         if lookup(label).is_some() {
             return Err(SchemaError::Overlap { name: label.to_string(), what: "both the label and a feature" });
@@ -237,6 +279,69 @@ impl Schema {
             }
         }
         Ok(Schema(Arc::new(schema)))
+    }
+
+    /// This schema with each feature's kind (`None`: numeric; a vocabulary:
+    /// categorical) and whether values may be missing. The amount is numeric.
+    pub fn with_kinds(&self, kinds: Vec<Option<Vocabulary>>, accepts_missing: bool) -> Result<Schema, SchemaError> {
+        if kinds.len() != self.len() {
+            return Err(SchemaError::BadKinds { why: "one kind per feature" });
+        }
+        if let Some(a) = self.amount() {
+            if kinds[a].is_some() {
+                return Err(SchemaError::BadKinds { why: "the amount is a number, not a category" });
+            }
+        }
+        let mut checked = Vec::with_capacity(kinds.len());
+        for (i, kind) in kinds.into_iter().enumerate() {
+            checked.push(match kind {
+                None => None,
+                Some(v) => Some(
+                    Categories::new(v)
+                        .map_err(|error| SchemaError::BadVocabulary { feature: self.name(i).to_string(), error })?,
+                ),
+            });
+        }
+        let inner = &self.0;
+        let categorical = checked.iter().any(Option::is_some);
+        Ok(Schema(Arc::new(Inner {
+            categorical,
+            features: inner.features.clone(),
+            amount: inner.amount,
+            label: inner.label.clone(),
+            id: inner.id.clone(),
+            slots: inner.slots.clone(),
+            kinds: checked,
+            accepts_missing,
+        })))
+    }
+
+    /// Feature `i`'s categories, when it is categorical.
+    #[inline]
+    pub fn categories(&self, i: usize) -> Option<&Categories> {
+        self.0.kinds[i].as_ref()
+    }
+
+    /// Per feature, true when categorical.
+    pub fn categorical_mask(&self) -> Vec<bool> {
+        self.0.kinds.iter().map(Option::is_some).collect()
+    }
+
+    /// True when some feature is categorical.
+    #[inline]
+    pub fn has_categorical(&self) -> bool {
+        self.0.categorical
+    }
+
+    /// Whether values may be missing (any feature; a model of format 5 or later).
+    #[inline]
+    pub fn accepts_missing(&self) -> bool {
+        self.0.accepts_missing
+    }
+
+    /// True when the schema needs format 5 (categories or missing values).
+    pub fn is_tabular(&self) -> bool {
+        self.accepts_missing() || self.has_categorical()
     }
 
     /// The Kaggle file's schema: `Time, V1..V28, Amount`, label `Class`, amount `Amount`, no id.

@@ -7,16 +7,18 @@
 
 use alloc::vec::Vec;
 
+use crate::artifact::Tabular;
 use crate::artifact::{
     Artifact, CalibrationReport, LogisticTraining, Metrics, ModelParams, PolicyReport, Provenance, ReliabilityBin,
     Training, TreesTraining,
 };
+use crate::categories::Vocabulary;
 use crate::decision::{Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 use crate::drift::{Bins, DriftReference};
 use crate::logistic::LogisticWeights;
 use crate::scaler::Scaler;
 use crate::schema::{Schema, CREDITCARD_FEATURES};
-use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams};
+use crate::trees::{CategorySet, LeafParams, SplitParams, TreeEnsemble, TreeParams};
 
 impl Artifact {
     /// A small, valid, made-up logistic artifact for the tests of every crate
@@ -45,6 +47,7 @@ impl Artifact {
             calibration_test: None,
             policies: Vec::new(),
             drift: None,
+            tabular: Default::default(),
         }
     }
 
@@ -86,6 +89,8 @@ impl Artifact {
             left,
             right,
             cover,
+            missing_left: true,
+            categories: None,
         };
         let leaf = |value: f64, cover: f64| LeafParams { value, cover };
         const L: u32 = crate::trees::LEAF;
@@ -115,7 +120,7 @@ impl Artifact {
                 threshold: 0.375,
                 costs: Costs { currency: "CHF".into(), ..Costs::default() },
             },
-            params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees }),
+            params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees, category_sets: Vec::new() }),
             training: Training::Trees(TreesTraining {
                 learning_rate: 0.05,
                 max_leaves: 31,
@@ -171,6 +176,107 @@ impl Artifact {
                 base_rate: 0.00172,
                 flagged_rate: 0.0015,
             }),
+            tabular: Default::default(),
+        }
+    }
+
+    /// The payments schema of the format-5 examples: a numeric amount, a text
+    /// country, a numeric-coded merchant category code and a numeric IP
+    /// distance, any of them possibly missing.
+    pub fn payments_schema() -> Schema {
+        let base = Schema::new(
+            alloc::vec!["amount".into(), "country".into(), "mcc_code".into(), "ip_distance_km".into()],
+            Some("amount"),
+            "is_fraud",
+            Some("payment_id"),
+        )
+        .expect("a valid schema");
+        base.with_kinds(
+            alloc::vec![
+                None,
+                Some(Vocabulary::Text(alloc::vec!["C00".into(), "C05".into(), "C17".into()])),
+                Some(Vocabulary::Numbers(alloc::vec![5411.0, 7995.0])),
+                None,
+            ],
+            true,
+        )
+        .expect("valid kinds")
+    }
+
+    fn payments_tabular() -> Tabular {
+        Tabular {
+            missing_rates: alloc::vec![0.0, 0.03125, 0.0, 0.25],
+            other_rates: alloc::vec![0.0, 0.0625, 0.125, 0.0],
+            indicators: Vec::new(),
+        }
+    }
+
+    /// A made-up format-5 tree artifact over [`Artifact::payments_schema`]:
+    /// category-set splits (country ∈ {C05, other}, mcc ∈ {7995}) and splits
+    /// that send missing values right and left.
+    pub fn example_payments_trees() -> Artifact {
+        let split = |feature: u32, threshold: f64, left: u32, right: u32, cover: f64, missing_left: bool| SplitParams {
+            feature,
+            threshold,
+            left,
+            right,
+            cover,
+            missing_left,
+            categories: None,
+        };
+        let leaf = |value: f64, cover: f64| LeafParams { value, cover };
+        const L: u32 = crate::trees::LEAF;
+        let mut country = split(1, 0.0, 1, L | 2, 1000.0, false);
+        country.categories = Some(0);
+        let mut mcc = split(2, 0.0, L | 2, L | 3, 300.0, true);
+        mcc.categories = Some(1);
+        let trees = alloc::vec![
+            TreeParams {
+                // country ∈ {C05, other} ? (ip < 500, missing right ? a : b) : c
+                splits: alloc::vec![country, split(3, 500.0, L, L | 1, 200.0, false)],
+                leaves: alloc::vec![leaf(0.5, 150.0), leaf(2.0, 50.0), leaf(-0.25, 800.0)],
+            },
+            TreeParams {
+                // amount < 100 (missing left) ? (ip < 50 ? a : b) : (mcc ∈ {7995} ? c : d)
+                splits: alloc::vec![split(0, 100.0, 1, 2, 1000.0, true), split(3, 50.0, L, L | 1, 700.0, true), mcc,],
+                leaves: alloc::vec![leaf(-0.125, 500.0), leaf(0.25, 200.0), leaf(1.25, 40.0), leaf(0.0625, 260.0)],
+            },
+        ];
+        let category_sets = alloc::vec![CategorySet::from_codes([1, 3]), CategorySet::from_codes([1])];
+        Artifact {
+            model_name: "trees".into(),
+            schema: Artifact::payments_schema(),
+            params: ModelParams::Trees(TreeEnsemble { base_score: -3.5, trees, category_sets }),
+            feature_importance: alloc::vec![0.25, 0.5, 0.125, 0.375],
+            drift: None,
+            tabular: Artifact::payments_tabular(),
+            ..Artifact::example_trees()
+        }
+    }
+
+    /// A made-up format-5 logistic artifact over [`Artifact::payments_schema`]:
+    /// the amount, a missing indicator after it, the country one-hot over its
+    /// four codes, the mcc over its three, the IP distance and its indicator.
+    pub fn example_payments_logistic() -> Artifact {
+        // Expanded columns: amount, amount missing, 4 country codes, 3 mcc codes, ip, ip missing.
+        let width = 11;
+        Artifact {
+            model_name: "baseline".into(),
+            schema: Artifact::payments_schema(),
+            params: ModelParams::Logistic {
+                scaler: Scaler {
+                    mean: (0..width).map(|i| if i == 0 { 120.0 } else { 0.125 * (i % 3) as f64 }).collect(),
+                    scale: (0..width).map(|i| if i == 0 { 80.0 } else { 0.5 }).collect(),
+                },
+                weights: LogisticWeights {
+                    weights: (0..width).map(|i| (i as f64 - 5.0) * 0.125).collect(),
+                    intercept: -3.0,
+                },
+            },
+            feature_importance: alloc::vec![0.25, 0.5, 0.125, 0.375],
+            drift: None,
+            tabular: Tabular { indicators: alloc::vec![true, false, false, true], ..Artifact::payments_tabular() },
+            ..Artifact::example()
         }
     }
 }

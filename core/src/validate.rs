@@ -23,10 +23,15 @@ const MAX_ECHOED_NAME: usize = 64;
 
 /// A field value as the runtime found it, before validation.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum RawValue {
+pub enum RawValue<'a> {
     /// A number (possibly NaN or infinite: validation decides).
     Number(f64),
-    /// Anything else; the payload names what it was ("string", "null", ...).
+    /// Text: a category of a text categorical feature; not a number.
+    Text(&'a str),
+    /// JSON `null` or an empty CSV field: a missing value where the model
+    /// accepts them (format 5 and later), else not a number.
+    Null,
+    /// Anything else; the payload names what it was ("boolean", "array", ...).
     NotNumber(&'static str),
 }
 
@@ -62,6 +67,10 @@ pub enum IssueKind {
     NonFinite,
     /// Finite but beyond [`MAX_ABS_VALUE`].
     OutOfRange,
+    /// Not a category of a categorical feature: a number where a text
+    /// feature's category (a string) is expected, or, in a row of codes, a
+    /// value that is not one of the feature's codes.
+    NotCategory,
 }
 
 impl IssueKind {
@@ -74,6 +83,7 @@ impl IssueKind {
             IssueKind::NonNumeric => ErrorCode::NonNumeric,
             IssueKind::NonFinite => ErrorCode::NonFinite,
             IssueKind::OutOfRange => ErrorCode::OutOfRange,
+            IssueKind::NotCategory => ErrorCode::NotACategory,
         }
     }
 
@@ -85,6 +95,7 @@ impl IssueKind {
             IssueKind::NonNumeric => "not a number",
             IssueKind::NonFinite => "not finite",
             IssueKind::OutOfRange => "out of range (|value| > 1e12)",
+            IssueKind::NotCategory => "not a category",
         }
     }
 }
@@ -166,18 +177,43 @@ impl std::error::Error for ValidationError {}
 
 fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
     match value {
-        RawValue::NotNumber(_) => Err(IssueKind::NonNumeric),
+        RawValue::NotNumber(_) | RawValue::Text(_) | RawValue::Null => Err(IssueKind::NonNumeric),
         RawValue::Number(v) if !v.is_finite() => Err(IssueKind::NonFinite),
         RawValue::Number(v) if v.abs() > MAX_ABS_VALUE => Err(IssueKind::OutOfRange),
         RawValue::Number(v) => Ok(v),
     }
 }
 
+/// Feature `i`'s value inside core: a number, a category's code, or NaN
+/// for a missing value (where the schema accepts them).
+#[inline]
+fn feature_value(schema: &Schema, i: usize, value: RawValue) -> Result<f64, IssueKind> {
+    if let RawValue::Null = value {
+        if schema.accepts_missing() {
+            return Ok(f64::NAN);
+        }
+    }
+    let Some(categories) = schema.categories(i) else { return value_issue(value) };
+    match value {
+        RawValue::Text(text) => categories.code_of_text(text).map(|c| c as f64).ok_or(IssueKind::NonNumeric),
+        RawValue::Number(_) if categories.is_text() => Err(IssueKind::NotCategory),
+        RawValue::NotNumber(_) | RawValue::Null if categories.is_text() => Err(IssueKind::NotCategory),
+        other => {
+            let x = value_issue(other)?;
+            categories.code_of_number(x).map(|c| c as f64).ok_or(IssueKind::NonNumeric)
+        }
+    }
+}
+
 /// Validates named fields into a [`Transaction`]. Exactly the schema's
-/// features must be present, once each, every value a finite number.
-pub fn validate_fields<'a, I>(schema: &Schema, fields: I) -> Result<Transaction, ValidationError>
+/// features must be present, once each: a numeric feature's value a finite
+/// number, a categorical one's a category (text, or a number for a
+/// numeric-coded feature; unseen ones take the "other" code), and `null` a
+/// missing value where the schema accepts them (a field absent is still
+/// `missing_field`).
+pub fn validate_fields<'a, 'v, I>(schema: &Schema, fields: I) -> Result<Transaction, ValidationError>
 where
-    I: IntoIterator<Item = (&'a str, RawValue)>,
+    I: IntoIterator<Item = (&'a str, RawValue<'v>)>,
 {
     let mut values = alloc::vec![0.0; schema.len()];
     let mut seen = [false; MAX_FEATURES];
@@ -192,7 +228,7 @@ where
             continue;
         }
         seen[i] = true;
-        match value_issue(value) {
+        match feature_value(schema, i, value) {
             Ok(v) => values[i] = v,
             Err(kind) => error.push(name, kind),
         }
@@ -227,17 +263,31 @@ pub fn row_in_range(row: &[f64]) -> bool {
     acc[0] + acc[1] + tail <= MAX_ABS_VALUE || row.iter().all(|v| v.abs() <= MAX_ABS_VALUE)
 }
 
-/// Validates one row of a row-major batch (values in schema order).
-/// The caller checks the row length; here every value must be finite and in range.
+/// Validates one row of a row-major batch (values in schema order, as core
+/// holds them). The caller checks the row length; here every numeric value
+/// must be finite and in range, every categorical one one of its feature's
+/// codes (`0..=other`), and NaN — a missing value — is accepted where the
+/// schema accepts missing values.
 pub fn validate_row(schema: &Schema, row: &[f64]) -> Result<(), ValidationError> {
-    if row_in_range(row) {
+    if !schema.has_categorical() && row_in_range(row) {
         return Ok(());
     }
     let mut error = ValidationError { issues: Vec::new(), omitted: 0 };
-    for (name, &v) in schema.features().iter().zip(row) {
-        if let Err(kind) = value_issue(RawValue::Number(v)) {
+    for (i, (name, &v)) in schema.features().iter().zip(row).enumerate() {
+        if v.is_nan() && schema.accepts_missing() {
+            continue;
+        }
+        let issue = match schema.categories(i) {
+            Some(c) if !c.is_code(v) => Err(IssueKind::NotCategory),
+            Some(_) => Ok(v),
+            None => value_issue(RawValue::Number(v)),
+        };
+        if let Err(kind) = issue {
             error.push(name, kind);
         }
+    }
+    if error.issues.is_empty() {
+        return Ok(());
     }
     group_by_kind(&mut error.issues);
     Err(error)
@@ -273,7 +323,7 @@ mod tests {
         Schema::creditcard()
     }
 
-    fn full() -> Vec<(&'static str, RawValue)> {
+    fn full() -> Vec<(&'static str, RawValue<'static>)> {
         CREDITCARD_FEATURES.iter().enumerate().map(|(i, n)| (*n, RawValue::Number(i as f64))).collect()
     }
 
@@ -405,5 +455,99 @@ mod tests {
         row[0] = f64::INFINITY;
         row[29] = 0.0;
         assert_eq!(validate_row(&cc(), &row).unwrap_err().code(), ErrorCode::NonFinite);
+    }
+
+    fn payments() -> Schema {
+        use crate::categories::Vocabulary;
+        let base = Schema::new(
+            vec!["amount".into(), "country".into(), "mcc".into(), "ip_km".into()],
+            Some("amount"),
+            "is_fraud",
+            None,
+        )
+        .unwrap();
+        base.with_kinds(
+            vec![
+                None,
+                Some(Vocabulary::Text(vec!["FR".into(), "DE".into()])),
+                Some(Vocabulary::Numbers(vec![5411.0, 7995.0])),
+                None,
+            ],
+            true,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn categories_become_codes_and_null_a_missing_value() {
+        let s = payments();
+        let t = validate_fields(
+            &s,
+            [
+                ("amount", RawValue::Number(9.5)),
+                ("country", RawValue::Text("DE")),
+                ("mcc", RawValue::Number(7995.0)),
+                ("ip_km", RawValue::Null),
+            ],
+        )
+        .unwrap();
+        assert_eq!(&t.values()[..3], &[9.5, 1.0, 1.0]);
+        assert!(t.values()[3].is_nan());
+        // Unseen categories take the "other" code; a missing category is NaN.
+        let t = validate_fields(
+            &s,
+            [
+                ("amount", RawValue::Number(1.0)),
+                ("country", RawValue::Text("ZZ")),
+                ("mcc", RawValue::Number(1234.0)),
+                ("ip_km", RawValue::Number(3.0)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(t.values(), &[1.0, 2.0, 2.0, 3.0]);
+        assert!(validate_row(&s, t.values()).is_ok());
+        assert!(validate_row(&s, &[1.0, f64::NAN, f64::NAN, f64::NAN]).is_ok());
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let s = payments();
+        let err = validate_fields(
+            &s,
+            [
+                ("amount", RawValue::Text("9.5")),
+                ("country", RawValue::Number(1.0)),
+                ("mcc", RawValue::Text("5411")),
+                ("ip_km", RawValue::NotNumber("boolean")),
+            ],
+        )
+        .unwrap_err();
+        let got: Vec<(&str, IssueKind)> = err.issues.iter().map(|i| (i.field.as_str(), i.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("amount", IssueKind::NonNumeric),
+                ("mcc", IssueKind::NonNumeric),
+                ("ip_km", IssueKind::NonNumeric),
+                ("country", IssueKind::NotCategory),
+            ]
+        );
+        // Rows of codes: a value that is not a code of its feature.
+        for bad in [3.0, -1.0, 0.5, f64::INFINITY] {
+            let e = validate_row(&s, &[1.0, bad, 0.0, 0.0]).unwrap_err();
+            assert_eq!(e.issues[0], FieldIssue { field: "country".to_string(), kind: IssueKind::NotCategory });
+        }
+        assert_eq!(validate_row(&s, &[f64::INFINITY, 0.0, 0.0, 0.0]).unwrap_err().code(), ErrorCode::NonFinite);
+    }
+
+    #[test]
+    fn schemas_without_missing_values_refuse_null_as_before() {
+        let mut fields = full();
+        fields[3].1 = RawValue::Null;
+        fields[4].1 = RawValue::Text("1.5");
+        let err = validate_fields(&cc(), fields).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NonNumeric);
+        assert_eq!(err.issues.len(), 2);
+        assert!(validate_row(&cc(), &[f64::NAN; N_FEATURES]).is_err());
     }
 }

@@ -34,6 +34,7 @@ fn artifact(params: ModelParams, training: Training, threshold: f64, name: Strin
         calibration_test: None,
         policies: Vec::new(),
         drift: None,
+        tabular: Default::default(),
     }
 }
 
@@ -72,6 +73,8 @@ fn tree(depth: u32, features: &[u32], thresholds: &[f64], values: &[f64], covers
             left: child(2 * i + 1),
             right: child(2 * i + 2),
             cover: cover(i, n_splits, &leaves),
+            missing_left: true,
+            categories: None,
         })
         .collect();
     if n_splits == 0 {
@@ -93,6 +96,7 @@ fn trees() -> impl Strategy<Value = ModelParams> {
             ModelParams::Trees(TreeEnsemble {
                 base_score: base,
                 trees: depths.iter().map(|&d| tree(d, &f, &t, &v, &c)).collect(),
+                category_sets: Vec::new(),
             })
         })
 }
@@ -118,7 +122,7 @@ fn seal(payload: &[u8]) -> Vec<u8> {
     bytes
 }
 
-fn raw_value() -> impl Strategy<Value = RawValue> {
+fn raw_value() -> impl Strategy<Value = RawValue<'static>> {
     prop_oneof![
         4 => (-1e6f64..1e6).prop_map(RawValue::Number),
         1 => any::<f64>().prop_map(RawValue::Number),

@@ -26,7 +26,15 @@ fn convert(node: &Value, tree: &mut TreeParams) -> u32 {
     }
     let feature: u32 = node["split"].as_str().unwrap().trim_start_matches('f').parse().unwrap();
     let index = tree.splits.len();
-    tree.splits.push(SplitParams { feature, threshold: f32_exact(&node["split_condition"]), left: 0, right: 0, cover });
+    tree.splits.push(SplitParams {
+        feature,
+        threshold: f32_exact(&node["split_condition"]),
+        left: 0,
+        right: 0,
+        cover,
+        missing_left: true,
+        categories: None,
+    });
     let (yes, no) = (node["yes"].as_u64().unwrap(), node["no"].as_u64().unwrap());
     let children = node["children"].as_array().unwrap();
     let child = |id: u64| children.iter().find(|c| c["nodeid"].as_u64() == Some(id)).unwrap();
@@ -51,8 +59,11 @@ fn treeshap_and_logits_match_xgboost() {
             tree
         })
         .collect();
-    let trees =
-        Trees::new(TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees }, N_FEATURES).unwrap();
+    let trees = Trees::new(
+        TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees, category_sets: Vec::new() },
+        N_FEATURES,
+    )
+    .unwrap();
     let rows = doc["rows"].as_array().unwrap();
     let mut worst = (0.0f64, 0.0f64);
     for (r, row) in rows.iter().enumerate() {

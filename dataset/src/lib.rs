@@ -23,6 +23,7 @@ use std::path::Path;
 use std::thread;
 
 use fraud_core::schema::{Schema, CREDITCARD_FEATURES, DEFAULT_LABEL, MAX_FEATURES};
+use fraud_core::Categories;
 
 /// SHA-256 of Kaggle's `creditcard.csv` (284,807 rows, 150,828,752 bytes): the
 /// real dataset, as `data/README.md` describes it. xtask's `fetch-data` and the
@@ -171,6 +172,8 @@ pub enum ValueProblem {
     NonFinite(String),
     /// A label other than 0/1 or true/false.
     BadLabel(String),
+    /// An empty text category, for a model that does not accept missing values.
+    Missing,
 }
 
 /// Why a CSV could not be loaded.
@@ -265,6 +268,7 @@ impl fmt::Display for CsvError {
                     ValueProblem::NotNumeric(v) => write!(f, "{v:?} is not a number"),
                     ValueProblem::NonFinite(v) => write!(f, "{v:?} is not a finite number"),
                     ValueProblem::BadLabel(v) => write!(f, "label {v:?} is not 0/1 or true/false"),
+                    ValueProblem::Missing => f.write_str("empty, and this model does not accept missing values"),
                 }
             }
             CsvError::NoRows => f.write_str("the file has a header but no data rows"),
@@ -451,10 +455,37 @@ fn parse_label(field: &[u8]) -> Option<u8> {
 /// The columns of a file read line by line (for scoring files that do not
 /// fit in memory): where each of a spec's features is, and the optional id
 /// column. The label is optional here and read when present.
+///
+/// For a model with categories or missing values ([`Columns::with_schema`]
+/// of a schema that [`Schema::is_tabular`]), an empty field is a missing value
+/// (NaN) when the schema accepts them, and a categorical feature's cell is
+/// stored as its code (unseen categories get the "other" code).
 #[derive(Clone, Debug)]
 pub struct Columns {
     header: Header,
     label: String,
+    /// Per feature (row order) how to read it; `None` for a numeric-only schema.
+    tabular: Option<Tabular>,
+}
+
+/// How a tabular schema's features are read.
+#[derive(Clone, Debug)]
+struct Tabular {
+    /// Per feature, in row order.
+    kinds: Vec<Kind>,
+    /// An empty field is a missing value (NaN); otherwise today's error.
+    missing: bool,
+}
+
+/// How one feature's cell is read.
+#[derive(Clone, Debug)]
+enum Kind {
+    /// A finite number.
+    Number,
+    /// A text category: its code.
+    Text(Categories),
+    /// A numeric-coded category: the number's code.
+    Coded(Categories),
 }
 
 impl Columns {
@@ -466,7 +497,28 @@ impl Columns {
         if trim(line).is_empty() {
             return Err(CsvError::Empty);
         }
-        Ok(Columns { header: parse_header(line, spec, false)?, label: spec.label.clone() })
+        Ok(Columns { header: parse_header(line, spec, false)?, label: spec.label.clone(), tabular: None })
+    }
+
+    /// The same columns read as `schema`'s features: when it
+    /// [`is_tabular`](Schema::is_tabular), empty fields are missing values (if
+    /// it accepts them) and categorical cells become codes; otherwise nothing
+    /// changes (every cell a finite number). Features are matched by name.
+    pub fn with_schema(mut self, schema: &Schema) -> Columns {
+        self.tabular = schema.is_tabular().then(|| Tabular {
+            kinds: self
+                .header
+                .names
+                .iter()
+                .map(|name| match schema.index(name).and_then(|i| schema.categories(i)) {
+                    None => Kind::Number,
+                    Some(c) if c.is_text() => Kind::Text(c.clone()),
+                    Some(c) => Kind::Coded(c.clone()),
+                })
+                .collect(),
+            missing: schema.accepts_missing(),
+        });
+        self
     }
 
     /// True when the file has the label column.
@@ -498,7 +550,11 @@ pub fn parse_line<'a>(line: &'a [u8], columns: &Columns, row: &mut [f64]) -> Res
         return Ok(None);
     }
     let mut label = 0u8;
-    let id = parse_fields(line, &columns.header, row, &mut label, &columns.label)?;
+    // Once per line: the numeric-only parser has no per-cell kind checks.
+    let id = match &columns.tabular {
+        None => parse_fields::<false>(line, &columns.header, None, row, &mut label, &columns.label)?,
+        Some(t) => parse_fields::<true>(line, &columns.header, Some(t), row, &mut label, &columns.label)?,
+    };
     Ok(Some(Line { id, label: columns.has_label().then_some(label) }))
 }
 
@@ -509,11 +565,35 @@ impl CsvError {
     }
 }
 
-/// The fields of one non-blank line into `row` and `label`; returns the id field.
+/// A finite number of feature `kind`, as stored in a row: itself, or its code.
 #[inline]
-fn parse_fields<'a>(
+fn number_of(kind: Option<&Kind>, v: f64) -> f64 {
+    match kind {
+        Some(Kind::Coded(c)) => c.code_of_number(v).unwrap_or(c.other()) as f64,
+        _ => v,
+    }
+}
+
+/// A text category's code: the field (trimmed; `""` unescaped when it was
+/// quoted). Text that is not UTF-8 is no category of the vocabulary: "other".
+fn text_code(c: &Categories, field: &[u8], quoted: bool) -> f64 {
+    let code = if quoted && memchr::memchr(b'"', field).is_some() {
+        let text = String::from_utf8_lossy(field).replace("\"\"", "\"");
+        c.code_of_text(&text)
+    } else {
+        std::str::from_utf8(field).ok().and_then(|t| c.code_of_text(t))
+    };
+    code.unwrap_or(c.other()) as f64
+}
+
+/// The fields of one non-blank line into `row` and `label`; returns the id
+/// field. `TABULAR` (with `tabular`) reads missing values and categories; without
+/// it the kind checks compile away.
+#[inline]
+fn parse_fields<'a, const TABULAR: bool>(
     line: &'a [u8],
     header: &Header,
+    tabular: Option<&Tabular>,
     row: &mut [f64],
     label: &mut u8,
     label_name: &str,
@@ -526,16 +606,20 @@ fn parse_fields<'a>(
         // Fast path: a bare number ending at a comma or the line's end is
         // parsed in one pass, without first searching for the comma.
         if let Some(Target::Feature(i)) = targets.get(col) {
-            if let Ok((v, n)) = fast_float2::parse_partial::<f64, _>(&line[pos..]) {
-                let end = pos + n;
-                if n > 0 && v.is_finite() && line.get(end).is_none_or(|&b| b == b',') {
-                    row[*i] = v;
-                    pos = end + 1;
-                    col += 1;
-                    continue;
+            let kind = if TABULAR { tabular.map(|t| &t.kinds[*i]) } else { None };
+            if !matches!(kind, Some(Kind::Text(_))) {
+                if let Ok((v, n)) = fast_float2::parse_partial::<f64, _>(&line[pos..]) {
+                    let end = pos + n;
+                    if n > 0 && v.is_finite() && line.get(end).is_none_or(|&b| b == b',') {
+                        row[*i] = number_of(kind, v);
+                        pos = end + 1;
+                        col += 1;
+                        continue;
+                    }
                 }
             }
         }
+        let quoted = TABULAR && line.get(pos) == Some(&b'"');
         let field = next_field(line, &mut pos).ok_or(CsvError::UnclosedQuote { line: 0 })?;
         let Some(&target) = targets.get(col) else {
             // Count the rest for a precise message.
@@ -566,8 +650,22 @@ fn parse_fields<'a>(
                     column: column_name(header, targets, col, label_name),
                     problem,
                 };
+                let kind = if TABULAR { tabular.map(|t| &t.kinds[i]) } else { None };
+                if TABULAR && field.is_empty() && tabular.is_some_and(|t| t.missing) {
+                    row[i] = f64::NAN;
+                    col += 1;
+                    continue;
+                }
+                if let Some(Kind::Text(c)) = kind {
+                    if field.is_empty() {
+                        return Err(value_error(ValueProblem::Missing));
+                    }
+                    row[i] = text_code(c, field, quoted);
+                    col += 1;
+                    continue;
+                }
                 match fast_float2::parse::<f64, _>(field) {
-                    Ok(v) if v.is_finite() => row[i] = v,
+                    Ok(v) if v.is_finite() => row[i] = number_of(kind, v),
                     Ok(_) => return Err(value_error(ValueProblem::NonFinite(shown(field)))),
                     Err(_) => return Err(value_error(ValueProblem::NotNumeric(shown(field)))),
                 }
@@ -601,7 +699,7 @@ fn parse_chunk(
             continue;
         }
         let row = &mut x[rows * width..(rows + 1) * width];
-        let id = parse_fields(line, header, row, &mut y[rows], label_name).map_err(|e| (line_idx, e))?;
+        let id = parse_fields::<false>(line, header, None, row, &mut y[rows], label_name).map_err(|e| (line_idx, e))?;
         if let Some(ids) = ids.as_deref_mut() {
             ids.push(String::from_utf8_lossy(id.unwrap_or_default()).into_owned());
         }
@@ -935,5 +1033,91 @@ mod tests {
         let wide: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
         let csv = format!("{},y\n{}0\n", wide.join(","), "1,".repeat(300));
         check(&csv, &all("y", None), "300 feature columns, at most 256");
+    }
+
+    /// `amount, country (text), mcc (numeric-coded), risk`, missing values accepted.
+    fn tabular(accepts_missing: bool) -> Schema {
+        use fraud_core::Vocabulary;
+        let features = ["amount", "country", "mcc", "risk"].map(String::from).to_vec();
+        Schema::new(features, Some("amount"), "is_fraud", Some("tx"))
+            .unwrap()
+            .with_kinds(
+                vec![
+                    None,
+                    Some(Vocabulary::Text(vec!["FR".into(), "DE".into(), "a, \"b\"".into()])),
+                    Some(Vocabulary::Numbers(vec![5411.0])),
+                    None,
+                ],
+                accepts_missing,
+            )
+            .unwrap()
+    }
+
+    /// Every data line of `csv` (header first) through the line parser of `schema`.
+    fn lines(csv: &str, schema: &Schema) -> Result<Vec<Vec<f64>>, CsvError> {
+        let mut it = csv.split('\n');
+        let spec = Spec { id: None, ..Spec::of_schema(schema) };
+        let columns = Columns::from_header(it.next().unwrap().as_bytes(), &spec)?.with_schema(schema);
+        let mut out = Vec::new();
+        for (k, line) in it.enumerate() {
+            let mut row = vec![0.0; columns.width()];
+            if parse_line(line.as_bytes(), &columns, &mut row).map_err(|e| e.at_line(k + 2))?.is_some() {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn tabular_schemas_read_missing_values_and_codes() {
+        let schema = tabular(true);
+        // Any column order, an id and an extra column; quoted and bare cells.
+        let csv = "tx,risk,mcc,note,country,amount,is_fraud\n\
+                   a,0.5,5411,x,FR,12.5,0\n\
+                   b,,\"\",,\"\",,1\n\
+                   c,1,7995,,US,3,0\n\
+                   d,2,5411.0,,\"a, \"\"b\"\"\",4,0\n\
+                   e,3,\" 5411 \",, DE ,5,0\n\
+                   f,4,1e3,,\"123\",6,0\n";
+        let rows = lines(csv, &schema).unwrap();
+        assert_eq!(rows[0], [12.5, 0.0, 0.0, 0.5]);
+        assert!(rows[1].iter().all(|v| v.is_nan()), "{:?}", rows[1]);
+        // Unseen categories: the "other" code (3 for country, 1 for mcc), never an error.
+        assert_eq!(rows[2], [3.0, 3.0, 1.0, 1.0]);
+        // Quoted text with a comma and escaped quotes; a number's spelling does not matter.
+        assert_eq!(rows[3], [4.0, 2.0, 0.0, 2.0]);
+        assert_eq!(rows[4], [5.0, 1.0, 0.0, 3.0]);
+        // Digits in a text column are text; numeric-coded columns take any number.
+        assert_eq!(rows[5], [6.0, 3.0, 1.0, 4.0]);
+    }
+
+    #[test]
+    fn tabular_schemas_keep_the_numeric_errors() {
+        let check = |csv: &str, schema: &Schema, expected: &str| {
+            let err = lines(csv, schema).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+        };
+        let head = "amount,country,mcc,risk,is_fraud\n1,FR,5411,0,0\n";
+        let schema = tabular(true);
+        check(&format!("{head}2,FR,5411,abc,0"), &schema, "line 3, column risk: \"abc\" is not a number");
+        check(&format!("{head}2,FR,grocery,1,0"), &schema, "line 3, column mcc: \"grocery\" is not a number");
+        check(&format!("{head}NaN,FR,5411,1,0"), &schema, "line 3, column amount: \"NaN\" is not a finite number");
+        check(&format!("{head}2,FR,inf,1,0"), &schema, "line 3, column mcc: \"inf\" is not a finite number");
+        check(&format!("{head}2,FR,5411,1"), &schema, "line 3: 4 fields, the header has 5");
+        // Categories but no missing values: empty cells are refused.
+        let strict = tabular(false);
+        assert!(strict.is_tabular());
+        check(&format!("{head}2,FR,5411,,0"), &strict, "line 3, column risk: \"\" is not a number");
+        check(&format!("{head}2,FR,,1,0"), &strict, "line 3, column mcc: \"\" is not a number");
+        check(&format!("{head}2,\"\",5411,1,0"), &strict, "line 3, column country: empty, and this model");
+        assert_eq!(lines(head, &strict).unwrap(), [[1.0, 0.0, 0.0, 0.0]]);
+        // A numeric-only schema: unchanged, empty cells and text refused.
+        let plain = Schema::new(["amount", "risk"].map(String::from).to_vec(), None, "is_fraud", None).unwrap();
+        assert!(!plain.is_tabular());
+        let head = "amount,risk,is_fraud\n1,2,0\n";
+        check(&format!("{head}1,,0"), &plain, "line 3, column risk: \"\" is not a number");
+        check(&format!("{head}1,\"\",0"), &plain, "line 3, column risk: \"\" is not a number");
+        check(&format!("{head}1,FR,0"), &plain, "line 3, column risk: \"FR\" is not a number");
+        assert_eq!(lines(head, &plain).unwrap(), [[1.0, 2.0]]);
     }
 }

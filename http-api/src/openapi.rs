@@ -12,7 +12,7 @@
 use contract::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, MAX_ID_CHARS};
 use fraud_core::{ModelKind, MAX_ABS_VALUE};
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, SchemaType, Type,
 };
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
@@ -41,29 +41,57 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
     {
         let mut object = ObjectBuilder::new()
             .schema_type(Type::Object)
-            .description(Some(
-                "One card transaction: every feature of the model's schema, by name, a finite number (no more extra \
-                 fields than `id`).",
-            ))
+            .description(Some(if schema.is_tabular() {
+                "One transaction: every feature of the model's schema, by name (no more extra fields than `id`): \
+                     a numeric feature a finite number, a categorical one its category (text, or a number for a \
+                     numeric-coded one; an unseen category scores as \"other\"), and `null` a missing value for \
+                     any feature. A field left out is `missing_field`, not a missing value."
+            } else {
+                "One card transaction: every feature of the model's schema, by name, a finite number (no more \
+                     extra fields than `id`)."
+            }))
             .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-        for name in schema.features() {
-            object = object
-                .property(
-                    name.as_str(),
-                    ObjectBuilder::new()
-                        .schema_type(Type::Number)
-                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
-                        .minimum(Some(-MAX_ABS_VALUE))
-                        .maximum(Some(MAX_ABS_VALUE)),
-                )
-                .required(name);
+        let nullable = |t: Type| {
+            if schema.accepts_missing() {
+                SchemaType::from_iter([t, Type::Null])
+            } else {
+                SchemaType::new(t)
+            }
+        };
+        for (i, name) in schema.features().iter().enumerate() {
+            let property = match schema.categories(i) {
+                None => ObjectBuilder::new()
+                    .schema_type(nullable(Type::Number))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
+                    .minimum(Some(-MAX_ABS_VALUE))
+                    .maximum(Some(MAX_ABS_VALUE)),
+                Some(c) => {
+                    let kept = (0..c.other()).map(|code| c.vocabulary().label(code)).collect::<Vec<_>>().join(", ");
+                    let (t, what) = if c.is_text() { (Type::String, "text") } else { (Type::Number, "a number") };
+                    ObjectBuilder::new().schema_type(nullable(t)).description(Some(format!(
+                        "A category, as {what}. Kept in training: {kept}. Any other category (rare in training or \
+                         never seen) is scored as \"other\"."
+                    )))
+                }
+            };
+            object = object.property(name.as_str(), property).required(name);
         }
         object = object.property("id", id_schema());
         let example: serde_json::Map<String, serde_json::Value> = schema
             .features()
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.to_string(), serde_json::json!(if i == 0 { 406.0 } else { 0.25 * (i % 7) as f64 - 0.5 })))
+            .map(|(i, n)| {
+                let value = match schema.categories(i) {
+                    Some(c) if c.is_text() => serde_json::json!(c.vocabulary().label(0)),
+                    Some(c) => match c.vocabulary() {
+                        fraud_core::Vocabulary::Numbers(v) => serde_json::json!(v.first().copied().unwrap_or(0.0)),
+                        fraud_core::Vocabulary::Text(_) => serde_json::Value::Null,
+                    },
+                    None => serde_json::json!(if i == 0 { 406.0 } else { 0.25 * (i % 7) as f64 - 0.5 }),
+                };
+                (n.to_string(), value)
+            })
             .collect();
         RefOr::T(object.examples([serde_json::Value::Object(example)]).into())
     }

@@ -203,6 +203,8 @@ impl Ensemble {
                             left: child(s.left),
                             right: child(s.right),
                             cover: s.cover,
+                            missing_left: true,
+                            categories: None,
                         })
                         .collect(),
                     leaves: t
@@ -213,6 +215,7 @@ impl Ensemble {
                         .collect(),
                 })
                 .collect(),
+            category_sets: Vec::new(),
         }
     }
 }

@@ -14,7 +14,7 @@ use native_train::input::{self, DataChoice, ScoringFiles};
 use native_train::output::SplitFiles;
 use native_train::pipeline::{CandidateKind, Config};
 use native_train::policy::{self, PolicyChoice};
-use native_train::synth::{self, SchemaKind, Synthetic};
+use native_train::synth::{self, SchemaKind, SynthSchema, Synthetic};
 use native_train::{bench, golden};
 
 /// Train the credit-card fraud model natively and export it for every runtime.
@@ -37,8 +37,9 @@ struct Cli {
 enum Command {
     /// Run the training protocol and write the artifact, reports and replay file.
     Train(TrainArgs),
-    /// Write a synthetic dataset: the real file's schema and header style, or
-    /// (--schema retail) a retail team's own twelve named features with an id column.
+    /// Write a synthetic dataset: the real file's schema and header style,
+    /// (--schema retail) a retail team's own twelve named features with an id column,
+    /// or (--schema payments) a payments table with text columns and empty cells.
     Synth(SynthArgs),
     /// Time every stage of the pipeline and core scoring; prints figures.
     Bench(BenchArgs),
@@ -372,25 +373,26 @@ struct SynthArgs {
     /// Where to write the CSV.
     #[arg(long)]
     out: PathBuf,
-    /// Which columns: creditcard (Time, V1..V28, Amount, Class) or retail
-    /// (transaction_id, twelve named features, is_fraud).
-    #[arg(long, default_value = "creditcard", value_parser = parse_schema_kind)]
-    schema: SchemaKind,
+    /// Which columns: creditcard (Time, V1..V28, Amount, Class), retail
+    /// (transaction_id, twelve named features, is_fraud) or payments
+    /// (payment_id, text columns and empty cells, is_fraud; not trainable by
+    /// `train` yet, for the peers in parity/peers_tabular.py).
+    #[arg(long, default_value = "creditcard", value_parser = parse_synth_schema)]
+    schema: SynthSchema,
     /// Number of transactions.
     #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
     rows: usize,
-    /// Fraction of frauds.
-    #[arg(long, default_value_t = synth::DEFAULT_FRAUD_RATE)]
-    fraud_rate: f64,
+    /// Fraction of frauds [default: 0.00172; 0.02 for payments].
+    #[arg(long)]
+    fraud_rate: Option<f64>,
     /// Generator seed.
     #[arg(long, default_value_t = 7)]
     seed: u64,
 }
 
-impl SynthArgs {
-    fn synthetic(&self) -> Synthetic {
-        Synthetic { schema: self.schema, rows: self.rows, fraud_rate: self.fraud_rate, seed: self.seed }
-    }
+fn parse_synth_schema(name: &str) -> Result<SynthSchema, String> {
+    SynthSchema::from_name(name)
+        .ok_or_else(|| format!("unknown schema {name:?}; choose from {}", SynthSchema::NAMES.join(", ")))
 }
 
 #[derive(Args)]
@@ -412,7 +414,7 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Train(args) => train(args),
-        Command::Synth(args) => args.synthetic().write_file(&args.out),
+        Command::Synth(args) => args.schema.write_file(&args.out, args.rows, args.fraud_rate, args.seed),
         Command::Bench(args) => bench::pipeline(&args.data.choice(), |schema| args.protocol.config(schema), args.runs),
         Command::Golden(args) => golden::write(&args.files.files(), &args.out),
         Command::Splits(args) => splits(args),

@@ -840,6 +840,7 @@ fn package(
                     / p.validation.transactions.max(1) as f64
             }),
         }),
+        tabular: fraud_core::artifact::Tabular::default(),
     }
 }
 

@@ -10,7 +10,7 @@
 //! hide among legitimate rows — plus a different amount profile. A logistic
 //! model separates them well but far from perfectly (test AP ≈ 0.8, not 1.0).
 
-use std::io::Write as _;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -302,6 +302,420 @@ pub fn generate_retail(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
     Dataset { x, y, schema: Schema::retail(), ids: Some(ids) }
 }
 
+/// What the `synth` command writes: a schema training reads (numeric columns),
+/// or the payments table ([`generate_payments`]: text columns and empty cells,
+/// for comparing peers that handle categoricals and missing values natively).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SynthSchema {
+    /// One of the trainable schemas.
+    Numeric(SchemaKind),
+    /// `payment_id`, text and numeric columns with empty cells, `is_fraud`.
+    Payments,
+}
+
+impl SynthSchema {
+    /// The CLI spellings.
+    pub const NAMES: [&'static str; 3] = ["creditcard", "retail", "payments"];
+
+    /// The schema of a CLI spelling.
+    pub fn from_name(name: &str) -> Option<SynthSchema> {
+        match name {
+            "payments" => Some(SynthSchema::Payments),
+            other => SchemaKind::from_name(other).map(SynthSchema::Numeric),
+        }
+    }
+
+    /// The fraud rate when none is asked for: the real file's, or 2 % for payments.
+    pub fn default_fraud_rate(self) -> f64 {
+        match self {
+            SynthSchema::Numeric(_) => DEFAULT_FRAUD_RATE,
+            SynthSchema::Payments => PAYMENTS_FRAUD_RATE,
+        }
+    }
+
+    /// Writes `rows` transactions to `out` as CSV (atomically) and says so.
+    pub fn write_file(self, out: &Path, rows: usize, fraud_rate: Option<f64>, seed: u64) -> anyhow::Result<()> {
+        let fraud_rate = fraud_rate.unwrap_or(self.default_fraud_rate());
+        match self {
+            SynthSchema::Numeric(schema) => Synthetic { schema, rows, fraud_rate, seed }.write_file(out),
+            SynthSchema::Payments => {
+                if !(0.0..=1.0).contains(&fraud_rate) {
+                    anyhow::bail!("--fraud-rate must be in [0, 1], got {fraud_rate}");
+                }
+                let table = generate_payments(rows, fraud_rate, seed);
+                let frauds = table.iter().filter(|p| p.fraud).count();
+                crate::output::write_atomic(out, |w| write_payments_csv(w, &table, seed))
+                    .with_context(|| format!("writing {}", out.display()))?;
+                println!("wrote {} ({rows} rows, {frauds} frauds)", out.display());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The payments table's default fraud rate (the generator calibrates its intercept to the rate asked for).
+pub const PAYMENTS_FRAUD_RATE: f64 = 0.02;
+
+/// The payments table's columns, in order.
+pub const PAYMENTS_COLUMNS: [&str; 12] = [
+    "payment_id",
+    "amount",
+    "country",
+    "merchant_category",
+    "device_os",
+    "mcc_code",
+    "ip_distance_km",
+    "device_age_days",
+    "tx_count_24h",
+    "account_age_days",
+    "hour_of_day",
+    "is_fraud",
+];
+
+/// Countries `C00..C39`: weights fall like 1/(k + 1.5) (C00 ≈ 18 %, C36 ≈ 0.8 %),
+/// and the last three are very rare (≈ 0.1 % each).
+const COUNTRIES: usize = 40;
+const RARE_COUNTRIES: usize = 3;
+const RARE_COUNTRY_WEIGHT: f64 = 0.0012;
+
+/// Merchant categories and their weights (relative frequencies).
+const CATEGORIES: [(&str, f64); 25] = [
+    ("grocery", 18.0),
+    ("restaurants", 12.0),
+    ("fuel", 8.0),
+    ("marketplace", 8.0),
+    ("apparel", 6.0),
+    ("electronics", 5.0),
+    ("pharmacy", 5.0),
+    ("subscriptions", 4.5),
+    ("ride_hailing", 4.0),
+    ("utilities", 4.0),
+    ("telecom", 3.5),
+    ("travel", 3.0),
+    ("gaming", 3.0),
+    ("digital_goods", 3.0),
+    ("home_improvement", 2.5),
+    ("hotels", 2.0),
+    ("airlines", 2.0),
+    ("cosmetics", 2.0),
+    ("books", 1.5),
+    ("sporting_goods", 1.5),
+    ("pet_supplies", 1.5),
+    ("gift_cards", 1.5),
+    ("money_transfer", 1.5),
+    ("jewelry", 1.0),
+    ("crypto_exchange", 0.8),
+];
+
+/// Each category's merchant category code (ISO 18245), and for some a second
+/// code used by 30 % of its payments: 31 codes in all.
+const MCC: [(u16, Option<u16>); 25] = [
+    (5411, Some(5499)),
+    (5812, Some(5814)),
+    (5541, Some(5542)),
+    (5399, Some(5311)),
+    (5651, None),
+    (5732, None),
+    (5912, None),
+    (5968, None),
+    (4121, None),
+    (4900, None),
+    (4814, None),
+    (4722, None),
+    (5816, None),
+    (5818, Some(5815)),
+    (5200, None),
+    (7011, None),
+    (4511, None),
+    (5977, None),
+    (5942, None),
+    (5941, None),
+    (5995, None),
+    (5947, None),
+    (4829, Some(6538)),
+    (5944, None),
+    (6051, None),
+];
+const SECOND_MCC_SHARE: f64 = 0.3;
+/// Codes with a risk of their own, on top of their category's (log-odds).
+const MCC_RISK: [(u16, f64); 2] = [(5815, 0.7), (6538, 0.9)];
+
+/// Device operating systems and their weights, when the cell is not empty.
+const DEVICE_OS: [(&str, f64); 6] =
+    [("ios", 34.0), ("android", 38.0), ("windows", 14.0), ("macos", 8.0), ("linux", 2.0), ("other", 4.0)];
+
+/// (country, category index) pairs far riskier than either alone (log-odds added).
+const RISKY_PAIRS: [(u8, u8, f64); 6] = [
+    (4, 5, 3.6),   // C04 × electronics
+    (9, 21, 3.8),  // C09 × gift_cards
+    (2, 12, 3.4),  // C02 × gaming
+    (15, 16, 3.6), // C15 × airlines
+    (21, 13, 3.6), // C21 × digital_goods
+    (7, 22, 3.8),  // C07 × money_transfer
+];
+/// Small marginal category effects (log-odds).
+const CATEGORY_RISK: [(u8, f64); 4] = [(5, 0.2), (21, 0.3), (24, 0.5), (22, 0.2)];
+
+/// Share of rows with a hidden "evasive" trait (fraud tooling: hidden device, proxies, new accounts).
+const EVASIVE_SHARE: f64 = 0.08;
+
+/// Missingness, by column: a base probability plus extra when a hidden
+/// condition holds, so cells are missing not at random.
+/// device_os: 0.17, + 0.45 for evasive rows (≈ 20 %).
+const OS_MISSING: (f64, f64) = (0.17, 0.45);
+/// ip_distance_km: 0.21, + 0.45 when the true distance is over 500 km, + 0.3 for evasive rows (≈ 25 %).
+const IP_MISSING: (f64, f64, f64) = (0.21, 0.45, 0.3);
+/// device_age_days: 0.12, + 0.3 when the device is under a week old (≈ 15 %).
+const DEVICE_AGE_MISSING: (f64, f64) = (0.12, 0.3);
+/// account_age_days: 0.045, + 0.1 when the account is under 30 days old (≈ 5 %).
+const ACCOUNT_AGE_MISSING: (f64, f64) = (0.045, 0.1);
+
+/// Log-odds of fraud, apart from the calibrated intercept.
+const RISK_EVASIVE: f64 = 2.2;
+const RISK_OS_MISSING: f64 = 1.0;
+const RISK_IP_MISSING: f64 = 0.6;
+const RISK_FAR_IP: f64 = 1.0;
+const RISK_NEW_DEVICE: f64 = 1.1;
+const RISK_NEW_ACCOUNT: f64 = 1.4;
+const RISK_NIGHT: f64 = 0.9;
+const RISK_CARD_TEST: f64 = 1.4;
+/// Per log-unit of amount above e^5 (≈ 150).
+const RISK_LARGE_AMOUNT: f64 = 0.6;
+/// Per payment in the last 24 hours above five (counted up to ten).
+const RISK_VELOCITY: f64 = 0.3;
+
+/// One synthetic payment. `None` is an empty cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Payment {
+    /// In currency units, two decimals.
+    pub amount: f64,
+    /// Index into `C00..C39`.
+    pub country: u8,
+    /// Index into the merchant categories.
+    pub category: u8,
+    /// Index into the operating systems.
+    pub device_os: Option<u8>,
+    /// Merchant category code.
+    pub mcc: u16,
+    /// Distance between the IP's location and the card's home, one decimal.
+    pub ip_distance_km: Option<f64>,
+    /// Whole days since the device was first seen.
+    pub device_age_days: Option<u32>,
+    /// Payments on the card in the last 24 hours.
+    pub tx_count_24h: u32,
+    /// Whole days since the account was opened.
+    pub account_age_days: Option<u32>,
+    /// 0..=23.
+    pub hour_of_day: u8,
+    /// The label.
+    pub fraud: bool,
+}
+
+fn pick(rng: &mut ChaCha8Rng, cumulative: &[f64]) -> usize {
+    let total = cumulative.last().copied().unwrap_or(0.0);
+    let u = rng.gen::<f64>() * total;
+    cumulative.partition_point(|&c| c <= u).min(cumulative.len() - 1)
+}
+
+fn cumulative(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
+    weights
+        .into_iter()
+        .scan(0.0, |acc, w| {
+            *acc += w;
+            Some(*acc)
+        })
+        .collect()
+}
+
+fn country_weights() -> Vec<f64> {
+    let common = COUNTRIES - RARE_COUNTRIES;
+    let mut w: Vec<f64> = (0..common).map(|k| 1.0 / (k as f64 + 1.5)).collect();
+    let total: f64 = w.iter().sum();
+    w.extend(std::iter::repeat_n(RARE_COUNTRY_WEIGHT * total, RARE_COUNTRIES));
+    w
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The intercept at which the mean fraud probability over `scores` is `rate` (bisection).
+fn calibrate_intercept(scores: &[f64], rate: f64) -> f64 {
+    let (mut lo, mut hi) = (-60.0f64, 60.0f64);
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        let mean = scores.iter().map(|&s| sigmoid(mid + s)).sum::<f64>() / scores.len().max(1) as f64;
+        if mean < rate {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// A payments table of `rows` transactions, deterministic for `seed`: text
+/// columns (country, merchant category, device OS), a merchant category code,
+/// numeric columns with empty cells, and `is_fraud` at about `fraud_rate`
+/// (labels are drawn from a logistic model whose intercept is calibrated to it).
+///
+/// Fraud depends on a country × merchant category interaction (six pairs are
+/// far riskier than either their country or their category alone), on
+/// missingness that is not at random (an empty device OS or IP distance
+/// raises the risk directly, and cells go missing more often for a hidden
+/// evasive trait, far-away IPs, new devices and new accounts), and on numeric
+/// signals: large amounts and card-testing small ones, velocity, new accounts
+/// and devices, far IPs, night hours.
+pub fn generate_payments(rows: usize, fraud_rate: f64, seed: u64) -> Vec<Payment> {
+    payments_with_probabilities(rows, fraud_rate, seed).0
+}
+
+/// The payments and each one's true fraud probability (what a perfect model would score).
+fn payments_with_probabilities(rows: usize, fraud_rate: f64, seed: u64) -> (Vec<Payment>, Vec<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7061_796d_656e_7473); // "payments"
+    let countries = cumulative(country_weights());
+    let categories = cumulative(CATEGORIES.iter().map(|c| c.1));
+    let systems = cumulative(DEVICE_OS.iter().map(|c| c.1));
+    let mut table = Vec::with_capacity(rows);
+    let mut scores = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let u = |rng: &mut ChaCha8Rng| rng.gen::<f64>();
+        let evasive = u(&mut rng) < EVASIVE_SHARE;
+        let country = pick(&mut rng, &countries) as u8;
+        let category = pick(&mut rng, &categories) as u8;
+        let (first, second) = MCC[category as usize];
+        let mcc = match second {
+            Some(code) if u(&mut rng) < SECOND_MCC_SHARE => code,
+            _ => first,
+        };
+        let os = pick(&mut rng, &systems) as u8;
+        let os_missing = u(&mut rng) < OS_MISSING.0 + if evasive { OS_MISSING.1 } else { 0.0 };
+
+        let card_test = u(&mut rng) < 0.04;
+        let amount = if card_test { 0.5 + 2.5 * u(&mut rng) } else { (3.5 + 1.1 * normal(&mut rng)).exp() };
+        let amount = (amount.clamp(0.5, 20_000.0) * 100.0).round() / 100.0;
+
+        let far_share = if evasive { 0.3 } else { 0.05 };
+        let ip = if u(&mut rng) < far_share {
+            (7.0 + 0.8 * normal(&mut rng)).exp()
+        } else {
+            -40.0 * (1.0 - u(&mut rng)).ln()
+        };
+        let ip = (ip.min(20_000.0) * 10.0).round() / 10.0;
+        let far_ip = ip > 500.0;
+        let ip_missing = u(&mut rng)
+            < IP_MISSING.0 + if far_ip { IP_MISSING.1 } else { 0.0 } + if evasive { IP_MISSING.2 } else { 0.0 };
+
+        let new_device_share = if evasive { 0.5 } else { 0.08 };
+        let device_age = if u(&mut rng) < new_device_share {
+            (u(&mut rng) * 7.0).floor()
+        } else {
+            7.0 + ((u(&mut rng) * 2000f64.ln()).exp() - 1.0).floor()
+        } as u32;
+        let new_device = device_age < 3;
+        let device_age_missing =
+            u(&mut rng) < DEVICE_AGE_MISSING.0 + if device_age < 7 { DEVICE_AGE_MISSING.1 } else { 0.0 };
+
+        let new_account_share = if evasive { 0.3 } else { 0.06 };
+        let account_age = if u(&mut rng) < new_account_share {
+            (u(&mut rng) * 30.0).floor()
+        } else {
+            30.0 + ((u(&mut rng) * 4000f64.ln()).exp() - 1.0).floor()
+        } as u32;
+        let new_account = account_age < 30;
+        let account_age_missing =
+            u(&mut rng) < ACCOUNT_AGE_MISSING.0 + if new_account { ACCOUNT_AGE_MISSING.1 } else { 0.0 };
+
+        let burst = if evasive { (u(&mut rng) * 6.0).floor() } else { 0.0 };
+        let tx_count = ((-(1.0 - u(&mut rng)).ln() * 2.5).floor() + burst) as u32;
+        let night_share = if evasive { 0.35 } else { 0.08 };
+        let hour = if u(&mut rng) < night_share {
+            (u(&mut rng) * 6.0).floor()
+        } else {
+            (7.0 + u(&mut rng) * 16.0 + normal(&mut rng)).clamp(0.0, 23.0).floor()
+        } as u8;
+
+        let mut score = 0.0;
+        score += RISKY_PAIRS.iter().filter(|p| p.0 == country && p.1 == category).map(|p| p.2).sum::<f64>();
+        score += CATEGORY_RISK.iter().filter(|c| c.0 == category).map(|c| c.1).sum::<f64>();
+        score += MCC_RISK.iter().filter(|m| m.0 == mcc).map(|m| m.1).sum::<f64>();
+        // Small, fixed country effects in [-0.16, 0.16]; the rare countries a little riskier.
+        score += if country as usize >= COUNTRIES - RARE_COUNTRIES {
+            0.8
+        } else {
+            ((country as usize * 7) % 5) as f64 * 0.08 - 0.16
+        };
+        score += if evasive { RISK_EVASIVE } else { 0.0 };
+        score += if os_missing { RISK_OS_MISSING } else { 0.0 };
+        score += if ip_missing { RISK_IP_MISSING } else { 0.0 };
+        score += if far_ip { RISK_FAR_IP } else { 0.0 };
+        score += if new_device { RISK_NEW_DEVICE } else { 0.0 };
+        score += if new_account { RISK_NEW_ACCOUNT } else { 0.0 };
+        score += if hour < 6 { RISK_NIGHT } else { 0.0 };
+        score += if card_test { RISK_CARD_TEST } else { 0.0 };
+        score += RISK_LARGE_AMOUNT * (amount.ln() - 5.0).max(0.0);
+        score += RISK_VELOCITY * (f64::from(tx_count.min(10)) - 5.0).max(0.0);
+        scores.push(score);
+        table.push(Payment {
+            amount,
+            country,
+            category,
+            device_os: (!os_missing).then_some(os),
+            mcc,
+            ip_distance_km: (!ip_missing).then_some(ip),
+            device_age_days: (!device_age_missing).then_some(device_age),
+            tx_count_24h: tx_count,
+            account_age_days: (!account_age_missing).then_some(account_age),
+            hour_of_day: hour,
+            fraud: false,
+        });
+    }
+    let intercept = calibrate_intercept(&scores, fraud_rate.clamp(0.0, 1.0));
+    let probabilities: Vec<f64> = scores.iter().map(|s| sigmoid(intercept + s)).collect();
+    for (payment, &p) in table.iter_mut().zip(&probabilities) {
+        payment.fraud = rng.gen::<f64>() < p;
+    }
+    (table, probabilities)
+}
+
+/// Writes a payments table as CSV: a plain header, ids `pay-{seed}-{row}`,
+/// text cells unquoted, empty cells as empty fields (`a,,b`), `is_fraud` as 0/1.
+pub fn write_payments_csv<W: Write>(out: &mut W, table: &[Payment], seed: u64) -> std::io::Result<()> {
+    writeln!(out, "{}", PAYMENTS_COLUMNS.join(","))?;
+    for (i, p) in table.iter().enumerate() {
+        write!(
+            out,
+            "pay-{seed}-{i:07},{:.2},C{:02},{},{},{},",
+            p.amount,
+            p.country,
+            CATEGORIES[p.category as usize].0,
+            p.device_os.map_or("", |os| DEVICE_OS[os as usize].0),
+            p.mcc
+        )?;
+        if let Some(d) = p.ip_distance_km {
+            write!(out, "{d:.1}")?;
+        }
+        out.write_all(b",")?;
+        if let Some(d) = p.device_age_days {
+            write!(out, "{d}")?;
+        }
+        write!(out, ",{},", p.tx_count_24h)?;
+        if let Some(d) = p.account_age_days {
+            write!(out, "{d}")?;
+        }
+        writeln!(out, ",{},{}", p.hour_of_day, u8::from(p.fraud))?;
+    }
+    Ok(())
+}
+
+/// The payments table as CSV bytes.
+pub fn generate_payments_csv(rows: usize, fraud_rate: f64, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rows * 80);
+    write_payments_csv(&mut out, &generate_payments(rows, fraud_rate, seed), seed)
+        .expect("writing into a Vec cannot fail");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +756,91 @@ mod tests {
         };
         assert!(mean(1, 1) > mean(1, 0) + 0.2, "merchant risk");
         assert!(mean(2, 1) > mean(2, 0), "distance");
+    }
+
+    #[test]
+    fn payments_are_deterministic_and_well_formed() {
+        let a = generate_payments_csv(3_000, 0.02, 5);
+        assert_eq!(a, generate_payments_csv(3_000, 0.02, 5));
+        assert_ne!(a, generate_payments_csv(3_000, 0.02, 6));
+        let text = String::from_utf8(a).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(PAYMENTS_COLUMNS.join(",").as_str()));
+        let mut n = 0;
+        for (i, line) in lines.enumerate() {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells.len(), 12, "{line}");
+            assert_eq!(cells[0], format!("pay-5-{i:07}"));
+            assert!(cells[2].starts_with('C') && cells[2].len() == 3);
+            assert!(matches!(cells[11], "0" | "1"), "label never empty");
+            for c in [0, 1, 2, 3, 5, 8, 10, 11] {
+                assert!(!cells[c].is_empty(), "column {c} is never empty: {line}");
+            }
+            n += 1;
+        }
+        assert_eq!(n, 3_000);
+        let codes: std::collections::BTreeSet<u16> = MCC.iter().flat_map(|&(a, b)| [Some(a), b]).flatten().collect();
+        assert!((25..=35).contains(&codes.len()));
+        assert_eq!(generate_payments(0, 0.02, 1), vec![]);
+    }
+
+    fn rate(rows: &[&Payment]) -> f64 {
+        rows.iter().filter(|p| p.fraud).count() as f64 / rows.len().max(1) as f64
+    }
+
+    #[test]
+    fn payments_missing_rates_and_missing_not_at_random() {
+        let t = generate_payments(60_000, 0.02, 11);
+        let share = |f: &dyn Fn(&Payment) -> bool| t.iter().filter(|p| f(p)).count() as f64 / t.len() as f64;
+        let os = share(&|p| p.device_os.is_none());
+        let ip = share(&|p| p.ip_distance_km.is_none());
+        let dev = share(&|p| p.device_age_days.is_none());
+        let acct = share(&|p| p.account_age_days.is_none());
+        assert!((0.17..0.23).contains(&os), "device_os empty {os}");
+        assert!((0.21..0.29).contains(&ip), "ip_distance_km empty {ip}");
+        assert!((0.12..0.18).contains(&dev), "device_age_days empty {dev}");
+        assert!((0.035..0.065).contains(&acct), "account_age_days empty {acct}");
+        let fraud = share(&|p| p.fraud);
+        assert!((0.015..0.025).contains(&fraud), "fraud rate {fraud}");
+        // An empty cell raises the risk: missing not at random.
+        let split = |f: &dyn Fn(&Payment) -> bool| {
+            let (yes, no): (Vec<&Payment>, Vec<&Payment>) = t.iter().partition(|p| f(p));
+            (rate(&yes), rate(&no))
+        };
+        let (missing, present) = split(&|p| p.device_os.is_none());
+        assert!(missing > 2.0 * present, "device_os: {missing} vs {present}");
+        let (missing, present) = split(&|p| p.ip_distance_km.is_none());
+        assert!(missing > 2.0 * present, "ip_distance_km: {missing} vs {present}");
+    }
+
+    #[test]
+    fn payments_fraud_needs_country_and_category_together() {
+        let t = generate_payments(200_000, 0.02, 2);
+        let overall = rate(&t.iter().collect::<Vec<_>>());
+        let pair = |p: &Payment| RISKY_PAIRS.iter().any(|r| r.0 == p.country && r.1 == p.category);
+        let pairs: Vec<&Payment> = t.iter().filter(|p| pair(p)).collect();
+        assert!(pairs.len() > 1_000, "{} risky-pair rows", pairs.len());
+        let pair_rate = rate(&pairs);
+        for &(country, category, _) in &RISKY_PAIRS {
+            let of_country = rate(&t.iter().filter(|p| p.country == country).collect::<Vec<_>>());
+            let of_category = rate(&t.iter().filter(|p| p.category == category).collect::<Vec<_>>());
+            assert!(of_country < 2.5 * overall, "C{country:02} alone: {of_country} vs {overall}");
+            assert!(
+                of_category < 2.5 * overall,
+                "{} alone: {of_category} vs {overall}",
+                CATEGORIES[category as usize].0
+            );
+            assert!(pair_rate > 5.0 * of_country.max(of_category), "pair {pair_rate} vs {of_country}, {of_category}");
+        }
+        assert!(pair_rate > 8.0 * overall, "pairs {pair_rate} vs {overall}");
+    }
+
+    #[test]
+    fn payments_are_learnable_but_not_trivially() {
+        let (t, p) = payments_with_probabilities(100_000, 0.02, 3);
+        let y: Vec<u8> = t.iter().map(|p| u8::from(p.fraud)).collect();
+        let ap = crate::metrics::average_precision(&p, &y);
+        eprintln!("payments oracle AP {ap}");
+        assert!((0.3..0.7).contains(&ap), "oracle AP {ap}");
     }
 }

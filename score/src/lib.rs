@@ -283,7 +283,8 @@ pub fn score(
         },
         (None, None) => (Columns::from_header(header_line, &spec(None)), None),
     };
-    let columns = columns.map_err(ScoreError::Header)?;
+    // A model with categories or missing values reads empty cells and category codes.
+    let columns = columns.map_err(ScoreError::Header)?.with_schema(model.schema());
     let resolved = Options { id_column, ..options.clone() };
     let options = &resolved;
     output.write_all(header(options).as_bytes())?;

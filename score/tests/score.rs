@@ -163,3 +163,53 @@ fn another_schema_scores_its_own_columns() {
 fn rows_cc() -> Vec<[f64; N_FEATURES]> {
     rows(3)
 }
+
+/// A model with categories and missing values: empty cells score as missing,
+/// categories as their codes (unseen ones as "other"), the served bits.
+#[test]
+fn a_tabular_schema_scores_missing_values_and_categories() {
+    use fraud_core::{Schema, Vocabulary};
+    let mut artifact = Artifact::example_trees();
+    // V1 a text category, V2 a numeric-coded one (neither split on); the splits send NaN left.
+    let mut kinds = vec![None; N_FEATURES];
+    kinds[1] = Some(Vocabulary::Text(vec!["FR".into(), "DE".into()]));
+    kinds[2] = Some(Vocabulary::Numbers(vec![5411.0]));
+    artifact.schema = Schema::creditcard().with_kinds(kinds, true).unwrap();
+    let m = artifact.model().unwrap();
+    assert!(m.schema().is_tabular());
+    let rows = rows(40);
+    let mut want_rows = Vec::new();
+    let mut text = format!("{},Class\n", FEATURE_NAMES.join(","));
+    for (r, row) in rows.iter().enumerate() {
+        let mut x = row.to_vec();
+        let mut cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        let (country, code) = [("FR", 0.0), ("\"DE\"", 1.0), ("\"Nowhere, really\"", 2.0), ("", f64::NAN)][r % 4];
+        cells[1] = country.into();
+        x[1] = code;
+        let (mcc, code) = [("5411", 0.0), ("7995", 1.0), ("\"\"", f64::NAN)][r % 3];
+        cells[2] = mcc.into();
+        x[2] = code;
+        if r % 5 == 0 {
+            cells[14] = String::new();
+            x[14] = f64::NAN;
+        }
+        text.push_str(&format!("{},{}\n", cells.join(","), r % 2));
+        want_rows.extend(x);
+    }
+    let mut want = vec![0.0; rows.len()];
+    m.score_batch(&want_rows, &mut want).unwrap();
+    let options = Options { reasons: 1, block_bytes: 500, threads: 2, ..Options::default() };
+    let mut out = Vec::new();
+    let report = score(&m, text.as_bytes(), &mut out, &options, &|_| {}).unwrap();
+    assert_eq!((report.rows, report.bad_lines), (40, 0));
+    let out = String::from_utf8(out).unwrap();
+    for (r, line) in out.lines().skip(1).enumerate() {
+        let p: f64 = line.split(',').nth(1).unwrap().parse().unwrap();
+        assert_eq!(p.to_bits(), want[r].to_bits(), "row {r}: {line}");
+    }
+    // Missing values do change the score (V14 is split on), and text in a numeric column is still refused.
+    assert_ne!(want[0].to_bits(), want[4].to_bits());
+    let bad = text.replacen("\n-", "\nabc", 1);
+    let err = score(&m, bad.as_bytes(), &mut Vec::new(), &options, &|_| {}).unwrap_err().to_string();
+    assert!(err.contains("line 2, column Time: \"abc") && err.contains("is not a number"), "{err}");
+}

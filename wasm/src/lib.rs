@@ -80,11 +80,30 @@ fn type_name(v: &JsValue) -> &'static str {
     }
 }
 
-fn raw(v: &JsValue) -> RawValue {
+/// A JS field value, holding its string (a category) when it is one.
+enum Raw {
+    Value(RawValue<'static>),
+    Text(String),
+}
+
+impl Raw {
+    fn value(&self) -> RawValue<'_> {
+        match self {
+            Raw::Value(v) => *v,
+            Raw::Text(t) => RawValue::Text(t),
+        }
+    }
+}
+
+fn raw(v: &JsValue) -> Raw {
     // `as_f64` is `Some` only for JS numbers (NaN and ±Infinity included: core rejects those).
     match v.as_f64() {
-        Some(x) => RawValue::Number(x),
-        None => RawValue::NotNumber(type_name(v)),
+        Some(x) => Raw::Value(RawValue::Number(x)),
+        None if v.is_null() => Raw::Value(RawValue::Null),
+        None => match v.as_string() {
+            Some(t) => Raw::Text(t),
+            None => Raw::Value(RawValue::NotNumber(type_name(v))),
+        },
     }
 }
 
@@ -292,10 +311,13 @@ impl FraudModel {
                 pairs.push((name.as_str(), raw(&value)));
             }
             if complete {
-                return self.model.validate(pairs).map_err(|e| validation_error(&e));
+                return self
+                    .model
+                    .validate(pairs.iter().map(|(k, v)| (*k, v.value())))
+                    .map_err(|e| validation_error(&e));
             }
         }
-        let entries: Vec<(String, RawValue)> = Object::entries(obj)
+        let entries: Vec<(String, Raw)> = Object::entries(obj)
             .iter()
             .map(|entry| {
                 let pair: Array = entry.unchecked_into();
@@ -303,7 +325,7 @@ impl FraudModel {
                 (key, raw(&pair.get(1)))
             })
             .collect();
-        self.model.validate(entries.iter().map(|(k, v)| (k.as_str(), *v))).map_err(|e| validation_error(&e))
+        self.model.validate(entries.iter().map(|(k, v)| (k.as_str(), v.value()))).map_err(|e| validation_error(&e))
     }
 
     fn predict_transaction(&self, t: &Transaction) -> JsValue {

@@ -4,10 +4,11 @@ use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use super::Artifact;
+use crate::categories::Vocabulary;
 use crate::model::{Model, Scorer};
 use crate::wire::{
-    CardParameters, CardSchema, FeatureImportance, ModelCard, WireCalibration, WireCalibrationReport, WireCosts,
-    WireMetrics, WirePolicyReport, WireProvenance, WireTraining,
+    CardFeature, CardParameters, CardSchema, FeatureImportance, ModelCard, WireCalibration, WireCalibrationReport,
+    WireCosts, WireMetrics, WirePolicyReport, WireProvenance, WireTraining,
 };
 
 impl Artifact {
@@ -48,6 +49,8 @@ impl Artifact {
                 id: self.schema.id().map(str::to_string),
                 amount: self.schema.amount_name().map(str::to_string),
                 max_abs_value: crate::validate::MAX_ABS_VALUE,
+                accepts_missing: self.schema.accepts_missing(),
+                kinds: if self.schema.is_tabular() { self.card_kinds() } else { Vec::new() },
             },
             threshold: model.threshold(),
             policy: model.policy().as_str().into(),
@@ -62,5 +65,26 @@ impl Artifact {
             calibration_test: self.calibration_test.as_ref().map(WireCalibrationReport::from),
             policies: self.policies.iter().map(WirePolicyReport::from).collect(),
         }
+    }
+
+    fn card_kinds(&self) -> Vec<CardFeature> {
+        let rate = |rates: &[f64], i: usize| rates.get(i).copied().unwrap_or(0.0);
+        (0..self.schema.len())
+            .map(|i| {
+                let (kind, categories, codes) = match self.schema.categories(i).map(|c| c.vocabulary()) {
+                    None => ("numeric", Vec::new(), Vec::new()),
+                    Some(Vocabulary::Text(v)) => ("text", v.clone(), Vec::new()),
+                    Some(Vocabulary::Numbers(v)) => ("numbers", Vec::new(), v.clone()),
+                };
+                CardFeature {
+                    feature: self.schema.name(i).to_string(),
+                    kind: kind.to_string(),
+                    missing_rate: rate(&self.tabular.missing_rates, i),
+                    other_rate: rate(&self.tabular.other_rates, i),
+                    categories,
+                    codes,
+                }
+            })
+            .collect()
     }
 }

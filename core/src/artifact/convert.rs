@@ -9,20 +9,23 @@ use alloc::vec::Vec;
 
 use super::{
     Artifact, ArtifactError, CalibrationReport, LogisticTraining, Metrics, ModelParams, PolicyReport, Provenance,
-    ReliabilityBin, Training, TreesTraining,
+    ReliabilityBin, Tabular, Training, TreesTraining,
 };
+use crate::categories::Vocabulary;
 use crate::decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 use crate::drift::{Bins, DriftReference};
 use crate::error::ModelError;
 use crate::logistic::LogisticWeights;
 use crate::scaler::Scaler;
 use crate::schema::Schema;
+use crate::trees::CategorySet;
 use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams};
 use crate::wire::{
     ArtifactV2, ArtifactV3, ArtifactV4, WireBenefit, WireBins, WireCalibration, WireCalibrationReport, WireColumns,
     WireCosts, WireDecision, WireDriftReference, WireLeaf, WireMetrics, WireModel, WirePolicyReport, WireProvenance,
     WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
 };
+use crate::wire::{ArtifactV5, WireFeature, WireFeatureKind, WireSplitRoute};
 
 fn invalid(what: &'static str, why: &'static str) -> ArtifactError {
     ArtifactError::InvalidModel(ModelError::BadParameter { what, why })
@@ -62,7 +65,25 @@ mirror! {
 mirror! { Benefit, WireBenefit: fixed, per_amount }
 mirror! { ReliabilityBin, WireReliabilityBin: lower, upper, rows, mean_probability, fraud_rate }
 mirror! { Bins, WireBins: ; cloned: edges, shares }
-mirror! { SplitParams, WireSplit: feature, threshold, left, right, cover }
+impl From<&SplitParams> for WireSplit {
+    fn from(x: &SplitParams) -> WireSplit {
+        WireSplit { feature: x.feature, threshold: x.threshold, left: x.left, right: x.right, cover: x.cover }
+    }
+}
+
+impl From<&WireSplit> for SplitParams {
+    fn from(x: &WireSplit) -> SplitParams {
+        SplitParams {
+            feature: x.feature,
+            threshold: x.threshold,
+            left: x.left,
+            right: x.right,
+            cover: x.cover,
+            missing_left: true,
+            categories: None,
+        }
+    }
+}
 mirror! { LeafParams, WireLeaf: value, cover }
 
 impl From<&Artifact> for ArtifactV4 {
@@ -134,7 +155,117 @@ impl TryFrom<ArtifactV4> for Artifact {
             calibration_test: calibration_test.as_ref().map(CalibrationReport::from),
             policies,
             drift,
+            tabular: Tabular::default(),
         })
+    }
+}
+
+impl From<&Artifact> for ArtifactV5 {
+    fn from(a: &Artifact) -> ArtifactV5 {
+        let rate = |rates: &[f64], i: usize| rates.get(i).copied().unwrap_or(0.0);
+        let features = (0..a.schema.len())
+            .map(|i| WireFeature {
+                kind: match a.schema.categories(i).map(|c| c.vocabulary()) {
+                    None => WireFeatureKind::Numeric,
+                    Some(Vocabulary::Text(v)) => WireFeatureKind::Text { categories: v.clone() },
+                    Some(Vocabulary::Numbers(v)) => WireFeatureKind::Numbers { categories: v.clone() },
+                },
+                missing_rate: rate(&a.tabular.missing_rates, i),
+                other_rate: rate(&a.tabular.other_rates, i),
+            })
+            .collect();
+        let (routes, category_sets) = match &a.params {
+            ModelParams::Trees(e) => (
+                e.trees
+                    .iter()
+                    .map(|t| {
+                        t.splits
+                            .iter()
+                            .map(|s| WireSplitRoute { missing_left: s.missing_left, categories: s.categories })
+                            .collect()
+                    })
+                    .collect(),
+                e.category_sets.iter().map(|c| c.0).collect(),
+            ),
+            ModelParams::Logistic { .. } => (Vec::new(), Vec::new()),
+        };
+        ArtifactV5 {
+            base: ArtifactV4::from(a),
+            accepts_missing: a.schema.accepts_missing(),
+            features,
+            routes,
+            category_sets,
+            indicators: a.tabular.indicators.clone(),
+        }
+    }
+}
+
+/// Version 4's checks, then the feature kinds (the schema's vocabularies are
+/// checked here), the training rates and the trees' routes.
+impl TryFrom<ArtifactV5> for Artifact {
+    type Error = ArtifactError;
+
+    fn try_from(v5: ArtifactV5) -> Result<Artifact, ArtifactError> {
+        let ArtifactV5 { base, accepts_missing, features, routes, category_sets, indicators } = v5;
+        let mut a = Artifact::try_from(base)?;
+        if features.len() != a.schema.len() {
+            return Err(ArtifactError::SchemaMismatch(format!(
+                "{} feature kinds for {} features",
+                features.len(),
+                a.schema.len()
+            )));
+        }
+        let categorical = features.iter().any(|f| !matches!(f.kind, WireFeatureKind::Numeric));
+        if accepts_missing || categorical {
+            let kinds = features
+                .iter()
+                .map(|f| match &f.kind {
+                    WireFeatureKind::Numeric => None,
+                    WireFeatureKind::Text { categories } => Some(Vocabulary::Text(categories.clone())),
+                    WireFeatureKind::Numbers { categories } => Some(Vocabulary::Numbers(categories.clone())),
+                })
+                .collect();
+            a.schema = a
+                .schema
+                .with_kinds(kinds, accepts_missing)
+                .map_err(|e| ArtifactError::SchemaMismatch(format!("{e}")))?;
+        }
+        let share = |v: f64| (0.0..=1.0).contains(&v);
+        if !features.iter().all(|f| share(f.missing_rate) && share(f.other_rate)) {
+            return Err(invalid("feature rates", "a missing or other rate outside [0, 1]"));
+        }
+        if a.schema.is_tabular() {
+            a.tabular = Tabular {
+                missing_rates: features.iter().map(|f| f.missing_rate).collect(),
+                other_rates: features.iter().map(|f| f.other_rate).collect(),
+                indicators,
+            };
+        } else if !indicators.is_empty() {
+            return Err(invalid("missing indicators", "a model that takes no missing values has none"));
+        }
+        match &mut a.params {
+            ModelParams::Trees(e) => {
+                if !routes.is_empty() {
+                    let fits = routes.len() == e.trees.len()
+                        && e.trees.iter().zip(&routes).all(|(t, r)| t.splits.len() == r.len());
+                    if !fits {
+                        return Err(invalid("tree routes", "one route per split of every tree"));
+                    }
+                    for (tree, r) in e.trees.iter_mut().zip(&routes) {
+                        for (s, route) in tree.splits.iter_mut().zip(r) {
+                            s.missing_left = route.missing_left;
+                            s.categories = route.categories;
+                        }
+                    }
+                }
+                e.category_sets = category_sets.into_iter().map(CategorySet).collect();
+            }
+            ModelParams::Logistic { .. } if !(routes.is_empty() && category_sets.is_empty()) => {
+                return Err(invalid("tree routes", "a logistic model has none"));
+            }
+            ModelParams::Logistic { .. } => {}
+        }
+        Ok(a)
     }
 }
 
@@ -171,6 +302,7 @@ impl From<WireModel> for ModelParams {
             },
             WireModel::Trees { base_score, trees } => ModelParams::Trees(TreeEnsemble {
                 base_score,
+                category_sets: Vec::new(),
                 trees: trees
                     .iter()
                     .map(|t| TreeParams {

@@ -109,10 +109,10 @@ mod tests {
         let want = alloc::format!("{} is not a usable model artifact: {}", corrupt.display(), source.full_message());
         assert_eq!(chain(&e), want);
 
-        let mut w = a.to_wire();
+        let mut w = a.to_wire().base;
         w.base.base.threshold = f64::NAN;
         let invalid = dir.join("invalid.bin");
-        std::fs::write(&invalid, super::super::frame::seal(super::super::FORMAT_VERSION, &w).unwrap()).unwrap();
+        std::fs::write(&invalid, super::super::frame::seal(super::super::VERSION_4, &w).unwrap()).unwrap();
         let e = read_file(&invalid).unwrap_err();
         let ReadError::Invalid { source, .. } = &e else { panic!("{e:?}") };
         assert!(matches!(source, ArtifactError::InvalidModel(_)));

@@ -13,7 +13,9 @@ use crate::error::ModelError;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"FRAUDMDL";
 /// The format version this build writes (it also reads every version from [`LEGACY_VERSION`]).
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
+/// Format 4: what a model without categorical features or missing values is still written as.
+pub const VERSION_4: u16 = 4;
 /// The oldest version still read: logistic-only artifacts of earlier trainers.
 pub const LEGACY_VERSION: u16 = 1;
 /// Version 2: any kind, no decision rule (an uncalibrated F1 threshold).

@@ -7,7 +7,7 @@
 //! | 0..8         | magic `FRAUDMDL` ([`MAGIC`])                 |
 //! | 8..10        | format version (`u16`, [`FORMAT_VERSION`] when written; [`Loaded::format_version`] when read) |
 //! | 10..14       | payload length `n` (`u32`, at most [`MAX_PAYLOAD`]) |
-//! | 14..14+n     | payload: [`ArtifactV4`] in bincode (v3, v2, v1: [`ArtifactV3`], [`ArtifactV2`], [`ArtifactV1`]) |
+//! | 14..14+n     | payload: [`ArtifactV5`] in bincode (v4, v3, v2, v1: [`ArtifactV4`], [`ArtifactV3`], [`ArtifactV2`], [`ArtifactV1`]) |
 //! | 14+n..18+n   | CRC-32 (IEEE) of bytes `0..14+n`             |
 //!
 //! Decoding checks, in order: length, magic, version, declared length, checksum,
@@ -35,12 +35,13 @@ use alloc::vec::Vec;
 
 use crate::decision::{DecisionRule, Policy, Tally};
 use crate::drift::DriftReference;
-use crate::logistic::{Logistic, LogisticWeights};
+use crate::error::ModelError;
+use crate::logistic::{Column, Expansion, Logistic, LogisticWeights};
 use crate::model::{Model, ModelKind, Scorer};
 use crate::scaler::Scaler;
 use crate::schema::{self, Schema};
 use crate::trees::{TreeEnsemble, Trees};
-use crate::wire::{ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4};
+use crate::wire::{ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, ArtifactV5};
 
 mod card;
 mod convert;
@@ -55,7 +56,7 @@ pub use convert::costs_from_wire;
 pub use file::{read_file, ReadError};
 pub use frame::{
     crc32, model_id, ArtifactError, PayloadError, FORMAT_VERSION, LEGACY_VERSION, MAGIC, MAX_PAYLOAD, VERSION_2,
-    VERSION_3,
+    VERSION_3, VERSION_4,
 };
 use frame::{decode_payload, seal, unframe};
 
@@ -258,6 +259,20 @@ pub struct Artifact {
     pub policies: Vec<PolicyReport>,
     /// The training reference for drift monitoring (none in older files).
     pub drift: Option<DriftReference>,
+    /// What training saw of a table with categories and missing values (empty otherwise).
+    pub tabular: Tabular,
+}
+
+/// What a table with categorical features and missing values adds to an
+/// artifact; empty for a numeric-only model (and every file before format 5).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tabular {
+    /// Per feature, the share of train rows where it was missing (empty: not measured).
+    pub missing_rates: Vec<f64>,
+    /// Per feature, the share of train rows merged into "other" (rare categories).
+    pub other_rates: Vec<f64>,
+    /// Logistic: per feature, whether a missing-indicator column follows it (empty: none).
+    pub indicators: Vec<bool>,
 }
 
 /// A checked artifact, its scoring model, and what identifies the file.
@@ -277,7 +292,13 @@ impl Artifact {
     /// Encodes to the binary format (version [`FORMAT_VERSION`]); fails only
     /// when the payload would exceed [`MAX_PAYLOAD`], which no runtime would load.
     pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
-        seal(FORMAT_VERSION, &self.to_wire())
+        let wire = self.to_wire();
+        if self.schema.is_tabular() {
+            seal(FORMAT_VERSION, &wire)
+        } else {
+            // Nothing format 5 adds: the format-4 bytes, readable by older runtimes.
+            seal(VERSION_4, &wire.base)
+        }
     }
 
     /// Decodes and fully checks an artifact (see the module docs for the order of checks).
@@ -303,15 +324,44 @@ impl Artifact {
     /// Builds the scoring [`Model`], checking every parameter.
     pub fn model(&self) -> Result<Model, ArtifactError> {
         let scorer = match &self.params {
+            ModelParams::Logistic { scaler, weights } if self.schema.is_tabular() => {
+                let expansion = self.expansion().map_err(ArtifactError::InvalidModel)?;
+                Scorer::Logistic(
+                    Logistic::with_expansion(scaler.clone(), weights.clone(), expansion)
+                        .map_err(ArtifactError::InvalidModel)?,
+                )
+            }
             ModelParams::Logistic { scaler, weights } => {
                 Scorer::Logistic(Logistic::new(scaler.clone(), weights.clone()).map_err(ArtifactError::InvalidModel)?)
             }
-            ModelParams::Trees(ensemble) => {
-                Scorer::Trees(Trees::new(ensemble.clone(), self.schema.len()).map_err(ArtifactError::InvalidModel)?)
-            }
+            ModelParams::Trees(ensemble) => Scorer::Trees(
+                Trees::with_kinds(ensemble.clone(), &self.schema.categorical_mask())
+                    .map_err(ArtifactError::InvalidModel)?,
+            ),
         };
         Model::new(self.model_name.clone(), self.schema.clone(), scorer, self.rule.clone())
             .map_err(ArtifactError::InvalidModel)
+    }
+
+    /// The logistic expansion of this schema: a categorical feature one-hot
+    /// over its codes, a numeric one its value and, when training saw it
+    /// missing, an indicator column.
+    pub fn expansion(&self) -> Result<Expansion, ModelError> {
+        let indicators = &self.tabular.indicators;
+        if !(indicators.is_empty() || indicators.len() == self.schema.len()) {
+            return Err(ModelError::WrongLength {
+                what: "missing indicators",
+                len: indicators.len(),
+                expected: self.schema.len(),
+            });
+        }
+        let columns = (0..self.schema.len())
+            .map(|i| match self.schema.categories(i) {
+                Some(c) => Column::Categorical { codes: (c.other() + 1) as u32 },
+                None => Column::Numeric { indicator: indicators.get(i).copied().unwrap_or(false) },
+            })
+            .collect();
+        Expansion::new(columns)
     }
 
     /// The model kind the parameters are for.
@@ -322,29 +372,30 @@ impl Artifact {
         }
     }
 
-    /// The wire form (what `encode` writes and `model.json` holds); `ArtifactV4::from`.
-    pub fn to_wire(&self) -> ArtifactV4 {
+    /// The wire form (what `encode` writes and `model.json` holds); `ArtifactV5::from`.
+    pub fn to_wire(&self) -> ArtifactV5 {
         self.into()
     }
 
     /// The internal value of a wire form, checking its schema (the parameters
     /// are checked when the model is built); `Artifact::try_from`.
-    pub fn from_wire(v4: ArtifactV4) -> Result<Artifact, ArtifactError> {
-        v4.try_into()
+    pub fn from_wire(v5: ArtifactV5) -> Result<Artifact, ArtifactError> {
+        v5.try_into()
     }
 }
 
-/// A payload of format `version` (checked by [`unframe`]) read as version 4.
-fn upgrade(version: u16, payload: &[u8]) -> Result<ArtifactV4, ArtifactError> {
-    let older = |v3: ArtifactV3| -> Result<ArtifactV4, ArtifactError> {
+/// A payload of format `version` (checked by [`unframe`]) read as version 5.
+fn upgrade(version: u16, payload: &[u8]) -> Result<ArtifactV5, ArtifactError> {
+    let older = |v3: ArtifactV3| -> Result<ArtifactV5, ArtifactError> {
         check_creditcard(&v3.base.feature_names)?;
-        Ok(v3.into())
+        Ok(ArtifactV4::from(v3).into())
     };
     match version {
         LEGACY_VERSION => older(ArtifactV2::from(decode_payload::<ArtifactV1>(payload)?).into()),
         VERSION_2 => older(decode_payload::<ArtifactV2>(payload)?.into()),
         VERSION_3 => older(decode_payload::<ArtifactV3>(payload)?),
-        _ => decode_payload::<ArtifactV4>(payload),
+        VERSION_4 => Ok(decode_payload::<ArtifactV4>(payload)?.into()),
+        _ => decode_payload::<ArtifactV5>(payload),
     }
 }
 

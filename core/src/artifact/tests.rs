@@ -6,8 +6,14 @@ use crate::error::ModelError;
 use crate::wire::{WireLeaf, WireModel, WireTree};
 use alloc::vec;
 
-fn samples() -> [Artifact; 3] {
-    [Artifact::example(), Artifact::example_trees(), Artifact::example_retail()]
+fn samples() -> [Artifact; 5] {
+    [
+        Artifact::example(),
+        Artifact::example_trees(),
+        Artifact::example_retail(),
+        Artifact::example_payments_trees(),
+        Artifact::example_payments_logistic(),
+    ]
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -24,7 +30,9 @@ fn round_trips_exactly() {
     for a in samples() {
         let bytes = a.encode().unwrap();
         assert_eq!(&bytes[..8], b"FRAUDMDL");
-        assert_eq!(le_u16(&bytes[8..10]), FORMAT_VERSION);
+        // Numeric-only models are still written as format 4.
+        let version = if a.schema.is_tabular() { FORMAT_VERSION } else { VERSION_4 };
+        assert_eq!(le_u16(&bytes[8..10]), version);
         assert_eq!(Artifact::decode(&bytes).unwrap(), a);
     }
 }
@@ -58,6 +66,8 @@ fn artifact_bytes_are_pinned() {
         (Artifact::example(), "example-v4.hex"),
         (Artifact::example_trees(), "trees-v4.hex"),
         (Artifact::example_retail(), "retail-v4.hex"),
+        (Artifact::example_payments_trees(), "payments-trees-v5.hex"),
+        (Artifact::example_payments_logistic(), "payments-logistic-v5.hex"),
     ] {
         pinned(file, &hex(&a.encode().unwrap()), "the encoding");
     }
@@ -69,6 +79,8 @@ fn card_json_is_pinned() {
         (Artifact::example(), "example-card.json"),
         (Artifact::example_trees(), "trees-card.json"),
         (Artifact::example_retail(), "retail-card.json"),
+        (Artifact::example_payments_trees(), "payments-trees-card.json"),
+        (Artifact::example_payments_logistic(), "payments-logistic-card.json"),
     ] {
         let model = a.model().unwrap();
         pinned(file, &serde_json::to_string_pretty(&a.card(&model)).unwrap(), "the card");
@@ -90,8 +102,8 @@ fn version_1_artifacts_still_load() {
         (&today.rule, &today.model_name, &today.validation, &today.test)
     );
     assert_eq!(model, today.model().unwrap());
-    // Re-encoding writes the current version.
-    assert_eq!(le_u16(&a.encode().unwrap()[8..10]), FORMAT_VERSION);
+    // Re-encoding writes the newest version a numeric model needs.
+    assert_eq!(le_u16(&a.encode().unwrap()[8..10]), VERSION_4);
 }
 
 #[test]
@@ -110,7 +122,7 @@ fn version_3_artifacts_load_with_the_kaggle_schema() {
         assert_eq!((a.schema.label(), a.schema.id()), ("Class", None));
     }
     // A version-3 payload with other feature names is not a Kaggle-file model.
-    let mut w = Artifact::example().to_wire().base;
+    let mut w = Artifact::example().to_wire().base.base;
     w.base.feature_names.swap(1, 2);
     let bytes = frame(VERSION_3, &bincode::encode_to_vec(&w, bincode_config()).unwrap());
     assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::SchemaMismatch(_))));
@@ -168,8 +180,8 @@ fn distinct_errors() {
     let bytes = Artifact::example().encode().unwrap();
     assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
     let mut future = bytes.clone();
-    future[8] = 5;
-    assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 5, supported: 4 }));
+    future[8] = 6;
+    assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 6, supported: 5 }));
     let mut longer = bytes.clone();
     longer.push(0);
     assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));
@@ -183,12 +195,12 @@ fn distinct_errors() {
 
 /// Valid framing and checksum around a semantically bad wire artifact.
 fn reseal(w: &ArtifactV4) -> Vec<u8> {
-    frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap())
+    frame(VERSION_4, &bincode::encode_to_vec(w, bincode_config()).unwrap())
 }
 
 #[test]
 fn schema_mismatch_and_invalid_models_are_rejected() {
-    let good = Artifact::example().to_wire();
+    let good = Artifact::example().to_wire().base;
     let mut w = good.clone();
     w.base.base.feature_names[2] = "V1".into();
     assert!(
@@ -204,7 +216,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
     w.base.base.feature_names.remove(1);
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))));
     // The trees' per-amount costs need an amount column.
-    let mut w = Artifact::example_trees().to_wire();
+    let mut w = Artifact::example_trees().to_wire().base;
     w.columns.amount = None;
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
     let mut w = good.clone();
@@ -224,7 +236,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
     let mut w = good.clone();
     w.base.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
-    let mut w = Artifact::example_trees().to_wire();
+    let mut w = Artifact::example_trees().to_wire().base;
     if let Some(d) = &mut w.base.drift {
         d.features.pop();
     }
@@ -237,7 +249,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
 /// Every way a tree artifact can be corrupt is refused on load, by name.
 #[test]
 fn corrupt_trees_are_refused_with_a_specific_error() {
-    let good = Artifact::example_trees().to_wire();
+    let good = Artifact::example_trees().to_wire().base;
     type Corruption<'a> = &'a dyn Fn(&mut Vec<WireTree>, &mut f64);
     let edit = |f: Corruption| {
         let mut w = good.clone();
@@ -284,4 +296,87 @@ fn checksum_valid_garbage_payload_is_a_payload_error() {
     assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::Payload(_))));
     let bytes = frame(LEGACY_VERSION, &[0xFFu8; 64]);
     assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::Payload(_))));
+}
+
+#[test]
+fn format_5_models_take_categories_and_missing_values_on_every_path() {
+    use crate::validate::RawValue;
+    for a in [Artifact::example_payments_trees(), Artifact::example_payments_logistic()] {
+        let model = Artifact::load(&a.encode().unwrap()).unwrap().model;
+        let bodies: [[(&str, RawValue); 4]; 4] = [
+            [
+                ("amount", RawValue::Number(97.5)),
+                ("country", RawValue::Text("C05")),
+                ("mcc_code", RawValue::Number(7995.0)),
+                ("ip_distance_km", RawValue::Null),
+            ],
+            [
+                ("amount", RawValue::Null),
+                ("country", RawValue::Text("never seen")),
+                ("mcc_code", RawValue::Number(1.0)),
+                ("ip_distance_km", RawValue::Number(900.0)),
+            ],
+            [
+                ("amount", RawValue::Number(5.0)),
+                ("country", RawValue::Null),
+                ("mcc_code", RawValue::Null),
+                ("ip_distance_km", RawValue::Number(10.0)),
+            ],
+            [
+                ("amount", RawValue::Number(500.0)),
+                ("country", RawValue::Text("C00")),
+                ("mcc_code", RawValue::Number(5411.0)),
+                ("ip_distance_km", RawValue::Number(49.0)),
+            ],
+        ];
+        let mut rows = Vec::new();
+        let mut single = Vec::new();
+        let mut logits = Vec::new();
+        for body in bodies {
+            let t = model.validate(body).unwrap();
+            rows.extend_from_slice(t.values());
+            single.push(model.probability(t.values()));
+            logits.push(model.logit(t.values()));
+            let sum = model.contributions(&t).iter().fold(model.base_value(), |acc, c| acc + c.contribution);
+            assert!((sum - model.logit(t.values())).abs() < 1e-9, "{}: contributions sum", a.model_name);
+        }
+        let mut batch = vec![0.0; bodies.len()];
+        model.score_batch(&rows, &mut batch).unwrap();
+        for (b, s) in batch.iter().zip(&single) {
+            assert_eq!(b.to_bits(), s.to_bits(), "{}: batch and single row agree", a.model_name);
+        }
+        // Missing, unseen and known categories do score differently.
+        assert!(logits.windows(2).any(|w| w[0] != w[1]), "{}", a.model_name);
+        // Rows of codes: a value that is not a code is refused, naming the row.
+        rows[1] = 9.0;
+        assert!(matches!(model.score_batch(&rows, &mut batch), Err(crate::error::BatchError::BadRow { row: 0, .. })));
+    }
+}
+
+#[test]
+fn format_5_refuses_inconsistent_kinds_and_routes() {
+    let good = Artifact::example_payments_trees().to_wire();
+    let reseal5 = |w: &ArtifactV5| frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap());
+    assert!(Artifact::decode(&reseal5(&good)).is_ok());
+    let mut w = good.clone();
+    w.features.pop();
+    assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::SchemaMismatch(_))));
+    let mut w = good.clone();
+    w.routes[0].pop();
+    assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    w.category_sets.pop();
+    assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    w.features[0].missing_rate = 1.5;
+    assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good.clone();
+    // A category split on the numeric amount.
+    w.routes[1][0].categories = Some(0);
+    assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::InvalidModel(_))));
+    let mut w = good;
+    if let crate::wire::WireFeatureKind::Text { categories } = &mut w.features[1].kind {
+        categories.push("C00".into());
+    }
+    assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::SchemaMismatch(_))));
 }

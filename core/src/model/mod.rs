@@ -142,9 +142,9 @@ impl Model {
     }
 
     /// Validates named fields against this model's schema (see [`validate_fields`]).
-    pub fn validate<'a, I>(&self, fields: I) -> Result<Transaction, ValidationError>
+    pub fn validate<'a, 'v, I>(&self, fields: I) -> Result<Transaction, ValidationError>
     where
-        I: IntoIterator<Item = (&'a str, RawValue)>,
+        I: IntoIterator<Item = (&'a str, RawValue<'v>)>,
     {
         validate_fields(&self.schema, fields)
     }
@@ -321,6 +321,16 @@ impl Model {
             return Err(BatchError::OutputLength { rows: n_rows, out: out.len() });
         }
         let all_valid = match &*self.scorer {
+            // Codes and missing values: every row through the one row check.
+            _ if self.schema.is_tabular() => {
+                match &*self.scorer {
+                    Scorer::Logistic(m) => {
+                        m.logits_checked(rows, out);
+                    }
+                    Scorer::Trees(m) => m.logits(rows, out),
+                }
+                rows.chunks_exact(width).all(|x| validate_row(&self.schema, x).is_ok())
+            }
             Scorer::Logistic(m) => m.logits_checked(rows, out),
             Scorer::Trees(m) => {
                 let all_valid = rows.chunks_exact(width).fold(true, |ok, x| ok & row_in_range(x));

@@ -1,9 +1,17 @@
 //! The tree-ensemble scorer: gradient-boosted trees over raw (unscaled)
 //! features, and exact TreeSHAP explanations.
 //!
-//! **Split rule.** A split node sends a row left when `x[feature] < threshold`
-//! (strictly less), right otherwise. Inputs are validated finite, so there is
-//! no missing-value branch.
+//! **Split rule.** A numeric split sends a row left when `x[feature] <
+//! threshold` (strictly less), right otherwise. A category split (its
+//! feature categorical, the value an integer code in `0..256`) sends a row
+//! left when the code is in the split's [`CategorySet`], right otherwise: a
+//! value that is not an integer code in range is in no set, so it goes right.
+//!
+//! **Missing values.** A missing value is NaN; every split says where it goes
+//! ([`SplitParams::missing_left`], left for formats older than missing
+//! values), for numeric and categorical features alike. So a node decides
+//! `right = if x is NaN { !missing_left } else if categorical { x ∉ set } else
+//! { x >= threshold }`, the one decision function of scoring and TreeSHAP.
 //!
 //! **Sum order.** The logit is `base_score + tree₀ + tree₁ + …`, added left to
 //! right in tree order, on every path (single row, batch, every target): the
@@ -11,19 +19,26 @@
 //!
 //! **Layout.** Each tree is padded to a complete binary tree of its own depth
 //! `D` (a leaf above depth `D` becomes a chain of "always left" nodes whose
-//! threshold is +∞), stored as one flat array of 16-byte nodes (threshold,
-//! feature) in heap order, its 2^D leaf values after. A walk is then exactly
-//! `D` steps of `i = 2i + 1 + (x[f] >= t)`: no child pointers, no
-//! data-dependent branches or loop exits, so the CPU never mispredicts. One
-//! row walks eight trees at once; the batch path walks each tree for a block
-//! of rows, eight rows interleaved: independent walks overlap, and the leaves
-//! are still added one by one in tree order.
+//! threshold is +∞ and whose missing values go left), stored as one flat
+//! array of 16-byte nodes (threshold, feature, and in what was padding the
+//! missing bit and category set) in heap order, its 2^D leaf values after.
+//! A walk is then exactly `D` steps of `i = 2i + 1 + right`: no child
+//! pointers, no loop exits. For ensembles without category splits and rows
+//! without NaN (or ensembles that send every NaN left, as `NaN >= t` is
+//! false) the step is the branch-free `x[f] >= t`, so the CPU never
+//! mispredicts; otherwise a general step applies the whole decision, over
+//! the same layout and in the same order, so the same bits. One row walks
+//! eight trees at once; the batch path walks each tree for a block of 64
+//! rows (the walk chosen per block), eight rows interleaved: independent
+//! walks overlap, and the leaves are still added one by one in tree order.
 //!
-//! **Checked on load.** [`Trees::new`] refuses child indexes out of range, a
-//! node reached twice or never (cycles included), features outside the
-//! schema, non-finite thresholds, leaf values or covers, trees deeper than
+//! **Checked on load.** [`Trees::new`] and [`Trees::with_kinds`] refuse child
+//! indexes out of range, a node reached twice or never (cycles included),
+//! features outside the schema, a category split on a numeric feature or a
+//! numeric split on a categorical one, category set indexes out of range,
+//! non-finite thresholds, leaf values or covers, trees deeper than
 //! [`MAX_DEPTH`] and absurd counts; afterwards, scoring cannot loop, panic or
-//! read out of bounds.
+//! read out of bounds, whatever the `f64`s of a row.
 //!
 //! Here: the parameters, their checks, the padded layout and scoring;
 //! `shap.rs`: TreeSHAP and the expected value it starts from.
@@ -45,13 +60,55 @@ pub const MAX_PADDED_NODES: usize = 1 << 22;
 pub const MAX_TREES: usize = 10_000;
 /// Most split nodes in one tree.
 pub const MAX_SPLITS_PER_TREE: usize = 1 << 16;
+/// The most category codes a categorical feature may have (codes 0..256).
+pub const MAX_CATEGORY_CODES: usize = 256;
+/// Most category sets in an ensemble (one per split at most).
+pub const MAX_CATEGORY_SETS: usize = MAX_TREES * MAX_SPLITS_PER_TREE;
+
+/// A set of category codes as a bitset: code c is in it when bit c % 64 of word c / 64 is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CategorySet(pub [u64; 4]);
+
+impl CategorySet {
+    /// The set of `codes`; codes of 256 and more are ignored.
+    pub fn from_codes(codes: impl IntoIterator<Item = u32>) -> CategorySet {
+        let mut set = CategorySet::default();
+        for c in codes {
+            set.insert(c);
+        }
+        set
+    }
+
+    /// Adds `code` (ignored when 256 or more).
+    pub fn insert(&mut self, code: u32) {
+        if (code as usize) < MAX_CATEGORY_CODES {
+            self.0[(code / 64) as usize] |= 1 << (code % 64);
+        }
+    }
+
+    /// Whether `code` is in the set. False for anything that is not an integer code in 0..256 (NaN included).
+    #[inline(always)]
+    pub fn contains(&self, code: f64) -> bool {
+        // `as` saturates (NaN to 0): the range test and the round trip decide.
+        let c = code as u32;
+        if !(code >= 0.0 && code < MAX_CATEGORY_CODES as f64 && c as f64 == code) {
+            return false;
+        }
+        self.0[(c / 64) as usize & 3] >> (c % 64) & 1 != 0
+    }
+
+    /// The codes in the set, in increasing order.
+    pub fn codes(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..MAX_CATEGORY_CODES as u32).filter(move |&c| self.0[(c / 64) as usize] >> (c % 64) & 1 != 0)
+    }
+}
 
 /// A split node's parameters, as the trainer writes them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SplitParams {
     /// Schema index of the feature tested.
     pub feature: u32,
-    /// Rows with `x[feature] < threshold` go left.
+    /// Rows with `x[feature] < threshold` go left (a numeric split; 0.0 for a category split).
     pub threshold: f64,
     /// Left child: a split index in this tree, or `LEAF | leaf index`.
     pub left: u32,
@@ -59,6 +116,26 @@ pub struct SplitParams {
     pub right: u32,
     /// Training weight (rows or hessian) that reached this node; TreeSHAP's expectations use it.
     pub cover: f64,
+    /// Where a missing value (NaN) goes: left when true. (Formats before missing values existed: true.)
+    pub missing_left: bool,
+    /// A category split: an index into [`TreeEnsemble::category_sets`]; a row whose code is in that set goes
+    /// left, any other code right (threshold unused: 0.0). `None`: a numeric split, `x < threshold` goes left.
+    pub categories: Option<u32>,
+}
+
+impl SplitParams {
+    /// The decision of this split for the value `v` of its feature: true for right.
+    /// `sets` are the ensemble's category sets; a set index out of range holds no code.
+    #[inline(always)]
+    pub fn goes_right(&self, v: f64, sets: &[CategorySet]) -> bool {
+        if v.is_nan() {
+            !self.missing_left
+        } else if let Some(c) = self.categories {
+            !sets.get(c as usize).is_some_and(|s| s.contains(v))
+        } else {
+            v >= self.threshold
+        }
+    }
 }
 
 /// A leaf's parameters.
@@ -86,13 +163,50 @@ pub struct TreeEnsemble {
     pub base_score: f64,
     /// Trees in boosting (and summing) order.
     pub trees: Vec<TreeParams>,
+    /// The category sets of the category splits, indexed by [`SplitParams::categories`].
+    pub category_sets: Vec<CategorySet>,
 }
 
-/// A node of the padded layout: rows with `x[feature] >= threshold` go right.
+/// A node of the padded layout: rows with `x[feature] >= threshold` go right
+/// (the fast walk); the general walk also reads `info`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Node {
     threshold: f64,
     feature: u32,
+    /// Bit 0: a missing value goes right; bits 1..: the category set index + 1 (0: a numeric split).
+    info: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Node>() == 16);
+
+/// [`Node::info`]'s missing bit.
+const MISSING_RIGHT: u32 = 1;
+
+impl Node {
+    /// The general decision: true for right (see the module docs).
+    #[inline(always)]
+    fn goes_right(&self, v: f64, sets: &[CategorySet]) -> bool {
+        if v.is_nan() {
+            self.info & MISSING_RIGHT != 0
+        } else if self.info >> 1 != 0 {
+            !sets.get((self.info >> 1) as usize - 1).is_some_and(|s| s.contains(v))
+        } else {
+            v >= self.threshold
+        }
+    }
+
+    /// One step's decision, as 0 (left) or 1 (right): the branch-free comparison
+    /// when `GENERAL` is false (no category split, no NaN that goes right), the
+    /// whole decision otherwise.
+    #[inline(always)]
+    fn step<const GENERAL: bool>(&self, x: &[f64], sets: &[CategorySet]) -> usize {
+        let v = x[self.feature as usize];
+        if GENERAL {
+            self.goes_right(v, sets) as usize
+        } else {
+            (v >= self.threshold) as usize
+        }
+    }
 }
 
 /// Where one padded tree lives: `2^depth - 1` nodes from `nodes`, `2^depth` leaves from `leaves`.
@@ -103,8 +217,8 @@ struct Layout {
     depth: u32,
 }
 
-/// Padding: always left (every validated input is finite, so `x >= +∞` is false).
-const ALWAYS_LEFT: Node = Node { threshold: f64::INFINITY, feature: 0 };
+/// Padding: always left (`x >= +∞` is false for every `x`, NaN included, and NaN goes left).
+const ALWAYS_LEFT: Node = Node { threshold: f64::INFINITY, feature: 0, info: 0 };
 
 /// A checked, ready-to-score ensemble.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,6 +233,10 @@ pub struct Trees {
     expected_value: f64,
     /// Row width: the schema's feature count.
     n_features: usize,
+    /// Some split is a category split: every row takes the general walk.
+    categorical: bool,
+    /// Some split sends a missing value right: a row with a NaN takes the general walk.
+    missing_right: bool,
 }
 
 fn bad(what: &'static str, why: &'static str) -> ModelError {
@@ -126,7 +244,7 @@ fn bad(what: &'static str, why: &'static str) -> ModelError {
 }
 
 /// Checks one tree's shape and returns its depth.
-fn check_tree(tree: &TreeParams, n_features: usize) -> Result<usize, ModelError> {
+fn check_tree(tree: &TreeParams, categorical: &[bool], n_sets: usize) -> Result<usize, ModelError> {
     let (ns, nl) = (tree.splits.len(), tree.leaves.len());
     if ns > MAX_SPLITS_PER_TREE {
         return Err(bad("tree", "has too many split nodes"));
@@ -135,8 +253,14 @@ fn check_tree(tree: &TreeParams, n_features: usize) -> Result<usize, ModelError>
         return Err(bad("tree", "a binary tree has exactly one more leaf than splits"));
     }
     for s in &tree.splits {
-        if s.feature as usize >= n_features {
+        let Some(&is_categorical) = categorical.get(s.feature as usize) else {
             return Err(bad("tree split", "feature index outside the schema"));
+        };
+        match s.categories {
+            Some(_) if !is_categorical => return Err(bad("tree split", "a category split on a numeric feature")),
+            None if is_categorical => return Err(bad("tree split", "a numeric split on a categorical feature")),
+            Some(c) if c as usize >= n_sets => return Err(bad("tree split", "category set index out of range")),
+            _ => {}
         }
         if !s.threshold.is_finite() {
             return Err(bad("tree split", "threshold must be finite"));
@@ -193,10 +317,24 @@ fn check_tree(tree: &TreeParams, n_features: usize) -> Result<usize, ModelError>
 
 impl Trees {
     /// Checks the parameters (see the module docs) for rows of `n_features`
-    /// values and lays them out for scoring.
+    /// numeric values (any category split is refused) and lays them out for scoring.
     pub fn new(params: TreeEnsemble, n_features: usize) -> Result<Trees, ModelError> {
         if n_features == 0 || n_features > MAX_FEATURES {
             return Err(bad("trees", "a model has between 1 and 256 features"));
+        }
+        Trees::with_kinds(params, &vec![false; n_features])
+    }
+
+    /// Checks the parameters (see the module docs) for rows of
+    /// `categorical.len()` values, feature `f` categorical when
+    /// `categorical[f]`, and lays them out for scoring.
+    pub fn with_kinds(params: TreeEnsemble, categorical: &[bool]) -> Result<Trees, ModelError> {
+        let n_features = categorical.len();
+        if n_features == 0 || n_features > MAX_FEATURES {
+            return Err(bad("trees", "a model has between 1 and 256 features"));
+        }
+        if params.category_sets.len() > MAX_CATEGORY_SETS {
+            return Err(bad("trees", "more category sets than an ensemble can have splits"));
         }
         if !params.base_score.is_finite() {
             return Err(bad("base score", "must be finite"));
@@ -207,7 +345,7 @@ impl Trees {
         let mut depths = Vec::with_capacity(params.trees.len());
         let mut bound = params.base_score.abs();
         for tree in &params.trees {
-            depths.push(check_tree(tree, n_features)?);
+            depths.push(check_tree(tree, categorical, params.category_sets.len())?);
             bound += tree.leaves.iter().fold(0.0f64, |m, l| m.max(l.value.abs()));
         }
         if !bound.is_finite() {
@@ -227,7 +365,19 @@ impl Trees {
             leaves.resize(l0 + (1 << depth), 0.0);
             pad(tree, depth, &mut nodes[n0..], &mut leaves[l0..]);
         }
-        let mut trees = Trees { params, nodes, leaves, layout, expected_value: 0.0, n_features };
+        let splits = || params.trees.iter().flat_map(|t| &t.splits);
+        let has_categories = splits().any(|s| s.categories.is_some());
+        let missing_right = splits().any(|s| !s.missing_left);
+        let mut trees = Trees {
+            params,
+            nodes,
+            leaves,
+            layout,
+            expected_value: 0.0,
+            n_features,
+            categorical: has_categories,
+            missing_right,
+        };
         trees.expected_value = (0..trees.layout.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
         if !trees.expected_value.is_finite() {
             return Err(bad("trees", "covers give no finite expected value"));
@@ -238,6 +388,23 @@ impl Trees {
     /// The parameters it was built from.
     pub fn params(&self) -> &TreeEnsemble {
         &self.params
+    }
+
+    /// Whether some split is a category split.
+    pub fn has_categorical(&self) -> bool {
+        self.categorical
+    }
+
+    /// The ensemble's category sets.
+    pub fn category_sets(&self) -> &[CategorySet] {
+        &self.params.category_sets
+    }
+
+    /// Whether rows `xs` need the general walk (a category split, or a NaN
+    /// some split sends right); otherwise the branch-free walk gives the same leaves.
+    #[inline]
+    fn general<X: AsRef<[f64]>>(&self, xs: &[X]) -> bool {
+        self.categorical || (self.missing_right && xs.iter().any(|x| x.as_ref().iter().any(|v| v.is_nan())))
     }
 
     /// Row width: the number of features.
@@ -282,9 +449,20 @@ impl Trees {
     #[inline]
     pub fn logit(&self, x: &[f64]) -> f64 {
         assert!(x.len() == self.n_features, "a row of another schema's width");
+        if self.general(&[x]) {
+            self.logit_walk::<true>(x)
+        } else {
+            self.logit_walk::<false>(x)
+        }
+    }
+
+    /// [`Trees::logit`] with the branch-free step or the general one.
+    #[inline(always)]
+    fn logit_walk<const GENERAL: bool>(&self, x: &[f64]) -> f64 {
         // Eight trees walked at once: their steps are independent, so the CPU
         // overlaps them; the leaves are then added one by one, in tree order.
         const WAYS: usize = 8;
+        let sets = &self.params.category_sets[..];
         let mut acc = self.params.base_score;
         let (quads, rest) = self.layout.as_chunks::<WAYS>();
         for quad in quads {
@@ -294,8 +472,7 @@ impl Trees {
             for level in 0..deepest {
                 for ((i, (nodes, _)), t) in idx.iter_mut().zip(&trees).zip(quad) {
                     if level < t.depth {
-                        let n = &nodes[*i];
-                        *i = 2 * *i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+                        *i = 2 * *i + 1 + nodes[*i].step::<GENERAL>(x, sets);
                     }
                 }
             }
@@ -307,8 +484,7 @@ impl Trees {
             let (nodes, leaves) = self.tree(t);
             let mut i = 0usize;
             for _ in 0..t.depth {
-                let n = &nodes[i];
-                i = 2 * i + 1 + (x[n.feature as usize] >= n.threshold) as usize;
+                i = 2 * i + 1 + nodes[i].step::<GENERAL>(x, sets);
             }
             acc += leaves[i - nodes.len()];
         }
@@ -331,37 +507,46 @@ impl Trees {
         self.logits_of(&slices, out)
     }
 
-    /// [`Trees::logits`] over rows of any row type.
+    /// [`Trees::logits`] over rows of any row type: the walk is chosen per block.
     #[inline]
     fn logits_of<X: AsRef<[f64]>>(&self, rows: &[X], out: &mut [f64]) {
         const BLOCK: usize = 64;
-        const LANES: usize = 8;
         for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            acc.fill(self.params.base_score);
-            for t in &self.layout {
-                let (nodes, leaves) = self.tree(t);
-                let (groups, rest) = xs.as_chunks::<LANES>();
-                let (acc_groups, acc_rest) = acc.split_at_mut(groups.len() * LANES);
-                for (group, a) in groups.iter().zip(acc_groups.chunks_exact_mut(LANES)) {
-                    let mut idx = [0usize; LANES];
-                    for _ in 0..t.depth {
-                        for (i, x) in idx.iter_mut().zip(group) {
-                            let n = &nodes[*i];
-                            *i = 2 * *i + 1 + (x.as_ref()[n.feature as usize] >= n.threshold) as usize;
-                        }
-                    }
-                    for (a, i) in a.iter_mut().zip(idx) {
-                        *a += leaves[i - nodes.len()];
+            if self.general(xs) {
+                self.block::<true, X>(xs, acc);
+            } else {
+                self.block::<false, X>(xs, acc);
+            }
+        }
+    }
+
+    /// The logits of one block of rows, with the branch-free step or the general one.
+    #[inline(always)]
+    fn block<const GENERAL: bool, X: AsRef<[f64]>>(&self, xs: &[X], acc: &mut [f64]) {
+        const LANES: usize = 8;
+        let sets = &self.params.category_sets[..];
+        acc.fill(self.params.base_score);
+        for t in &self.layout {
+            let (nodes, leaves) = self.tree(t);
+            let (groups, rest) = xs.as_chunks::<LANES>();
+            let (acc_groups, acc_rest) = acc.split_at_mut(groups.len() * LANES);
+            for (group, a) in groups.iter().zip(acc_groups.chunks_exact_mut(LANES)) {
+                let mut idx = [0usize; LANES];
+                for _ in 0..t.depth {
+                    for (i, x) in idx.iter_mut().zip(group) {
+                        *i = 2 * *i + 1 + nodes[*i].step::<GENERAL>(x.as_ref(), sets);
                     }
                 }
-                for (x, a) in rest.iter().zip(acc_rest) {
-                    let mut i = 0usize;
-                    for _ in 0..t.depth {
-                        let n = &nodes[i];
-                        i = 2 * i + 1 + (x.as_ref()[n.feature as usize] >= n.threshold) as usize;
-                    }
+                for (a, i) in a.iter_mut().zip(idx) {
                     *a += leaves[i - nodes.len()];
                 }
+            }
+            for (x, a) in rest.iter().zip(acc_rest) {
+                let mut i = 0usize;
+                for _ in 0..t.depth {
+                    i = 2 * i + 1 + nodes[i].step::<GENERAL>(x.as_ref(), sets);
+                }
+                *a += leaves[i - nodes.len()];
             }
         }
     }
@@ -390,7 +575,10 @@ fn pad(tree: &TreeParams, depth: usize, nodes: &mut [Node], leaves: &mut [f64]) 
             leaves[p - first_leaf] = value;
         } else {
             let s = &tree.splits[child as usize];
-            nodes[pos] = Node { threshold: s.threshold, feature: s.feature };
+            let missing = if s.missing_left { 0 } else { MISSING_RIGHT };
+            // `Trees::with_kinds` bounded the set index: `(index + 1) << 1` fits.
+            let set = s.categories.map_or(0, |c| (c + 1) << 1);
+            nodes[pos] = Node { threshold: s.threshold, feature: s.feature, info: missing | set };
             stack.push((s.left, 2 * pos + 1));
             stack.push((s.right, 2 * pos + 2));
         }

@@ -5,7 +5,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{TreeParams, Trees, LEAF, MAX_DEPTH};
+use super::{CategorySet, TreeParams, Trees, LEAF, MAX_DEPTH};
 
 impl Trees {
     /// The mean of tree `t`'s leaves weighted by the path-dependent cover fractions TreeSHAP uses.
@@ -41,7 +41,7 @@ impl Trees {
             if tree.splits.is_empty() {
                 continue;
             }
-            let mut walk = ShapWalk { tree, x, phi: &mut phi };
+            let mut walk = ShapWalk { tree, sets: &self.params.category_sets, x, phi: &mut phi };
             walk.recurse(0, 0, &mut path, 0, 1.0, 1.0, NO_FEATURE);
         }
         phi
@@ -68,6 +68,7 @@ struct PathElement {
 
 struct ShapWalk<'a> {
     tree: &'a TreeParams,
+    sets: &'a [CategorySet],
     x: &'a [f64],
     phi: &'a mut [f64],
 }
@@ -165,7 +166,9 @@ impl ShapWalk<'_> {
             return;
         }
         let s = self.tree.splits[child as usize];
-        let (hot, cold) = if self.x[s.feature as usize] < s.threshold { (s.left, s.right) } else { (s.right, s.left) };
+        // The row's way (scoring's decision: missing values, category sets) is hot.
+        let (hot, cold) =
+            if s.goes_right(self.x[s.feature as usize], self.sets) { (s.right, s.left) } else { (s.left, s.right) };
         let (mut incoming_zero, mut incoming_one) = (1.0, 1.0);
         let mut depth = depth;
         if let Some(k) = (1..=depth).find(|&k| path[k].feature == s.feature) {

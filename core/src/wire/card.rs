@@ -63,6 +63,33 @@ pub struct CardSchema {
     pub amount: Option<String>,
     /// Largest accepted |value| of a feature.
     pub max_abs_value: f64,
+    /// Whether a value may be missing (`null`): any feature of a format-5 model.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub accepts_missing: bool,
+    /// Each feature's kind, missing rate and categories: only for a model with
+    /// categorical features or missing values (format 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<CardFeature>,
+}
+
+/// One feature of a format-5 model, as the card shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CardFeature {
+    /// Its name.
+    pub feature: String,
+    /// `"numeric"`, `"text"` (a text categorical feature: send strings) or
+    /// `"numbers"` (a numeric-coded categorical feature: send numbers).
+    pub kind: String,
+    /// Share of train rows where it was missing.
+    pub missing_rate: f64,
+    /// Share of train rows merged into "other" (rare categories).
+    pub other_rate: f64,
+    /// A text feature's categories kept, in code order (every other category scores as "other").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// A numeric-coded feature's categories kept, in code order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<f64>,
 }
 
 /// What `GET /model`, the wasm `summary` and the report say about a model,
@@ -171,6 +198,34 @@ fn schema<V: CardVisitor>(v: &mut V, s: &CardSchema) {
     field_opt_text(v, "id", s.id.as_deref());
     field_opt_text(v, "amount", s.amount.as_deref());
     field_num(v, "max_abs_value", s.max_abs_value);
+    if s.accepts_missing {
+        v.key("accepts_missing");
+        v.boolean(true);
+    }
+    if !s.kinds.is_empty() {
+        v.key("kinds");
+        v.begin_list();
+        for f in &s.kinds {
+            v.begin_object();
+            field_text(v, "feature", &f.feature);
+            field_text(v, "kind", &f.kind);
+            field_num(v, "missing_rate", f.missing_rate);
+            field_num(v, "other_rate", f.other_rate);
+            if !f.categories.is_empty() {
+                v.key("categories");
+                v.begin_list();
+                for c in &f.categories {
+                    v.text(c);
+                }
+                v.end();
+            }
+            if !f.codes.is_empty() {
+                field_nums(v, "codes", &f.codes);
+            }
+            v.end();
+        }
+        v.end();
+    }
     v.end();
 }
 

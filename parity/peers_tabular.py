@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Peers on a table with text columns and empty cells: XGBoost, LightGBM, CatBoost.
+
+Each library handles categoricals and missing values natively:
+  XGBoost   enable_categorical=True, hist, NaN as missing;
+  LightGBM  categorical_feature=..., NaN as missing;
+  CatBoost  cat_features=... (an empty text cell is the category "<missing>", as
+            CatBoost takes no NaN there), numeric NaN as missing.
+
+Text columns (and any named with --categorical) become pandas `category` with the
+categories seen on the train rows only (others are NaN). Every model stops early on
+the validation rows (its own average-precision metric, same rounds cap and patience)
+and is scored by test average precision. Prints one JSON object:
+
+  {"xgboost": {"test_ap": ..., "rounds": ..., "seconds": ...}, "lightgbm": ..., "catboost": ...}
+
+Usage:
+  python parity/peers_tabular.py --data payments.csv --label is_fraud --id payment_id \
+      --categorical mcc_code --train-rows train.txt --valid-rows valid.txt --test-rows test.txt
+
+A rows file holds 0-based indices of the CSV's data rows, one per line. Without
+them the script makes its own stratified 60/20/20 split with --seed (and says so on
+stderr). Needs numpy, pandas, scikit-learn, xgboost==3.2.0, lightgbm==4.7.0, catboost.
+"""
+
+import argparse
+import inspect
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="CSV with a header")
+    p.add_argument("--label", required=True, help="0/1 label column")
+    p.add_argument("--id", default=None, help="id column to drop")
+    p.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        help="numeric column(s) to treat as categorical (repeat, or comma-separated)",
+    )
+    p.add_argument("--drop", action="append", default=[], help="other column(s) to ignore")
+    p.add_argument("--train-rows", help="file of 0-based data-row indices, one per line")
+    p.add_argument("--valid-rows")
+    p.add_argument("--test-rows")
+    p.add_argument("--seed", type=int, default=0, help="own split and model seeds")
+    p.add_argument("--max-rounds", type=int, default=2000)
+    p.add_argument("--patience", type=int, default=50)
+    p.add_argument("--learning-rate", type=float, default=0.05)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--only", default="xgboost,lightgbm,catboost", help="comma-separated subset")
+    args = p.parse_args(argv)
+    args.categorical = [c for group in args.categorical for c in group.split(",") if c]
+    given = [args.train_rows, args.valid_rows, args.test_rows]
+    if any(given) and not all(given):
+        p.error("give all of --train-rows, --valid-rows and --test-rows, or none")
+    return args
+
+
+def read_rows(path, n):
+    with open(path) as f:
+        rows = np.array([int(line) for line in f if line.strip()], dtype=np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        sys.exit(f"{path}: row index out of range 0..{n - 1}")
+    if np.unique(rows).size != rows.size:
+        sys.exit(f"{path}: repeated row indices")
+    return rows
+
+
+def splits(args, y):
+    n = len(y)
+    if args.train_rows:
+        parts = [read_rows(f, n) for f in (args.train_rows, args.valid_rows, args.test_rows)]
+        if np.intersect1d(parts[0], parts[1]).size or np.intersect1d(parts[0], parts[2]).size or np.intersect1d(
+            parts[1], parts[2]
+        ).size:
+            sys.exit("the train, validation and test rows overlap")
+        return parts, "given"
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(n)
+    train, rest = train_test_split(idx, test_size=0.4, stratify=y, random_state=args.seed)
+    valid, test = train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=args.seed)
+    print(
+        f"no rows files given: own stratified 60/20/20 split with seed {args.seed}",
+        file=sys.stderr,
+    )
+    return [np.sort(train), np.sort(valid), np.sort(test)], f"own stratified 60/20/20, seed {args.seed}"
+
+
+def load(args):
+    # Empty cells (and only they) are missing: "NA", "null" and the like stay text.
+    raw = pd.read_csv(args.data, keep_default_na=False, na_values=[""], low_memory=False)
+    for col in [args.label, args.id, *args.categorical, *args.drop]:
+        if col is not None and col not in raw.columns:
+            sys.exit(f"{args.data}: no column {col!r}")
+    y = raw[args.label]
+    if y.isna().any() or not set(y.unique()) <= {0, 1}:
+        sys.exit(f"{args.label}: labels must be 0 or 1, with no empty cells")
+    y = y.to_numpy(dtype=np.int64)
+    features = raw.drop(columns=[c for c in [args.label, args.id, *args.drop] if c is not None])
+    categorical = [
+        c for c in features.columns if c in args.categorical or not pd.api.types.is_numeric_dtype(features[c])
+    ]
+    return features, y, categorical
+
+
+def encode(features, categorical, train):
+    """Categoricals with the train rows' categories; the rest as float (NaN = missing)."""
+    out = pd.DataFrame(index=features.index)
+    for col in features.columns:
+        if col in categorical:
+            values = features[col]
+            seen = pd.unique(values.iloc[train].dropna())
+            seen = np.sort(seen.astype(str) if values.dtype == object else seen)
+            out[col] = pd.Categorical(values, categories=seen)
+        else:
+            out[col] = features[col].astype(np.float64)
+    return out
+
+
+def average_precision(y, p):
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, p))
+
+
+def fit_xgboost(args, X, y, parts, categorical):
+    import xgboost as xgb
+
+    tr, va, te = parts
+    model = xgb.XGBClassifier(
+        tree_method="hist",
+        enable_categorical=True,
+        n_estimators=args.max_rounds,
+        learning_rate=args.learning_rate,
+        early_stopping_rounds=args.patience,
+        eval_metric="aucpr",
+        n_jobs=args.threads,
+        random_state=args.seed,
+    )
+    start = time.perf_counter()
+    model.fit(X.iloc[tr], y[tr], eval_set=[(X.iloc[va], y[va])], verbose=False)
+    seconds = time.perf_counter() - start
+    # With early stopping, predict_proba uses the best iteration.
+    p = model.predict_proba(X.iloc[te])[:, 1]
+    return {"test_ap": average_precision(y[te], p), "rounds": int(model.best_iteration) + 1, "seconds": seconds}
+
+
+def fit_lightgbm(args, X, y, parts, categorical):
+    import lightgbm as lgb
+
+    tr, va, te = parts
+    model = lgb.LGBMClassifier(
+        n_estimators=args.max_rounds,
+        learning_rate=args.learning_rate,
+        metric="average_precision",
+        n_jobs=args.threads,
+        random_state=args.seed,
+        verbose=-1,
+    )
+    # LightGBM 4.7 takes eval_X / eval_y (eval_set is deprecated); older versions only eval_set.
+    if "eval_X" in inspect.signature(model.fit).parameters:
+        evals = {"eval_X": (X.iloc[va],), "eval_y": (y[va],)}
+    else:
+        evals = {"eval_set": [(X.iloc[va], y[va])]}
+    start = time.perf_counter()
+    model.fit(
+        X.iloc[tr],
+        y[tr],
+        **evals,
+        categorical_feature=categorical,
+        callbacks=[lgb.early_stopping(args.patience, verbose=False)],
+    )
+    seconds = time.perf_counter() - start
+    p = model.predict_proba(X.iloc[te])[:, 1]  # best iteration
+    return {"test_ap": average_precision(y[te], p), "rounds": int(model.best_iteration_), "seconds": seconds}
+
+
+def fit_catboost(args, X, y, parts, categorical):
+    from catboost import CatBoostClassifier, Pool
+
+    tr, va, te = parts
+    X = X.copy()
+    for col in categorical:
+        # CatBoost takes no NaN in a categorical: an empty (or unseen) cell is its own category.
+        X[col] = X[col].astype(str).where(X[col].notna(), "<missing>")
+
+    def pool(rows):
+        return Pool(X.iloc[rows], y[rows], cat_features=categorical)
+
+    model = CatBoostClassifier(
+        iterations=args.max_rounds,
+        learning_rate=args.learning_rate,
+        eval_metric="PRAUC",
+        od_type="Iter",
+        od_wait=args.patience,
+        use_best_model=True,
+        thread_count=args.threads,
+        random_seed=args.seed,
+        verbose=False,
+        allow_writing_files=False,
+    )
+    start = time.perf_counter()
+    model.fit(pool(tr), eval_set=pool(va))
+    seconds = time.perf_counter() - start
+    p = model.predict_proba(pool(te))[:, 1]  # the best model
+    return {"test_ap": average_precision(y[te], p), "rounds": int(model.get_best_iteration()) + 1, "seconds": seconds}
+
+
+FITS = {"xgboost": fit_xgboost, "lightgbm": fit_lightgbm, "catboost": fit_catboost}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    features, y, categorical = load(args)
+    parts, how = splits(args, y)
+    X = encode(features, categorical, parts[0])
+    print(
+        f"{len(y)} rows ({int(y.sum())} frauds); split {how}: "
+        + ", ".join(f"{name} {len(r)} ({int(y[r].sum())} frauds)" for name, r in zip(("train", "valid", "test"), parts))
+        + f"; categorical: {', '.join(categorical) or 'none'}",
+        file=sys.stderr,
+    )
+    results = {}
+    for name in [n.strip() for n in args.only.split(",") if n.strip()]:
+        if name not in FITS:
+            sys.exit(f"--only: unknown model {name!r}; choose from {', '.join(FITS)}")
+        r = FITS[name](args, X, y, parts, categorical)
+        results[name] = {"test_ap": round(r["test_ap"], 6), "rounds": r["rounds"], "seconds": round(r["seconds"], 3)}
+        print(f"{name}: {results[name]}", file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
