@@ -65,14 +65,13 @@ impl Vocabulary {
         self.len() + 1
     }
 
-    /// The category of code `c` in words (`"other"` for the other code).
-    pub fn label(&self, code: usize) -> String {
+    /// A text category of code `c` (`"other"` for the other code; `None`
+    /// for a numeric-coded vocabulary: its categories are numbers, and
+    /// formatting floats here would weigh on the wasm build).
+    pub fn text_label(&self, code: usize) -> Option<&str> {
         match self {
-            Vocabulary::Text(v) => v.get(code).cloned().unwrap_or_else(|| String::from("other")),
-            Vocabulary::Numbers(v) => match v.get(code) {
-                Some(x) => alloc::format!("{x}"),
-                None => String::from("other"),
-            },
+            Vocabulary::Text(v) => Some(v.get(code).map_or("other", String::as_str)),
+            Vocabulary::Numbers(_) => None,
         }
     }
 }
@@ -120,15 +119,15 @@ impl Categories {
                 slots
             }
             Vocabulary::Numbers(values) => {
-                if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-                    return Err(VocabularyError::Bad(alloc::format!("{bad}")));
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err(VocabularyError::Bad(String::from("a category that is not a finite number")));
                 }
                 let mut order: Vec<u16> = (0..values.len() as u16).collect();
                 crate::sort::insertion_sort_by(&mut order, |a, b| values[*a as usize] < values[*b as usize]);
                 for pair in order.windows(2) {
                     // `-0.0 == 0.0`: one category.
                     if values[pair[0] as usize] == values[pair[1] as usize] {
-                        return Err(VocabularyError::Duplicate(alloc::format!("{}", values[pair[0] as usize])));
+                        return Err(VocabularyError::Duplicate(String::from("a numeric category")));
                     }
                 }
                 order
@@ -202,8 +201,8 @@ mod tests {
         assert_eq!(c.code_of_text("fr"), Some(3));
         assert_eq!(c.code_of_text(""), Some(3));
         assert_eq!(c.code_of_number(1.0), None);
-        assert_eq!(c.vocabulary().label(1), "DE");
-        assert_eq!(c.vocabulary().label(3), "other");
+        assert_eq!(c.vocabulary().text_label(1), Some("DE"));
+        assert_eq!(c.vocabulary().text_label(3), Some("other"));
         assert!(c.is_code(3.0) && c.is_code(0.0));
         for bad in [4.0, -1.0, 0.5, f64::NAN, f64::INFINITY] {
             assert!(!c.is_code(bad), "{bad}");
@@ -220,7 +219,7 @@ mod tests {
         assert_eq!(c.code_of_number(4829.0), Some(1));
         assert_eq!(c.code_of_number(1.0), Some(3));
         assert_eq!(c.code_of_text("5411"), None);
-        assert_eq!(c.vocabulary().label(0), "5411");
+        assert_eq!(c.vocabulary().text_label(0), None);
     }
 
     #[test]

@@ -87,7 +87,8 @@ impl IssueKind {
         }
     }
 
-    fn label(self) -> &'static str {
+    /// The kind in words ("missing", "not a number", ...).
+    pub fn label(self) -> &'static str {
         match self {
             IssueKind::Missing => "missing",
             IssueKind::Unknown => "unknown",
@@ -186,8 +187,9 @@ fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
 
 /// Feature `i`'s value inside core: a number, a category's code, or NaN
 /// for a missing value (where the schema accepts them).
+/// (Public for bindings that build rows of codes, e.g. the wasm `rowValue`.)
 #[inline]
-fn feature_value(schema: &Schema, i: usize, value: RawValue) -> Result<f64, IssueKind> {
+pub fn feature_value(schema: &Schema, i: usize, value: RawValue) -> Result<f64, IssueKind> {
     if let RawValue::Null = value {
         if schema.accepts_missing() {
             return Ok(f64::NAN);

@@ -25,6 +25,8 @@ use std::thread;
 use fraud_core::schema::{Schema, CREDITCARD_FEATURES, DEFAULT_LABEL, MAX_FEATURES};
 use fraud_core::Categories;
 
+pub mod table;
+
 /// SHA-256 of Kaggle's `creditcard.csv` (284,807 rows, 150,828,752 bytes): the
 /// real dataset, as `data/README.md` describes it. xtask's `fetch-data` and the
 /// real-data gate check files against it.
@@ -296,7 +298,7 @@ pub fn read_csv(path: &Path, spec: &Spec) -> Result<Table, CsvError> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Target {
+pub(crate) enum Target {
     Feature(usize),
     Label,
     /// The id column of a file being scored: carried through, never a feature.
@@ -307,7 +309,7 @@ enum Target {
 /// Splits the next field off `line` at `*pos`; returns the field without
 /// surrounding quotes. `None` when a quote is not closed.
 #[inline]
-fn next_field<'a>(line: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+pub(crate) fn next_field<'a>(line: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     let start = *pos;
     if line.get(start) == Some(&b'"') {
         // Quoted: "" is an escaped quote; the field ends at a lone quote.
@@ -339,24 +341,24 @@ fn next_field<'a>(line: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     }
 }
 
-fn trim(b: &[u8]) -> &[u8] {
+pub(crate) fn trim(b: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
 
-fn shown(b: &[u8]) -> String {
+pub(crate) fn shown(b: &[u8]) -> String {
     let cut = &b[..b.len().min(40)];
     String::from_utf8_lossy(cut).into_owned()
 }
 
 /// How a file's header maps onto a spec.
 #[derive(Clone, Debug)]
-struct Header {
-    targets: Vec<Target>,
+pub(crate) struct Header {
+    pub(crate) targets: Vec<Target>,
     /// Feature names, in row order.
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
 }
 
-fn parse_header(line: &[u8], spec: &Spec, label_required: bool) -> Result<Header, CsvError> {
+pub(crate) fn parse_header(line: &[u8], spec: &Spec, label_required: bool) -> Result<Header, CsvError> {
     let mut columns = Vec::new();
     let mut pos = 0;
     while pos <= line.len() {
@@ -442,7 +444,7 @@ fn column_name(header: &Header, targets: &[Target], col: usize, label: &str) -> 
 }
 
 /// A label: 0/1 (as numbers, so `"1"` and `1.0` too) or true/false in any case.
-fn parse_label(field: &[u8]) -> Option<u8> {
+pub(crate) fn parse_label(field: &[u8]) -> Option<u8> {
     match fast_float2::parse::<f64, _>(field) {
         Ok(v) if v == 0.0 || v == 1.0 => Some(v as u8),
         Ok(_) => None,

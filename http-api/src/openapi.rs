@@ -66,7 +66,12 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
                     .minimum(Some(-MAX_ABS_VALUE))
                     .maximum(Some(MAX_ABS_VALUE)),
                 Some(c) => {
-                    let kept = (0..c.other()).map(|code| c.vocabulary().label(code)).collect::<Vec<_>>().join(", ");
+                    let kept = match c.vocabulary() {
+                        fraud_core::Vocabulary::Text(v) => v.join(", "),
+                        fraud_core::Vocabulary::Numbers(v) => {
+                            v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+                        }
+                    };
                     let (t, what) = if c.is_text() { (Type::String, "text") } else { (Type::Number, "a number") };
                     ObjectBuilder::new().schema_type(nullable(t)).description(Some(format!(
                         "A category, as {what}. Kept in training: {kept}. Any other category (rare in training or \
@@ -83,7 +88,7 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
             .enumerate()
             .map(|(i, n)| {
                 let value = match schema.categories(i) {
-                    Some(c) if c.is_text() => serde_json::json!(c.vocabulary().label(0)),
+                    Some(c) if c.is_text() => serde_json::json!(c.vocabulary().text_label(0)),
                     Some(c) => match c.vocabulary() {
                         fraud_core::Vocabulary::Numbers(v) => serde_json::json!(v.first().copied().unwrap_or(0.0)),
                         fraud_core::Vocabulary::Text(_) => serde_json::Value::Null,

@@ -18,6 +18,18 @@
 //! - Each node records its cover (the sampled rows' weight), which TreeSHAP's
 //!   expectations need; [`Ensemble::to_core`] turns the trees into `core`'s format.
 //! - Early stopping on the validation split's log-loss.
+//! - Missing values (NaN), XGBoost's sparsity-aware way: bins are fitted on
+//!   the values present, and the missing rows of a feature get one more bin
+//!   of their own (last in the histogram, so subtraction still holds). Every
+//!   threshold is tried with the missing rows sent left and sent right, and
+//!   the better is kept as the split's `missing_left`; also tried: every
+//!   value one way, missing the other.
+//! - Categorical features ([`BoostOptions::categorical`]), LightGBM's way:
+//!   the bins are the integer codes themselves. At a node the codes with at
+//!   least `min_category_rows` rows are ordered by `G / (H + cat_smooth)`, and
+//!   prefixes of that order from either end (at most `max_cat_threshold`
+//!   codes) are tried as "in the set: left"; other codes go right, missing
+//!   values either way as above.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -25,6 +37,8 @@ use std::time::{Duration, Instant};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use fraud_core::trees::CategorySet;
 
 /// Settings of one boosting run.
 #[derive(Clone, Debug)]
@@ -55,6 +69,15 @@ pub struct BoostOptions {
     pub fraud_weight: f64,
     /// Seed of the row and column sampling.
     pub seed: u64,
+    /// Which features are categorical (integer codes `0..255`, NaN missing); empty: all numeric.
+    pub categorical: Vec<bool>,
+    /// A category takes part in a split's ordering only with at least this many rows at the node
+    /// (the others go right, with the codes not in the set).
+    pub min_category_rows: usize,
+    /// Smoothing of a category's `G / (H + cat_smooth)`, the key its ordering sorts by.
+    pub cat_smooth: f64,
+    /// Codes in a category split's set at most.
+    pub max_cat_threshold: usize,
 }
 
 impl Default for BoostOptions {
@@ -73,12 +96,17 @@ impl Default for BoostOptions {
             early_stopping_rounds: 50,
             fraud_weight: 1.0,
             seed: 0,
+            categorical: Vec::new(),
+            min_category_rows: 10,
+            cat_smooth: 10.0,
+            max_cat_threshold: 32,
         }
     }
 }
 
-/// A split node: `x[feature] < threshold` goes left. Children are node
-/// indexes, or leaves as `!leaf_index` (negative).
+/// A split node: `x[feature] < threshold` goes left (a category split: the
+/// code is in `categories`), a missing value goes left when `missing_left`.
+/// Children are node indexes, or leaves as `!leaf_index` (negative).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Split {
     /// Feature index.
@@ -91,7 +119,26 @@ pub struct Split {
     pub right: i32,
     /// Weight of the sampled rows that reached it.
     pub cover: f64,
+    /// Where a missing value goes.
+    pub missing_left: bool,
+    /// A category split's set (threshold 0.0): codes in it go left, any other value right.
+    pub categories: Option<CategorySet>,
     bin: u8,
+    /// The feature's missing bin.
+    missing_bin: u8,
+}
+
+impl Split {
+    /// The decision for the value `v` of its feature, `core`'s rule: true for right.
+    fn goes_right(&self, v: f64) -> bool {
+        if v.is_nan() {
+            !self.missing_left
+        } else if let Some(set) = &self.categories {
+            !set.contains(v)
+        } else {
+            v >= self.threshold
+        }
+    }
 }
 
 /// One regression tree over raw features.
@@ -111,58 +158,111 @@ impl Tree {
         let mut node = if self.splits.is_empty() { -1 } else { 0 };
         while node >= 0 {
             let s = &self.splits[node as usize];
-            node = if x[s.feature] < s.threshold { s.left } else { s.right };
+            node = if s.goes_right(x[s.feature]) { s.right } else { s.left };
         }
         self.leaves[!node as usize]
     }
 
     #[cfg(test)]
     fn value_binned(&self, bins: &Bins, row: usize) -> f64 {
-        let nodes = self.binned_nodes();
-        walk(&nodes, &self.leaves, &bins.by_row[row * bins.width..(row + 1) * bins.width])
+        let (nodes, sets) = self.binned_nodes();
+        walk(&nodes, &sets, &self.leaves, &bins.by_row[row * bins.width..(row + 1) * bins.width])
     }
 
-    /// The splits as small bin-comparing nodes, for walking binned rows.
-    fn binned_nodes(&self) -> Vec<BinNode> {
-        self.splits
+    /// The splits as small bin-comparing nodes, for walking binned rows, and their category sets.
+    fn binned_nodes(&self) -> (Vec<BinNode>, Vec<[u64; 4]>) {
+        let mut sets = Vec::new();
+        let nodes = self
+            .splits
             .iter()
-            .map(|s| BinNode { feature: s.feature as u16, bin: s.bin, left: s.left, right: s.right })
-            .collect()
+            .map(|s| {
+                let set = s.categories.map_or(0, |c| {
+                    sets.push(c.0);
+                    sets.len() as u32
+                });
+                BinNode {
+                    feature: s.feature as u16,
+                    bin: s.bin,
+                    missing: s.missing_bin,
+                    missing_left: s.missing_left,
+                    set,
+                    left: s.left,
+                    right: s.right,
+                }
+            })
+            .collect();
+        (nodes, sets)
     }
 }
 
-/// A split over bins (12 bytes: a tree of 30 splits fits in a few cache lines).
+/// A split over bins (a tree of 30 splits fits in a few cache lines).
 #[derive(Clone, Copy)]
 struct BinNode {
     feature: u16,
     bin: u8,
+    /// The feature's missing bin.
+    missing: u8,
+    missing_left: bool,
+    /// 0: a numeric split (`bin <= self.bin` goes left); else 1 + the index of its code set.
+    set: u32,
     left: i32,
     right: i32,
 }
 
 #[inline(always)]
-fn walk(nodes: &[BinNode], leaves: &[f64], row: &[u8]) -> f64 {
+fn walk(nodes: &[BinNode], sets: &[[u64; 4]], leaves: &[f64], row: &[u8]) -> f64 {
     let mut node = if nodes.is_empty() { -1 } else { 0 };
     while node >= 0 {
         let s = nodes[node as usize];
-        node = if row[s.feature as usize] <= s.bin { s.left } else { s.right };
+        let b = row[s.feature as usize];
+        node = if goes_left(b, s.bin, s.missing, s.missing_left, s.set, sets) { s.left } else { s.right };
     }
     leaves[!node as usize]
+}
+
+/// The binned decision: the missing bin goes where the split says; a code
+/// in the split's set, or a bin at most the split's, goes left.
+#[inline(always)]
+fn goes_left(b: u8, bin: u8, missing: u8, missing_left: bool, set: u32, sets: &[[u64; 4]]) -> bool {
+    if b == missing {
+        missing_left
+    } else if set == 0 {
+        b <= bin
+    } else {
+        sets[set as usize - 1][b as usize / 64] >> (b % 64) & 1 != 0
+    }
 }
 
 /// Adds a tree's value to the logit of every binned row (row-major, `width`
 /// bytes a row), on every core.
 fn add_tree(tree: &Tree, by_row: &[u8], width: usize, logits: &mut [f64]) {
-    let nodes = tree.binned_nodes();
+    let (nodes, sets) = tree.binned_nodes();
     let threads = thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let size = logits.len().div_ceil(threads).max(4096);
     thread::scope(|s| {
         for (k, chunk) in logits.chunks_mut(size).enumerate() {
             let rows = &by_row[k * size * width..];
-            let nodes = &nodes;
+            let (nodes, sets) = (&nodes, &sets);
             s.spawn(move || {
                 for (f, row) in chunk.iter_mut().zip(rows.chunks_exact(width)) {
-                    *f += walk(nodes, &tree.leaves, row);
+                    *f += walk(nodes, sets, &tree.leaves, row);
+                }
+            });
+        }
+    });
+}
+
+/// Adds a tree's value to the logit of every raw row (row-major, `d` values
+/// a row), on every core: `core`'s decisions, NaN and any code included.
+fn add_tree_raw(tree: &Tree, x: &[f64], d: usize, logits: &mut [f64]) {
+    let threads = thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let size = logits.len().div_ceil(threads).max(4096);
+    thread::scope(|s| {
+        for (k, chunk) in logits.chunks_mut(size).enumerate() {
+            let rows = &x[k * size * d..];
+            s.spawn(move || {
+                for (f, row) in chunk.iter_mut().zip(rows.chunks_exact(d)) {
+                    *f += tree.value(row);
                 }
             });
         }
@@ -188,35 +288,37 @@ impl Ensemble {
     /// indexes or `LEAF | leaf index`).
     pub fn to_core(&self) -> fraud_core::TreeEnsemble {
         let child = |c: i32| if c < 0 { fraud_core::trees::LEAF | (!c) as u32 } else { c as u32 };
-        fraud_core::TreeEnsemble {
-            base_score: self.base_score,
-            trees: self
-                .trees
-                .iter()
-                .map(|t| fraud_core::TreeParams {
-                    splits: t
-                        .splits
-                        .iter()
-                        .map(|s| fraud_core::SplitParams {
-                            feature: s.feature as u32,
-                            threshold: s.threshold,
-                            left: child(s.left),
-                            right: child(s.right),
-                            cover: s.cover,
-                            missing_left: true,
-                            categories: None,
-                        })
-                        .collect(),
-                    leaves: t
-                        .leaves
-                        .iter()
-                        .zip(&t.leaf_covers)
-                        .map(|(&value, &cover)| fraud_core::LeafParams { value, cover })
-                        .collect(),
-                })
-                .collect(),
-            category_sets: Vec::new(),
-        }
+        let mut category_sets = Vec::new();
+        let mut set_index = |set: &CategorySet| {
+            category_sets.push(*set);
+            category_sets.len() as u32 - 1
+        };
+        let trees = self
+            .trees
+            .iter()
+            .map(|t| fraud_core::TreeParams {
+                splits: t
+                    .splits
+                    .iter()
+                    .map(|s| fraud_core::SplitParams {
+                        feature: s.feature as u32,
+                        threshold: s.threshold,
+                        left: child(s.left),
+                        right: child(s.right),
+                        cover: s.cover,
+                        missing_left: s.missing_left,
+                        categories: s.categories.as_ref().map(&mut set_index),
+                    })
+                    .collect(),
+                leaves: t
+                    .leaves
+                    .iter()
+                    .zip(&t.leaf_covers)
+                    .map(|(&value, &cover)| fraud_core::LeafParams { value, cover })
+                    .collect(),
+            })
+            .collect();
+        fraud_core::TreeEnsemble { base_score: self.base_score, trees, category_sets }
     }
 }
 
@@ -269,7 +371,10 @@ impl Rows<'_> {
 
 /// Per-feature cut points and the binned train matrix (column-major bytes).
 struct Bins {
+    /// A numeric feature's cut points (a categorical one's: none, its bins are its codes).
     cuts: Vec<Vec<f64>>,
+    /// Each feature's missing bin: one past its value bins, the last of its histogram.
+    missing: Vec<u8>,
     columns: Vec<Vec<u8>>,
     /// The same bins row-major, for walking trees row by row (one cache line a row).
     by_row: Vec<u8>,
@@ -279,7 +384,11 @@ struct Bins {
 /// Rows sampled to place cut points (enough for 255 quantiles).
 const CUT_SAMPLE: usize = 100_000;
 
-fn fit_bins(rows: Rows, max_bins: usize, seed: u64) -> Bins {
+/// Value bins per feature at most: byte 255 may be needed as a missing bin.
+const MAX_VALUE_BINS: usize = 255;
+
+fn fit_bins(rows: Rows, max_bins: usize, categorical: &[bool], seed: u64) -> Bins {
+    let max_bins = max_bins.min(MAX_VALUE_BINS);
     let n = rows.len();
     let mut sample: Vec<usize> = (0..n).collect();
     if n > CUT_SAMPLE {
@@ -287,8 +396,15 @@ fn fit_bins(rows: Rows, max_bins: usize, seed: u64) -> Bins {
         sample.shuffle(&mut rng);
         sample.truncate(CUT_SAMPLE);
     }
-    let per_feature = |f: usize| -> (Vec<f64>, Vec<u8>) {
-        let mut values: Vec<f64> = sample.iter().map(|&i| rows.x[i * rows.d + f]).collect();
+    let per_feature = |f: usize| -> (Vec<f64>, Vec<u8>, u8) {
+        let value = |i: usize| rows.x[i * rows.d + f];
+        if categorical.get(f) == Some(&true) {
+            // The codes are the bins (checked: integers in 0..255); missing is one past the largest.
+            let missing = (0..n).map(value).filter(|v| !v.is_nan()).fold(0.0f64, f64::max) as u8 + 1;
+            let codes = (0..n).map(|i| if value(i).is_nan() { missing } else { value(i) as u8 }).collect();
+            return (Vec::new(), codes, missing);
+        }
+        let mut values: Vec<f64> = sample.iter().map(|&i| value(i)).filter(|v| !v.is_nan()).collect();
         values.sort_by(f64::total_cmp);
         values.dedup();
         // Cuts are distinct data values (the upper side of each boundary), evenly spread in rank.
@@ -303,13 +419,19 @@ fn fit_bins(rows: Rows, max_bins: usize, seed: u64) -> Bins {
                 }
             }
         }
-        let column = (0..n).map(|i| bin_of(&cuts, rows.x[i * rows.d + f])).collect();
-        (cuts, column)
+        let missing = cuts.len() as u8 + 1;
+        let column = (0..n).map(|i| if value(i).is_nan() { missing } else { bin_of(&cuts, value(i)) }).collect();
+        (cuts, column, missing)
     };
+    let mut cuts = Vec::with_capacity(rows.d);
+    let mut columns = Vec::with_capacity(rows.d);
+    let mut missing = Vec::with_capacity(rows.d);
     let features: Vec<usize> = (0..rows.d).collect();
-    let (cuts, columns) =
-        on_every_core(&features, |chunk| chunk.iter().map(|&f| per_feature(f)).collect()).into_iter().unzip();
-    let columns: Vec<Vec<u8>> = columns;
+    for (c, column, m) in on_every_core(&features, |chunk| chunk.iter().map(|&f| per_feature(f)).collect()) {
+        cuts.push(c);
+        columns.push(column);
+        missing.push(m);
+    }
     let width = columns.len();
     let mut by_row = vec![0u8; n * width];
     for (f, column) in columns.iter().enumerate() {
@@ -317,7 +439,7 @@ fn fit_bins(rows: Rows, max_bins: usize, seed: u64) -> Bins {
             by_row[i * width + f] = b;
         }
     }
-    Bins { cuts, columns, by_row, width }
+    Bins { cuts, missing, columns, by_row, width }
 }
 
 /// The bin of a value: how many cuts are <= it.
@@ -362,7 +484,7 @@ fn build_hists(bins: &Bins, features: &[usize], rows: &[u32], g: &[f64], h: &[f6
         chunk
             .iter()
             .map(|&f| {
-                let width = bins.cuts[f].len() + 1;
+                let width = bins.missing[f] as usize + 1;
                 let mut hist = Hist { g: vec![0.0; width], h: vec![0.0; width], n: vec![0; width] };
                 let column = &bins.columns[f];
                 for ((&r, &gr), &hr) in rows.iter().zip(g).zip(h) {
@@ -393,7 +515,11 @@ fn subtract(parent: &[Hist], child: &[Hist]) -> Vec<Hist> {
 struct Candidate {
     gain: f64,
     feature_slot: usize,
+    /// A numeric split's last bin on the left (its value bins' count - 1: every value left).
     bin: u8,
+    missing_left: bool,
+    /// A category split's codes on the left.
+    set: Option<CategorySet>,
 }
 
 /// A leaf while the tree grows.
@@ -409,32 +535,96 @@ struct Open {
     parent: Option<(usize, bool)>,
 }
 
+fn is_categorical(opts: &BoostOptions, f: usize) -> bool {
+    opts.categorical.get(f) == Some(&true)
+}
+
 fn score(g: f64, h: f64, l2: f64) -> f64 {
     g * g / (h + l2)
 }
 
-fn best_split(hists: &[Hist], g: f64, h: f64, n: usize, depth: usize, opts: &BoostOptions) -> Option<Candidate> {
+/// Sums of gradient, hessian and rows.
+type Sums = (f64, f64, usize);
+
+/// Tries one split whose left side sums to `left`; `missing` is where the
+/// node's missing rows went (`None`: it saw none for this feature).
+fn consider(best: &mut Option<Candidate>, left: Sums, total: Sums, missing: Option<bool>, opts: &BoostOptions) -> bool {
+    let (gl, hl, nl) = left;
+    let (gr, hr, nr) = (total.0 - gl, total.1 - hl, total.2 - nl);
+    if nl < opts.min_rows_leaf || hl < opts.min_child_hessian || nr < opts.min_rows_leaf || hr < opts.min_child_hessian
+    {
+        return false;
+    }
+    let gain = score(gl, hl, opts.l2) + score(gr, hr, opts.l2) - score(total.0, total.1, opts.l2);
+    if gain > 1e-12 && best.is_none_or(|c| gain > c.gain) {
+        // A feature never missing at this node (as in training for a feature never missing at all) sends
+        // missing values with the child of larger hessian: the likelier side, XGBoost's documented default.
+        let missing_left = missing.unwrap_or(hl >= hr);
+        *best = Some(Candidate { gain, feature_slot: 0, bin: 0, missing_left, set: None });
+        return true;
+    }
+    false
+}
+
+fn best_split(
+    hists: &[Hist],
+    categorical: &[bool],
+    g: f64,
+    h: f64,
+    n: usize,
+    depth: usize,
+    opts: &BoostOptions,
+) -> Option<Candidate> {
     if depth >= opts.max_depth || n < 2 * opts.min_rows_leaf {
         return None;
     }
-    let parent = score(g, h, opts.l2);
+    let total = (g, h, n);
     let mut best: Option<Candidate> = None;
     for (slot, hist) in hists.iter().enumerate() {
+        // The last bin holds the missing rows.
+        let values = hist.g.len() - 1;
+        let (gm, hm, nm) = (hist.g[values], hist.h[values], hist.n[values] as usize);
+        let with_missing = |(gl, hl, nl): Sums| (gl + gm, hl + hm, nl + nm);
+        let seen_missing = nm > 0;
+        if categorical[slot] {
+            // Codes with enough rows, ordered by their smoothed gradient ratio.
+            let mut order: Vec<(f64, usize)> = (0..values)
+                .filter(|&c| hist.n[c] as usize >= opts.min_category_rows.max(1))
+                .map(|c| (hist.g[c] / (hist.h[c] + opts.cat_smooth), c))
+                .collect();
+            order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let most = opts.max_cat_threshold.min(order.len());
+            for from_high in [false, true] {
+                let (mut left, mut set) = ((0.0, 0.0, 0usize), CategorySet::default());
+                for k in 0..most {
+                    let c = if from_high { order[order.len() - 1 - k].1 } else { order[k].1 };
+                    left = (left.0 + hist.g[c], left.1 + hist.h[c], left.2 + hist.n[c] as usize);
+                    set.insert(c as u32);
+                    let tries = [(left, seen_missing.then_some(false)), (with_missing(left), Some(true))];
+                    for (l, missing) in tries.into_iter().take(1 + seen_missing as usize) {
+                        if consider(&mut best, l, total, missing, opts) {
+                            best = best.map(|b| Candidate { feature_slot: slot, set: Some(set), ..b });
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        // Thresholds "bin <= b"; with missing rows also "every value left, missing right".
+        let last = if seen_missing { values } else { values.saturating_sub(1) };
         let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0usize);
-        for b in 0..hist.g.len().saturating_sub(1) {
+        for b in 0..last {
             gl += hist.g[b];
             hl += hist.h[b];
             nl += hist.n[b] as usize;
-            let (gr, hr, nr) = (g - gl, h - hl, n - nl);
-            if nl < opts.min_rows_leaf || hl < opts.min_child_hessian {
-                continue;
-            }
-            if nr < opts.min_rows_leaf || hr < opts.min_child_hessian {
+            if n - nl < opts.min_rows_leaf || h - hl < opts.min_child_hessian {
                 break;
             }
-            let gain = score(gl, hl, opts.l2) + score(gr, hr, opts.l2) - parent;
-            if gain > 1e-12 && best.is_none_or(|c| gain > c.gain) {
-                best = Some(Candidate { gain, feature_slot: slot, bin: b as u8 });
+            let tries = [((gl, hl, nl), seen_missing.then_some(false)), (with_missing((gl, hl, nl)), Some(true))];
+            for (l, missing) in tries.into_iter().take(1 + seen_missing as usize) {
+                if consider(&mut best, l, total, missing, opts) {
+                    best = best.map(|c| Candidate { feature_slot: slot, bin: b as u8, ..c });
+                }
             }
         }
     }
@@ -454,9 +644,10 @@ fn grow_tree(bins: &Bins, features: &[usize], rows: Vec<u32>, round: &Round, opt
         rows.iter()
             .fold((0.0, 0.0, 0.0), |(a, b, c), &r| (a + g[r as usize], b + h[r as usize], c + round.w[r as usize]))
     };
+    let categorical: Vec<bool> = features.iter().map(|&f| is_categorical(opts, f)).collect();
     let hists = build_hists(bins, features, &rows, g, h);
     let (gs, hs, cover) = sums(&rows);
-    let best = best_split(&hists, gs, hs, rows.len(), 0, opts);
+    let best = best_split(&hists, &categorical, gs, hs, rows.len(), 0, opts);
     let mut open = vec![Open { rows, cover, hists, g: gs, h: hs, depth: 0, best, parent: None }];
     let mut done: Vec<Open> = Vec::new();
     let mut splits: Vec<Split> = Vec::new();
@@ -474,17 +665,31 @@ fn grow_tree(bins: &Bins, features: &[usize], rows: Vec<u32>, round: &Round, opt
         let Some(c) = leaf.best else { unreachable!("picked leaves have a split") };
         let feature = features[c.feature_slot];
         let column = &bins.columns[feature];
-        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) =
-            leaf.rows.iter().partition(|&&r| column[r as usize] <= c.bin);
-        let node = splits.len();
-        splits.push(Split {
+        let missing_bin = bins.missing[feature];
+        let threshold = match c.set {
+            Some(_) => 0.0,
+            // Every value left: no cut above them all, but every finite value is below the largest double.
+            None => bins.cuts[feature].get(c.bin as usize).copied().unwrap_or(f64::MAX),
+        };
+        let split = Split {
             feature,
-            threshold: bins.cuts[feature][c.bin as usize],
+            threshold,
             left: 0,
             right: 0,
             cover: leaf.cover,
+            missing_left: c.missing_left,
+            categories: c.set,
             bin: c.bin,
-        });
+            missing_bin,
+        };
+        let (nodes, sets) = Tree { splits: vec![split], leaves: Vec::new(), leaf_covers: Vec::new() }.binned_nodes();
+        let s = nodes[0];
+        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = leaf
+            .rows
+            .iter()
+            .partition(|&&r| goes_left(column[r as usize], s.bin, s.missing, s.missing_left, s.set, &sets));
+        let node = splits.len();
+        splits.push(split);
         if let Some((p, is_left)) = leaf.parent {
             if is_left {
                 splits[p].left = node as i32;
@@ -502,7 +707,7 @@ fn grow_tree(bins: &Bins, features: &[usize], rows: Vec<u32>, round: &Round, opt
         for (rows, hists, is_left) in [(small, small_hists, small_is_left), (large, large_hists, !small_is_left)] {
             let (gs, hs, cover) = sums(&rows);
             let depth = leaf.depth + 1;
-            let best = best_split(&hists, gs, hs, rows.len(), depth, opts);
+            let best = best_split(&hists, &categorical, gs, hs, rows.len(), depth, opts);
             let child = Open { rows, cover, hists, g: gs, h: hs, depth, best, parent: Some((node, is_left)) };
             if child.best.is_some() {
                 open.push(child);
@@ -578,6 +783,18 @@ fn check(train: &Rows, validation: &Rows, opts: &BoostOptions) -> Result<(), Boo
     if !(2..=256).contains(&opts.max_bins) || opts.max_leaves < 2 || opts.rounds == 0 {
         return bad("max bins must be in 2..=256, max leaves >= 2, rounds >= 1".into());
     }
+    if !(opts.categorical.is_empty() || opts.categorical.len() == train.d) {
+        return bad(format!("{} categorical flags for {} features", opts.categorical.len(), train.d));
+    }
+    if !(opts.cat_smooth.is_finite() && opts.cat_smooth >= 0.0) || opts.max_cat_threshold == 0 {
+        return bad("cat smooth must be finite and >= 0, max cat threshold >= 1".into());
+    }
+    for f in (0..train.d).filter(|&f| is_categorical(opts, f)) {
+        let code = |v: f64| v.is_nan() || (v >= 0.0 && v < MAX_VALUE_BINS as f64 && v.fract() == 0.0);
+        if let Some(v) = train.x.iter().skip(f).step_by(train.d).find(|&&v| !code(v)) {
+            return bad(format!("categorical feature {f}: {v} is not a code in 0..{MAX_VALUE_BINS} or missing"));
+        }
+    }
     if !(1..=fraud_core::trees::MAX_DEPTH).contains(&opts.max_depth) {
         return bad(format!("max depth must be in 1..={}, got {}", fraud_core::trees::MAX_DEPTH, opts.max_depth));
     }
@@ -590,19 +807,12 @@ pub fn boost(train: Rows, validation: Rows, opts: &BoostOptions) -> Result<(Ense
     check(&train, &validation, opts)?;
     let t = Instant::now();
     let n = train.len();
-    let bins = fit_bins(train, opts.max_bins, opts.seed);
+    let bins = fit_bins(train, opts.max_bins, &opts.categorical, opts.seed);
     let weight = |y: u8| if y == 1 { opts.fraud_weight } else { 1.0 };
     let (wp, wt) = train.y.iter().fold((0.0, 0.0), |(p, t), &y| (p + y as f64 * weight(y), t + weight(y)));
     let base_score = (wp / (wt - wp)).ln();
     let mut f = vec![base_score; n];
     let mut f_val = vec![base_score; validation.len()];
-    // Validation rows binned with the train cuts: `x < cuts[k]` exactly when `bin(x) <= k`.
-    let mut val_by_row = vec![0u8; validation.len() * bins.width];
-    for (row, x) in val_by_row.chunks_exact_mut(bins.width).zip(validation.x.chunks_exact(validation.d)) {
-        for ((b, &v), cuts) in row.iter_mut().zip(x).zip(&bins.cuts) {
-            *b = bin_of(cuts, v);
-        }
-    }
     let (mut g, mut h, mut w) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let neg_weight = 1.0 / opts.neg_fraction;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -640,7 +850,9 @@ pub fn boost(train: Rows, validation: Rows, opts: &BoostOptions) -> Result<(Ense
         }
         let tree = grow_tree(&bins, &features, rows, &Round { g: &g, h: &h, w: &w }, opts);
         add_tree(&tree, &bins.by_row, bins.width, &mut f);
-        add_tree(&tree, &val_by_row, bins.width, &mut f_val);
+        // Validation rows walk the raw trees (`core`'s decisions: codes and NaN unseen in training too),
+        // which on binnable values is exactly the binned walk (`x < cuts[k]` exactly when `bin(x) <= k`).
+        add_tree_raw(&tree, validation.x, validation.d, &mut f_val);
         trees.push(tree);
         let loss = log_loss(&f_val, validation.y);
         losses.push(loss);
@@ -657,95 +869,4 @@ pub fn boost(train: Rows, validation: Rows, opts: &BoostOptions) -> Result<(Ense
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A checkerboard in two features (not linearly separable) plus a noise feature.
-    fn board(n: usize, seed: u64) -> (Vec<f64>, Vec<u8>) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut x = Vec::with_capacity(n * 3);
-        let mut y = Vec::with_capacity(n);
-        for _ in 0..n {
-            let (a, b, c): (f64, f64, f64) = (rng.gen(), rng.gen(), rng.gen());
-            x.extend([a, b, c]);
-            y.push((((a * 4.0) as u32 + (b * 4.0) as u32) % 2) as u8);
-        }
-        (x, y)
-    }
-
-    fn opts() -> BoostOptions {
-        BoostOptions {
-            rounds: 1000,
-            learning_rate: 0.3,
-            min_rows_leaf: 5,
-            min_child_hessian: 1e-3,
-            neg_fraction: 1.0,
-            early_stopping_rounds: 20,
-            ..BoostOptions::default()
-        }
-    }
-
-    #[test]
-    fn learns_a_checkerboard_and_stops_early() {
-        let (x, y) = board(4000, 1);
-        let (xv, yv) = board(1000, 2);
-        let (model, report) =
-            boost(Rows { x: &x, y: &y, d: 3 }, Rows { x: &xv, y: &yv, d: 3 }, &opts()).expect("valid input");
-        let correct = (0..yv.len()).filter(|&i| (model.logit(&xv[i * 3..i * 3 + 3]) > 0.0) == (yv[i] == 1)).count();
-        assert!(correct as f64 / yv.len() as f64 > 0.95, "accuracy {correct}/{}", yv.len());
-        assert_eq!(model.trees.len(), report.rounds);
-        assert!(report.rounds_run < 1000, "early stopping never triggered");
-        assert!(report.validation_loss[report.rounds - 1] <= report.validation_loss[0]);
-    }
-
-    #[test]
-    fn same_seed_same_trees_and_raw_scoring_equals_binned() {
-        let (x, y) = board(2000, 3);
-        let (xv, yv) = board(500, 4);
-        // Column sampling (2 of 3 features per tree) is where the seed shows.
-        let o = BoostOptions { rounds: 20, col_fraction: 0.5, ..opts() };
-        let rows = Rows { x: &x, y: &y, d: 3 };
-        let val = Rows { x: &xv, y: &yv, d: 3 };
-        let (a, _) = boost(rows, val, &o).unwrap();
-        let (b, _) = boost(rows, val, &o).unwrap();
-        assert_eq!(a, b);
-        let (c, _) = boost(rows, val, &BoostOptions { seed: 9, ..o.clone() }).unwrap();
-        assert!(a != c, "another seed, other trees");
-        // The binned walk used in training and the raw `x < threshold` walk agree on every train row.
-        let bins = fit_bins(rows, o.max_bins, o.seed);
-        for tree in &a.trees {
-            for i in 0..y.len() {
-                assert_eq!(tree.value_binned(&bins, i), tree.value(&x[i * 3..i * 3 + 3]));
-            }
-            assert!(tree.leaves.len() <= o.max_leaves && tree.splits.len() + 1 == tree.leaves.len());
-        }
-    }
-
-    #[test]
-    fn bins_cut_exactly_at_data_values() {
-        let x: Vec<f64> = vec![3.0, 1.0, 2.0, 2.0, 5.0, 4.0];
-        let y = vec![0, 1, 0, 1, 0, 1];
-        let bins = fit_bins(Rows { x: &x, y: &y, d: 1 }, 255, 0);
-        assert_eq!(bins.cuts[0], vec![2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(bins.columns[0], vec![2, 0, 1, 1, 4, 3]);
-        let coarse = fit_bins(Rows { x: &x, y: &y, d: 1 }, 2, 0);
-        assert_eq!(coarse.cuts[0].len(), 1);
-    }
-
-    #[test]
-    fn refuses_bad_settings() {
-        let (x, y) = board(100, 5);
-        let rows = Rows { x: &x, y: &y, d: 3 };
-        for bad in [
-            BoostOptions { neg_fraction: 0.0, ..opts() },
-            BoostOptions { learning_rate: f64::NAN, ..opts() },
-            BoostOptions { max_bins: 300, ..opts() },
-            BoostOptions { fraud_weight: -1.0, ..opts() },
-        ] {
-            assert!(boost(rows, rows, &bad).is_err());
-        }
-        let ones = vec![1u8; 100];
-        assert!(boost(Rows { x: &x, y: &ones, d: 3 }, rows, &opts()).is_err());
-        assert!(boost(Rows { x: &x[1..], y: &y, d: 3 }, rows, &opts()).is_err());
-    }
-}
+mod tests;

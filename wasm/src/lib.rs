@@ -373,9 +373,29 @@ impl FraudModel {
         Ok(out)
     }
 
+    /// The value a row of `predictBatch`/`batchInput` holds for `value` of
+    /// `feature`: the value itself for a numeric feature, the category's code
+    /// for a categorical one (an unseen category: the "other" code), NaN for
+    /// `null` (a missing value, where the model takes them). Throws, naming the
+    /// field, for an unknown feature or a value of the wrong type.
+    #[wasm_bindgen(js_name = rowValue)]
+    pub fn row_value(&self, feature: &str, value: &JsValue) -> Result<f64, JsValue> {
+        let schema = self.model.schema();
+        let Some(i) = schema.index(feature) else {
+            return Err(js_error(ErrorCode::UnknownField, &format!("no feature named {feature}")));
+        };
+        // Validate a one-field transaction through core; take that field's value.
+        let raw = raw(value);
+        match fraud_core::validate::feature_value(schema, i, raw.value()) {
+            Ok(x) => Ok(x),
+            Err(kind) => Err(js_error(kind.code(), &format!("{feature}: {}", kind.label()))),
+        }
+    }
+
     /// Scores row-major rows (n × `featureNames.length`, schema order) in one call:
     /// `{ probabilities: Float64Array, decisions: Uint8Array }`. Any invalid
-    /// row rejects the whole batch (the error names the row and fields).
+    /// row rejects the whole batch (the error names the row and fields). A
+    /// missing value is NaN and a category its code (`rowValue` gives both).
     #[wasm_bindgen(js_name = predictBatch)]
     pub fn predict_batch(&self, rows: &[f64]) -> Result<JsValue, JsValue> {
         batch_result(&self.model, rows)

@@ -349,3 +349,38 @@ fn another_schema_speaks_its_own_names() {
     assert!(message.contains("missing: amount, merchant_risk") && message.contains("unknown: Time"), "{message}");
     assert_eq!(get(&get(&m.summary(), "schema"), "label").as_string().as_deref(), Some("is_fraud"));
 }
+
+/// A format-5 model: strings, `null`, unseen categories; rows of codes with `rowValue`.
+#[wasm_bindgen_test]
+fn categories_and_missing_values_from_js() {
+    for a in [Artifact::example_payments_trees(), Artifact::example_payments_logistic()] {
+        let m = FraudModel::new(&a.encode().unwrap()).unwrap();
+        let o = Object::new();
+        let set = |o: &Object, k: &str, v: &JsValue| Reflect::set(o, &JsValue::from_str(k), v).unwrap();
+        set(&o, "amount", &JsValue::from_f64(97.5));
+        set(&o, "country", &JsValue::from_str("C05"));
+        set(&o, "mcc_code", &JsValue::from_f64(7995.0));
+        set(&o, "ip_distance_km", &JsValue::NULL);
+        let single = get(&m.predict(o.clone().into()).unwrap(), "fraud_probability").as_f64().unwrap();
+        let row: Vec<f64> = [
+            ("amount", JsValue::from_f64(97.5)),
+            ("country", JsValue::from_str("C05")),
+            ("mcc_code", JsValue::from_f64(7995.0)),
+            ("ip_distance_km", JsValue::NULL),
+        ]
+        .iter()
+        .map(|(k, v)| m.row_value(k, v).unwrap())
+        .collect();
+        assert_eq!(&row[..3], &[97.5, 1.0, 1.0]);
+        assert!(row[3].is_nan());
+        let batch = m.predict_batch(&row).unwrap();
+        let p = get(&batch, "probabilities").unchecked_into::<Float64Array>().to_vec();
+        assert_eq!(p[0].to_bits(), single.to_bits(), "the batch path agrees");
+        assert_eq!(m.row_value("country", &JsValue::from_str("ZZ")).unwrap(), 3.0, "unseen: other");
+        assert_eq!(code_of(m.row_value("country", &JsValue::from_f64(1.0)).unwrap_err()), "not_a_category");
+        assert_eq!(code_of(m.row_value("nope", &JsValue::NULL).unwrap_err()), "unknown_field");
+        set(&o, "country", &JsValue::from_f64(2.0));
+        assert_eq!(code_of(m.predict(o.clone().into()).unwrap_err()), "not_a_category");
+        assert_eq!(code_of(m.predict_batch(&[1.0, 9.0, 0.0, 0.0]).unwrap_err()), "not_a_category");
+    }
+}
