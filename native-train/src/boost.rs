@@ -61,7 +61,8 @@ pub struct BoostOptions {
     pub neg_fraction: f64,
     /// Fraction of features each tree may split on (1.0: all).
     pub col_fraction: f64,
-    /// Bins per feature at most (<= 256: bins are stored in a byte).
+    /// Value bins per feature at most (<= 256, used as at most 255: bins are stored in a byte, and a
+    /// feature's missing values take one more).
     pub max_bins: usize,
     /// Stop when validation log-loss has not improved for this many rounds.
     pub early_stopping_rounds: usize,

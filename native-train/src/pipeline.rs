@@ -564,7 +564,16 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
     let (ensemble, report) =
         boost(Rows { x, y, d: width }, Rows { x: validation.rows, y: validation.y, d: width }, &opts)
             .map_err(|e| TrainError::Boost(name, e))?;
-    let trees = Trees::new(ensemble.to_core(), width).map_err(|e| TrainError::Model(name, e))?;
+    let mut params = ensemble.to_core();
+    if !train.schema.is_tabular() {
+        // A model that takes no missing values is written as format 4, which has
+        // no routes: its splits keep format 4's (missing left), so the file
+        // reads back as the same artifact. (No row it scores holds a NaN.)
+        for split in params.trees.iter_mut().flat_map(|t| t.splits.iter_mut()) {
+            split.missing_left = true;
+        }
+    }
+    let trees = Trees::with_kinds(params, &train.schema.categorical_mask()).map_err(|e| TrainError::Model(name, e))?;
     let model = Model::new(
         name.to_string(),
         train.schema.clone(),
