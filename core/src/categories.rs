@@ -17,6 +17,8 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::schema::hash;
+
 /// The most categories a vocabulary keeps (the rest share the "other" code):
 /// codes `0..=255` with "other", one byte of a trainer's histogram.
 pub const MAX_CATEGORIES: usize = 255;
@@ -74,10 +76,6 @@ impl Vocabulary {
             Vocabulary::Numbers(_) => None,
         }
     }
-}
-
-fn hash(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
 }
 
 /// A checked vocabulary with its lookup table.

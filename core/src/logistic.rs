@@ -205,6 +205,25 @@ fn check_all(
     }
 }
 
+/// Checks that every parameter is finite (scales positive) — the lengths are
+/// the caller's — and folds the scaler into the weights: `w' = w / scale`,
+/// `b' = b - Σ w'·mean`.
+fn fold(scaler: &Scaler, weights: &LogisticWeights) -> Result<(Vec<f64>, f64), ModelError> {
+    check_all("scaler mean", &scaler.mean, f64::is_finite, "must be finite")?;
+    check_all("scaler scale", &scaler.scale, |s| s.is_finite() && s > 0.0, "must be finite and positive")?;
+    check_all("weights", &weights.weights, f64::is_finite, "must be finite")?;
+    if !weights.intercept.is_finite() {
+        return Err(ModelError::BadParameter { what: "intercept", why: "must be finite" });
+    }
+    let mut folded = alloc::vec![0.0; weights.weights.len()];
+    let mut folded_bias = weights.intercept;
+    for (((f, w), s), m) in folded.iter_mut().zip(&weights.weights).zip(&scaler.scale).zip(&scaler.mean) {
+        *f = w / s;
+        folded_bias -= *f * m;
+    }
+    Ok((folded, folded_bias))
+}
+
 impl Logistic {
     /// Checks every parameter — lengths match the schema, everything is
     /// finite, scales are positive, and no accepted input (|x| <=
@@ -216,18 +235,7 @@ impl Logistic {
         }
         check_len("scaler mean", scaler.mean.len(), n)?;
         check_len("scaler scale", scaler.scale.len(), n)?;
-        check_all("scaler mean", &scaler.mean, f64::is_finite, "must be finite")?;
-        check_all("scaler scale", &scaler.scale, |s| s.is_finite() && s > 0.0, "must be finite and positive")?;
-        check_all("weights", &weights.weights, f64::is_finite, "must be finite")?;
-        if !weights.intercept.is_finite() {
-            return Err(ModelError::BadParameter { what: "intercept", why: "must be finite" });
-        }
-        let mut folded = alloc::vec![0.0; n];
-        let mut folded_bias = weights.intercept;
-        for (((f, w), s), m) in folded.iter_mut().zip(&weights.weights).zip(&scaler.scale).zip(&scaler.mean) {
-            *f = w / s;
-            folded_bias -= *f * m;
-        }
+        let (folded, folded_bias) = fold(&scaler, &weights)?;
         // Bound the largest possible logit so it stays finite (never inf - inf = NaN).
         let bound = folded.iter().fold(folded_bias.abs(), |acc, w| acc + w.abs() * MAX_ABS_VALUE);
         if !bound.is_finite() {
@@ -259,18 +267,7 @@ impl Logistic {
         if expansion.is_identity() {
             return Logistic::new(scaler, weights);
         }
-        check_all("scaler mean", &scaler.mean, f64::is_finite, "must be finite")?;
-        check_all("scaler scale", &scaler.scale, |s| s.is_finite() && s > 0.0, "must be finite and positive")?;
-        check_all("weights", &weights.weights, f64::is_finite, "must be finite")?;
-        if !weights.intercept.is_finite() {
-            return Err(ModelError::BadParameter { what: "intercept", why: "must be finite" });
-        }
-        let mut folded = alloc::vec![0.0; width];
-        let mut folded_bias = weights.intercept;
-        for (((f, w), s), m) in folded.iter_mut().zip(&weights.weights).zip(&scaler.scale).zip(&scaler.mean) {
-            *f = w / s;
-            folded_bias -= *f * m;
-        }
+        let (folded, folded_bias) = fold(&scaler, &weights)?;
         let mut steps = Vec::with_capacity(expansion.columns().len());
         // The largest possible |logit|: a value column sees |x| <= MAX_ABS_VALUE
         // or its mean, an indicator or one-hot column at most 1.

@@ -201,9 +201,10 @@ fn check_name(name: &str) -> Result<(), SchemaError> {
     }
 }
 
-/// FNV-1a, 32 bits: tiny, and plenty for at most 256 keys.
+/// FNV-1a, 32 bits: tiny, and plenty for at most 256 keys (feature names here,
+/// a vocabulary's categories in `categories.rs`).
 #[inline]
-fn hash(name: &str) -> u32 {
+pub(crate) fn hash(name: &str) -> u32 {
     name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
 }
 
