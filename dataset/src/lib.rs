@@ -719,6 +719,40 @@ fn with_line(e: CsvError, line: usize) -> CsvError {
     }
 }
 
+/// Reads a file of `schema`'s rows (see [`parse_csv_for`]).
+pub fn read_csv_for(path: &Path, spec: &Spec, schema: &Schema) -> Result<Table, CsvError> {
+    parse_csv_for(&read_bytes(path)?, spec, schema)
+}
+
+/// Parses CSV bytes as rows of `schema`: exactly [`parse_csv`] for a
+/// numeric-only schema; for one that [`Schema::is_tabular`], line by line as
+/// [`Columns::with_schema`] reads them (empty fields missing, categories their
+/// codes). The label is optional there (0 when absent); the id required when named.
+pub fn parse_csv_for(bytes: &[u8], spec: &Spec, schema: &Schema) -> Result<Table, CsvError> {
+    if !schema.is_tabular() {
+        return parse_csv(bytes, spec);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut lines = bytes.split(|&b| b == b'\n');
+    let columns = Columns::from_header(lines.next().unwrap_or_default(), spec)?.with_schema(schema);
+    let width = columns.width();
+    let (mut values, mut labels, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    let mut row = vec![0.0; width];
+    for (k, line) in lines.enumerate() {
+        let Some(parsed) = parse_line(line, &columns, &mut row).map_err(|e| e.at_line(k + 2))? else { continue };
+        values.extend_from_slice(&row);
+        labels.push(parsed.label.unwrap_or(0));
+        if let Some(id) = parsed.id {
+            ids.push(String::from_utf8_lossy(id).into_owned());
+        }
+    }
+    if labels.is_empty() {
+        return Err(CsvError::NoRows);
+    }
+    let ids = spec.id.clone().map(|name| (name, ids));
+    Ok(Table { names: columns.header.names, label: spec.label.clone(), values, labels, ids })
+}
+
 /// Parses CSV bytes (see the module docs): the spec's features and label
 /// (required) and its id column (required when named).
 pub fn parse_csv(bytes: &[u8], spec: &Spec) -> Result<Table, CsvError> {

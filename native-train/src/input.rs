@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use dataset::{CsvError, Features, Spec, Table, ValueProblem};
+use dataset::table::TableError;
+use dataset::{CsvError, Features, Spec, Table};
 use fraud_core::schema::{DEFAULT_AMOUNT, DEFAULT_LABEL};
 use fraud_core::{Loaded, SchemaError};
 
@@ -30,6 +31,8 @@ pub struct DataChoice {
     pub id: Option<String>,
     /// The amount column (default: the file's `Amount` when it has one, or the synthetic schema's).
     pub amount: Option<String>,
+    /// Numeric columns to use as categories (`--categorical`); text columns always are.
+    pub categorical: Vec<String>,
     /// The data to generate when there is no file.
     pub synthetic: Synthetic,
 }
@@ -120,7 +123,7 @@ pub fn load(choice: &DataChoice) -> Result<Input> {
     let amount = Amount { named: choice.amount.as_deref(), default: default_amount };
     let (loaded, source) = match origin {
         Origin::File(path) => {
-            let loaded = with_hints(|amount| load_csv(&path, &spec, amount), &spec, amount)
+            let loaded = with_hints(|amount| load_csv(&path, &spec, &choice.categorical, amount), &spec, amount)
                 .with_context(|| format!("loading {}", path.display()))?;
             let source = Source { name: path.display().to_string(), sha256: loaded.sha256.clone(), synthetic: false };
             (loaded, source)
@@ -133,7 +136,7 @@ pub fn load(choice: &DataChoice) -> Result<Input> {
                 SchemaKind::NAMES[kind as usize],
             );
             let csv = synthetic.csv();
-            let loaded = with_hints(|amount| load_bytes(&csv, &spec, amount), &spec, amount)
+            let loaded = with_hints(|amount| load_bytes(&csv, &spec, &choice.categorical, amount), &spec, amount)
                 .context("parsing synthetic data")?;
             let source = Source { name: synthetic.name(), sha256: loaded.sha256.clone(), synthetic: true };
             (loaded, source)
@@ -177,8 +180,7 @@ struct Amount<'a> {
     default: &'a str,
 }
 
-/// Loads with the amount column resolved and errors that say what to do: a
-/// text column among the default features is probably an id or a category.
+/// Loads with the amount column resolved and errors that say what to do.
 fn with_hints(
     load: impl Fn(Option<&str>) -> Result<data::Loaded, LoadError>,
     spec: &Spec,
@@ -191,16 +193,10 @@ fn with_hints(
     };
     result.map_err(|e| {
         let hint = match &e {
-            LoadError::Csv(CsvError::Value { column, problem: ValueProblem::NotNumeric(_), .. })
-                if spec.features == Features::All && *column != spec.label =>
+            LoadError::Csv(CsvError::Header { missing, .. })
+            | LoadError::Table(TableError::Csv(CsvError::Header { missing, .. }))
+                if missing.contains(&spec.label) =>
             {
-                format!(
-                    " (every column but the label {:?} is a feature unless --features says otherwise: leave {column:?} \
-                     out with --features, or name it with --id if it identifies the transaction)",
-                    spec.label
-                )
-            }
-            LoadError::Csv(CsvError::Header { missing, .. }) if missing.contains(&spec.label) => {
                 format!(" (name the label column with --label; it is {:?} now)", spec.label)
             }
             _ => String::new(),
@@ -224,8 +220,8 @@ impl ScoringFiles {
         let loaded = fraud_core::artifact::read_file(&self.model)?;
         // Only the features are scored: the id column need not be there.
         let spec = Spec { id: None, ..Spec::of_schema(loaded.model.schema()) };
-        let rows =
-            dataset::read_csv(&self.replay, &spec).with_context(|| format!("loading {}", self.replay.display()))?;
+        let rows = dataset::read_csv_for(&self.replay, &spec, loaded.model.schema())
+            .with_context(|| format!("loading {}", self.replay.display()))?;
         Ok((loaded, rows))
     }
 }

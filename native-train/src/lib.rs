@@ -36,4 +36,5 @@ pub mod stats;
 pub mod summary;
 pub mod synth;
 pub mod tables;
+pub mod tabular;
 pub mod train;

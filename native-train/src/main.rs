@@ -14,7 +14,7 @@ use native_train::input::{self, DataChoice, ScoringFiles};
 use native_train::output::SplitFiles;
 use native_train::pipeline::{CandidateKind, Config};
 use native_train::policy::{self, PolicyChoice};
-use native_train::synth::{self, SchemaKind, SynthSchema, Synthetic};
+use native_train::synth::{self, SchemaKind, Synthetic};
 use native_train::{bench, golden};
 
 /// Train the credit-card fraud model natively and export it for every runtime.
@@ -105,9 +105,12 @@ struct GoldenArgs {
 /// Which data to train on, and what its columns are.
 ///
 /// Any CSV with a header works: every column but the label and the id is a
-/// feature (or the ones --features names), each must be numeric; at most 256.
-/// The schema — feature names and order, label, id and amount columns — goes
-/// into the artifact, and every runtime validates requests against it.
+/// feature (or the ones --features names); at most 256. A column of text is
+/// categorical (its vocabulary learned on the train split, see
+/// --min-category-count), and so is a numeric one named by --categorical; an
+/// empty cell is a missing value. The schema — feature names, order and kinds,
+/// label, id and amount columns — goes into the artifact, and every runtime
+/// validates requests against it.
 #[derive(Args, Clone)]
 struct DataArgs {
     /// The dataset CSV, any column order. Default: data/creditcard.csv if
@@ -132,17 +135,22 @@ struct DataArgs {
     /// cost is fixed per outcome and the cost-optimal policy is unavailable]
     #[arg(long, value_name = "COLUMN")]
     amount: Option<String>,
-    /// Schema of synthetic data: creditcard (the Kaggle file's 30 columns) or
-    /// retail (a dozen named features and an id column; used even when
-    /// data/creditcard.csv exists).
+    /// Numeric columns to use as categories (e.g. a merchant category code;
+    /// requests then send them as JSON numbers). Text columns always are.
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    categorical: Vec<String>,
+    /// Schema of synthetic data: creditcard (the Kaggle file's 30 columns),
+    /// retail (a dozen named features and an id column) or payments (text
+    /// columns and empty cells); retail and payments are used even when
+    /// data/creditcard.csv exists.
     #[arg(long, default_value = "creditcard", value_parser = parse_schema_kind)]
     synthetic_schema: SchemaKind,
     /// Rows of synthetic data, when training on synthetic data.
     #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
     synthetic_rows: usize,
-    /// Fraud rate of synthetic data.
-    #[arg(long, default_value_t = synth::DEFAULT_FRAUD_RATE)]
-    synthetic_fraud_rate: f64,
+    /// Fraud rate of synthetic data [default: 0.00172; 0.02 for payments].
+    #[arg(long)]
+    synthetic_fraud_rate: Option<f64>,
     /// Seed of the synthetic generator.
     #[arg(long, default_value_t = 7)]
     synthetic_seed: u64,
@@ -156,10 +164,11 @@ impl DataArgs {
             features: self.features.clone(),
             id: self.id.clone(),
             amount: self.amount.clone(),
+            categorical: self.categorical.clone(),
             synthetic: Synthetic {
                 schema: self.synthetic_schema,
                 rows: self.synthetic_rows,
-                fraud_rate: self.synthetic_fraud_rate,
+                fraud_rate: self.synthetic_fraud_rate.unwrap_or(self.synthetic_schema.default_fraud_rate()),
                 seed: self.synthetic_seed,
             },
         }
@@ -193,6 +202,11 @@ struct ProtocolArgs {
     /// Inverse L2 regularisation strength, as scikit-learn's C.
     #[arg(long = "c", default_value_t = 1.0)]
     c: f64,
+    /// Train rows a category needs to keep its own code; rarer ones, and any
+    /// unseen when scored, share the "other" code. At most the 255 most
+    /// frequent are kept.
+    #[arg(long, default_value_t = 5)]
+    min_category_count: usize,
     /// The candidates to fit and compare on validation F1: baseline, smote, class_weighted (logistic
     /// regression), trees, trees_smote, trees_class_weighted (gradient-boosted trees).
     #[arg(long, value_delimiter = ',', default_values_t = CandidateKind::DEFAULT, value_parser = parse_candidate)]
@@ -346,6 +360,7 @@ impl ProtocolArgs {
             calibration: self.decision.calibration,
             policy: self.decision.policy,
             costs: self.decision.costs(schema),
+            vocabulary: native_train::tabular::VocabularyOptions { min_count: self.min_category_count.max(1) },
         }
     }
 }
@@ -375,10 +390,9 @@ struct SynthArgs {
     out: PathBuf,
     /// Which columns: creditcard (Time, V1..V28, Amount, Class), retail
     /// (transaction_id, twelve named features, is_fraud) or payments
-    /// (payment_id, text columns and empty cells, is_fraud; not trainable by
-    /// `train` yet, for the peers in parity/peers_tabular.py).
-    #[arg(long, default_value = "creditcard", value_parser = parse_synth_schema)]
-    schema: SynthSchema,
+    /// (payment_id, text columns and empty cells, is_fraud).
+    #[arg(long, default_value = "creditcard", value_parser = parse_schema_kind)]
+    schema: SchemaKind,
     /// Number of transactions.
     #[arg(long, default_value_t = synth::DEFAULT_ROWS)]
     rows: usize,
@@ -388,11 +402,6 @@ struct SynthArgs {
     /// Generator seed.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-}
-
-fn parse_synth_schema(name: &str) -> Result<SynthSchema, String> {
-    SynthSchema::from_name(name)
-        .ok_or_else(|| format!("unknown schema {name:?}; choose from {}", SynthSchema::NAMES.join(", ")))
 }
 
 #[derive(Args)]
@@ -414,7 +423,13 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Train(args) => train(args),
-        Command::Synth(args) => args.schema.write_file(&args.out, args.rows, args.fraud_rate, args.seed),
+        Command::Synth(args) => Synthetic {
+            schema: args.schema,
+            rows: args.rows,
+            fraud_rate: args.fraud_rate.unwrap_or(args.schema.default_fraud_rate()),
+            seed: args.seed,
+        }
+        .write_file(&args.out),
         Command::Bench(args) => bench::pipeline(&args.data.choice(), |schema| args.protocol.config(schema), args.runs),
         Command::Golden(args) => golden::write(&args.files.files(), &args.out),
         Command::Splits(args) => splits(args),

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use fraud_core::artifact::{CalibrationReport, LogisticTraining, PolicyReport, TreesTraining};
 use fraud_core::drift::{Bins, DriftReference};
+use fraud_core::logistic::Column;
 use fraud_core::model::{BatchError, ModelError};
 use fraud_core::{
-    Artifact, Calibration, Costs, DecisionRule, LogisticWeights, Metrics, Model, ModelParams, Policy, Provenance,
-    Scaler, Schema, Scorer, Training, Trees,
+    Artifact, Calibration, Costs, DecisionRule, Logistic, LogisticWeights, Metrics, Model, ModelParams, Policy,
+    Provenance, Scaler, Schema, Scorer, Training, Trees,
 };
 use indicatif::ProgressBar;
 use ndarray::{Array2, ArrayView2, Axis};
@@ -30,6 +31,7 @@ use crate::metrics::{best_f1_on_curve, curve, evaluate_on_curve, f1, CurvePoint}
 use crate::policy::{PolicyChoice, Scored};
 use crate::smote::{smote, synthetic_count, SmoteError};
 use crate::split::{stratified_split, Split};
+use crate::tabular::{self, Design, EncodeError, VocabularyOptions};
 
 /// Protocol settings (the CLI's options).
 #[derive(Clone, Debug)]
@@ -56,6 +58,8 @@ pub struct Config {
     pub policy: PolicyChoice,
     /// What each outcome is worth.
     pub costs: Costs,
+    /// How categorical columns' vocabularies are learned.
+    pub vocabulary: VocabularyOptions,
 }
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             calibration: CalibrationChoice::Platt,
             policy: PolicyChoice::Auto,
             costs: Costs::default(),
+            vocabulary: VocabularyOptions::default(),
         }
     }
 }
@@ -282,6 +287,8 @@ pub enum TrainError {
     Model(&'static str, ModelError),
     /// Held-out rows could not be scored.
     Scoring(BatchError),
+    /// The categorical columns could not be coded.
+    Encode(EncodeError),
 }
 
 impl fmt::Display for TrainError {
@@ -294,6 +301,7 @@ impl fmt::Display for TrainError {
             TrainError::Boost(name, _) => write!(f, "boosting the {name} model failed"),
             TrainError::Model(name, _) => write!(f, "the fitted {name} model is unusable"),
             TrainError::Scoring(_) => f.write_str("scoring held-out rows failed"),
+            TrainError::Encode(e) => e.fmt(f),
         }
     }
 }
@@ -307,6 +315,7 @@ impl std::error::Error for TrainError {
             TrainError::Boost(_, e) => Some(e),
             TrainError::Model(_, e) => Some(e),
             TrainError::Scoring(e) => Some(e),
+            TrainError::Encode(_) => None,
         }
     }
 }
@@ -373,12 +382,9 @@ fn score(model: &Model, rows: &[f64]) -> Result<Vec<f64>, TrainError> {
     Ok(out)
 }
 
-/// The three splits: train rows (row-major, to be scaled in place) and the
-/// raw held-out rows with their labels.
+/// The three splits: the train rows as they are (row-major) and the held-out
+/// rows with their labels.
 struct Splits {
-    split: Split,
-    train_rows: Vec<f64>,
-    /// The train rows as they are (the trees' input), kept only when a tree candidate runs.
     raw_train: Vec<f64>,
     y_train: Vec<u8>,
     x_val: Array2<f64>,
@@ -387,8 +393,7 @@ struct Splits {
     y_test: Vec<u8>,
 }
 
-fn split_data(data: &Dataset, cfg: &Config) -> Result<Splits, TrainError> {
-    let split = stratified_split(&data.y, cfg.validation_fraction, cfg.test_fraction, cfg.seed);
+fn split_data(data: &Dataset, split: &Split) -> Result<Splits, TrainError> {
     let labels = |idx: &[usize]| idx.iter().map(|&i| data.y[i]).collect::<Vec<u8>>();
     let (y_train, y_val, y_test) = (labels(&split.train), labels(&split.validation), labels(&split.test));
     for (part, y) in [("train", &y_train), ("validation", &y_val), ("test", &y_test)] {
@@ -400,15 +405,13 @@ fn split_data(data: &Dataset, cfg: &Config) -> Result<Splits, TrainError> {
             )));
         }
     }
-    // Room for SMOTE's synthetic rows after the train rows (see `TrainSet`).
-    let mut train_rows: Vec<f64> = Vec::with_capacity(split.train.len() * 2 * data.schema.len());
+    let mut raw_train: Vec<f64> = Vec::with_capacity(split.train.len() * data.schema.len());
     for &i in &split.train {
-        train_rows.extend(data.x.row(i).iter());
+        raw_train.extend(data.x.row(i).iter());
     }
     let x_val = data.x.select(Axis(0), &split.validation);
     let x_test = data.x.select(Axis(0), &split.test);
-    let raw_train = if cfg.candidates.iter().any(|k| k.is_trees()) { train_rows.clone() } else { Vec::new() };
-    Ok(Splits { split, train_rows, raw_train, y_train, x_val, y_val, x_test, y_test })
+    Ok(Splits { raw_train, y_train, x_val, y_val, x_test, y_test })
 }
 
 /// The scaled train rows followed by SMOTE's synthetic frauds, in one buffer:
@@ -420,6 +423,8 @@ struct TrainSet {
     frauds: usize,
     /// The scaler the rows are standardised with.
     scaler: Scaler,
+    /// How the logistic candidates' columns come from a schema row.
+    design: Design,
     /// The raw train rows (empty when no tree candidate runs).
     raw: Vec<f64>,
     /// The rows' schema.
@@ -439,12 +444,12 @@ impl TrainSet {
 fn oversample(
     mut scaled: Vec<f64>,
     raw: Vec<f64>,
-    scaler: &Scaler,
+    (scaler, design): (&Scaler, &Design),
     y_train: &[u8],
     schema: &Schema,
     cfg: &Config,
 ) -> Result<TrainSet, TrainError> {
-    let width = schema.len();
+    let width = design.width();
     let minority: Vec<f64> =
         scaled.chunks_exact(width).zip(y_train).filter(|(_, &y)| y == 1).flat_map(|(r, _)| r.iter().copied()).collect();
     let frauds = minority.len() / width;
@@ -462,7 +467,16 @@ fn oversample(
         .map_err(|e| TrainError::Data(format!("SMOTE output: {e}")))?;
     let mut labels = y_train.to_vec();
     labels.resize(original_rows + n_synth, 1);
-    Ok(TrainSet { rows, labels, original_rows, frauds, scaler: scaler.clone(), raw, schema: schema.clone() })
+    Ok(TrainSet {
+        rows,
+        labels,
+        original_rows,
+        frauds,
+        scaler: scaler.clone(),
+        design: design.clone(),
+        raw,
+        schema: schema.clone(),
+    })
 }
 
 /// A fitted candidate, before validation picks its threshold.
@@ -508,14 +522,12 @@ fn fit_candidate(
     let opts = FitOptions { c: cfg.c, class_weights, ..FitOptions::default() };
     let fitted = fit(x, y, &opts).map_err(|e| TrainError::Fit(kind.name(), e))?;
     let weights = LogisticWeights { weights: fitted.weights.clone(), intercept: fitted.intercept };
-    let model = Model::logistic(
-        kind.name().to_string(),
-        train.schema.clone(),
-        train.scaler.clone(),
-        weights,
-        PROVISIONAL_THRESHOLD,
-    )
-    .map_err(|e| TrainError::Model(kind.name(), e))?;
+    let model = Logistic::with_expansion(train.scaler.clone(), weights, train.design.expansion.clone())
+        .and_then(|scorer| {
+            let rule = DecisionRule::at_threshold_for(PROVISIONAL_THRESHOLD, &train.schema);
+            Model::new(kind.name().to_string(), train.schema.clone(), Scorer::Logistic(scorer), rule)
+        })
+        .map_err(|e| TrainError::Model(kind.name(), e))?;
     let training = Training::Logistic(LogisticTraining {
         c: cfg.c,
         solver: SOLVER.into(),
@@ -559,7 +571,12 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
     } else {
         [1.0, 1.0]
     };
-    let opts = BoostOptions { fraud_weight: class_weights[1] / class_weights[0], seed: cfg.seed, ..cfg.boost.clone() };
+    let opts = BoostOptions {
+        fraud_weight: class_weights[1] / class_weights[0],
+        seed: cfg.seed,
+        categorical: train.schema.categorical_mask(),
+        ..cfg.boost.clone()
+    };
     let width = train.schema.len();
     let (ensemble, report) =
         boost(Rows { x, y, d: width }, Rows { x: validation.rows, y: validation.y, d: width }, &opts)
@@ -790,7 +807,8 @@ fn feature_importance(model: &Model, x_val: &Array2<f64>) -> Vec<f64> {
 fn feature_bins(data: &Dataset, train: &[usize]) -> Vec<Bins> {
     (0..data.schema.len())
         .map(|j| {
-            let mut column: Vec<f64> = train.iter().map(|&i| data.x[[i, j]]).collect();
+            // Missing values are not binned (the missing rate is the artifact's own figure).
+            let mut column: Vec<f64> = train.iter().map(|&i| data.x[[i, j]]).filter(|x| !x.is_nan()).collect();
             Bins::fit(&mut column)
         })
         .collect()
@@ -802,12 +820,18 @@ fn package(
     splits: (&Split, &Array2<f64>),
     source: &Source,
     cfg: &Config,
-    features: Vec<Bins>,
+    (features, mut tabular): (Vec<Bins>, fraud_core::Tabular),
 ) -> Artifact {
     let (split, x_val) = splits;
     let uses_smote = chosen.kind.uses_smote();
     let params = match chosen.model.scorer() {
-        Scorer::Logistic(m) => ModelParams::Logistic { scaler: m.scaler().clone(), weights: m.weights().clone() },
+        Scorer::Logistic(m) => {
+            if data.schema.is_tabular() {
+                tabular.indicators =
+                    m.expansion().columns().iter().map(|c| matches!(c, Column::Numeric { indicator: true })).collect();
+            }
+            ModelParams::Logistic { scaler: m.scaler().clone(), weights: m.weights().clone() }
+        }
         Scorer::Trees(m) => ModelParams::Trees(m.params().clone()),
     };
     Artifact {
@@ -849,7 +873,7 @@ fn package(
                     / p.validation.transactions.max(1) as f64
             }),
         }),
-        tabular: fraud_core::artifact::Tabular::default(),
+        tabular,
     }
 }
 
@@ -863,6 +887,7 @@ fn replay_of(data: &Dataset, test: &[usize]) -> Dataset {
         y: order.iter().map(|&i| data.y[i]).collect(),
         schema: data.schema.clone(),
         ids: data.ids.as_ref().map(|ids| order.iter().map(|&i| ids[i].clone()).collect()),
+        cells: data.cells.clone(),
     }
 }
 
@@ -870,6 +895,13 @@ fn replay_of(data: &Dataset, test: &[usize]) -> Dataset {
 pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> Result<Outcome, TrainError> {
     check_config(cfg)?;
     check_amount(&data.schema, cfg)?;
+    if data.is_tabular() && cfg.candidates.contains(&CandidateKind::TreesSmote) {
+        return Err(TrainError::Config(
+            "trees_smote interpolates rows in the scaled space, which has no categories or missing values: \
+             choose trees or trees_class_weighted for a table with text columns or empty cells"
+                .into(),
+        ));
+    }
     let kinds = cfg.candidates.clone();
     // split, scale, smote, one fit per candidate, thresholds + metrics
     bar.set_length(5 + kinds.len() as u64);
@@ -881,19 +913,29 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
 
     let t = Instant::now();
     bar.set_message("splitting");
-    let Splits { split, mut train_rows, raw_train, y_train, x_val, y_val, x_test, y_test } = split_data(data, cfg)?;
+    let split = stratified_split(&data.y, cfg.validation_fraction, cfg.test_fraction, cfg.seed);
+    // Categories are coded with a vocabulary of the train rows only; the replay keeps the cells as read.
+    let as_read = data;
+    let encoded = tabular::encode(data, &split.train, &cfg.vocabulary).map_err(TrainError::Encode)?;
+    let data = &encoded.data;
+    let Splits { raw_train, y_train, x_val, y_val, x_test, y_test } = split_data(data, &split)?;
     stage("split", t.elapsed());
 
     let t = Instant::now();
     bar.set_message("scaling (fit on train only)");
+    let design = Design::fit(&data.schema, &raw_train).map_err(|e| TrainError::Model("logistic design", e))?;
+    let mut train_rows = design.expand(&raw_train);
+    // Room for SMOTE's synthetic rows after the train rows (see `TrainSet`).
+    train_rows.reserve(train_rows.len());
+    let raw_train = if cfg.candidates.iter().any(|k| k.is_trees()) { raw_train } else { Vec::new() };
     let scaler =
-        Scaler::fit(&train_rows, data.schema.len()).ok_or_else(|| TrainError::Data("empty train split".into()))?;
+        Scaler::fit(&train_rows, design.width()).ok_or_else(|| TrainError::Data("empty train split".into()))?;
     scaler.transform(&mut train_rows);
     stage("scale", t.elapsed());
 
     let t = Instant::now();
     bar.set_message("SMOTE (train only)");
-    let train = oversample(train_rows, raw_train, &scaler, &y_train, &data.schema, cfg)?;
+    let train = oversample(train_rows, raw_train, (&scaler, &design), &y_train, &data.schema, cfg)?;
     stage("smote", t.elapsed());
 
     let (val_rows, test_rows) = (rows_of(x_val.view()), rows_of(x_test.view()));
@@ -934,8 +976,9 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     stage("thresholds + metrics", t.elapsed());
 
     let t = Instant::now();
-    let artifact = package(&candidates[selected], data, (&split, &x_val), source, cfg, feature_reference);
+    let tabular = encoded.tabular;
+    let artifact = package(&candidates[selected], data, (&split, &x_val), source, cfg, (feature_reference, tabular));
     stage("feature importance", t.elapsed());
-    let replay = replay_of(data, &split.test);
+    let replay = replay_of(as_read, &split.test);
     Ok(Outcome { candidates, selected, artifact, replay, timings })
 }

@@ -56,18 +56,29 @@ pub enum SchemaKind {
     Creditcard,
     /// `transaction_id`, twelve named retail features, `is_fraud`.
     Retail,
+    /// `payment_id`, text and numeric columns with empty cells, `is_fraud` ([`generate_payments`]).
+    Payments,
 }
 
 impl SchemaKind {
     /// The CLI spellings.
-    pub const NAMES: [&'static str; 2] = ["creditcard", "retail"];
+    pub const NAMES: [&'static str; 3] = ["creditcard", "retail", "payments"];
 
     /// The kind of a CLI spelling.
     pub fn from_name(name: &str) -> Option<SchemaKind> {
         match name {
             "creditcard" => Some(SchemaKind::Creditcard),
             "retail" => Some(SchemaKind::Retail),
+            "payments" => Some(SchemaKind::Payments),
             _ => None,
+        }
+    }
+
+    /// The fraud rate when none is asked for: the real file's, or 2 % for payments.
+    pub fn default_fraud_rate(self) -> f64 {
+        match self {
+            SchemaKind::Creditcard | SchemaKind::Retail => DEFAULT_FRAUD_RATE,
+            SchemaKind::Payments => PAYMENTS_FRAUD_RATE,
         }
     }
 
@@ -76,6 +87,7 @@ impl SchemaKind {
         match self {
             SchemaKind::Creditcard => DEFAULT_LABEL,
             SchemaKind::Retail => RETAIL_LABEL,
+            SchemaKind::Payments => PAYMENTS_LABEL,
         }
     }
 
@@ -84,6 +96,7 @@ impl SchemaKind {
         match self {
             SchemaKind::Creditcard => None,
             SchemaKind::Retail => Some(RETAIL_ID),
+            SchemaKind::Payments => Some(PAYMENTS_ID),
         }
     }
 
@@ -92,20 +105,17 @@ impl SchemaKind {
         match self {
             SchemaKind::Creditcard => DEFAULT_AMOUNT,
             SchemaKind::Retail => RETAIL_AMOUNT,
+            SchemaKind::Payments => PAYMENTS_AMOUNT,
         }
     }
 
-    /// `rows` transactions with `fraud_rate` frauds, deterministic for `seed`.
-    pub fn generate(self, rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
-        match self {
+    /// `rows` transactions with `fraud_rate` frauds as CSV bytes, deterministic for `seed`.
+    pub fn generate_csv(self, rows: usize, fraud_rate: f64, seed: u64) -> Vec<u8> {
+        let data = match self {
             SchemaKind::Creditcard => generate(rows, fraud_rate, seed),
             SchemaKind::Retail => generate_retail(rows, fraud_rate, seed),
-        }
-    }
-
-    /// The same as CSV bytes.
-    pub fn generate_csv(self, rows: usize, fraud_rate: f64, seed: u64) -> Vec<u8> {
-        let data = self.generate(rows, fraud_rate, seed);
+            SchemaKind::Payments => return generate_payments_csv(rows, fraud_rate, seed),
+        };
         let mut out = Vec::with_capacity(rows * 32 * data.schema.len());
         crate::data::write_csv(&mut out, &data).expect("writing equal-length rows and labels into a Vec cannot fail");
         out
@@ -132,7 +142,11 @@ impl Synthetic {
     pub fn name(&self) -> String {
         format!(
             "synthetic{}(rows={}, fraud_rate={}, seed={})",
-            if self.schema == SchemaKind::Retail { "-retail" } else { "" },
+            match self.schema {
+                SchemaKind::Creditcard => "",
+                SchemaKind::Retail => "-retail",
+                SchemaKind::Payments => "-payments",
+            },
             self.rows,
             self.fraud_rate,
             self.seed
@@ -214,7 +228,7 @@ pub fn generate(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
         };
         row[N_FEATURES - 1] = (amount.min(25_000.0) * 100.0).round() / 100.0;
     }
-    Dataset { x, y, schema: Schema::creditcard(), ids: None }
+    Dataset { x, y, schema: Schema::creditcard(), ids: None, cells: None }
 }
 
 /// The same data as CSV bytes in the real file's style.
@@ -299,62 +313,18 @@ pub fn generate_retail(rows: usize, fraud_rate: f64, seed: u64) -> Dataset {
         }
     }
     let ids = (0..rows).map(|i| format!("tx-{seed}-{i:07}")).collect();
-    Dataset { x, y, schema: Schema::retail(), ids: Some(ids) }
-}
-
-/// What the `synth` command writes: a schema training reads (numeric columns),
-/// or the payments table ([`generate_payments`]: text columns and empty cells,
-/// for comparing peers that handle categoricals and missing values natively).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SynthSchema {
-    /// One of the trainable schemas.
-    Numeric(SchemaKind),
-    /// `payment_id`, text and numeric columns with empty cells, `is_fraud`.
-    Payments,
-}
-
-impl SynthSchema {
-    /// The CLI spellings.
-    pub const NAMES: [&'static str; 3] = ["creditcard", "retail", "payments"];
-
-    /// The schema of a CLI spelling.
-    pub fn from_name(name: &str) -> Option<SynthSchema> {
-        match name {
-            "payments" => Some(SynthSchema::Payments),
-            other => SchemaKind::from_name(other).map(SynthSchema::Numeric),
-        }
-    }
-
-    /// The fraud rate when none is asked for: the real file's, or 2 % for payments.
-    pub fn default_fraud_rate(self) -> f64 {
-        match self {
-            SynthSchema::Numeric(_) => DEFAULT_FRAUD_RATE,
-            SynthSchema::Payments => PAYMENTS_FRAUD_RATE,
-        }
-    }
-
-    /// Writes `rows` transactions to `out` as CSV (atomically) and says so.
-    pub fn write_file(self, out: &Path, rows: usize, fraud_rate: Option<f64>, seed: u64) -> anyhow::Result<()> {
-        let fraud_rate = fraud_rate.unwrap_or(self.default_fraud_rate());
-        match self {
-            SynthSchema::Numeric(schema) => Synthetic { schema, rows, fraud_rate, seed }.write_file(out),
-            SynthSchema::Payments => {
-                if !(0.0..=1.0).contains(&fraud_rate) {
-                    anyhow::bail!("--fraud-rate must be in [0, 1], got {fraud_rate}");
-                }
-                let table = generate_payments(rows, fraud_rate, seed);
-                let frauds = table.iter().filter(|p| p.fraud).count();
-                crate::output::write_atomic(out, |w| write_payments_csv(w, &table, seed))
-                    .with_context(|| format!("writing {}", out.display()))?;
-                println!("wrote {} ({rows} rows, {frauds} frauds)", out.display());
-                Ok(())
-            }
-        }
-    }
+    Dataset { x, y, schema: Schema::retail(), ids: Some(ids), cells: None }
 }
 
 /// The payments table's default fraud rate (the generator calibrates its intercept to the rate asked for).
 pub const PAYMENTS_FRAUD_RATE: f64 = 0.02;
+
+/// The payments table's id, label and amount columns.
+pub const PAYMENTS_ID: &str = "payment_id";
+/// See [`PAYMENTS_ID`].
+pub const PAYMENTS_LABEL: &str = "is_fraud";
+/// See [`PAYMENTS_ID`].
+pub const PAYMENTS_AMOUNT: &str = "amount";
 
 /// The payments table's columns, in order.
 pub const PAYMENTS_COLUMNS: [&str; 12] = [
@@ -730,7 +700,7 @@ mod tests {
         assert_ne!(d, generate(20_000, 0.01, 4));
         let csv = generate_csv(100, 0.05, 1);
         assert!(csv.starts_with(b"\"Time\",\"V1\",\"V2\""));
-        let parsed = crate::data::load_bytes(&csv, &dataset::Spec::creditcard(), Some("Amount")).unwrap().data;
+        let parsed = crate::data::load_bytes(&csv, &dataset::Spec::creditcard(), &[], Some("Amount")).unwrap().data;
         assert_eq!(parsed, generate(100, 0.05, 1));
     }
 
@@ -747,7 +717,7 @@ mod tests {
             label: "is_fraud".into(),
             id: Some("transaction_id".into()),
         };
-        let parsed = crate::data::load_bytes(&csv, &spec, Some("amount")).unwrap().data;
+        let parsed = crate::data::load_bytes(&csv, &spec, &[], Some("amount")).unwrap().data;
         assert_eq!(parsed, d);
         // Frauds differ from legitimate rows on average, but overlap.
         let mean = |col: usize, label: u8| {

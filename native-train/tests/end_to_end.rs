@@ -302,8 +302,26 @@ fn bad_schemas_name_the_column_and_write_nothing() {
     assert!(e.contains("missing column(s) is_fraud") && e.contains("the header has: amount, risk"), "{e}");
     let e = train("dup.csv", &body("amount,risk,risk,is_fraud", "1,2,3,0"), &["--label", "is_fraud"]);
     assert!(e.contains("duplicate column(s) risk"), "{e}");
-    let e = train("text.csv", &body("tx,amount,merchant,is_fraud", "7,1,acme,0"), &["--label", "is_fraud"]);
-    assert!(e.contains("column merchant") && e.contains("--features") && e.contains("--id"), "{e}");
+    // A column of numbers and text, a label left empty, a feature empty on every row.
+    let mut mixed = body("amount,merchant,is_fraud", "1,42,0");
+    mixed.push_str("1,acme,1\n");
+    let e = train("mixed.csv", &mixed, &["--label", "is_fraud"]);
+    assert!(
+        e.contains("column merchant mixes numbers and text") && e.contains("line 52") && e.contains("--categorical"),
+        "{e}"
+    );
+    let mut unlabelled = body("amount,merchant,is_fraud", "1,acme,0");
+    unlabelled.push_str("2,acme,\n");
+    let e = train("unlabelled.csv", &unlabelled, &["--label", "is_fraud"]);
+    assert!(e.contains("the label is missing on line 52"), "{e}");
+    let e = train("empty.csv", &body("amount,device,is_fraud", "1,,0"), &["--label", "is_fraud"]);
+    assert!(e.contains("column device is empty on every row") && e.contains("--features"), "{e}");
+    let e = train(
+        "nocat.csv",
+        &body("amount,mcc,is_fraud", "1,5411,0"),
+        &["--label", "is_fraud", "--categorical", "mcc,nope"],
+    );
+    assert!(e.contains("--categorical names nope"), "{e}");
     let e = train("third.csv", &body("amount,is_fraud", "1,2"), &["--label", "is_fraud"]);
     assert!(e.contains("column is_fraud") && e.contains("label \"2\""), "{e}");
     let wide: Vec<String> = (0..257).map(|i| format!("f{i}")).collect();
