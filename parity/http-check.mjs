@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { contractCases } from "./cases.mjs";
-import { compare, loadGolden, loadReplay } from "./parity.mjs";
+import { cellCounts, compare, loadGolden, loadReplay, rowObject } from "./parity.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -67,7 +67,13 @@ if (health.model.id !== golden.modelId) {
 
 const card = await (await fetch(`${base}/model`)).json();
 const featureNames = card.schema.features;
-const replay = loadReplay(replayPath, { label: card.schema.label, id: card.schema.id });
+// A model with categorical features or missing values (its card lists `kinds`): every request, single or
+// batch, carries the replay's raw cells — text as strings, empty cells as null — as a client would send them.
+const replay = loadReplay(replayPath, { label: card.schema.label, id: card.schema.id, schema: card.schema });
+if (replay.cells) {
+  const { text, missing } = cellCounts(replay);
+  console.log(`replay: ${replay.rows} rows with ${text} text and ${missing} missing (null) cells, sent as JSON strings and nulls`);
+}
 // Batches as large as the server says it takes.
 const batchLimit = card.limits.max_batch;
 
@@ -91,13 +97,10 @@ const batch = await compare({
   replay,
   featureNames,
   batchSize: batchLimit,
-  scoreBatch: async (rows, count) => {
+  scoreBatch: async (_rows, count, start) => {
+    // Objects in schema order, from the replay's values (numeric model) or raw cells (format 5).
     const transactions = [];
-    for (let k = 0; k < count; k++) {
-      const obj = {};
-      featureNames.forEach((f, j) => (obj[f] = rows[k * featureNames.length + j]));
-      transactions.push(obj);
-    }
+    for (let k = 0; k < count; k++) transactions.push(rowObject(replay, start + k, featureNames));
     const res = await post("/predict/batch", JSON.stringify({ transactions }));
     return {
       probabilities: res.results.map((x) => x.fraud_probability),
@@ -108,8 +111,10 @@ const batch = await compare({
 
 
 // (2) The shared contract cases.
-// Written for the Kaggle schema, renamed for the one this server serves.
-const cases = contractCases(featureNames);
+// Written for the Kaggle schema, renamed for the one this server serves (with the categorical and missing-value
+// cases when its card lists kinds).
+const cases = contractCases(card.schema);
+const tabularCount = cases.filter((c) => c.tabular).length;
 const failures = [];
 for (const c of cases) {
   let body = c.raw;
@@ -142,9 +147,18 @@ for (const c of cases) {
     const got = (json?.error?.items ?? []).map((i) => i.index);
     if (JSON.stringify(got) !== JSON.stringify(c.items)) problems.push(`items ${JSON.stringify(got)}, want ${JSON.stringify(c.items)}`);
   }
+  if (c.same_score_raw && r.status === 200) {
+    // A second body that must score the same bits (two categories never seen in training: both "other").
+    const r2 = await fetch(`${base}${c.path}`, { ...init, body: c.same_score_raw });
+    const json2 = await r2.json().catch(() => null);
+    const [p1, p2] = [json?.fraud_probability, json2?.fraud_probability];
+    if (r2.status !== 200 || typeof p1 !== "number" || p1 !== p2) problems.push(`second body: status ${r2.status}, probability ${p2}, want the first one's ${p1}`);
+  }
   if (problems.length) failures.push(`${c.name}: ${problems.join("; ")}`);
 }
-console.log(`contract cases against ${base}: checked ${cases.length}, ${failures.length} failed`);
+const ofTabular = tabularCount ? ` (${tabularCount} of them for categories and missing values)` : "";
+const leftOut = cases.leftOut ? `; ${cases.leftOut} left out: the schema is too narrow for their fields` : "";
+console.log(`contract cases against ${base}: checked ${cases.length}${ofTabular}, ${failures.length} failed${leftOut}`);
 if (socketRetries) console.log(`(${socketRetries} requests re-sent after the server closed an idle keep-alive connection)`);
 for (const f of failures) console.log(`  FAILED ${f}`);
 

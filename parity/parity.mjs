@@ -13,22 +13,50 @@ export { bitsOf };
 /**
  * Reads a CSV with the schema (the trainer's replay file) with the page's own reader: feature names in file
  * order, row-major values (exact bits: the file holds shortest round-trip decimals), labels and ids.
- * `columns` names the model's label and id columns (its card's `schema.label` and `schema.id`).
+ * `columns` names the model's label and id columns (its card's `schema.label` and `schema.id`); for a model
+ * with categorical features or missing values (format 5) it also takes the card's `schema` (its `kinds`) and,
+ * where batch rows are needed, the model's `rowValue`: `cells` are then each row's raw values (text, numbers,
+ * null for an empty cell) and `values` the codes/NaN a batch row holds (null without `rowValue`).
  */
 export function loadReplay(path, columns = {}) {
-  const { names, rows, labels, ids, n } = parseCsv(readFileSync(path, "utf8"), null, columns);
-  return { names, values: rows, labels: labels ?? new Uint8Array(n), ids, rows: n };
+  const { label, id, schema = null, rowValue = null } = columns;
+  const { names, rows, cells, labels, ids, n } = parseCsv(readFileSync(path, "utf8"), null, { label, id, schema, rowValue });
+  return { names, values: rows, cells, labels: labels ?? new Uint8Array(n), ids, rows: n };
 }
 
-/** Row `r` of a replay as a plain `{ name: value }` object, in the order `order` (default: file order). */
+/** How many of a replay's cells are text and how many missing (0 and 0 for a numeric model's). */
+export function cellCounts(replay) {
+  let text = 0;
+  let missing = 0;
+  for (const row of replay.cells ?? []) {
+    for (const v of row) {
+      if (v === null) missing++;
+      else if (typeof v === "string") text++;
+    }
+  }
+  return { text, missing };
+}
+
+/**
+ * Row `r` of a replay as a plain `{ name: value }` object, in the order `order` (default: file order): what a
+ * single request sends. A numeric model's values are finite numbers; a tabular one's are its raw cells
+ * (strings for text categories, `null` for missing values: never NaN, which JSON cannot say).
+ */
 export function rowObject(replay, r, order = replay.names) {
   const obj = {};
-  for (const name of order) obj[name] = replay.values[r * replay.names.length + replay.names.indexOf(name)];
+  const w = replay.names.length;
+  if (replay.cells) {
+    const row = replay.cells[r];
+    for (const name of order) obj[name] = row[replay.names.indexOf(name)];
+  } else {
+    for (const name of order) obj[name] = replay.values[r * w + replay.names.indexOf(name)];
+  }
   return obj;
 }
 
-/** Row-major rows in the schema order `featureNames` (what batch scoring takes). */
+/** Row-major rows in the schema order `featureNames` (what batch scoring takes: numbers, codes, NaN). */
 export function schemaRows(replay, featureNames) {
+  if (!replay.values) throw new Error("the replay was read without the model's rowValue: it has no batch rows (codes)");
   const idx = featureNames.map((f) => {
     const i = replay.names.indexOf(f);
     if (i < 0) throw new Error(`replay file lacks feature ${f}`);
@@ -62,8 +90,9 @@ export function loadGolden(path) {
 
 /**
  * Compares a runtime against the golden file, one row at a time and in batches.
- * scoreOne(obj, row) -> { fraud_probability, is_fraud }; scoreBatch(rows Float64Array, count) ->
- * { probabilities, decisions }. `concurrency` (default 1) scores that many rows at once in single mode.
+ * scoreOne(obj, row) -> { fraud_probability, is_fraud }; scoreBatch(rows Float64Array, count, start) ->
+ * { probabilities, decisions } (`rows`: schema order, null when the replay has no batch rows — a runtime that
+ * sends JSON builds its objects with `rowObject(replay, start + k, featureNames)`). `concurrency` (default 1) scores that many rows at once in single mode.
  * Returns counts; prints a summary line per mode.
  */
 export async function compare({ runtime, golden, replay, featureNames, scoreOne, scoreBatch, batchSize, limit, concurrency = 1 }) {
@@ -87,11 +116,12 @@ export async function compare({ runtime, golden, replay, featureNames, scoreOne,
     }
   }
   if (scoreBatch) {
-    const all = schemaRows(replay, featureNames);
+    const all = replay.values ? schemaRows(replay, featureNames) : null;
     const size = batchSize ?? n;
     for (let start = 0; start < n; start += size) {
       const count = Math.min(size, n - start);
-      const res = await scoreBatch(all.subarray(start * featureNames.length, (start + count) * featureNames.length), count);
+      const rows = all ? all.subarray(start * featureNames.length, (start + count) * featureNames.length) : null;
+      const res = await scoreBatch(rows, count, start);
       for (let k = 0; k < count; k++) check("batch", start + k, res.probabilities[k], res.decisions[k]);
     }
   }

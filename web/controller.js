@@ -71,9 +71,13 @@ export class Controller {
     this.#view.ready();
   }
 
+  /**
+   * A CSV in the model's feature order. A format-5 model's file may hold text and empty cells: they are kept
+   * (`cells`, what single predictions and the feed use) and the batch rows hold core's codes and NaN.
+   */
   #parse(text) {
-    const { features, label, id } = this.#models.schema;
-    return parseCsv(text, features, { label, id });
+    const { features, label, id, card } = this.#models.schema;
+    return parseCsv(text, features, { label, id, schema: card, rowValue: (f, v) => this.#models.rowValue(f, v) });
   }
 
   /**
@@ -161,14 +165,15 @@ export class Controller {
   /** What the view draws for the replay as it is now. */
   #frame() {
     const replay = this.#replay;
-    const { rows, labels, ids } = replay.data;
+    const { labels, ids } = replay.data;
     const n = replay.played;
     const decisions = replay.decisions;
     const probabilities = replay.probabilities;
     const c = confusion(decisions, labels, n);
-    const { features, amount } = this.#models.schema;
-    const w = features.length;
+    const { features, amount, kinds } = this.#models.schema;
     const amountIdx = amount === null ? -1 : features.indexOf(amount);
+    // A format-5 model's categorical features: the feed shows each row's own values of them (text, not codes).
+    const categorical = features.flatMap((f, j) => (kinds[j] === "numeric" ? [] : [j]));
     const feed = [];
     for (let r = n - 1; r >= Math.max(0, n - FEED_ROWS); r--) {
       const refused = decisions[r] === 1;
@@ -176,11 +181,13 @@ export class Controller {
         row: r,
         // The id column when the model has one, else the pacing column.
         key: ids ? ids[r] : (replay.pacingValue(r) ?? ""),
-        amount: amountIdx >= 0 ? rows[r * w + amountIdx] : null,
+        // undefined: no amount column; null: missing in this row.
+        amount: amountIdx >= 0 ? replay.cell(r, amountIdx) : undefined,
+        inputs: categorical.length ? categorical.map((j) => replay.cell(r, j)) : null,
         probability: probabilities[r],
         refused,
         fraud: labels ? labels[r] === 1 : null,
-        why: refused ? this.#explanation(r) : "",
+        why: refused ? this.#explanation(r) : [],
       });
     }
     const start = Math.max(0, n - CHART_POINTS);
@@ -202,9 +209,18 @@ export class Controller {
     };
   }
 
-  /** Row r's top contributions (core's, computed once per loaded row). */
+  /**
+   * Row r's top contributions (core's, computed once per loaded row): `[{ feature, contribution, value? }]`,
+   * with the row's own value of each feature (text, a number, null) when the file has raw cells (format 5).
+   */
   #explanation(r) {
-    if (!this.#explanations.has(r)) this.#explanations.set(r, this.#models.explain(this.#replay.transaction(r), EXPLAIN_TOP));
+    if (!this.#explanations.has(r)) {
+      const replay = this.#replay;
+      const { features } = this.#models.schema;
+      const top = this.#models.explain(replay.transaction(r), EXPLAIN_TOP);
+      const withValues = replay.data.cells ? top.map((c) => ({ ...c, value: replay.cell(r, features.indexOf(c.feature)) })) : top;
+      this.#explanations.set(r, withValues);
+    }
     return this.#explanations.get(r);
   }
 }

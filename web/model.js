@@ -49,18 +49,29 @@ export class Models {
     this.#trained = this.#base = this.#deciding = trained;
     const card = trained.summary;
     // Read once: each getter call crosses into wasm and builds fresh JS values.
+    const features = trained.featureNames;
+    // Format 5: each feature's kind ("numeric", "text", "numbers") from the card; older formats: all numeric.
+    const kindOf = new Map((card.schema.kinds ?? []).map((k) => [k.feature, k.kind]));
     this.#schema = Object.freeze({
-      features: trained.featureNames,
+      features,
       label: trained.labelName,
       id: trained.idName ?? null,
       amount: card.schema.amount ?? null,
       pacing: trained.pacingName,
+      kinds: Object.freeze(features.map((f) => kindOf.get(f) ?? "numeric")),
+      acceptsMissing: Boolean(card.schema.accepts_missing),
+      // What lib/csv.js reads a file by (text and empty cells for a format-5 model; numbers only otherwise).
+      card: card.schema,
     });
     this.#card = Object.freeze({ ...card, description: trained.description });
     this.#describeDecider();
   }
 
-  /** The model's columns: `{ features (row order), label, id, amount, pacing }` (null where it has none). */
+  /**
+   * The model's columns: `{ features (row order), label, id, amount, pacing }` (null where it has none), each
+   * feature's `kinds` ("numeric", "text" or "numbers": a category sent as a number), `acceptsMissing`, and
+   * `card` (the card's schema, as lib/csv.js takes it).
+   */
   get schema() {
     return this.#schema;
   }
@@ -129,6 +140,14 @@ export class Models {
     if (model !== this.#trained && model !== this.#base && model !== this.#deciding) model.free();
   }
 
+  /**
+   * What a batch row holds for `value` of `feature` (core's: the number, a category's code, NaN for null);
+   * throws core's error, naming the field, for a value of the wrong type.
+   */
+  rowValue(feature, value) {
+    return this.#trained.rowValue(feature, value);
+  }
+
   /** Puts every loaded row (`{ rows, n }`, schema order) into the deciding model's input buffer. */
   stage(data) {
     this.#staged = data;
@@ -178,12 +197,10 @@ export class Models {
     return { probability: res.fraud_probability, refused: res.is_fraud };
   }
 
-  /** The `k` largest contributions to a transaction's score, as text ("V14 +2.31, Amount -0.40"). */
+  /** The `k` largest contributions to a transaction's score (logit units, largest first): `[{ feature, contribution }]`. */
   explain(transaction, k) {
-    // The trained model: contributions do not depend on the threshold or the costs.
-    return this.#trained
-      .explain(transaction, k)
-      .contributions.map((x) => `${x.feature} ${x.contribution >= 0 ? "+" : ""}${x.contribution.toFixed(2)}`)
-      .join(", ");
+    // The trained model: contributions do not depend on the threshold or the costs. (Their `value` is what
+    // the row holds — a category's code — so it is left out: the feed shows the transaction's own values.)
+    return this.#trained.explain(transaction, k).contributions.map(({ feature, contribution }) => ({ feature, contribution }));
   }
 }

@@ -41,7 +41,10 @@ export class Replay {
     return this.#version;
   }
 
-  /** `{ rows: Float64Array (n × features, schema order), labels: Uint8Array | null, ids, n, source }`, or null. */
+  /**
+   * `{ rows: Float64Array (n × features, schema order: numbers, codes, NaN), cells (format 5: each row's raw
+   * values — text, numbers, null — in schema order; else null), labels: Uint8Array | null, ids, n, source }`, or null.
+   */
   get data() {
     return this.#data;
   }
@@ -66,17 +69,28 @@ export class Replay {
     return this.#playing && seconds > 0 ? this.#runCount / seconds : 0;
   }
 
-  /** Row `r`'s pacing value (the data's seconds), or null without a pacing column. */
+  /** Row `r`'s pacing value (the data's seconds; NaN when missing), or null without a pacing column. */
   pacingValue(r) {
     return this.#pacing >= 0 ? this.#data.rows[r * this.#features.length + this.#pacing] : null;
   }
 
-  /** Row `r` of the loaded data as a `{ name: value }` transaction. */
+  /**
+   * Row `r` of the loaded data as a `{ name: value }` transaction: the file's own values (a category's text,
+   * null for an empty cell) when it has raw cells, as a client would send them; else the row's numbers.
+   */
   transaction(r) {
     const obj = {};
     const w = this.#features.length;
-    for (let j = 0; j < w; j++) obj[this.#features[j]] = this.#data.rows[r * w + j];
+    const cells = this.#data.cells?.[r];
+    if (cells) for (let j = 0; j < w; j++) obj[this.#features[j]] = cells[j];
+    else for (let j = 0; j < w; j++) obj[this.#features[j]] = this.#data.rows[r * w + j];
     return obj;
+  }
+
+  /** Row `r`'s raw value of feature `j` (schema order): text, a number, or null for a missing value. */
+  cell(r, j) {
+    const cells = this.#data.cells?.[r];
+    return cells ? cells[j] : this.#data.rows[r * this.#features.length + j];
   }
 
   /** Starts over with new data (parsed by lib/csv.js in the model's feature order). */
@@ -143,7 +157,8 @@ export class Replay {
     if (pace.mode === "delay") return Math.max(0, pace.delayMs);
     const speed = Math.max(1e-6, pace.speed);
     const gap = r + 1 < this.#data.n ? (this.#times[r + 1] - this.#times[r]) * 1000 : 0;
-    return Math.min(MAX_GAP_MS, Math.max(0, gap) / speed);
+    // A missing pacing value (NaN) gives no gap.
+    return Number.isFinite(gap) ? Math.min(MAX_GAP_MS, Math.max(0, gap) / speed) : 0;
   }
 
   #tick(pace) {

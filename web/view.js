@@ -24,6 +24,20 @@ function formatMoney(x, currency) {
   }
 }
 
+/** How the feed shows a missing value (a JSON null, an empty CSV cell). */
+export const MISSING = "—";
+/** A transaction's own value as the feed shows it: text as written, a number, "—" when missing. */
+export function shownValue(v) {
+  return v === null || v === undefined || (typeof v === "number" && Number.isNaN(v)) ? MISSING : String(v);
+}
+/** Contributions as the feed shows them: "V14 +2.31, Amount -0.40", with the row's values when given ("country=FR +1.20"). */
+export function shownContributions(contributions) {
+  return contributions
+    .map(({ feature, value, contribution: c }) => `${feature}${value === undefined ? "" : `=${shownValue(value)}`} ${c >= 0 ? "+" : ""}${c.toFixed(2)}`)
+    .join(", ");
+}
+const KIND_NAMES = { text: "text", numbers: "category codes" };
+
 const logit = (p) => Math.log(p / (1 - p));
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : "–");
 const words = (policy) => policy.replaceAll("_", " ");
@@ -36,9 +50,18 @@ const POLICY_NAMES = {
 };
 
 export class View {
-  /** Shows the model's columns: what a user's file needs, and the feed's key, amount and pacing columns. */
-  showSchema({ features, label, id, amount, pacing }) {
-    $("schema-columns").textContent = `${features.join(", ")}; label ${label}${id ? `; id ${id}` : ""} (any order, other columns ignored)`;
+  /**
+   * Shows the model's columns: what a user's file needs (each categorical feature's kind, and whether a cell
+   * may be empty), and the feed's key, amount, pacing and categorical columns.
+   */
+  showSchema({ features, label, id, amount, pacing, kinds, acceptsMissing }) {
+    const named = features.map((f, j) => (KIND_NAMES[kinds[j]] ? `${f} (${KIND_NAMES[kinds[j]]})` : f));
+    $("schema-columns").textContent =
+      `${named.join(", ")}; label ${label}${id ? `; id ${id}` : ""} (any order, other columns ignored` +
+      `${acceptsMissing ? "; an empty cell is a missing value" : ""})`;
+    const categorical = features.filter((_, j) => kinds[j] !== "numeric");
+    $("feed-inputs").hidden = categorical.length === 0;
+    $("feed-inputs").textContent = categorical.join(" · ");
     $("feed-key").textContent = id ?? pacing ?? "—";
     $("feed-amount").textContent = amount ?? "—";
     // Without a pacing column the replay's clock is one second per transaction.
@@ -180,8 +203,9 @@ export class View {
 
   /**
    * Draws a frame: `{ scored, flagged, counts (null: no labels), rates, rate, money (null: no labels),
-   * feed: [{ row, key, amount, probability, refused, fraud }], chart: { threshold, probabilities, decisions,
-   * labels, capacity } }`.
+   * feed: [{ row, key, amount (undefined: no amount column; null: missing), inputs (the categorical features'
+   * own values, or null), probability, refused, fraud, why: [{ feature, contribution, value? }] }], chart:
+   * { threshold, probabilities, decisions, labels, capacity } }`.
    */
   draw(frame) {
     const { counts, rates } = frame;
@@ -218,13 +242,15 @@ function drawMoney(m) {
   $("gain").className = gain > 0 ? "gain-up" : gain < 0 ? "gain-down" : "";
 }
 
-/** The newest rows first; flagged ones with their explanation (`why`). */
+/** The newest rows first; flagged ones with their explanation (`why`). Values from the file are escaped. */
 function drawFeed(feed) {
-  const rows = feed.map(({ row, key, amount, probability: p, refused, fraud, why }) => {
-    const cells = [row, key, amount === null ? "" : amount.toFixed(2), p.toPrecision(6), refused ? "FRAUD" : "ok", fraud === null ? "?" : fraud ? "fraud" : "legit", why].map(escapeHtml);
+  const rows = feed.map(({ row, key, amount, inputs, probability: p, refused, fraud, why }) => {
+    const money = amount === undefined ? "" : amount === null || Number.isNaN(amount) ? MISSING : Number(amount).toFixed(2);
+    const cells = [row, shownValue(key), money, p.toPrecision(6), refused ? "FRAUD" : "ok", fraud === null ? "?" : fraud ? "fraud" : "legit", shownContributions(why)].map(escapeHtml);
+    const own = inputs ? `<td class="inputs">${inputs.map((v) => (v === null ? `<i title="missing">${MISSING}</i>` : escapeHtml(v))).join(" · ")}</td>` : "";
     return (
       `<tr class="${refused ? "flagged" : ""}" data-row="${row}" data-bits="${bitsOf(p)}" data-decision="${refused ? 1 : 0}">` +
-      `<td>${cells[0]}</td><td>${cells[1]}</td><td>${cells[2]}</td><td class="p">${cells[3]}</td>` +
+      `<td>${cells[0]}</td><td>${cells[1]}</td><td>${cells[2]}</td>${own}<td class="p">${cells[3]}</td>` +
       `<td class="decision">${cells[4]}</td><td>${cells[5]}</td><td class="why">${cells[6]}</td></tr>`
     );
   });

@@ -753,6 +753,71 @@ pub fn parse_csv_for(bytes: &[u8], spec: &Spec, schema: &Schema) -> Result<Table
     Ok(Table { names: columns.header.names, label: spec.label.clone(), values, labels, ids })
 }
 
+/// One feature's cell as the file wrote it: what a request replaying the row
+/// sends (a JSON number, string or `null`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// A number (of a numeric feature, or of a numeric-coded category).
+    Number(f64),
+    /// A text category, as spelled.
+    Text(String),
+    /// An empty cell: a missing value.
+    Missing,
+}
+
+impl Cell {
+    /// The cell as core validates it.
+    pub fn raw(&self) -> fraud_core::RawValue<'_> {
+        match self {
+            Cell::Number(v) => fraud_core::RawValue::Number(*v),
+            Cell::Text(t) => fraud_core::RawValue::Text(t),
+            Cell::Missing => fraud_core::RawValue::Null,
+        }
+    }
+}
+
+/// Rows of `schema` (validated and coded as [`parse_csv_for`] reads them),
+/// with each row's cells as written, in the spec's feature order: for
+/// replaying a file as requests, where a category rare in training must be
+/// sent as spelled, not as its code.
+pub fn read_cells_for(path: &Path, spec: &Spec, schema: &Schema) -> Result<(Table, Vec<Vec<Cell>>), CsvError> {
+    let bytes = read_bytes(path)?;
+    let table = parse_csv_for(&bytes, spec, schema)?;
+    if !schema.is_tabular() {
+        let cells = table.rows().map(|r| r.iter().map(|&v| Cell::Number(v)).collect()).collect();
+        return Ok((table, cells));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut lines = bytes.split(|&b| b == b'\n');
+    let columns = Columns::from_header(lines.next().unwrap_or_default(), spec)?.with_schema(schema);
+    let kinds = columns.tabular.as_ref().map(|t| &t.kinds[..]).unwrap_or_default();
+    let mut cells = Vec::with_capacity(table.len());
+    for line in lines {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if trim(line).is_empty() {
+            continue;
+        }
+        let mut row = vec![Cell::Missing; columns.width()];
+        let (mut pos, mut col) = (0, 0);
+        while pos <= line.len() {
+            let quoted = line.get(pos) == Some(&b'"');
+            // The line parsed above: every field is there and closed.
+            let Some(field) = next_field(line, &mut pos) else { break };
+            if let Some(Target::Feature(i)) = columns.header.targets.get(col) {
+                let field = trim(field);
+                row[*i] = match kinds.get(*i) {
+                    _ if field.is_empty() => Cell::Missing,
+                    Some(Kind::Text(_)) => Cell::Text(table::text_of(field, quoted).into_owned()),
+                    _ => fast_float2::parse::<f64, _>(field).map_or(Cell::Missing, Cell::Number),
+                };
+            }
+            col += 1;
+        }
+        cells.push(row);
+    }
+    Ok((table, cells))
+}
+
 /// Parses CSV bytes (see the module docs): the spec's features and label
 /// (required) and its id column (required when named).
 pub fn parse_csv(bytes: &[u8], spec: &Spec) -> Result<Table, CsvError> {

@@ -284,7 +284,7 @@ pub fn read_typed(bytes: &[u8], spec: &TypedSpec) -> Result<TypedTable, TableErr
 }
 
 /// A field's text: `""` unescaped when it was quoted; not UTF-8 is replaced lossily.
-fn text_of(field: &[u8], quoted: bool) -> std::borrow::Cow<'_, str> {
+pub(crate) fn text_of(field: &[u8], quoted: bool) -> std::borrow::Cow<'_, str> {
     if quoted && memchr::memchr(b'"', field).is_some() {
         String::from_utf8_lossy(field).replace("\"\"", "\"").into()
     } else {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use contract::{request_body, RequestId};
+use contract::{request_body_of, RequestId};
 use contract::{ErrorBody, ModelResponse, PredictResponse};
 use fraud_core::decision::format_money;
 use fraud_core::Schema;
@@ -312,9 +312,10 @@ const TIME_COLUMN: &str = "Time";
 
 /// The requests for `config.data` in the served model's `schema`, with their labels, amounts and send times.
 pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
-    let data = dataset::read_csv(&config.data, &dataset::Spec::of_schema(schema)).with_context(|| {
-        format!("reading transactions from {} for a model of {}", config.data.display(), schema.describe())
-    })?;
+    let (data, cells) =
+        dataset::read_cells_for(&config.data, &dataset::Spec::of_schema(schema), schema).with_context(|| {
+            format!("reading transactions from {} for a model of {}", config.data.display(), schema.describe())
+        })?;
     let n = config.limit.unwrap_or(usize::MAX).min(data.len());
     let times: Vec<f64> = match schema.index(TIME_COLUMN) {
         Some(t) => data.rows().take(n).map(|r| r[t]).collect(),
@@ -335,7 +336,9 @@ pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
         .enumerate()
         .map(|(i, ((row, &label), at))| {
             let id = ids.map_or(RequestId::Row(i), |ids| RequestId::Text(&ids[i]));
-            Job { body: request_body(id, schema.features(), row), label, amount: schema.amount_of(row), at }
+            // The cells as written: a category rare in training goes out as spelled, not as its code.
+            let body = request_body_of(id, schema.features(), cells[i].iter().map(dataset::Cell::raw));
+            Job { body, label, amount: schema.amount_of(row), at }
         })
         .collect())
 }
@@ -343,7 +346,26 @@ pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
 /// The schema a model card describes (`GET /model`).
 pub fn schema_of_card(card: &fraud_core::wire::ModelCard) -> Result<Schema> {
     let s = &card.schema;
-    Schema::new(s.features.clone(), s.amount.as_deref(), &s.label, s.id.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))
+    let schema = Schema::new(s.features.clone(), s.amount.as_deref(), &s.label, s.id.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if s.kinds.is_empty() && !s.accepts_missing {
+        return Ok(schema);
+    }
+    // Format 5: the kinds, so a file's text and empty cells are read as the model reads them.
+    let kinds = schema
+        .features()
+        .iter()
+        .map(|name| {
+            let Some(f) = s.kinds.iter().find(|f| f.feature == *name) else { return Ok(None) };
+            Ok(match f.kind.as_str() {
+                "numeric" => None,
+                "text" => Some(fraud_core::Vocabulary::Text(f.categories.clone())),
+                "numbers" => Some(fraud_core::Vocabulary::Numbers(f.codes.clone())),
+                other => anyhow::bail!("feature {name}: unknown kind {other:?}"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    schema.with_kinds(kinds, s.accepts_missing).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The schema of an artifact file.

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { bitsOf, compare, loadGolden, loadReplay, rowObject, schemaRows } from "../../parity/parity.mjs";
+import { bitsOf, cellCounts, compare, loadGolden, loadReplay, rowObject, schemaRows } from "../../parity/parity.mjs";
 
 const [pkgDir, modelPath, replayPath, goldenPath] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -12,8 +12,16 @@ const { FraudModel } = require(path.resolve(pkgDir, "fraud_wasm.js"));
 const bytes = readFileSync(modelPath);
 const model = new FraudModel(new Uint8Array(bytes));
 const golden = loadGolden(goldenPath);
-const replay = loadReplay(replayPath, { label: model.labelName, id: model.idName });
+// A model with categorical features or missing values (format 5) reads text and empty cells by its card's
+// kinds: single predictions take the raw values (strings, null), batch rows the codes/NaN rowValue gives.
+const { schema } = model.summary;
+const replay = loadReplay(replayPath, { label: model.labelName, id: model.idName, schema, rowValue: (f, v) => model.rowValue(f, v) });
 if (model.modelId !== golden.modelId) throw new Error(`model id ${model.modelId} != golden ${golden.modelId}`);
+if (replay.cells) {
+  const { text, missing } = cellCounts(replay);
+  const kinds = schema.kinds.map((k) => `${k.feature}:${k.kind}`).join(", ");
+  console.log(`replay: ${replay.rows} rows with ${text} text and ${missing} missing cells (format ${model.summary.format_version}; ${kinds})`);
+}
 
 const report = await compare({
   runtime: "wasm (node)",

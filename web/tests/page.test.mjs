@@ -3,12 +3,16 @@
 // Checks: no console errors; replaying N transactions gives the native core's decisions and probabilities
 // (golden file) and the matching counters; the threshold slider re-decides as expected; "score everything"
 // equals the golden decisions; a bad CSV is refused naming line and column. Saves a screenshot.
+// A model with categorical features or missing values (format 5, its card lists `kinds`): the feed shows the
+// file's own values (text, "—" for an empty cell), not codes, and a re-quoted upload of the replay's rows (text
+// and empty cells, columns in another order) scores as the golden file says.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { loadGolden, loadReplay } from "../../parity/parity.mjs";
 import { fromBits } from "../lib/bits.js";
 import { confusion } from "../lib/confusion.js";
+import { MISSING, shownValue } from "../view.js";
 
 const [url, goldenPath, replayPath, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -21,8 +25,16 @@ const golden = loadGolden(goldenPath);
 const card = await (await fetch(new URL("model", url))).json();
 const { label: labelName, id: idName, amount: amountName } = card.schema;
 const costs = card.costs;
-const { labels, names: features, values } = loadReplay(replayPath, { label: labelName, id: idName });
-const amountAt = (r) => (amountName ? values[r * features.length + features.indexOf(amountName)] : 0);
+// Format 5: the raw cells (text, numbers, null), as the page shows them; the batch rows are the page's business.
+const replay = loadReplay(replayPath, { label: labelName, id: idName, schema: card.schema });
+const { labels, names: features, values, cells } = replay;
+const kindOf = new Map((card.schema.kinds ?? []).map((k) => [k.feature, k.kind]));
+const kind = (f) => kindOf.get(f) ?? "numeric";
+const amountAt = (r) => {
+  if (!amountName) return 0;
+  const j = features.indexOf(amountName);
+  return cells ? cells[r][j] : values[r * features.length + j];
+};
 const worth = (b, a) => b.fixed + b.per_amount * a;
 // The model's costs: an independent sum of what the decisions made.
 const netOf = (n, decide) => {
@@ -100,6 +112,29 @@ try {
   const feedBad = feed.filter(([r, bits, d]) => bits !== golden.bits[r] || d !== golden.decisions[r]);
   check(feed.length > 0 && feedBad.length === 0, `feed: ${feed.length} rows shown, ${feedBad.length} differ from the golden file`);
 
+  // 2b. Format 5: the feed shows each row's own categorical values (text, "—" when missing) and the flagged
+  // rows' explanations name the row's own values, never codes.
+  if (cells) {
+    const categorical = features.filter((f) => kind(f) !== "numeric");
+    const shownRows = await page.$$eval("[data-testid=feed] tr", (rows) =>
+      rows.map((r) => [Number(r.dataset.row), r.querySelector("td.inputs")?.textContent ?? null, r.querySelector("td.why").textContent]),
+    );
+    const wantInputs = (r) => categorical.map((f) => shownValue(cells[r][features.indexOf(f)])).join(" · ");
+    const badInputs = shownRows.filter(([r, got]) => got !== wantInputs(r));
+    check(categorical.length === 0 || (shownRows.length > 0 && badInputs.length === 0), `feed: ${shownRows.length} rows show their own ${categorical.join(", ")} values (${badInputs.length} differ${badInputs.length ? `: row ${badInputs[0][0]} ${JSON.stringify(badInputs[0][1])} vs ${JSON.stringify(wantInputs(badInputs[0][0]))}` : ""})`);
+    let named = 0;
+    const badWhy = shownRows.filter(([r, , why]) =>
+      features.some((f, j) => {
+        if (!why.startsWith(`${f}=`) && !why.includes(`, ${f}=`)) return false;
+        named++;
+        return !why.includes(`${f}=${shownValue(cells[r][j])} `);
+      }),
+    );
+    check(badWhy.length === 0, `feed: ${named} explained features show the row's own values (${badWhy.length} rows differ${badWhy.length ? `: ${JSON.stringify(badWhy[0])}` : ""})`);
+    const missingShown = shownRows.some(([, got]) => got?.includes(MISSING));
+    console.log(`     (the feed shows ${missingShown ? "a missing value as " + MISSING : "no missing value among these rows"})`);
+  }
+
   // 3. Stepping scores exactly one more (none past the end: a small file can be played out before the pause).
   await page.click("[data-testid=step]");
   const stepped = Math.min(scored + 1, golden.rows);
@@ -167,11 +202,14 @@ try {
   const line = (edit = {}) => names.map((n) => edit[n] ?? (n === labelName ? "0" : n === idName ? "t-1" : "0.5")).join(",");
   const good = line();
   const csvOf = (...lines) => Buffer.from(`${names.join(",")}\n${lines.join("\n")}\n`);
-  await page.setInputFiles("[data-testid=file]", { name: "bad.csv", mimeType: "text/csv", buffer: csvOf(good, line({ [features[1]]: "abc" })) });
+  // Text is a category of a text feature (never an error there): the bad cells go into numeric features.
+  const numeric = features.filter((f) => kind(f) === "numeric");
+  const notNumber = cells ? numeric[0] : features[1];
+  await page.setInputFiles("[data-testid=file]", { name: "bad.csv", mimeType: "text/csv", buffer: csvOf(good, line({ [notNumber]: "abc" })) });
   await page.waitForSelector("[data-testid=file-status][data-ok]");
   const badStatus = await page.textContent("[data-testid=file-status]");
-  check(badStatus.includes(`line 3, column ${features[1]}`) && (await page.getAttribute("[data-testid=file-status]", "data-ok")) === "0", `bad CSV refused: ${badStatus}`);
-  const last = features[features.length - 1];
+  check(badStatus.includes(`line 3, column ${notNumber}`) && (await page.getAttribute("[data-testid=file-status]", "data-ok")) === "0", `bad CSV refused: ${badStatus}`);
+  const last = cells ? numeric[numeric.length - 1] : features[features.length - 1];
   await page.setInputFiles("[data-testid=file]", { name: "range.csv", mimeType: "text/csv", buffer: csvOf(good, line({ [last]: "2e13" })) });
   await page.waitForFunction(() => document.querySelector("[data-testid=file-status]").textContent.startsWith("range.csv"));
   const rangeStatus = await page.textContent("[data-testid=file-status]");
@@ -181,6 +219,42 @@ try {
   await page.setInputFiles("[data-testid=file]", { name: "mine.csv", mimeType: "text/csv", buffer: csvOf(good, good) });
   await page.waitForFunction(() => document.querySelector("[data-testid=file-status]").textContent.startsWith("mine.csv: 2"));
   check((await count("scored")) === 0, "a good CSV replaces the replay set");
+
+  // 6b. Format 5: the replay's first rows written again — columns in reverse order, every text cell quoted
+  // (with blanks around it inside the quotes, which the reader trims, as the Rust one does), missing values as
+  // bare empty cells or "" in turn — score as the golden file says, in a batch and one by one.
+  if (cells) {
+    const k = Math.min(300, golden.rows);
+    const order = [...names].reverse();
+    let empties = 0;
+    const quote = (t) => `" ${t.replaceAll('"', '""')} "`;
+    const rowText = (r) =>
+      order
+        .map((n) => {
+          if (n === labelName) return String(labels[r]);
+          if (n === idName) return quote(replay.ids[r]);
+          const v = cells[r][features.indexOf(n)];
+          if (v === null) return empties++ % 2 ? '""' : "";
+          return typeof v === "string" ? quote(v) : String(v);
+        })
+        .join(",");
+    const body = [order.join(","), ...Array.from({ length: k }, (_, r) => rowText(r))].join("\r\n");
+    await page.setInputFiles("[data-testid=file]", { name: "tabular.csv", mimeType: "text/csv", buffer: Buffer.from(body) });
+    await page.waitForFunction(() => /^tabular\.csv/.test(document.querySelector("[data-testid=file-status]").textContent));
+    const loaded = await page.textContent("[data-testid=file-status]");
+    check(loaded.startsWith(`tabular.csv: ${k}`), `a CSV with text, quoted and empty cells loads: ${loaded} (${empties} empty cells)`);
+    await page.click("[data-testid=score-all]");
+    await page.waitForSelector("[data-testid=everything-summary][data-ms]");
+    const wantK = expectedCounts(k, (r) => golden.decisions[r]);
+    const gotK = {};
+    for (const o of ["tp", "fp", "fn", "tn"]) gotK[o] = Number(await page.textContent(`[data-testid=all-${o}]`));
+    const flaggedK = Number(await page.getAttribute("[data-testid=everything-summary]", "data-flagged"));
+    check(["tp", "fp", "fn", "tn"].every((o) => gotK[o] === wantK[o]) && flaggedK === wantK.flagged, `its ${k} rows in one batch: confusion ${JSON.stringify(gotK)} = golden`);
+    for (let i = 0; i < 40; i++) await page.click("[data-testid=step]");
+    const fed = await page.$$eval("[data-testid=feed] tr", (rows) => rows.map((r) => [Number(r.dataset.row), r.dataset.bits, Number(r.dataset.decision)]));
+    const fedBad = fed.filter(([r, bits, d]) => bits !== golden.bits[r] || d !== golden.decisions[r]);
+    check(fed.length === 40 && fedBad.length === 0, `its rows one by one (raw values): ${fed.length} shown, ${fedBad.length} differ from the golden file`);
+  }
 
   // 7. Page weight (everything but the replay data) and console errors.
   const weight = [...transfer].filter(([p]) => !p.endsWith("replay.csv")).reduce((s, [, n]) => s + n, 0);

@@ -4,26 +4,27 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use contract::{request_body, RequestId};
+use contract::{request_body_of, RequestId};
 
 use crate::cmd::{build_release, step};
 use crate::processes::{fraud_server, ServerConfig};
 use crate::tools::{self, Tool};
 
 /// The first `n` rows of a replay CSV as `/predict` bodies for the model at
-/// `model`, written by the contract's `request_body` (shortest round-trip
+/// `model`, written by the contract's `request_body_of` (shortest round-trip
 /// decimals, the file's id column as each body's `id`).
 pub(crate) fn replay_transactions(path: &Path, model: &Path, n: usize) -> Result<Vec<String>> {
     let schema = fraud_core::artifact::read_file(model)?.artifact.schema;
-    let table = dataset::read_csv(path, &dataset::Spec::of_schema(&schema))
+    let (table, cells) = dataset::read_cells_for(path, &dataset::Spec::of_schema(&schema), &schema)
         .with_context(|| format!("reading {}", path.display()))?;
-    Ok(table
-        .rows()
+    Ok(cells
+        .iter()
         .take(n)
         .enumerate()
         .map(|(i, row)| {
             let id = table.ids().map_or(RequestId::Row(i), |(_, ids)| RequestId::Text(&ids[i]));
-            String::from_utf8_lossy(&request_body(id, schema.features(), row)).into_owned()
+            let values = row.iter().map(dataset::Cell::raw);
+            String::from_utf8_lossy(&request_body_of(id, schema.features(), values)).into_owned()
         })
         .collect())
 }

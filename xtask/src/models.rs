@@ -25,6 +25,9 @@ pub(crate) enum Data {
     /// The synthetic retail schema (a dozen named features, an id column, `is_fraud`): proof
     /// that nothing in any runtime assumes the Kaggle file's columns.
     Retail,
+    /// The synthetic payments table (text columns, a numeric-coded category, empty cells):
+    /// categories and missing values through every runtime (artifact format 5).
+    Payments,
 }
 
 /// A model every runtime is checked (and benchmarked) with.
@@ -40,10 +43,11 @@ pub(crate) struct Checked {
 
 /// The models every runtime is checked with: one of each kind on the Kaggle
 /// schema, and one on another schema.
-pub(crate) const KINDS: [Checked; 3] = [
+pub(crate) const KINDS: [Checked; 4] = [
     Checked { name: "logistic", candidates: "baseline,smote,class_weighted", data: Data::Creditcard },
     Checked { name: "trees", candidates: "trees", data: Data::Creditcard },
     Checked { name: "retail", candidates: "baseline,trees", data: Data::Retail },
+    Checked { name: "payments", candidates: "trees", data: Data::Payments },
 ];
 
 /// Whether a check trains its model anew or may take the one an earlier run left.
@@ -104,6 +108,9 @@ pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
                 "--synthetic-fraud-rate",
                 "0.01",
             ]);
+        }
+        (Data::Payments, _) => {
+            train.args(["--synthetic-schema", "payments", "--synthetic-rows", "60000", "--categorical", "mcc_code"]);
         }
     }
     sh(&mut train)?;

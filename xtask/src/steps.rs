@@ -70,6 +70,11 @@ const STEPS: &[Step] = &[
     },
     Step { name: "wasm", about: "build the wasm package (web and Node) within its size budget", run: Run::Once(wasm) },
     Step {
+        name: "js-unit",
+        about: "node --test: the page's CSV reader and the parity harness on the format-5 fixture",
+        run: Run::Once(js_unit),
+    },
+    Step {
         name: "parity",
         about: "per model: wasm in Node vs the native golden file, bit for bit",
         run: Run::PerModel(parity_step),
@@ -225,6 +230,12 @@ fn wasm_test(_: &mut Ctx) -> Result<()> {
 
 fn wasm(ctx: &mut Ctx) -> Result<()> {
     ctx.wasm()
+}
+
+fn js_unit(ctx: &mut Ctx) -> Result<()> {
+    ctx.wasm()?;
+    step("JS unit tests: node --test web/tests/*.unit.mjs");
+    sh(Command::new("node").args(["--test", "web/tests/tabular.unit.mjs"]))
 }
 
 fn parity_step(ctx: &mut Ctx, _: &Checked, dir: &std::path::Path) -> Result<()> {

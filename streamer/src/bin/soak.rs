@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use contract::{request_body, BatchResponse, PredictResponse, RequestId};
+use contract::{request_body_of, BatchResponse, PredictResponse, RequestId};
 use fraud_core::Model;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -320,14 +320,20 @@ fn run(cli: Cli) -> Result<()> {
     let model = fraud_core::artifact::read_file(&cli.model)?.model;
     // The model's features (the file's id column is not needed: bodies carry the row index).
     let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(model.schema()) };
-    let data = dataset::read_csv(&cli.data, &spec)
+    let (data, cells) = dataset::read_cells_for(&cli.data, &spec, model.schema())
         .with_context(|| format!("reading transactions from {}", cli.data.display()))?;
     let rows: Vec<Vec<f64>> = data.rows().take(20_000).map(<[f64]>::to_vec).collect();
     if rows.len() < 300 {
         bail!("need at least 300 transactions in {}", cli.data.display());
     }
     let names = model.schema().features();
-    let bodies = rows.iter().enumerate().map(|(i, r)| request_body(RequestId::Row(i), names, r)).collect();
+    // The cells as written (text categories as strings, empty cells as null), as a client sends them.
+    let bodies = cells
+        .iter()
+        .take(rows.len())
+        .enumerate()
+        .map(|(i, c)| request_body_of(RequestId::Row(i), names, c.iter().map(dataset::Cell::raw)))
+        .collect();
     let f = Arc::new(Fixture {
         model,
         rows,
