@@ -10,20 +10,26 @@ Each library handles categoricals and missing values natively:
 Text columns (and any named with --categorical) become pandas `category` with the
 categories seen on the train rows only (others are NaN). Every model stops early on
 the validation rows (its own average-precision metric, same rounds cap and patience)
-and is scored by test average precision. Prints one JSON object:
+and is scored on the test rows once: average precision, ROC-AUC, and F1 at the
+threshold that maximises F1 on the validation rows (as our trainer picks its own).
+Prints one JSON object:
 
-  {"xgboost": {"test_ap": ..., "rounds": ..., "seconds": ...}, "lightgbm": ..., "catboost": ...}
+  {"xgboost": {"test_ap": ..., "test_roc_auc": ..., "test_f1": ..., "valid_ap": ...,
+               "rounds": ..., "seconds": ...}, "lightgbm": ..., "catboost": ...}
 
 Usage:
   python parity/peers_tabular.py --data payments.csv --label is_fraud --id payment_id \
       --categorical mcc_code --train-rows train.txt --valid-rows valid.txt --test-rows test.txt
 
-A rows file holds 0-based indices of the CSV's data rows, one per line. Without
-them the script makes its own stratified 60/20/20 split with --seed (and says so on
+A rows file holds 0-based indices of the CSV's data rows, one per line. Or give
+--split with a `split-SEED.json` that `native-train splits` wrote (its train,
+validation and test indices; the CSV's SHA-256 must match the one it names). Without
+either the script makes its own stratified 60/20/20 split with --seed (and says so on
 stderr). Needs numpy, pandas, scikit-learn, xgboost==3.2.0, lightgbm==4.7.0, catboost.
 """
 
 import argparse
+import hashlib
 import inspect
 import json
 import os
@@ -49,6 +55,7 @@ def parse_args(argv=None):
     p.add_argument("--train-rows", help="file of 0-based data-row indices, one per line")
     p.add_argument("--valid-rows")
     p.add_argument("--test-rows")
+    p.add_argument("--split", help="split-SEED.json from `native-train splits` (instead of the rows files)")
     p.add_argument("--seed", type=int, default=0, help="own split and model seeds")
     p.add_argument("--max-rounds", type=int, default=2000)
     p.add_argument("--patience", type=int, default=50)
@@ -60,12 +67,18 @@ def parse_args(argv=None):
     given = [args.train_rows, args.valid_rows, args.test_rows]
     if any(given) and not all(given):
         p.error("give all of --train-rows, --valid-rows and --test-rows, or none")
+    if args.split and any(given):
+        p.error("give either --split or the rows files, not both")
     return args
 
 
 def read_rows(path, n):
     with open(path) as f:
-        rows = np.array([int(line) for line in f if line.strip()], dtype=np.int64)
+        return checked_rows(path, [int(line) for line in f if line.strip()], n)
+
+
+def checked_rows(path, indices, n):
+    rows = np.array(indices, dtype=np.int64)
     if rows.size and (rows.min() < 0 or rows.max() >= n):
         sys.exit(f"{path}: row index out of range 0..{n - 1}")
     if np.unique(rows).size != rows.size:
@@ -73,15 +86,34 @@ def read_rows(path, n):
     return rows
 
 
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def no_overlap(parts):
+    train, valid, test = parts
+    if np.intersect1d(train, valid).size or np.intersect1d(train, test).size or np.intersect1d(valid, test).size:
+        sys.exit("the train, validation and test rows overlap")
+    return parts
+
+
 def splits(args, y):
     n = len(y)
+    if args.split:
+        with open(args.split) as f:
+            split = json.load(f)
+        expected = split.get("dataset_sha256")
+        if expected and expected != sha256(args.data):
+            sys.exit(f"{args.split} was written for another file than {args.data} (SHA-256 differs)")
+        parts = [checked_rows(f"{args.split}: {k}", split[k], n) for k in ("train", "validation", "test")]
+        return no_overlap(parts), f"{args.split} (seed {split.get('seed')})"
     if args.train_rows:
         parts = [read_rows(f, n) for f in (args.train_rows, args.valid_rows, args.test_rows)]
-        if np.intersect1d(parts[0], parts[1]).size or np.intersect1d(parts[0], parts[2]).size or np.intersect1d(
-            parts[1], parts[2]
-        ).size:
-            sys.exit("the train, validation and test rows overlap")
-        return parts, "given"
+        return no_overlap(parts), "given"
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(n)
@@ -125,10 +157,21 @@ def encode(features, categorical, train):
     return out
 
 
-def average_precision(y, p):
-    from sklearn.metrics import average_precision_score
+def figures(y, parts, p_valid, p_test):
+    """Test AP and ROC-AUC; test F1 at the threshold that maximises validation F1."""
+    from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, roc_auc_score
 
-    return float(average_precision_score(y, p))
+    _, va, te = parts
+    precision, recall, thresholds = precision_recall_curve(y[va], p_valid)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-300), 0.0)
+    threshold = float(thresholds[int(np.argmax(f1[:-1]))])
+    return {
+        "test_ap": float(average_precision_score(y[te], p_test)),
+        "test_roc_auc": float(roc_auc_score(y[te], p_test)),
+        "test_f1": float(f1_score(y[te], (p_test >= threshold).astype(int))),
+        "valid_ap": float(average_precision_score(y[va], p_valid)),
+        "threshold": threshold,
+    }
 
 
 def fit_xgboost(args, X, y, parts, categorical):
@@ -149,8 +192,8 @@ def fit_xgboost(args, X, y, parts, categorical):
     model.fit(X.iloc[tr], y[tr], eval_set=[(X.iloc[va], y[va])], verbose=False)
     seconds = time.perf_counter() - start
     # With early stopping, predict_proba uses the best iteration.
-    p = model.predict_proba(X.iloc[te])[:, 1]
-    return {"test_ap": average_precision(y[te], p), "rounds": int(model.best_iteration) + 1, "seconds": seconds}
+    p_valid, p_test = (model.predict_proba(X.iloc[rows])[:, 1] for rows in (va, te))
+    return {**figures(y, parts, p_valid, p_test), "rounds": int(model.best_iteration) + 1, "seconds": seconds, "version": xgb.__version__}
 
 
 def fit_lightgbm(args, X, y, parts, categorical):
@@ -179,11 +222,12 @@ def fit_lightgbm(args, X, y, parts, categorical):
         callbacks=[lgb.early_stopping(args.patience, verbose=False)],
     )
     seconds = time.perf_counter() - start
-    p = model.predict_proba(X.iloc[te])[:, 1]  # best iteration
-    return {"test_ap": average_precision(y[te], p), "rounds": int(model.best_iteration_), "seconds": seconds}
+    p_valid, p_test = (model.predict_proba(X.iloc[rows])[:, 1] for rows in (va, te))  # best iteration
+    return {**figures(y, parts, p_valid, p_test), "rounds": int(model.best_iteration_), "seconds": seconds, "version": lgb.__version__}
 
 
 def fit_catboost(args, X, y, parts, categorical):
+    import catboost
     from catboost import CatBoostClassifier, Pool
 
     tr, va, te = parts
@@ -210,8 +254,8 @@ def fit_catboost(args, X, y, parts, categorical):
     start = time.perf_counter()
     model.fit(pool(tr), eval_set=pool(va))
     seconds = time.perf_counter() - start
-    p = model.predict_proba(pool(te))[:, 1]  # the best model
-    return {"test_ap": average_precision(y[te], p), "rounds": int(model.get_best_iteration()) + 1, "seconds": seconds}
+    p_valid, p_test = (model.predict_proba(pool(rows))[:, 1] for rows in (va, te))  # the best model
+    return {**figures(y, parts, p_valid, p_test), "rounds": int(model.get_best_iteration()) + 1, "seconds": seconds, "version": catboost.__version__}
 
 
 FITS = {"xgboost": fit_xgboost, "lightgbm": fit_lightgbm, "catboost": fit_catboost}
@@ -233,7 +277,7 @@ def main(argv=None):
         if name not in FITS:
             sys.exit(f"--only: unknown model {name!r}; choose from {', '.join(FITS)}")
         r = FITS[name](args, X, y, parts, categorical)
-        results[name] = {"test_ap": round(r["test_ap"], 6), "rounds": r["rounds"], "seconds": round(r["seconds"], 3)}
+        results[name] = {k: round(v, 6) if isinstance(v, float) else v for k, v in r.items()}
         print(f"{name}: {results[name]}", file=sys.stderr)
     print(json.dumps(results))
 

@@ -5,6 +5,12 @@
 //! fraud base rate and the expected flagged rate; and the population
 //! stability index (PSI) of what was served against them.
 //!
+//! A model that takes missing values (format 5) adds one bin per input for
+//! them: its reference share is the input's missing rate on train, the other
+//! bins share the rest. A categorical input's bins are its categories (codes):
+//! the most frequent each alone, the rest together, and "other" (rare in
+//! training or never seen) alone — so a flood of unseen categories shows.
+//!
 //! Bins are kept here, beside the artifact that carries them, so every
 //! runtime bins a value the same way; the window of recent traffic is the
 //! runtime's business (the native server's `/metrics`).
@@ -54,6 +60,29 @@ impl Bins {
         Bins { edges, shares }
     }
 
+    /// Bins of a categorical input's codes (`0..=other`; codes are numbered
+    /// most frequent first): one per code when there are at most
+    /// [`DRIFT_BINS`], else the 8 most frequent alone, the rest but "other"
+    /// together, and "other" alone.
+    pub fn categories(codes: &[f64], other: usize) -> Bins {
+        let edges: Vec<f64> = if other < DRIFT_BINS {
+            (0..other).map(|k| k as f64 + 0.5).collect()
+        } else {
+            (0..DRIFT_BINS - 2).map(|k| k as f64 + 0.5).chain([other as f64 - 0.5]).collect()
+        };
+        let mut counts = alloc::vec![0u64; edges.len() + 1];
+        for &v in codes {
+            counts[bin_of(&edges, v)] += 1;
+        }
+        let n = codes.len().max(1) as f64;
+        let mut shares: Vec<f64> = counts.iter().map(|&c| c as f64 / n).collect();
+        if codes.is_empty() {
+            // No present value in train: any value is a change; keep the shares a distribution.
+            shares[0] = 1.0;
+        }
+        Bins { edges, shares }
+    }
+
     /// The bin of `x`.
     #[inline]
     pub fn bin(&self, x: f64) -> usize {
@@ -85,6 +114,22 @@ impl Bins {
                 (o - e) * libm::log(o / e)
             })
             .sum()
+    }
+
+    /// PSI with a bin for missing values: `counts` of the present ones per
+    /// bin, `missing` of the missing ones, against the reference shares scaled
+    /// to `1 − expected` and `expected` (the train missing rate) for missing.
+    pub fn psi_with_missing(&self, counts: &[u64], missing: u64, expected: f64) -> f64 {
+        let total = counts.iter().sum::<u64>() + missing;
+        if total == 0 {
+            return 0.0;
+        }
+        let term = |e: f64, c: u64| {
+            let (e, o) = (e.max(PSI_FLOOR), (c as f64 / total as f64).max(PSI_FLOOR));
+            (o - e) * libm::log(o / e)
+        };
+        let present: f64 = self.shares.iter().zip(counts).map(|(&e, &c)| term(e * (1.0 - expected), c)).sum();
+        present + term(expected, missing)
     }
 
     fn check(&self) -> Result<(), ModelError> {
@@ -122,6 +167,9 @@ pub struct DriftReference {
     pub base_rate: f64,
     /// Share of validation transactions the served policy refuses.
     pub flagged_rate: f64,
+    /// Per input, its missing rate on train, for a model that takes missing
+    /// values (format 5: the artifact's feature rates); empty otherwise.
+    pub missing: Vec<f64>,
 }
 
 impl DriftReference {
@@ -139,6 +187,14 @@ impl DriftReference {
         }
         if !((0.0..=1.0).contains(&self.base_rate) && (0.0..=1.0).contains(&self.flagged_rate)) {
             return Err(ModelError::BadParameter { what: "drift reference", why: "rates must be in [0, 1]" });
+        }
+        let missing_ok = self.missing.is_empty()
+            || (self.missing.len() == n_features && self.missing.iter().all(|m| (0.0..=1.0).contains(m)));
+        if !missing_ok {
+            return Err(ModelError::BadParameter {
+                what: "drift reference",
+                why: "one missing rate in [0, 1] per input, or none",
+            });
         }
         Ok(())
     }
@@ -182,8 +238,13 @@ mod tests {
     #[test]
     fn bad_references_are_refused() {
         let good = Bins::fit(&mut (0..100).map(f64::from).collect::<Vec<_>>());
-        let mut r =
-            DriftReference { features: alloc::vec![good.clone(); 3], score: good, base_rate: 0.01, flagged_rate: 0.02 };
+        let mut r = DriftReference {
+            features: alloc::vec![good.clone(); 3],
+            score: good,
+            base_rate: 0.01,
+            flagged_rate: 0.02,
+            missing: alloc::vec![],
+        };
         assert!(r.check(3).is_ok());
         assert!(r.check(4).is_err());
         r.features[1].edges.reverse();
@@ -191,5 +252,31 @@ mod tests {
         r.features[1].edges.reverse();
         r.score.shares[0] += 0.5;
         assert!(r.check(3).is_err());
+    }
+
+    #[test]
+    fn categories_get_their_own_bins_and_other_stays_alone() {
+        let codes: Vec<f64> = (0..1000).map(|i| (i % 4) as f64).collect();
+        let few = Bins::categories(&codes, 3);
+        assert_eq!(few.edges, alloc::vec![0.5, 1.5, 2.5]);
+        assert!(few.shares.iter().all(|s| (s - 0.25).abs() < 1e-12));
+        let many = Bins::categories(&[0.0, 9.0, 30.0, 40.0], 40);
+        assert_eq!(many.len(), DRIFT_BINS);
+        assert_eq!(many.bin(7.0), 7);
+        assert_eq!(many.bin(9.0), 8);
+        assert_eq!(many.bin(39.0), 8);
+        assert_eq!(many.bin(40.0), 9, "other alone");
+        assert!(many.check().is_ok() && few.check().is_ok());
+        assert!(Bins::categories(&[], 0).check().is_ok());
+    }
+
+    #[test]
+    fn missing_values_are_a_bin_of_their_own() {
+        let bins = Bins::categories(&[0.0, 1.0], 1);
+        // Train: 20 % missing, the rest half and half.
+        assert!(bins.psi_with_missing(&[40, 40], 20, 0.2) < 1e-12);
+        assert!(bins.psi_with_missing(&[25, 25], 50, 0.2) > 0.25, "missing rate up to 50 %");
+        assert!(bins.psi_with_missing(&[10, 10], 1, 0.0) > 0.0, "missing where train never was");
+        assert_eq!(bins.psi_with_missing(&[0, 0], 0, 0.2), 0.0);
     }
 }

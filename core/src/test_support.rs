@@ -175,6 +175,7 @@ impl Artifact {
                 score: Bins { edges: alloc::vec![0.001, 0.01], shares: alloc::vec![0.75, 0.125, 0.125] },
                 base_rate: 0.00172,
                 flagged_rate: 0.0015,
+                missing: alloc::vec![],
             }),
             tabular: Default::default(),
         }

@@ -807,9 +807,12 @@ fn feature_importance(model: &Model, x_val: &Array2<f64>) -> Vec<f64> {
 fn feature_bins(data: &Dataset, train: &[usize]) -> Vec<Bins> {
     (0..data.schema.len())
         .map(|j| {
-            // Missing values are not binned (the missing rate is the artifact's own figure).
+            // Missing values have a bin of their own (the train missing rate, `DriftReference::missing`).
             let mut column: Vec<f64> = train.iter().map(|&i| data.x[[i, j]]).filter(|x| !x.is_nan()).collect();
-            Bins::fit(&mut column)
+            match data.schema.categories(j) {
+                Some(c) => Bins::categories(&column, c.other()),
+                None => Bins::fit(&mut column),
+            }
         })
         .collect()
 }
@@ -872,6 +875,7 @@ fn package(
                 (p.validation.frauds_stopped + p.validation.false_alarms) as f64
                     / p.validation.transactions.max(1) as f64
             }),
+            missing: if data.schema.is_tabular() { tabular.missing_rates.clone() } else { Vec::new() },
         }),
         tabular,
     }

@@ -80,14 +80,16 @@ struct Window {
     refused: Vec<bool>,
     next: usize,
     len: usize,
-    /// Per monitored value (inputs, then the score), per bin: rows in the window.
+    /// Per monitored value (inputs, then the score), per bin: rows in the window;
+    /// an input's last entry counts its missing values.
     counts: Vec<Vec<u64>>,
     refused_in_window: u64,
 }
 
 impl Window {
     fn new(reference: DriftReference, capacity: usize) -> Window {
-        let counts = reference.features.iter().chain([&reference.score]).map(|b| vec![0; b.len()]).collect();
+        let counts =
+            reference.features.iter().map(|b| vec![0; b.len() + 1]).chain([vec![0; reference.score.len()]]).collect();
         Window {
             capacity,
             bins: vec![0; capacity * (reference.features.len() + 1)],
@@ -114,8 +116,8 @@ impl Window {
         let values = row.iter().copied().chain([probability]);
         let refs = self.reference.features.iter().chain([&self.reference.score]);
         for (k, (v, bins)) in values.zip(refs).enumerate() {
-            // At most DRIFT_BINS (10) bins: the index fits a byte.
-            let b = bins.bin(v);
+            // At most DRIFT_BINS (10) bins and the missing one: the index fits a byte.
+            let b = if v.is_nan() { bins.len() } else { bins.bin(v) };
             self.bins[slot + k] = b as u8;
             self.counts[k][b] += 1;
         }
@@ -236,8 +238,32 @@ impl Monitor {
             );
             let names = self.features.iter().map(String::as_str).chain(["score"]);
             let refs = w.reference.features.iter().chain([&w.reference.score]);
-            for ((name, bins), counts) in names.zip(refs).zip(&w.counts) {
-                let _ = writeln!(out, "fraud_drift_psi{{feature=\"{name}\"}} {}", bins.psi(counts));
+            let n_inputs = w.reference.features.len();
+            for (k, ((name, bins), counts)) in names.zip(refs).zip(&w.counts).enumerate() {
+                let psi = match w.reference.missing.get(k) {
+                    Some(&expected) => bins.psi_with_missing(&counts[..bins.len()], counts[bins.len()], expected),
+                    None if k < n_inputs => bins.psi(&counts[..bins.len()]),
+                    None => bins.psi(counts),
+                };
+                let _ = writeln!(out, "fraud_drift_psi{{feature=\"{name}\"}} {psi}");
+            }
+            if !w.reference.missing.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "# HELP fraud_missing_rate_window Share of the window's transactions where the input was missing (null or an empty cell).\n# TYPE fraud_missing_rate_window gauge"
+                );
+                for (name, counts) in self.features.iter().zip(&w.counts) {
+                    let missing = counts.last().copied().unwrap_or(0);
+                    let rate = if w.len == 0 { 0.0 } else { missing as f64 / w.len as f64 };
+                    let _ = writeln!(out, "fraud_missing_rate_window{{feature=\"{name}\"}} {rate}");
+                }
+                let _ = writeln!(
+                    out,
+                    "# HELP fraud_missing_rate_training The input's missing rate on the train split.\n# TYPE fraud_missing_rate_training gauge"
+                );
+                for (name, rate) in self.features.iter().zip(&w.reference.missing) {
+                    let _ = writeln!(out, "fraud_missing_rate_training{{feature=\"{name}\"}} {rate}");
+                }
             }
             let rate = if w.len == 0 { 0.0 } else { w.refused_in_window as f64 / w.len as f64 };
             let _ = writeln!(

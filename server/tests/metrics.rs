@@ -42,8 +42,13 @@ fn app() -> (Router, Vec<[f64; N_FEATURES]>) {
     let mut artifact = Artifact::example();
     let model = artifact.model().unwrap();
     let mut scores: Vec<f64> = reference_rows.iter().map(|r| model.probability(r)).collect();
-    artifact.drift =
-        Some(DriftReference { features, score: Bins::fit(&mut scores), base_rate: 0.0017, flagged_rate: 0.002 });
+    artifact.drift = Some(DriftReference {
+        features,
+        score: Bins::fit(&mut scores),
+        base_rate: 0.0017,
+        flagged_rate: 0.002,
+        missing: vec![],
+    });
     let (served, monitor) = monitored(Served::from_artifact(&artifact.encode().unwrap()).unwrap(), 5_000);
     (router(served, &Options { monitor: Some(monitor), ..Options::default() }), reference_rows)
 }
@@ -129,4 +134,78 @@ async fn a_drifted_amount_moves_amount_s_psi_and_no_other_input_s() {
         assert!(psi(&m, name) < 0.05, "{name}: PSI {} moved though only Amount drifted", psi(&m, name));
     }
     assert_eq!(m["fraud_drift_window_transactions"], 5_000.0);
+}
+
+/// A format-5 model: PSI over category frequencies with missing values as
+/// their own bin, and the missing-rate gauges; unseen categories fill "other".
+#[tokio::test]
+async fn categories_and_missing_values_have_their_own_bins() {
+    let mut artifact = Artifact::example_payments_trees();
+    let schema = artifact.schema.clone();
+    let names: Vec<String> = schema.features().to_vec();
+    // Reference: countries C00/C05/C17/other at 40/30/20/10 %, ip distance 25 % missing.
+    let countries: Vec<f64> = (0..1000).map(|i| [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0][i % 10]).collect();
+    let spread = |n: usize| (0..n).map(|i| i as f64).collect::<Vec<f64>>();
+    let features = vec![
+        Bins::fit(&mut spread(1000)),
+        Bins::categories(&countries, 3),
+        Bins::categories(&[0.0, 1.0, 2.0], 2),
+        Bins::fit(&mut spread(750)),
+    ];
+    let missing = artifact.tabular.missing_rates.clone();
+    artifact.drift = Some(DriftReference {
+        features,
+        score: Bins::fit(&mut spread(100)),
+        base_rate: 0.01,
+        flagged_rate: 0.01,
+        missing,
+    });
+    let bytes = artifact.encode().unwrap();
+    let (served, monitor) = monitored(Served::from_artifact(&bytes).unwrap(), 1_000);
+    let app = router(served, &Options { monitor: Some(monitor), ..Options::default() });
+    let post = |transactions: Vec<serde_json::Value>| {
+        let app = app.clone();
+        async move {
+            let body = serde_json::to_vec(&json!({ "transactions": transactions })).unwrap();
+            let request =
+                Request::post("/predict/batch").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+            let response = app.oneshot(request.unwrap()).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    };
+    let like_train = |i: usize, country: &str| {
+        let ip = if i % 4 == 0 { json!(null) } else { json!((i * 7 % 750) as f64) };
+        let mcc = [5411.0, 7995.0, 1234.0][i % 3];
+        // The example's country is missing in 1 of 32 train rows.
+        let country = if i % 32 == 31 { json!(null) } else { json!(country) };
+        json!({ &names[0]: (i * 13 % 1000) as f64, &names[1]: country, &names[2]: mcc, &names[3]: ip })
+    };
+    let train_country = |i: usize| ["C00", "C00", "C00", "C00", "C05", "C05", "C05", "C17", "C17", "XX"][i % 10];
+    post((0..1000).map(|i| like_train(i, train_country(i))).collect()).await;
+    let (text, m) = scrape(&app).await;
+    for name in &names {
+        assert!(psi(&m, name) < 0.05, "{name}: PSI {} on traffic like training\n{text}", psi(&m, name));
+    }
+    let rate =
+        |m: &HashMap<String, f64>, kind: &str, f: &str| m[&format!("fraud_missing_rate_{kind}{{feature=\"{f}\"}}")];
+    assert!((rate(&m, "window", &names[3]) - 0.25).abs() < 1e-9, "{text}");
+    assert_eq!(rate(&m, "training", &names[3]), 0.25);
+    assert!((rate(&m, "window", &names[1]) - 31.0 / 1000.0).abs() < 1e-9);
+
+    // Every country unseen (scored as "other"), and the IP distance always missing.
+    post(
+        (0..1000)
+            .map(|i| {
+                let mut t = like_train(i, &format!("Z{i}"));
+                t[&names[3]] = json!(null);
+                t
+            })
+            .collect(),
+    )
+    .await;
+    let (text, m) = scrape(&app).await;
+    assert!(psi(&m, &names[1]) > 0.25, "unseen countries: PSI {}\n{text}", psi(&m, &names[1]));
+    assert!(psi(&m, &names[3]) > 0.25, "missing IP distances: PSI {}", psi(&m, &names[3]));
+    assert!(psi(&m, &names[0]) < 0.05 && psi(&m, &names[2]) < 0.05, "the others did not move");
+    assert_eq!(rate(&m, "window", &names[3]), 1.0);
 }

@@ -82,14 +82,18 @@ enum Cmd {
     /// Build the wasm package for the browser (wasm/pkg-web) and Node
     /// (wasm/pkg-node) and print its size.
     Wasm,
-    /// XGBoost and LightGBM (installed from PyPI into target/compare-venv) on
-    /// exactly our splits, seeds 0-4: test AP, F1 and fit time beside ours.
-    /// Needs the real dataset (`cargo xtask fetch-data`). Not part of `test`.
-    Compare {
-        /// Split seeds.
-        #[arg(long, default_value = "0,1,2,3,4")]
-        seeds: String,
-    },
+    /// Peers from PyPI (pinned, in target/compare-venv) on exactly our splits,
+    /// beside ours; prints a table. Not part of `test`.
+    ///
+    /// `--schema creditcard` (the default): XGBoost and LightGBM on the real
+    /// dataset (`cargo xtask fetch-data` first), seeds 0-4: test AP, F1 and fit
+    /// time. `--schema payments`: a synthetic payments table with text columns and
+    /// empty cells (`--rows`, written into target/compare/payments-ROWS/), XGBoost
+    /// (enable_categorical, NaN native), LightGBM (categorical_feature) and
+    /// CatBoost (cat_features), each early-stopped on our validation rows: test AP,
+    /// ROC-AUC, F1 at its validation-F1-optimal threshold, rounds and fit time,
+    /// and whether our selected model's test AP reaches the best peer's.
+    Compare(compare::CompareOptions),
     /// Benchmarks: pipeline stages, peak memory and core scoring, printed as figures.
     Bench {
         /// Repetitions per measurement.
@@ -115,7 +119,7 @@ fn main() -> ExitCode {
         Cmd::FetchData { from } => data::fetch_data(from.as_deref()),
         Cmd::Wasm => tools::ensure(tools::WASM).and_then(|()| bundle::build_wasm()),
         Cmd::Bench { runs } => jobs::bench(runs),
-        Cmd::Compare { seeds } => compare::compare(&seeds),
+        Cmd::Compare(options) => compare::compare(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,6 +31,7 @@ pub(crate) enum Tool {
     Python,
     Schemathesis,
     CompareLibraries,
+    CompareTabular,
 }
 
 /// Where the API fuzzer's virtual environment lives (tooling only).
@@ -42,6 +43,9 @@ const SCHEMATHESIS: &[&str] = &["schemathesis==4.32.5"];
 /// What `compare` measures against (the versions the issue measured).
 pub(crate) const COMPARE_PACKAGES: &[&str] =
     &["xgboost==3.2.0", "lightgbm==4.7.0", "scikit-learn==1.9.1", "numpy==2.4.6"];
+/// What `compare --schema payments` adds to the same environment: CatBoost, and pandas
+/// (the three libraries' native categoricals take its `category` columns).
+pub(crate) const COMPARE_TABULAR_PACKAGES: &[&str] = &["catboost==1.2.10", "pandas==3.1.1"];
 /// npm's binaryen (wasm-opt), installed into this prefix.
 const TOOLS_PREFIX: &str = "target/tools";
 
@@ -139,6 +143,9 @@ impl Tool {
             Tool::CompareLibraries => {
                 ("compare's libraries", Source::Venv { dir: COMPARE_VENV, packages: COMPARE_PACKAGES })
             }
+            Tool::CompareTabular => {
+                ("compare's tabular libraries", Source::Venv { dir: COMPARE_VENV, packages: COMPARE_TABULAR_PACKAGES })
+            }
         }
     }
 
@@ -146,6 +153,8 @@ impl Tool {
     fn needs(self) -> &'static [Tool] {
         match self {
             Tool::Schemathesis | Tool::CompareLibraries => &[Tool::Python],
+            // Into the same environment, beside (and not upgrading) the numeric comparison's pins.
+            Tool::CompareTabular => &[Tool::Python, Tool::CompareLibraries],
             Tool::Binaryen | Tool::EdgeNpm | Tool::Playwright => &[Tool::Node],
             _ => &[],
         }

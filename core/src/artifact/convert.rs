@@ -235,6 +235,10 @@ impl TryFrom<ArtifactV5> for Artifact {
             return Err(invalid("feature rates", "a missing or other rate outside [0, 1]"));
         }
         if a.schema.is_tabular() {
+            if let Some(drift) = &mut a.drift {
+                // Drift's missing bins: the train missing rates the features carry.
+                drift.missing = features.iter().map(|f| f.missing_rate).collect();
+            }
             a.tabular = Tabular {
                 missing_rates: features.iter().map(|f| f.missing_rate).collect(),
                 other_rates: features.iter().map(|f| f.other_rate).collect(),
@@ -509,6 +513,8 @@ impl From<&WireDriftReference> for DriftReference {
             score: (&d.score).into(),
             base_rate: d.base_rate,
             flagged_rate: d.flagged_rate,
+            // Format 5 fills it from the feature rates (see `TryFrom<ArtifactV5>`).
+            missing: Vec::new(),
         }
     }
 }

@@ -53,7 +53,7 @@ one with the best net benefit on validation{policy_note}. Figures on test:</p>
 <h2>Global feature importance (selected model)</h2>
 <p>Mean |contribution| to the logit over validation rows ({explainer}).</p>
 {importance}
-<h2>Confusion matrices (test, each candidate at its own F1 threshold)</h2>
+{features}<h2>Confusion matrices (test, each candidate at its own F1 threshold)</h2>
 {cms}
 <h2>Stage timings</h2><table>{timings}</table>
 </body></html>
@@ -103,6 +103,51 @@ one with the best net benefit on validation{policy_note}. Figures on test:</p>
         charts = charts::curves(outcome),
         importance = charts::importance(a.schema.features(), &a.feature_importance),
         explainer = if a.kind() == ModelKind::Trees { "exact TreeSHAP" } else { "weight × standardised value" },
+        features = features_table(a),
+    )
+}
+
+/// Categories kept shown per feature, at most (the model card lists them all).
+const CATEGORIES_SHOWN: usize = 12;
+
+/// Each feature's kind, missing and "other" rates on train and the categories
+/// kept — for a model with categories or missing values (format 5); else nothing.
+fn features_table(a: &fraud_core::Artifact) -> String {
+    let schema = &a.schema;
+    if !schema.is_tabular() {
+        return String::new();
+    }
+    let rate = |v: &[f64], i: usize| v.get(i).map_or_else(|| "–".to_string(), |r| format!("{:.1} %", r * 100.0));
+    let rows: String = (0..schema.len())
+        .map(|i| {
+            let (kind, kept) = match schema.categories(i).map(|c| c.vocabulary()) {
+                None => ("numeric", String::new()),
+                Some(v) => {
+                    let shown: Vec<String> = match v {
+                        fraud_core::Vocabulary::Text(t) => t.iter().take(CATEGORIES_SHOWN).map(|c| escape(c)).collect(),
+                        fraud_core::Vocabulary::Numbers(n) => {
+                            n.iter().take(CATEGORIES_SHOWN).map(|c| c.to_string()).collect()
+                        }
+                    };
+                    let more = v.len().saturating_sub(CATEGORIES_SHOWN);
+                    let tail = if more > 0 { format!(", … {more} more") } else { String::new() };
+                    let kind =
+                        if matches!(v, fraud_core::Vocabulary::Text(_)) { "text category" } else { "numeric code" };
+                    (kind, format!("{} kept: {}{tail}", v.len(), shown.join(", ")))
+                }
+            };
+            format!(
+                "<tr><td>{}</td><td>{kind}</td><td>{}</td><td>{}</td><td style=\"text-align:left\">{kept}</td></tr>",
+                escape(schema.name(i)),
+                rate(&a.tabular.missing_rates, i),
+                if kept.is_empty() { "–".to_string() } else { rate(&a.tabular.other_rates, i) },
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Features</h2>\n<p>Any feature may be missing when scored (a JSON <code>null</code>, an empty CSV cell); a \
+         category not kept scores as \"other\". Rates on the train split.</p>\n<table><tr><th>feature</th><th>kind</th>\
+         <th>missing</th><th>other</th><th>categories</th></tr>{rows}</table>\n"
     )
 }
 
