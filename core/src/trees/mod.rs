@@ -183,16 +183,22 @@ const _: () = assert!(core::mem::size_of::<Node>() == 16);
 const MISSING_RIGHT: u32 = 1;
 
 impl Node {
-    /// The general decision: true for right (see the module docs).
+    /// The general decision: true for right (see the module docs), exactly
+    /// [`SplitParams::goes_right`]. Branch-free — every row of a model with a
+    /// category split takes this step, and a branch per rule would mispredict
+    /// at every node: all three rules are evaluated and one kept. `sets` is
+    /// [`Trees::sets`]: index 0 the empty set, then the ensemble's.
     #[inline(always)]
     fn goes_right(&self, v: f64, sets: &[CategorySet]) -> bool {
-        if v.is_nan() {
-            self.info & MISSING_RIGHT != 0
-        } else if self.info >> 1 != 0 {
-            !sets.get((self.info >> 1) as usize - 1).is_some_and(|s| s.contains(v))
-        } else {
-            v >= self.threshold
-        }
+        let set = (self.info >> 1) as usize;
+        // `as` saturates (NaN to 0): the range test and the round trip make it `CategorySet::contains`.
+        let c = v as u32;
+        let word = sets.get(set).map_or(0, |s| s.0[(c as usize >> 6) & 3]);
+        let in_set = ((word >> (c & 63)) & 1 != 0) & (c < MAX_CATEGORY_CODES as u32) & (c as f64 == v);
+        let nan = v.is_nan();
+        let categorical = set != 0;
+        (nan & (self.info & MISSING_RIGHT != 0))
+            | (!nan & ((categorical & !in_set) | (!categorical & (v >= self.threshold))))
     }
 
     /// One step's decision, as 0 (left) or 1 (right): the branch-free comparison
@@ -235,6 +241,8 @@ pub struct Trees {
     n_features: usize,
     /// Some split is a category split: every row takes the general walk.
     categorical: bool,
+    /// The empty set, then [`TreeEnsemble::category_sets`]: what [`Node::info`]'s set index (+1) points into.
+    sets: Vec<CategorySet>,
     /// Some split sends a missing value right: a row with a NaN takes the general walk.
     missing_right: bool,
 }
@@ -368,6 +376,7 @@ impl Trees {
         let splits = || params.trees.iter().flat_map(|t| &t.splits);
         let has_categories = splits().any(|s| s.categories.is_some());
         let missing_right = splits().any(|s| !s.missing_left);
+        let params_sets = params.category_sets.clone();
         let mut trees = Trees {
             params,
             nodes,
@@ -376,6 +385,7 @@ impl Trees {
             expected_value: 0.0,
             n_features,
             categorical: has_categories,
+            sets: core::iter::once(CategorySet::default()).chain(params_sets).collect(),
             missing_right,
         };
         trees.expected_value = (0..trees.layout.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
@@ -462,7 +472,7 @@ impl Trees {
         // Eight trees walked at once: their steps are independent, so the CPU
         // overlaps them; the leaves are then added one by one, in tree order.
         const WAYS: usize = 8;
-        let sets = &self.params.category_sets[..];
+        let sets = &self.sets[..];
         let mut acc = self.params.base_score;
         let (quads, rest) = self.layout.as_chunks::<WAYS>();
         for quad in quads {
@@ -524,7 +534,7 @@ impl Trees {
     #[inline(always)]
     fn block<const GENERAL: bool, X: AsRef<[f64]>>(&self, xs: &[X], acc: &mut [f64]) {
         const LANES: usize = 8;
-        let sets = &self.params.category_sets[..];
+        let sets = &self.sets[..];
         acc.fill(self.params.base_score);
         for t in &self.layout {
             let (nodes, leaves) = self.tree(t);
