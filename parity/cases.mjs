@@ -98,21 +98,28 @@ export function validTransaction(schema) {
 function traits(schema, kinds) {
   const has = new Set(["tabular"]);
   if (schema.accepts_missing) has.add("accepts_missing");
+  if (schema.amount) has.add("amount");
   for (const kind of kinds.values()) has.add(kind);
   return has;
 }
 
-/** A placeholder (`$numeric`, `$text`, `$numbers`) → the schema's first feature of that kind. */
+/**
+ * A placeholder (`$numeric`, `$text`, `$numbers`) → the schema's first feature of that kind, the amount left out
+ * (it may never be missing); `$amount` → the amount.
+ */
 function placeholders(schema, kinds) {
-  const first = (kind) => schema.features.find((f) => (kinds.get(f) ?? "numeric") === kind) ?? null;
-  return { $numeric: first("numeric"), $text: first("text"), $numbers: first("numbers") };
+  const first = (kind) =>
+    schema.features.find((f) => f !== schema.amount && (kinds.get(f) ?? "numeric") === kind) ?? null;
+  return { $numeric: first("numeric"), $text: first("text"), $numbers: first("numbers"), $amount: schema.amount ?? null };
 }
 
+/** `$every` edits every feature but the amount (money is reckoned from it: never missing). */
 function applyEdit(base, edit, names, features) {
   const tx = { ...base };
   for (const [key, value] of Object.entries(edit ?? {})) {
-    if (key === "$every") for (const f of features) tx[f] = value;
-    else {
+    if (key === "$every") {
+      for (const f of features) if (f !== names.$amount) tx[f] = value;
+    } else {
       const name = names[key];
       if (!name) throw new Error(`contract case edit: the schema has no ${key} feature`);
       tx[name] = value;

@@ -15,7 +15,11 @@ threshold that maximises F1 on the validation rows (as our trainer picks its own
 Prints one JSON object:
 
   {"xgboost": {"test_ap": ..., "test_roc_auc": ..., "test_f1": ..., "valid_ap": ...,
-               "rounds": ..., "seconds": ...}, "lightgbm": ..., "catboost": ...}
+               "threshold": ..., "rounds": ..., "seconds": ..., "version": ...},
+   "lightgbm": ..., "catboost": ...}
+
+`rounds` is the trees kept (the best validation iteration), `seconds` the fit's wall time.
+`cargo xtask compare --schema payments` runs it on our splits, beside our trainer.
 
 Usage:
   python parity/peers_tabular.py --data payments.csv --label is_fraud --id payment_id \
@@ -25,7 +29,8 @@ A rows file holds 0-based indices of the CSV's data rows, one per line. Or give
 --split with a `split-SEED.json` that `native-train splits` wrote (its train,
 validation and test indices; the CSV's SHA-256 must match the one it names). Without
 either the script makes its own stratified 60/20/20 split with --seed (and says so on
-stderr). Needs numpy, pandas, scikit-learn, xgboost==3.2.0, lightgbm==4.7.0, catboost.
+stderr). Needs numpy, pandas, scikit-learn, xgboost, lightgbm and catboost (xtask's pins:
+xgboost==3.2.0, lightgbm==4.7.0, catboost==1.2.10, pandas==3.1.1).
 """
 
 import argparse

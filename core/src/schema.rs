@@ -340,6 +340,14 @@ impl Schema {
         self.0.accepts_missing
     }
 
+    /// Whether feature `i` may be missing: any feature of a schema that accepts
+    /// missing values, except the amount — money is reckoned from it, so a
+    /// transaction without one cannot be decided.
+    #[inline]
+    pub fn may_be_missing(&self, i: usize) -> bool {
+        self.0.accepts_missing && self.0.amount != Some(i)
+    }
+
     /// True when the schema needs format 5 (categories or missing values).
     pub fn is_tabular(&self) -> bool {
         self.accepts_missing() || self.has_categorical()

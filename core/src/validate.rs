@@ -191,7 +191,7 @@ fn value_issue(value: RawValue) -> Result<f64, IssueKind> {
 #[inline]
 pub fn feature_value(schema: &Schema, i: usize, value: RawValue) -> Result<f64, IssueKind> {
     if let RawValue::Null = value {
-        if schema.accepts_missing() {
+        if schema.may_be_missing(i) {
             return Ok(f64::NAN);
         }
     }
@@ -211,8 +211,8 @@ pub fn feature_value(schema: &Schema, i: usize, value: RawValue) -> Result<f64, 
 /// features must be present, once each: a numeric feature's value a finite
 /// number, a categorical one's a category (text, or a number for a
 /// numeric-coded feature; unseen ones take the "other" code), and `null` a
-/// missing value where the schema accepts them (a field absent is still
-/// `missing_field`).
+/// missing value where the schema accepts them — any feature but the amount
+/// (a field absent is still `missing_field`).
 pub fn validate_fields<'a, 'v, I>(schema: &Schema, fields: I) -> Result<Transaction, ValidationError>
 where
     I: IntoIterator<Item = (&'a str, RawValue<'v>)>,
@@ -276,7 +276,7 @@ pub fn validate_row(schema: &Schema, row: &[f64]) -> Result<(), ValidationError>
     }
     let mut error = ValidationError { issues: Vec::new(), omitted: 0 };
     for (i, (name, &v)) in schema.features().iter().zip(row).enumerate() {
-        if v.is_nan() && schema.accepts_missing() {
+        if v.is_nan() && schema.may_be_missing(i) {
             continue;
         }
         let issue = match schema.categories(i) {

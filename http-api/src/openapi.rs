@@ -45,14 +45,15 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
                 "One transaction: every feature of the model's schema, by name (no more extra fields than `id`): \
                      a numeric feature a finite number, a categorical one its category (text, or a number for a \
                      numeric-coded one; an unseen category scores as \"other\"), and `null` a missing value for \
-                     any feature. A field left out is `missing_field`, not a missing value."
+                     any feature but the amount (money is reckoned from it). A field left out is `missing_field`, \
+                     not a missing value."
             } else {
                 "One card transaction: every feature of the model's schema, by name, a finite number (no more \
                      extra fields than `id`)."
             }))
             .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-        let nullable = |t: Type| {
-            if schema.accepts_missing() {
+        let nullable = |t: Type, i: usize| {
+            if schema.may_be_missing(i) {
                 SchemaType::from_iter([t, Type::Null])
             } else {
                 SchemaType::new(t)
@@ -61,7 +62,7 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
         for (i, name) in schema.features().iter().enumerate() {
             let property = match schema.categories(i) {
                 None => ObjectBuilder::new()
-                    .schema_type(nullable(Type::Number))
+                    .schema_type(nullable(Type::Number, i))
                     .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double)))
                     .minimum(Some(-MAX_ABS_VALUE))
                     .maximum(Some(MAX_ABS_VALUE)),
@@ -73,7 +74,7 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
                         }
                     };
                     let (t, what) = if c.is_text() { (Type::String, "text") } else { (Type::Number, "a number") };
-                    ObjectBuilder::new().schema_type(nullable(t)).description(Some(format!(
+                    ObjectBuilder::new().schema_type(nullable(t, i)).description(Some(format!(
                         "A category, as {what}. Kept in training: {kept}. Any other category (rare in training or \
                          never seen) is scored as \"other\"."
                     )))
@@ -195,6 +196,15 @@ pub(crate) fn document(schema: &fraud_core::Schema) -> Vec<u8> {
     let mut value = serde_json::to_value(&doc).expect("the OpenAPI document is plain data");
     value["components"]["schemas"]["TransactionBody"] =
         serde_json::to_value(transaction_schema(schema)).expect("a schema is plain data");
+    if schema.accepts_missing() {
+        // An explanation echoes each input: NaN (a missing value) is written as null.
+        value["components"]["schemas"]["ContributionBody"]["properties"]["value"] = serde_json::json!({
+            "type": ["number", "null"],
+            "format": "double",
+            "description": "The input value: null when it was missing; a categorical feature's code (its index in \
+                            the card's `schema.kinds` categories, their count for \"other\").",
+        });
+    }
     // The limits, where a reader looks for them.
     value["info"]["x-limits"] = serde_json::json!({
         "max_body_bytes": MAX_BODY_BYTES,

@@ -39,7 +39,7 @@ async fn strings_nulls_and_unseen_categories_score() {
         let mut probabilities = Vec::new();
         for body in [
             json!({"amount": 97.5, "country": "C05", "mcc_code": 7995, "ip_distance_km": null}),
-            json!({"amount": null, "country": "never seen", "mcc_code": 1234, "ip_distance_km": 900}),
+            json!({"amount": 1500, "country": "never seen", "mcc_code": 1234, "ip_distance_km": 900}),
             json!({"amount": 5, "country": null, "mcc_code": null, "ip_distance_km": 10, "id": "p-1"}),
         ] {
             let (status, got) = call(&r, Method::POST, "/predict?explain=4", Some(&body)).await;
@@ -52,7 +52,7 @@ async fn strings_nulls_and_unseen_categories_score() {
         assert!(probabilities.windows(2).any(|w| w[0] != w[1]));
         let batch = json!({"transactions": [
             {"amount": 97.5, "country": "C05", "mcc_code": 7995, "ip_distance_km": null},
-            {"amount": null, "country": "never seen", "mcc_code": 1234, "ip_distance_km": 900},
+            {"amount": 1500, "country": "never seen", "mcc_code": 1234, "ip_distance_km": 900},
         ]});
         let (status, got) = call(&r, Method::POST, "/predict/batch", Some(&batch)).await;
         assert_eq!(status, StatusCode::OK, "{got}");
@@ -83,6 +83,11 @@ async fn wrong_types_are_422_naming_the_field() {
         ] {
             assert!(fields.contains(&(field.to_string(), code.to_string())), "{field}: {got}");
         }
+        // Any feature may be missing but the amount: money is reckoned from it.
+        let body = json!({"amount": null, "country": null, "mcc_code": null, "ip_distance_km": null});
+        let (status, got) = call(&r, Method::POST, "/predict", Some(&body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{got}");
+        assert_eq!(got["error"]["fields"], json!([{"field": "amount", "code": "non_numeric"}]), "{got}");
         // Absent is not missing: a field left out is still `missing_field`.
         let body = json!({"amount": 1, "country": "C00", "mcc_code": 5411});
         let (status, got) = call(&r, Method::POST, "/predict", Some(&body)).await;
@@ -105,4 +110,9 @@ async fn the_card_and_the_openapi_document_say_what_may_be_missing() {
     let text = doc.to_string();
     assert!(text.contains("scored as \\\"other\\\""), "the document says how unseen categories score");
     assert!(text.contains("null"), "nullable features");
+    let body = &doc["components"]["schemas"]["TransactionBody"]["properties"];
+    assert_eq!(body["ip_distance_km"]["type"], json!(["number", "null"]), "{body}");
+    assert_eq!(body["amount"]["type"], "number", "the amount is never missing: {body}");
+    let value = &doc["components"]["schemas"]["ContributionBody"]["properties"]["value"];
+    assert_eq!(value["type"], json!(["number", "null"]), "an explanation echoes a missing value as null: {value}");
 }

@@ -85,7 +85,51 @@ pub fn model(files: &ScoringFiles, runs: usize) -> Result<()> {
     // The file's own size (re-encoding could differ for an older format version).
     let bytes = std::fs::metadata(&files.model).with_context(|| format!("reading {}", files.model.display()))?.len();
     println!("{} ({} bytes)", files.model.display(), bytes);
-    scoring(&loaded.model, replay.values(), runs)
+    scoring(&loaded.model, replay.values(), runs)?;
+    request_parsing(files, &loaded.model, runs)
+}
+
+/// Times what a server does before scoring: parse a `/predict` body (the
+/// replay's cells as a client sends them: numbers, strings, nulls) and
+/// validate it against the schema. Prints the median and minimum per body.
+fn request_parsing(files: &ScoringFiles, model: &Model, runs: usize) -> Result<()> {
+    let schema = model.schema();
+    let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(schema) };
+    let (_, cells) = dataset::read_cells_for(&files.replay, &spec, schema)?;
+    let bodies: Vec<Vec<u8>> = cells
+        .iter()
+        .take(20_000)
+        .enumerate()
+        .map(|(i, row)| {
+            contract::request_body_of(
+                contract::RequestId::Row(i),
+                schema.features(),
+                row.iter().map(dataset::Cell::raw),
+            )
+        })
+        .collect();
+    let mut times = Vec::new();
+    for _ in 0..runs.max(5) {
+        let t = Instant::now();
+        let mut valid = 0usize;
+        for body in &bodies {
+            let item = contract::parse::transaction(black_box(body), schema);
+            valid += matches!(item, Ok(contract::Item::Object(contract::Parsed { transaction: Ok(_), .. }))) as usize;
+        }
+        if valid != bodies.len() {
+            bail!("{} of {} replay bodies did not validate", bodies.len() - valid, bodies.len());
+        }
+        times.push(t.elapsed().as_secs_f64() * 1e9 / bodies.len().max(1) as f64);
+    }
+    let strings = cells.iter().flatten().filter(|c| matches!(c, dataset::Cell::Text(_))).count();
+    let nulls = cells.iter().flatten().filter(|c| matches!(c, dataset::Cell::Missing)).count();
+    let mean_len = bodies.iter().map(Vec::len).sum::<usize>() as f64 / bodies.len().max(1) as f64;
+    println!(
+        "\nRequest bodies ({} rows, {mean_len:.0} bytes on average; {strings} strings, {nulls} nulls in the file)",
+        bodies.len()
+    );
+    timing_line("JSON parse + validate", times, "ns", "   per body");
+    Ok(())
 }
 
 /// Times `core` on `rows` (row-major): one transaction at a time, the batch

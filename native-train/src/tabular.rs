@@ -49,6 +49,15 @@ pub struct Encoded {
 pub enum EncodeError {
     /// The amount column is categorical.
     AmountNotNumeric(String),
+    /// The amount column has empty cells.
+    AmountMissing {
+        /// Its name.
+        column: String,
+        /// How many rows.
+        rows: usize,
+        /// The first one (0-based data row).
+        first: usize,
+    },
     /// The vocabularies make no valid schema.
     Schema(SchemaError),
 }
@@ -60,6 +69,12 @@ impl fmt::Display for EncodeError {
                 f,
                 "the amount column {name} holds categories, not numbers: money needs a numeric amount \
                  (name another with --amount, or leave it out of --categorical)"
+            ),
+            EncodeError::AmountMissing { column, rows, first } => write!(
+                f,
+                "the amount column {column} is empty in {rows} rows (the first: data row {}): money is reckoned \
+                 from the amount, so every row needs one (fill them, or name another with --amount)",
+                first + 1
             ),
             EncodeError::Schema(e) => e.fmt(f),
         }
@@ -175,6 +190,10 @@ pub fn encode(data: &Dataset, train: &[usize], opts: &VocabularyOptions) -> Resu
     if let Some(a) = schema.amount() {
         if cells[a].is_categorical() {
             return Err(EncodeError::AmountNotNumeric(schema.name(a).to_string()));
+        }
+        let empty: Vec<usize> = (0..data.len()).filter(|&i| data.x[[i, a]].is_nan()).collect();
+        if let Some(&first) = empty.first() {
+            return Err(EncodeError::AmountMissing { column: schema.name(a).to_string(), rows: empty.len(), first });
         }
     }
     let n_train = train.len().max(1) as f64;
@@ -358,6 +377,15 @@ mod tests {
         assert_eq!(&x[..6], &[1.0, 0.0, 0.0, 1.0, 0.0, 5.0]);
         assert_eq!(&x[6..12], &[0.0, 1.0, 0.0, 3.0, 1.0, 6.0], "missing v: the mean of 1, 3, 5 and its indicator");
         assert_eq!(&x[18..24], &[0.0, 0.0, 0.0, 5.0, 0.0, 8.0], "missing category: every one-hot column 0");
+    }
+
+    #[test]
+    fn an_amount_with_empty_cells_is_refused() {
+        let csv = "amount,v,y\n1,1,0\n,2,1\n3,,0\n";
+        let spec = TypedSpec { label: "y".into(), id: None, features: None, categorical: vec![] };
+        let data = Dataset::from_typed(read_typed(csv.as_bytes(), &spec).unwrap(), "y", None, Some("amount")).unwrap();
+        let err = encode(&data, &[0, 1, 2], &VocabularyOptions::default()).err().unwrap();
+        assert!(err.to_string().contains("amount column amount is empty in 1 rows (the first: data row 2)"), "{err}");
     }
 
     #[test]

@@ -311,7 +311,7 @@ fn format_5_models_take_categories_and_missing_values_on_every_path() {
                 ("ip_distance_km", RawValue::Null),
             ],
             [
-                ("amount", RawValue::Null),
+                ("amount", RawValue::Number(1500.0)),
                 ("country", RawValue::Text("never seen")),
                 ("mcc_code", RawValue::Number(1.0)),
                 ("ip_distance_km", RawValue::Number(900.0)),
@@ -329,6 +329,20 @@ fn format_5_models_take_categories_and_missing_values_on_every_path() {
                 ("ip_distance_km", RawValue::Number(49.0)),
             ],
         ];
+        // Any feature may be missing but the amount: money is reckoned from it.
+        let no_amount = [
+            ("amount", RawValue::Null),
+            ("country", RawValue::Null),
+            ("mcc_code", RawValue::Null),
+            ("ip_distance_km", RawValue::Null),
+        ];
+        let e = model.validate(no_amount).unwrap_err();
+        assert_eq!(e.issues.len(), 1, "{e}");
+        assert_eq!(
+            (e.issues[0].field.as_str(), e.issues[0].kind),
+            ("amount", crate::validate::IssueKind::NonNumeric),
+            "{e}"
+        );
         let mut rows = Vec::new();
         let mut single = Vec::new();
         let mut logits = Vec::new();
@@ -348,6 +362,9 @@ fn format_5_models_take_categories_and_missing_values_on_every_path() {
         // Missing, unseen and known categories do score differently.
         assert!(logits.windows(2).any(|w| w[0] != w[1]), "{}", a.model_name);
         // Rows of codes: a value that is not a code is refused, naming the row.
+        let mut no_amount_row = rows.clone();
+        no_amount_row[0] = f64::NAN;
+        assert!(model.score_batch(&no_amount_row, &mut batch).is_err(), "a NaN amount is refused in a batch");
         rows[1] = 9.0;
         assert!(matches!(model.score_batch(&rows, &mut batch), Err(crate::error::BatchError::BadRow { row: 0, .. })));
     }
