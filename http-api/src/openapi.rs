@@ -74,10 +74,16 @@ fn transaction_schema(schema: &fraud_core::Schema) -> RefOr<Schema> {
                         }
                     };
                     let (t, what) = if c.is_text() { (Type::String, "text") } else { (Type::Number, "a number") };
-                    ObjectBuilder::new().schema_type(nullable(t, i)).description(Some(format!(
+                    let property = ObjectBuilder::new().schema_type(nullable(t, i)).description(Some(format!(
                         "A category, as {what}. Kept in training: {kept}. Any other category (rare in training or \
                          never seen) is scored as \"other\"."
-                    )))
+                    )));
+                    if c.is_text() {
+                        property
+                    } else {
+                        // A numeric code is a number first: finite and within the range every input has.
+                        property.minimum(Some(-MAX_ABS_VALUE)).maximum(Some(MAX_ABS_VALUE))
+                    }
                 }
             };
             object = object.property(name.as_str(), property).required(name);
