@@ -191,10 +191,11 @@ impl Node {
     #[inline(always)]
     fn goes_right(&self, v: f64, sets: &[CategorySet]) -> bool {
         let set = (self.info >> 1) as usize;
-        // `as` saturates (NaN to 0): the range test and the round trip make it `CategorySet::contains`.
-        let c = v as u32;
+        // Clamped first (NaN to 0), so the conversion needs no saturation; the
+        // round trip then makes it `CategorySet::contains` (integers 0..=255 only).
+        let c = v.max(0.0).min((MAX_CATEGORY_CODES - 1) as f64) as u32;
         let word = sets.get(set).map_or(0, |s| s.0[(c as usize >> 6) & 3]);
-        let in_set = ((word >> (c & 63)) & 1 != 0) & (c < MAX_CATEGORY_CODES as u32) & (c as f64 == v);
+        let in_set = ((word >> (c & 63)) & 1 != 0) & (c as f64 == v);
         let nan = v.is_nan();
         let categorical = set != 0;
         (nan & (self.info & MISSING_RIGHT != 0))
