@@ -2,7 +2,8 @@
 //! nats-server with JetStream; one consumer is killed with SIGKILL mid-way and
 //! restarted. Every transaction gets exactly one decision, bit for bit core's;
 //! the bad ones are dead letters with their codes. Skipped (saying so) when no
-//! `nats-server` is installed: `cargo xtask test` installs Debian's.
+//! `nats-server` is installed: `cargo xtask test` installs Debian's. A
+//! format-5 model's strings, nulls and unseen categories go the same way.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -70,15 +71,23 @@ async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer() {
+/// A nats-server with JetStream on a free loopback port, data in a temporary folder, and the consumer's topology.
+struct Nats {
+    _server: Reaped,
+    dir: tempfile::TempDir,
+    url: String,
+    js: jetstream::Context,
+    config: consumer::Config,
+}
+
+async fn nats() -> Option<Nats> {
     let Some(server_bin) = nats_server() else {
         eprintln!("SKIPPED: no nats-server on this machine (cargo xtask test installs it)");
-        return;
+        return None;
     };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _server = Reaped(
+    let server = Reaped(
         Command::new(&server_bin)
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd", dir.path().to_str().unwrap()])
             .stdout(Stdio::null())
@@ -100,6 +109,93 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     let js = jetstream::new(client);
     let config = consumer::Config::default();
     consumer::setup(&js, &config).await.unwrap();
+    Some(Nats { _server: server, dir, url, js, config })
+}
+
+/// A format-5 model (categories, missing values): strings, nulls and unseen
+/// categories are decided exactly as core decides them; wrong types and a
+/// missing amount are dead letters with their codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn categories_and_missing_values_are_decided_like_core() {
+    let Some(Nats { _server: _running, dir, url, js, config }) = nats().await else { return };
+    let artifact = Artifact::example_payments_trees();
+    let model = artifact.model().unwrap();
+    let model_path = dir.path().join("model.bin");
+    std::fs::write(&model_path, artifact.encode().unwrap()).unwrap();
+    let countries =
+        [serde_json::json!("C00"), serde_json::json!("C05"), serde_json::json!("never seen"), serde_json::Value::Null];
+    let mccs = [serde_json::json!(5411), serde_json::json!(7995), serde_json::json!(1234), serde_json::Value::Null];
+    let good: Vec<serde_json::Value> = (0..400)
+        .map(|i| {
+            let ip = if i % 3 == 0 { serde_json::Value::Null } else { serde_json::json!((i * 7 % 900) as f64) };
+            serde_json::json!({
+                "id": format!("p-{i}"), "amount": (i % 50) as f64 * 20.0 + 1.0,
+                "country": countries[i % 4], "mcc_code": mccs[(i / 4) % 4], "ip_distance_km": ip,
+            })
+        })
+        .collect();
+    let bad = [
+        (
+            "not_a_category",
+            serde_json::json!({"id": "b-1", "amount": 1, "country": 5, "mcc_code": 5411, "ip_distance_km": 1}),
+        ),
+        (
+            "non_numeric",
+            serde_json::json!({"id": "b-2", "amount": null, "country": "C00", "mcc_code": 5411, "ip_distance_km": 1}),
+        ),
+    ];
+    for body in good.iter().chain(bad.iter().map(|(_, b)| b)) {
+        let ack = js.publish(config.topology.subject.clone(), serde_json::to_vec(body).unwrap().into()).await.unwrap();
+        ack.await.unwrap();
+    }
+    let total = (good.len() + bad.len()) as u64;
+    let c = consumer(env!("CARGO_BIN_EXE_fraud-consumer"), &model_path, &url);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stream_count(&js, &config.topology.decisions_stream).await < total {
+        assert!(
+            Instant::now() < deadline,
+            "decisions stopped at {}",
+            stream_count(&js, &config.topology.decisions_stream).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let stream = js.get_stream(&config.topology.decisions_stream).await.unwrap();
+    let reader =
+        stream.create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() }).await.unwrap();
+    let mut messages = reader.messages().await.unwrap();
+    let (mut decided, mut dead) = (HashMap::new(), Vec::new());
+    while decided.len() + dead.len() < total as usize {
+        let m = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
+        if m.subject.as_str() == config.topology.dead_letter_subject {
+            let d: DeadLetter = serde_json::from_slice(&m.payload).unwrap();
+            dead.push(d.error.code.as_str().to_string());
+        } else {
+            let d: Decision<'static> = serde_json::from_slice(&m.payload).unwrap();
+            decided.insert(d.id.as_ref().and_then(|v| v.as_str()).unwrap().to_string(), d);
+        }
+    }
+    for body in &good {
+        let fields = body.as_object().unwrap().iter().filter(|(k, _)| *k != "id").map(|(k, v)| {
+            let raw = match v {
+                serde_json::Value::Null => fraud_core::RawValue::Null,
+                serde_json::Value::String(s) => fraud_core::RawValue::Text(s),
+                v => fraud_core::RawValue::Number(v.as_f64().unwrap()),
+            };
+            (k.as_str(), raw)
+        });
+        let p = model.predict(&model.validate(fields).unwrap());
+        let d = &decided[body["id"].as_str().unwrap()];
+        assert_eq!(d.fraud_probability.to_bits(), p.probability.to_bits(), "{body}");
+        assert_eq!(d.is_fraud, p.is_fraud, "{body}");
+    }
+    dead.sort();
+    assert_eq!(dead, ["non_numeric", "not_a_category"]);
+    Command::new("kill").args(["-TERM", &c.0.id().to_string()]).status().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer() {
+    let Some(Nats { _server: _running, dir, url, js, config }) = nats().await else { return };
 
     // The model: trees, calibrated, cost-optimal (decisions depend on the amount).
     let artifact = Artifact::example_trees();
