@@ -174,7 +174,7 @@ async fn categories_and_missing_values_have_their_own_bins() {
         }
     };
     let like_train = |i: usize, country: &str| {
-        let ip = if i % 4 == 0 { json!(null) } else { json!((i * 7 % 750) as f64) };
+        let ip = if i.is_multiple_of(4) { json!(null) } else { json!((i * 7 % 750) as f64) };
         let mcc = [5411.0, 7995.0, 1234.0][i % 3];
         // The example's country is missing in 1 of 32 train rows.
         let country = if i % 32 == 31 { json!(null) } else { json!(country) };
