@@ -134,6 +134,13 @@ fn keep<T: Clone>(
         counts.len(),
         opts.min_count
     );
+    if distinct > 1_000 && counts.len() * 10 < distinct {
+        tracing::warn!(
+            "{name}: {distinct} distinct values, {} kept — it looks like an identifier, which the model cannot learn \
+             from: name it with --id, or leave it out with --features",
+            counts.len()
+        );
+    }
     counts.into_iter().map(|(c, _)| c).collect()
 }
 
