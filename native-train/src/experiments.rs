@@ -79,7 +79,12 @@ fn spread(
     f: &dyn Fn(&Candidate) -> f64,
     digits: usize,
 ) -> String {
-    let (m, s) = mean_std(&runs.iter().map(|r| f(pick(r))).collect::<Vec<_>>());
+    let values: Vec<f64> = runs.iter().map(|r| f(pick(r))).collect();
+    // NaN: the figure does not exist (no amount column: no cost-optimal policy).
+    if values.iter().all(|v| v.is_nan()) {
+        return "–".into();
+    }
+    let (m, s) = mean_std(&values);
     format!("{m:.digits$} ± {s:.digits$}")
 }
 

@@ -160,8 +160,9 @@ fn log_schema(data: &Dataset, default_amount: &str) {
     match schema.amount_name() {
         Some(amount) => tracing::info!("amount column: {amount}"),
         None => tracing::warn!(
-            "no amount column ({default_amount} is not among the features; name one with --amount): every cost is \
-             fixed per outcome and the cost-optimal policy is unavailable"
+            "no amount column (no feature is named {default_amount} or {}; name one with --amount): every cost is \
+             fixed per outcome and the cost-optimal policy is unavailable",
+            default_amount.to_lowercase()
         ),
     }
     tracing::info!(
@@ -187,8 +188,14 @@ fn with_hints(
     amount: Amount,
 ) -> Result<data::Loaded> {
     let result = match load(Some(amount.named.unwrap_or(amount.default))) {
-        // The default amount column is optional: without it, money is fixed per outcome.
-        Err(LoadError::Schema(SchemaError::AmountNotFeature { .. })) if amount.named.is_none() => load(None),
+        // The default amount column is optional (`Amount`, else `amount`): without it, money is fixed per outcome.
+        Err(LoadError::Schema(SchemaError::AmountNotFeature { .. })) if amount.named.is_none() => {
+            let lower = amount.default.to_lowercase();
+            match load(Some(&lower)) {
+                Err(LoadError::Schema(SchemaError::AmountNotFeature { .. })) => load(None),
+                other => other,
+            }
+        }
         other => other,
     };
     result.map_err(|e| {

@@ -131,7 +131,7 @@ struct DataArgs {
     #[arg(long, value_name = "COLUMN")]
     id: Option<String>,
     /// The feature money is proportional to (the costs' `amount`). [default:
-    /// Amount (amount for retail) when the file has it; without one, every
+    /// a feature named Amount, else one named amount; without one, every
     /// cost is fixed per outcome and the cost-optimal policy is unavailable]
     #[arg(long, value_name = "COLUMN")]
     amount: Option<String>,

@@ -366,6 +366,7 @@ fn tables_with_text_and_empty_cells_train_and_replay() {
         let loaded = fraud_core::artifact::Artifact::decode(&bytes).unwrap();
         let schema = &loaded.schema;
         assert!(schema.accepts_missing());
+        assert_eq!(schema.amount_name(), Some("amount"), "a lowercase amount column is the default amount");
         let country = schema.categories(schema.index("country").unwrap()).unwrap();
         assert!(country.is_text() && country.other() >= 30, "{} countries kept", country.other());
         let mcc = schema.categories(schema.index("mcc_code").unwrap()).unwrap();
