@@ -112,6 +112,39 @@ async fn nats() -> Option<Nats> {
     Some(Nats { _server: server, dir, url, js, config })
 }
 
+/// `artifact` written as `model.bin` in `dir`, for the consumers to load.
+fn write_model(dir: &tempfile::TempDir, artifact: &Artifact) -> std::path::PathBuf {
+    let path = dir.path().join("model.bin");
+    std::fs::write(&path, artifact.encode().unwrap()).unwrap();
+    path
+}
+
+/// The first `total` outcomes on the decisions stream: decisions by id (each id decided once) and the dead
+/// letters' error codes.
+async fn outcomes(
+    js: &jetstream::Context,
+    config: &consumer::Config,
+    total: u64,
+) -> (HashMap<String, Decision<'static>>, Vec<String>) {
+    let stream = js.get_stream(&config.topology.decisions_stream).await.unwrap();
+    let reader =
+        stream.create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() }).await.unwrap();
+    let mut messages = reader.messages().await.unwrap();
+    let (mut decisions, mut dead) = (HashMap::new(), Vec::new());
+    while decisions.len() + dead.len() < total as usize {
+        let m = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
+        if m.subject.as_str() == config.topology.dead_letter_subject {
+            let d: DeadLetter = serde_json::from_slice(&m.payload).unwrap();
+            dead.push(d.error.code.as_str().to_string());
+        } else {
+            let d: Decision<'static> = serde_json::from_slice(&m.payload).unwrap();
+            let id = d.id.as_ref().and_then(|v| v.as_str()).unwrap().to_string();
+            assert!(decisions.insert(id.clone(), d).is_none(), "{id} decided twice");
+        }
+    }
+    (decisions, dead)
+}
+
 /// A format-5 model (categories, missing values): strings, nulls and unseen
 /// categories are decided exactly as core decides them; wrong types and a
 /// missing amount are dead letters with their codes.
@@ -120,8 +153,7 @@ async fn categories_and_missing_values_are_decided_like_core() {
     let Some(Nats { _server: _running, dir, url, js, config }) = nats().await else { return };
     let artifact = Artifact::example_payments_trees();
     let model = artifact.model().unwrap();
-    let model_path = dir.path().join("model.bin");
-    std::fs::write(&model_path, artifact.encode().unwrap()).unwrap();
+    let model_path = write_model(&dir, &artifact);
     let countries =
         [serde_json::json!("C00"), serde_json::json!("C05"), serde_json::json!("never seen"), serde_json::Value::Null];
     let mccs = [serde_json::json!(5411), serde_json::json!(7995), serde_json::json!(1234), serde_json::Value::Null];
@@ -159,21 +191,7 @@ async fn categories_and_missing_values_are_decided_like_core() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let stream = js.get_stream(&config.topology.decisions_stream).await.unwrap();
-    let reader =
-        stream.create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() }).await.unwrap();
-    let mut messages = reader.messages().await.unwrap();
-    let (mut decided, mut dead) = (HashMap::new(), Vec::new());
-    while decided.len() + dead.len() < total as usize {
-        let m = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
-        if m.subject.as_str() == config.topology.dead_letter_subject {
-            let d: DeadLetter = serde_json::from_slice(&m.payload).unwrap();
-            dead.push(d.error.code.as_str().to_string());
-        } else {
-            let d: Decision<'static> = serde_json::from_slice(&m.payload).unwrap();
-            decided.insert(d.id.as_ref().and_then(|v| v.as_str()).unwrap().to_string(), d);
-        }
-    }
+    let (decided, mut dead) = outcomes(&js, &config, total).await;
     for body in &good {
         let fields = body.as_object().unwrap().iter().filter(|(k, _)| *k != "id").map(|(k, v)| {
             let raw = match v {
@@ -200,8 +218,7 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     // The model: trees, calibrated, cost-optimal (decisions depend on the amount).
     let artifact = Artifact::example_trees();
     let model = artifact.model().unwrap();
-    let model_path = dir.path().join("model.bin");
-    std::fs::write(&model_path, artifact.encode().unwrap()).unwrap();
+    let model_path = write_model(&dir, &artifact);
 
     // Publish everything first (confirmed), the bad ones among them.
     let bad: Vec<(&str, Vec<u8>)> = vec![
@@ -262,25 +279,7 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     );
 
     // Read every outcome back.
-    let decisions_stream = js.get_stream(&config.topology.decisions_stream).await.unwrap();
-    let reader = decisions_stream
-        .create_consumer(pull::Config { ack_policy: AckPolicy::None, ..Default::default() })
-        .await
-        .unwrap();
-    let mut decisions: HashMap<String, Decision<'static>> = HashMap::new();
-    let mut dead = Vec::new();
-    let mut messages = reader.messages().await.unwrap();
-    while (decisions.len() + dead.len()) < total as usize {
-        let m = tokio::time::timeout(Duration::from_secs(10), messages.next()).await.unwrap().unwrap().unwrap();
-        if m.subject.as_str() == config.topology.dead_letter_subject {
-            let d: DeadLetter = serde_json::from_slice(&m.payload).unwrap();
-            dead.push(d.error.code.as_str().to_string());
-        } else {
-            let d: Decision<'static> = serde_json::from_slice(&m.payload).unwrap();
-            let id = d.id.as_ref().and_then(|v| v.as_str()).unwrap().to_string();
-            assert!(decisions.insert(id.clone(), d).is_none(), "{id} decided twice");
-        }
-    }
+    let (decisions, mut dead) = outcomes(&js, &config, total).await;
     assert_eq!(decisions.len(), TRANSACTIONS);
     for i in 0..TRANSACTIONS {
         let d = &decisions[&format!("tx-{i}")];

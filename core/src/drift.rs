@@ -102,18 +102,8 @@ impl Bins {
     /// PSI of observed bin `counts` against the reference shares:
     /// `Σ (o − e) · ln(o / e)`, shares floored at [`PSI_FLOOR`]. 0 when nothing was observed.
     pub fn psi(&self, counts: &[u64]) -> f64 {
-        let total: u64 = counts.iter().sum();
-        if total == 0 {
-            return 0.0;
-        }
-        self.shares
-            .iter()
-            .zip(counts)
-            .map(|(&e, &c)| {
-                let (e, o) = (e.max(PSI_FLOOR), (c as f64 / total as f64).max(PSI_FLOOR));
-                (o - e) * libm::log(o / e)
-            })
-            .sum()
+        // No missing bin: its share and count are 0, so its term is 0 and the others are unscaled.
+        self.psi_with_missing(counts, 0, 0.0)
     }
 
     /// PSI with a bin for missing values: `counts` of the present ones per

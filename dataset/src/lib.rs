@@ -732,6 +732,16 @@ pub fn parse_csv_for(bytes: &[u8], spec: &Spec, schema: &Schema) -> Result<Table
     if !schema.is_tabular() {
         return parse_csv(bytes, spec);
     }
+    parse_tabular(bytes, spec, schema, None)
+}
+
+/// A tabular schema's rows, line by line; with `cells`, each row's cells as written too.
+fn parse_tabular(
+    bytes: &[u8],
+    spec: &Spec,
+    schema: &Schema,
+    mut cells: Option<&mut Vec<Vec<Cell>>>,
+) -> Result<Table, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut lines = bytes.split(|&b| b == b'\n');
     let columns = Columns::from_header(lines.next().unwrap_or_default(), spec)?.with_schema(schema);
@@ -744,6 +754,9 @@ pub fn parse_csv_for(bytes: &[u8], spec: &Spec, schema: &Schema) -> Result<Table
         labels.push(parsed.label.unwrap_or(0));
         if let Some(id) = parsed.id {
             ids.push(String::from_utf8_lossy(id).into_owned());
+        }
+        if let Some(cells) = cells.as_mut() {
+            cells.push(cells_of(line, &columns));
         }
     }
     if labels.is_empty() {
@@ -782,40 +795,37 @@ impl Cell {
 /// sent as spelled, not as its code.
 pub fn read_cells_for(path: &Path, spec: &Spec, schema: &Schema) -> Result<(Table, Vec<Vec<Cell>>), CsvError> {
     let bytes = read_bytes(path)?;
-    let table = parse_csv_for(&bytes, spec, schema)?;
     if !schema.is_tabular() {
+        let table = parse_csv(&bytes, spec)?;
         let cells = table.rows().map(|r| r.iter().map(|&v| Cell::Number(v)).collect()).collect();
         return Ok((table, cells));
     }
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let mut lines = bytes.split(|&b| b == b'\n');
-    let columns = Columns::from_header(lines.next().unwrap_or_default(), spec)?.with_schema(schema);
-    let kinds = columns.tabular.as_ref().map(|t| &t.kinds[..]).unwrap_or_default();
-    let mut cells = Vec::with_capacity(table.len());
-    for line in lines {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if trim(line).is_empty() {
-            continue;
-        }
-        let mut row = vec![Cell::Missing; columns.width()];
-        let (mut pos, mut col) = (0, 0);
-        while pos <= line.len() {
-            let quoted = line.get(pos) == Some(&b'"');
-            // The line parsed above: every field is there and closed.
-            let Some(field) = next_field(line, &mut pos) else { break };
-            if let Some(Target::Feature(i)) = columns.header.targets.get(col) {
-                let field = trim(field);
-                row[*i] = match kinds.get(*i) {
-                    _ if field.is_empty() => Cell::Missing,
-                    Some(Kind::Text(_)) => Cell::Text(table::text_of(field, quoted).into_owned()),
-                    _ => fast_float2::parse::<f64, _>(field).map_or(Cell::Missing, Cell::Number),
-                };
-            }
-            col += 1;
-        }
-        cells.push(row);
-    }
+    let mut cells = Vec::new();
+    let table = parse_tabular(&bytes, spec, schema, Some(&mut cells))?;
     Ok((table, cells))
+}
+
+/// The feature cells of a line `parse_line` accepted, as written (spec order).
+fn cells_of(line: &[u8], columns: &Columns) -> Vec<Cell> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let kinds = columns.tabular.as_ref().map(|t| &t.kinds[..]).unwrap_or_default();
+    let mut row = vec![Cell::Missing; columns.width()];
+    let (mut pos, mut col) = (0, 0);
+    while pos <= line.len() {
+        let quoted = line.get(pos) == Some(&b'"');
+        // The line parsed: every field is there and closed.
+        let Some(field) = next_field(line, &mut pos) else { break };
+        if let Some(Target::Feature(i)) = columns.header.targets.get(col) {
+            let field = trim(field);
+            row[*i] = match kinds.get(*i) {
+                _ if field.is_empty() => Cell::Missing,
+                Some(Kind::Text(_)) => Cell::Text(table::text_of(field, quoted).into_owned()),
+                _ => fast_float2::parse::<f64, _>(field).map_or(Cell::Missing, Cell::Number),
+            };
+        }
+        col += 1;
+    }
+    row
 }
 
 /// Parses CSV bytes (see the module docs): the spec's features and label

@@ -81,21 +81,19 @@ pub fn pipeline(data: &DataChoice, config: impl Fn(&Schema) -> Config, runs: usi
 
 /// Times scoring with `files`' model on its replay rows, `runs` times.
 pub fn model(files: &ScoringFiles, runs: usize) -> Result<()> {
-    let (loaded, replay) = files.load()?;
+    let (loaded, replay, cells) = files.load_with_cells()?;
     // The file's own size (re-encoding could differ for an older format version).
     let bytes = std::fs::metadata(&files.model).with_context(|| format!("reading {}", files.model.display()))?.len();
     println!("{} ({} bytes)", files.model.display(), bytes);
     scoring(&loaded.model, replay.values(), runs)?;
-    request_parsing(files, &loaded.model, runs)
+    request_parsing(&cells, &loaded.model, runs)
 }
 
 /// Times what a server does before scoring: parse a `/predict` body (the
 /// replay's cells as a client sends them: numbers, strings, nulls) and
 /// validate it against the schema. Prints the median and minimum per body.
-fn request_parsing(files: &ScoringFiles, model: &Model, runs: usize) -> Result<()> {
+fn request_parsing(cells: &[Vec<dataset::Cell>], model: &Model, runs: usize) -> Result<()> {
     let schema = model.schema();
-    let spec = dataset::Spec { id: None, ..dataset::Spec::of_schema(schema) };
-    let (_, cells) = dataset::read_cells_for(&files.replay, &spec, schema)?;
     let bodies: Vec<Vec<u8>> = cells
         .iter()
         .take(20_000)

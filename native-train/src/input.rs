@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _, Result};
 use dataset::table::TableError;
 use dataset::{CsvError, Features, Spec, Table};
 use fraud_core::schema::{DEFAULT_AMOUNT, DEFAULT_LABEL};
-use fraud_core::{Loaded, SchemaError};
+use fraud_core::{Loaded, Schema};
 
 use crate::data::{self, load_bytes, load_csv, Dataset, LoadError};
 use crate::pipeline::Source;
@@ -123,7 +123,7 @@ pub fn load(choice: &DataChoice) -> Result<Input> {
     let amount = Amount { named: choice.amount.as_deref(), default: default_amount };
     let (loaded, source) = match origin {
         Origin::File(path) => {
-            let loaded = with_hints(|amount| load_csv(&path, &spec, &choice.categorical, amount), &spec, amount)
+            let loaded = with_hints(load_csv(&path, &spec, &choice.categorical, None), &spec, amount)
                 .with_context(|| format!("loading {}", path.display()))?;
             let source = Source { name: path.display().to_string(), sha256: loaded.sha256.clone(), synthetic: false };
             (loaded, source)
@@ -136,7 +136,7 @@ pub fn load(choice: &DataChoice) -> Result<Input> {
                 SchemaKind::NAMES[kind as usize],
             );
             let csv = synthetic.csv();
-            let loaded = with_hints(|amount| load_bytes(&csv, &spec, &choice.categorical, amount), &spec, amount)
+            let loaded = with_hints(load_bytes(&csv, &spec, &choice.categorical, None), &spec, amount)
                 .context("parsing synthetic data")?;
             let source = Source { name: synthetic.name(), sha256: loaded.sha256.clone(), synthetic: true };
             (loaded, source)
@@ -181,24 +181,27 @@ struct Amount<'a> {
     default: &'a str,
 }
 
-/// Loads with the amount column resolved and errors that say what to do.
-fn with_hints(
-    load: impl Fn(Option<&str>) -> Result<data::Loaded, LoadError>,
-    spec: &Spec,
-    amount: Amount,
-) -> Result<data::Loaded> {
-    let result = match load(Some(amount.named.unwrap_or(amount.default))) {
-        // The default amount column is optional (`Amount`, else `amount`): without it, money is fixed per outcome.
-        Err(LoadError::Schema(SchemaError::AmountNotFeature { .. })) if amount.named.is_none() => {
-            let lower = amount.default.to_lowercase();
-            match load(Some(&lower)) {
-                Err(LoadError::Schema(SchemaError::AmountNotFeature { .. })) => load(None),
-                other => other,
-            }
+/// Data loaded without an amount column, with it resolved: the one named,
+/// else the default (`Amount`, else `amount`) when it is a feature — without
+/// one, money is fixed per outcome.
+fn with_amount(mut loaded: data::Loaded, amount: Amount) -> Result<data::Loaded, LoadError> {
+    let schema = &loaded.data.schema;
+    let name = match amount.named {
+        Some(name) => Some(name.to_string()),
+        None => {
+            [amount.default.to_string(), amount.default.to_lowercase()].into_iter().find(|n| schema.index(n).is_some())
         }
-        other => other,
     };
-    result.map_err(|e| {
+    if let Some(name) = name {
+        loaded.data.schema = Schema::new(schema.features().to_vec(), Some(&name), schema.label(), schema.id())
+            .map_err(LoadError::Schema)?;
+    }
+    Ok(loaded)
+}
+
+/// The loaded data with the amount column resolved, or an error that says what to do.
+fn with_hints(loaded: Result<data::Loaded, LoadError>, spec: &Spec, amount: Amount) -> Result<data::Loaded> {
+    loaded.and_then(|l| with_amount(l, amount)).map_err(|e| {
         let hint = match &e {
             LoadError::Csv(CsvError::Header { missing, .. })
             | LoadError::Table(TableError::Csv(CsvError::Header { missing, .. }))
@@ -225,10 +228,21 @@ impl ScoringFiles {
     /// The artifact, and the replay's features in the model's order.
     pub fn load(&self) -> Result<(Loaded, Table)> {
         let loaded = fraud_core::artifact::read_file(&self.model)?;
-        // Only the features are scored: the id column need not be there.
-        let spec = Spec { id: None, ..Spec::of_schema(loaded.model.schema()) };
-        let rows = dataset::read_csv_for(&self.replay, &spec, loaded.model.schema())
+        let rows = dataset::read_csv_for(&self.replay, &Self::spec(&loaded), loaded.model.schema())
             .with_context(|| format!("loading {}", self.replay.display()))?;
         Ok((loaded, rows))
+    }
+
+    /// [`ScoringFiles::load`], with each replay row's cells as written (what a client sends).
+    pub fn load_with_cells(&self) -> Result<(Loaded, Table, Vec<Vec<dataset::Cell>>)> {
+        let loaded = fraud_core::artifact::read_file(&self.model)?;
+        let (rows, cells) = dataset::read_cells_for(&self.replay, &Self::spec(&loaded), loaded.model.schema())
+            .with_context(|| format!("loading {}", self.replay.display()))?;
+        Ok((loaded, rows, cells))
+    }
+
+    /// Only the features are scored: the id column need not be there.
+    fn spec(loaded: &Loaded) -> Spec {
+        Spec { id: None, ..Spec::of_schema(loaded.model.schema()) }
     }
 }

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use fraud_core::artifact::{CalibrationReport, LogisticTraining, PolicyReport, TreesTraining};
 use fraud_core::drift::{Bins, DriftReference};
-use fraud_core::logistic::Column;
 use fraud_core::model::{BatchError, ModelError};
 use fraud_core::{
     Artifact, Calibration, Costs, DecisionRule, Logistic, LogisticWeights, Metrics, Model, ModelParams, Policy,
@@ -830,8 +829,7 @@ fn package(
     let params = match chosen.model.scorer() {
         Scorer::Logistic(m) => {
             if data.schema.is_tabular() {
-                tabular.indicators =
-                    m.expansion().columns().iter().map(|c| matches!(c, Column::Numeric { indicator: true })).collect();
+                tabular.indicators = tabular::indicators(m.expansion());
             }
             ModelParams::Logistic { scaler: m.scaler().clone(), weights: m.weights().clone() }
         }

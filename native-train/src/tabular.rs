@@ -86,11 +86,16 @@ impl std::error::Error for EncodeError {}
 /// One categorical column's vocabulary and its lookup from the cell as read.
 struct Learned {
     vocabulary: Vocabulary,
-    /// Text: code per dictionary index.
-    by_index: Vec<f64>,
-    /// Numbers: code per value (bits of the value, `-0` read as `0`).
-    by_value: HashMap<u64, f64>,
+    lookup: Lookup,
     other: f64,
+}
+
+/// From a cell as read to its code.
+enum Lookup {
+    /// Text: code per dictionary index.
+    ByIndex(Vec<f64>),
+    /// Numbers: code per value (bits of the value, `-0` read as `0`).
+    ByValue(HashMap<u64, f64>),
 }
 
 impl Learned {
@@ -98,10 +103,9 @@ impl Learned {
         if x.is_nan() {
             return f64::NAN;
         }
-        if self.by_index.is_empty() {
-            *self.by_value.get(&key(x)).unwrap_or(&self.other)
-        } else {
-            self.by_index.get(x as usize).copied().unwrap_or(self.other)
+        match &self.lookup {
+            Lookup::ByIndex(codes) => codes.get(x as usize).copied().unwrap_or(self.other),
+            Lookup::ByValue(codes) => codes.get(&key(x)).copied().unwrap_or(self.other),
         }
     }
 }
@@ -168,7 +172,7 @@ fn learn(
                 by_index[index] = code as f64;
             }
             let vocabulary = Vocabulary::Text(kept.iter().map(|&i| dictionary[i].clone()).collect());
-            Learned { vocabulary, by_index, by_value: HashMap::new(), other }
+            Learned { vocabulary, lookup: Lookup::ByIndex(by_index), other }
         }
         Cell::CodedNumber | Cell::Number => {
             let mut counts: HashMap<u64, (f64, u64)> = HashMap::new();
@@ -182,7 +186,7 @@ fn learn(
             let kept = keep(counted, opts, name, |a, b| a.total_cmp(b));
             let other = kept.len() as f64;
             let by_value = kept.iter().enumerate().map(|(code, &v)| (key(v), code as f64)).collect();
-            Learned { vocabulary: Vocabulary::Numbers(kept), by_index: Vec::new(), by_value, other }
+            Learned { vocabulary: Vocabulary::Numbers(kept), lookup: Lookup::ByValue(by_value), other }
         }
     }
 }
@@ -266,11 +270,6 @@ impl Design {
         self.expansion.width()
     }
 
-    /// Per feature, whether a missing-indicator column follows it (the artifact's record).
-    pub fn indicators(&self) -> Vec<bool> {
-        self.expansion.columns().iter().map(|c| matches!(c, Column::Numeric { indicator: true })).collect()
-    }
-
     /// The design rows of row-major schema `rows`.
     pub fn expand(&self, rows: &[f64]) -> Vec<f64> {
         if self.expansion.is_identity() {
@@ -301,14 +300,9 @@ impl Design {
     }
 }
 
-/// The vocabulary of each categorical feature, for logs and reports: (name, kept, other rate).
-pub fn describe(schema: &Schema, tabular: &Tabular) -> Vec<(String, usize, f64)> {
-    (0..schema.len())
-        .filter_map(|i| {
-            let c = schema.categories(i)?;
-            Some((schema.name(i).to_string(), c.other(), tabular.other_rates.get(i).copied().unwrap_or(0.0)))
-        })
-        .collect()
+/// Per feature, whether a missing-indicator column follows it: the artifact's record of an expansion.
+pub fn indicators(expansion: &Expansion) -> Vec<bool> {
+    expansion.columns().iter().map(|c| matches!(c, Column::Numeric { indicator: true })).collect()
 }
 
 #[cfg(test)]
@@ -379,7 +373,7 @@ mod tests {
         let d = Design::fit(&e.data.schema, &rows).unwrap();
         // k: b, a, other (3 one-hot); v: value + indicator; w: value only.
         assert_eq!(d.width(), 3 + 2 + 1);
-        assert_eq!(d.indicators(), vec![false, true, false]);
+        assert_eq!(indicators(&d.expansion), vec![false, true, false]);
         let x = d.expand(&rows);
         assert_eq!(&x[..6], &[1.0, 0.0, 0.0, 1.0, 0.0, 5.0]);
         assert_eq!(&x[6..12], &[0.0, 1.0, 0.0, 3.0, 1.0, 6.0], "missing v: the mean of 1, 3, 5 and its indicator");
