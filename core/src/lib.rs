@@ -41,7 +41,7 @@ pub mod wire;
 
 #[cfg(feature = "std")]
 pub use artifact::{read_file, ReadError};
-pub use artifact::{Artifact, ArtifactError, Loaded, Metrics, ModelParams, Provenance, Tabular, Training};
+pub use artifact::{Artifact, ArtifactError, Imported, Loaded, Metrics, ModelParams, Provenance, Tabular, Training};
 pub use categories::{Categories, Vocabulary, VocabularyError, MAX_CATEGORIES};
 pub use decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
 pub use error::{BatchError, ErrorCode, ModelError};
@@ -49,7 +49,7 @@ pub use logistic::{Logistic, LogisticWeights};
 pub use model::{Contribution, Model, ModelKind, Prediction, Scorer};
 pub use scaler::Scaler;
 pub use schema::{Schema, SchemaError, MAX_FEATURES, PACING_FEATURE};
-pub use trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
+pub use trees::{LeafParams, LeafSum, SplitParams, TreeEnsemble, TreeParams, Trees};
 pub use validate::{
     not_an_object, validate_fields, validate_row, FieldIssue, IssueKind, RawValue, Transaction, ValidationError,
     MAX_ABS_VALUE,

@@ -18,7 +18,7 @@ use crate::drift::{Bins, DriftReference};
 use crate::logistic::LogisticWeights;
 use crate::scaler::Scaler;
 use crate::schema::{Schema, CREDITCARD_FEATURES};
-use crate::trees::{CategorySet, LeafParams, SplitParams, TreeEnsemble, TreeParams};
+use crate::trees::{CategorySet, LeafParams, LeafSum, SplitParams, TreeEnsemble, TreeParams};
 
 impl Artifact {
     /// A small, valid, made-up logistic artifact for the tests of every crate
@@ -48,6 +48,7 @@ impl Artifact {
             policies: Vec::new(),
             drift: None,
             tabular: Default::default(),
+            imported: None,
         }
     }
 
@@ -91,6 +92,7 @@ impl Artifact {
             cover,
             missing_left: true,
             categories: None,
+            missing_zero: false,
         };
         let leaf = |value: f64, cover: f64| LeafParams { value, cover };
         const L: u32 = crate::trees::LEAF;
@@ -120,7 +122,7 @@ impl Artifact {
                 threshold: 0.375,
                 costs: Costs { currency: "CHF".into(), ..Costs::default() },
             },
-            params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees, category_sets: Vec::new() }),
+            params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees, category_sets: Vec::new(), leaf_sum: LeafSum::F64 }),
             training: Training::Trees(TreesTraining {
                 learning_rate: 0.05,
                 max_leaves: 31,
@@ -178,6 +180,7 @@ impl Artifact {
                 missing: alloc::vec![],
             }),
             tabular: Default::default(),
+            imported: None,
         }
     }
 
@@ -224,6 +227,7 @@ impl Artifact {
             cover,
             missing_left,
             categories: None,
+            missing_zero: false,
         };
         let leaf = |value: f64, cover: f64| LeafParams { value, cover };
         const L: u32 = crate::trees::LEAF;
@@ -247,7 +251,7 @@ impl Artifact {
         Artifact {
             model_name: "trees".into(),
             schema: Artifact::payments_schema(),
-            params: ModelParams::Trees(TreeEnsemble { base_score: -3.5, trees, category_sets }),
+            params: ModelParams::Trees(TreeEnsemble { base_score: -3.5, trees, category_sets, leaf_sum: LeafSum::F64 }),
             feature_importance: alloc::vec![0.25, 0.5, 0.125, 0.375],
             drift: None,
             tabular: Artifact::payments_tabular(),

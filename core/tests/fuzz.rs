@@ -7,7 +7,7 @@ use fraud_core::artifact::{crc32, FORMAT_VERSION, MAGIC};
 use fraud_core::artifact::{LogisticTraining, TreesTraining};
 use fraud_core::model::BatchError;
 use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
-use fraud_core::trees::LEAF;
+use fraud_core::trees::{LeafSum, LEAF};
 use fraud_core::{
     validate_fields, Artifact, ErrorCode, LeafParams, LogisticWeights, Metrics, ModelParams, Provenance, RawValue,
     Scaler, Schema, SplitParams, Training, TreeEnsemble, TreeParams, MAX_ABS_VALUE,
@@ -35,6 +35,7 @@ fn artifact(params: ModelParams, training: Training, threshold: f64, name: Strin
         policies: Vec::new(),
         drift: None,
         tabular: Default::default(),
+        imported: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn tree(depth: u32, features: &[u32], thresholds: &[f64], values: &[f64], covers
             cover: cover(i, n_splits, &leaves),
             missing_left: true,
             categories: None,
+            missing_zero: false,
         })
         .collect();
     if n_splits == 0 {
@@ -97,6 +99,7 @@ fn trees() -> impl Strategy<Value = ModelParams> {
                 base_score: base,
                 trees: depths.iter().map(|&d| tree(d, &f, &t, &v, &c)).collect(),
                 category_sets: Vec::new(),
+                leaf_sum: LeafSum::F64,
             })
         })
 }

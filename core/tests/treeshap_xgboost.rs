@@ -5,7 +5,7 @@
 //! sum with the expected value to the logit.
 
 use fraud_core::trees::LEAF;
-use fraud_core::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
+use fraud_core::{LeafParams, LeafSum, SplitParams, TreeEnsemble, TreeParams, Trees};
 
 const N_FEATURES: usize = 30;
 use serde_json::Value;
@@ -34,6 +34,7 @@ fn convert(node: &Value, tree: &mut TreeParams) -> u32 {
         cover,
         missing_left: true,
         categories: None,
+        missing_zero: false,
     });
     let (yes, no) = (node["yes"].as_u64().unwrap(), node["no"].as_u64().unwrap());
     let children = node["children"].as_array().unwrap();
@@ -60,7 +61,7 @@ fn treeshap_and_logits_match_xgboost() {
         })
         .collect();
     let trees = Trees::new(
-        TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees, category_sets: Vec::new() },
+        TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees, category_sets: Vec::new(), leaf_sum: LeafSum::F64 },
         N_FEATURES,
     )
     .unwrap();

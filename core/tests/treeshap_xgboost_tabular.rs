@@ -8,7 +8,7 @@
 //! category code. The numeric-only companion is `treeshap_xgboost.rs`.
 
 use fraud_core::trees::{CategorySet, LEAF};
-use fraud_core::{LeafParams, SplitParams, TreeEnsemble, TreeParams, Trees};
+use fraud_core::{LeafParams, LeafSum, SplitParams, TreeEnsemble, TreeParams, Trees};
 use serde_json::Value;
 
 /// XGBoost prints float32 values with 9 significant digits: going through f32
@@ -56,6 +56,7 @@ fn convert(node: &Value, tree: &mut TreeParams, sets: &mut Vec<CategorySet>) -> 
         cover,
         missing_left: missing == yes,
         categories,
+        missing_zero: false,
     });
     let children = node["children"].as_array().unwrap();
     let child = |id: u64| children.iter().find(|c| c["nodeid"].as_u64() == Some(id)).unwrap();
@@ -92,7 +93,7 @@ fn treeshap_and_logits_match_xgboost_with_missing_values_and_category_splits() {
     let n_category_missing_right = splits().filter(|s| s.categories.is_some() && !s.missing_left).count();
     assert!(n_category > 0 && n_missing_right > 0, "the fixture has no category split or no missing value sent right");
     let trees = Trees::with_kinds(
-        TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees, category_sets },
+        TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees, category_sets, leaf_sum: LeafSum::F64 },
         &categorical,
     )
     .unwrap();

@@ -309,6 +309,7 @@ impl Ensemble {
                         cover: s.cover,
                         missing_left: s.missing_left,
                         categories: s.categories.as_ref().map(&mut set_index),
+                        missing_zero: false,
                     })
                     .collect(),
                 leaves: t
@@ -319,7 +320,7 @@ impl Ensemble {
                     .collect(),
             })
             .collect();
-        fraud_core::TreeEnsemble { base_score: self.base_score, trees, category_sets }
+        fraud_core::TreeEnsemble { base_score: self.base_score, trees, category_sets, leaf_sum: fraud_core::LeafSum::F64 }
     }
 }
 

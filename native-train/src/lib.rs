@@ -23,6 +23,7 @@ pub mod calibrate;
 pub mod data;
 pub mod experiments;
 pub mod golden;
+pub mod import;
 pub mod input;
 pub mod logreg;
 pub mod metrics;

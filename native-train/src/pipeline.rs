@@ -876,6 +876,7 @@ fn package(
             missing: if data.schema.is_tabular() { tabular.missing_rates.clone() } else { Vec::new() },
         }),
         tabular,
+        imported: None,
     }
 }
 

@@ -30,7 +30,7 @@ fn cli_trains_on_synthetic_data_and_outputs_agree() {
     // The artifact decodes, and its JSON reads back to the identical artifact.
     let bytes = std::fs::read(out.join("model.bin")).unwrap();
     let artifact = Artifact::decode(&bytes).unwrap();
-    let wire: fraud_core::wire::ArtifactV5 =
+    let wire: fraud_core::wire::ArtifactV6 =
         serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     let from_json = Artifact::from_wire(wire).unwrap();
     assert_eq!(from_json, artifact);

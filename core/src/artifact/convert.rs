@@ -8,8 +8,8 @@ use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use super::{
-    Artifact, ArtifactError, CalibrationReport, LogisticTraining, Metrics, ModelParams, PolicyReport, Provenance,
-    ReliabilityBin, Tabular, Training, TreesTraining,
+    Artifact, ArtifactError, CalibrationReport, Imported, LogisticTraining, Metrics, ModelParams, PolicyReport,
+    Provenance, ReliabilityBin, Tabular, Training, TreesTraining,
 };
 use crate::categories::Vocabulary;
 use crate::decision::{Benefit, Calibration, CalibrationMethod, Costs, DecisionRule, Policy, Tally};
@@ -19,13 +19,13 @@ use crate::logistic::LogisticWeights;
 use crate::scaler::Scaler;
 use crate::schema::Schema;
 use crate::trees::CategorySet;
-use crate::trees::{LeafParams, SplitParams, TreeEnsemble, TreeParams};
+use crate::trees::{LeafParams, LeafSum, SplitParams, TreeEnsemble, TreeParams};
 use crate::wire::{
     ArtifactV2, ArtifactV3, ArtifactV4, WireBenefit, WireBins, WireCalibration, WireCalibrationReport, WireColumns,
     WireCosts, WireDecision, WireDriftReference, WireLeaf, WireMetrics, WireModel, WirePolicyReport, WireProvenance,
     WireReliabilityBin, WireSplit, WireTally, WireTraining, WireTree,
 };
-use crate::wire::{ArtifactV5, WireFeature, WireFeatureKind, WireSplitRoute};
+use crate::wire::{ArtifactV5, ArtifactV6, WireFeature, WireFeatureKind, WireImported, WireSplitRoute};
 
 fn invalid(what: &'static str, why: &'static str) -> ArtifactError {
     ArtifactError::InvalidModel(ModelError::BadParameter { what, why })
@@ -81,6 +81,7 @@ impl From<&WireSplit> for SplitParams {
             cover: x.cover,
             missing_left: true,
             categories: None,
+            missing_zero: false,
         }
     }
 }
@@ -156,6 +157,7 @@ impl TryFrom<ArtifactV4> for Artifact {
             policies,
             drift,
             tabular: Tabular::default(),
+            imported: None,
         })
     }
 }
@@ -307,6 +309,7 @@ impl From<WireModel> for ModelParams {
             WireModel::Trees { base_score, trees } => ModelParams::Trees(TreeEnsemble {
                 base_score,
                 category_sets: Vec::new(),
+                leaf_sum: LeafSum::F64,
                 trees: trees
                     .iter()
                     .map(|t| TreeParams {
@@ -561,5 +564,75 @@ impl Costs {
     /// The wire form (cards, the streamer's summary).
     pub fn to_wire(&self) -> WireCosts {
         self.into()
+    }
+}
+
+impl From<&Artifact> for ArtifactV6 {
+    fn from(a: &Artifact) -> ArtifactV6 {
+        let (leaf_sum_f32, missing_zero) = match &a.params {
+            ModelParams::Trees(e) => {
+                let any_zero = e.trees.iter().flat_map(|t| &t.splits).any(|s| s.missing_zero);
+                let zero = if any_zero {
+                    e.trees.iter().map(|t| t.splits.iter().map(|s| s.missing_zero).collect()).collect()
+                } else {
+                    Vec::new()
+                };
+                (e.leaf_sum == LeafSum::F32, zero)
+            }
+            ModelParams::Logistic { .. } => (false, Vec::new()),
+        };
+        ArtifactV6 {
+            base: ArtifactV5::from(a),
+            leaf_sum_f32,
+            missing_zero,
+            imported: a.imported.as_ref().map(|i| WireImported {
+                library: i.library.clone(),
+                version: i.version.clone(),
+                format: i.format.clone(),
+                file_name: i.file_name.clone(),
+                file_sha256: i.file_sha256.clone(),
+                objective: i.objective.clone(),
+            }),
+        }
+    }
+}
+
+/// Version 5's checks, then the trees' arithmetic and zero-as-missing splits.
+impl TryFrom<ArtifactV6> for Artifact {
+    type Error = ArtifactError;
+
+    fn try_from(v6: ArtifactV6) -> Result<Artifact, ArtifactError> {
+        let ArtifactV6 { base, leaf_sum_f32, missing_zero, imported } = v6;
+        let mut a = Artifact::try_from(base)?;
+        match &mut a.params {
+            ModelParams::Trees(e) => {
+                e.leaf_sum = if leaf_sum_f32 { LeafSum::F32 } else { LeafSum::F64 };
+                if !missing_zero.is_empty() {
+                    let fits = missing_zero.len() == e.trees.len()
+                        && e.trees.iter().zip(&missing_zero).all(|(t, z)| t.splits.len() == z.len());
+                    if !fits {
+                        return Err(invalid("zero-as-missing splits", "one flag per split of every tree"));
+                    }
+                    for (tree, z) in e.trees.iter_mut().zip(&missing_zero) {
+                        for (s, &zero) in tree.splits.iter_mut().zip(z) {
+                            s.missing_zero = zero;
+                        }
+                    }
+                }
+            }
+            ModelParams::Logistic { .. } if leaf_sum_f32 || !missing_zero.is_empty() => {
+                return Err(invalid("tree arithmetic", "a logistic model has no trees"));
+            }
+            ModelParams::Logistic { .. } => {}
+        }
+        a.imported = imported.map(|i| Imported {
+            library: i.library,
+            version: i.version,
+            format: i.format,
+            file_name: i.file_name,
+            file_sha256: i.file_sha256,
+            objective: i.objective,
+        });
+        Ok(a)
     }
 }

@@ -109,7 +109,7 @@ mod tests {
         let want = alloc::format!("{} is not a usable model artifact: {}", corrupt.display(), source.full_message());
         assert_eq!(chain(&e), want);
 
-        let mut w = a.to_wire().base;
+        let mut w = a.to_wire().base.base;
         w.base.base.threshold = f64::NAN;
         let invalid = dir.join("invalid.bin");
         std::fs::write(&invalid, super::super::frame::seal(super::super::VERSION_4, &w).unwrap()).unwrap();

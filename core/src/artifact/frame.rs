@@ -13,7 +13,9 @@ use crate::error::ModelError;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"FRAUDMDL";
 /// The format version this build writes (it also reads every version from [`LEGACY_VERSION`]).
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
+/// Format 5: tables with categories and missing values (still written for them).
+pub const VERSION_5: u16 = 5;
 /// Format 4: what a model without categorical features or missing values is still written as.
 pub const VERSION_4: u16 = 4;
 /// The oldest version still read: logistic-only artifacts of earlier trainers.
@@ -22,8 +24,8 @@ pub const LEGACY_VERSION: u16 = 1;
 pub const VERSION_2: u16 = 2;
 /// Version 3: the decision rule and money figures, the Kaggle file's schema.
 pub const VERSION_3: u16 = 3;
-/// Upper bound on a payload (a real one is ~2 KB); also the decoder's allocation cap.
-pub const MAX_PAYLOAD: usize = 1 << 20;
+/// Upper bound on a payload (a logistic model's is ~2 KB, 1,000 imported trees ~2 MB); also the decoder's allocation cap.
+pub const MAX_PAYLOAD: usize = 1 << 25;
 const HEADER_LEN: usize = 14;
 const CHECKSUM_LEN: usize = 4;
 

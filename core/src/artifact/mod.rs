@@ -7,7 +7,7 @@
 //! | 0..8         | magic `FRAUDMDL` ([`MAGIC`])                 |
 //! | 8..10        | format version (`u16`, [`FORMAT_VERSION`] when written; [`Loaded::format_version`] when read) |
 //! | 10..14       | payload length `n` (`u32`, at most [`MAX_PAYLOAD`]) |
-//! | 14..14+n     | payload: [`ArtifactV5`] in bincode (v4, v3, v2, v1: [`ArtifactV4`], [`ArtifactV3`], [`ArtifactV2`], [`ArtifactV1`]) |
+//! | 14..14+n     | payload: [`ArtifactV6`] in bincode (v5, v4, v3, v2, v1: [`ArtifactV5`], [`ArtifactV4`], [`ArtifactV3`], [`ArtifactV2`], [`ArtifactV1`]) |
 //! | 14+n..18+n   | CRC-32 (IEEE) of bytes `0..14+n`             |
 //!
 //! Decoding checks, in order: length, magic, version, declared length, checksum,
@@ -41,7 +41,7 @@ use crate::model::{Model, ModelKind, Scorer};
 use crate::scaler::Scaler;
 use crate::schema::{self, Schema};
 use crate::trees::{TreeEnsemble, Trees};
-use crate::wire::{ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, ArtifactV5};
+use crate::wire::{ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, ArtifactV5, ArtifactV6};
 
 mod card;
 mod convert;
@@ -56,7 +56,7 @@ pub use convert::costs_from_wire;
 pub use file::{read_file, ReadError};
 pub use frame::{
     crc32, model_id, ArtifactError, PayloadError, FORMAT_VERSION, LEGACY_VERSION, MAGIC, MAX_PAYLOAD, VERSION_2,
-    VERSION_3, VERSION_4,
+    VERSION_3, VERSION_4, VERSION_5,
 };
 use frame::{decode_payload, seal, unframe};
 
@@ -232,6 +232,23 @@ pub struct PolicyReport {
     pub test: Tally,
 }
 
+/// Where an imported model came from (the library that trained it, and the file).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Imported {
+    /// `xgboost` or `lightgbm`.
+    pub library: String,
+    /// The library's version, as the model file records it (empty when it does not).
+    pub version: String,
+    /// The model file's format: `json`, `ubjson` or `text`.
+    pub format: String,
+    /// The model file's name.
+    pub file_name: String,
+    /// SHA-256 of the model file (hex).
+    pub file_sha256: String,
+    /// The objective the file names (`binary:logistic`, `binary sigmoid:1`).
+    pub objective: String,
+}
+
 /// Everything a runtime needs to score and to describe the model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Artifact {
@@ -261,6 +278,8 @@ pub struct Artifact {
     pub drift: Option<DriftReference>,
     /// What training saw of a table with categories and missing values (empty otherwise).
     pub tabular: Tabular,
+    /// Set when the model was imported from another library rather than trained here.
+    pub imported: Option<Imported>,
 }
 
 /// What a table with categorical features and missing values adds to an
@@ -293,11 +312,15 @@ impl Artifact {
     /// when the payload would exceed [`MAX_PAYLOAD`], which no runtime would load.
     pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
         let wire = self.to_wire();
-        if self.schema.is_tabular() {
+        let format_6 = wire.imported.is_some() || wire.leaf_sum_f32 || !wire.missing_zero.is_empty();
+        if format_6 {
             seal(FORMAT_VERSION, &wire)
+        } else if self.schema.is_tabular() {
+            // Nothing format 6 adds: the format-5 bytes, readable by older runtimes.
+            seal(VERSION_5, &wire.base)
         } else {
-            // Nothing format 5 adds: the format-4 bytes, readable by older runtimes.
-            seal(VERSION_4, &wire.base)
+            // Nothing format 5 adds: the format-4 bytes.
+            seal(VERSION_4, &wire.base.base)
         }
     }
 
@@ -372,30 +395,31 @@ impl Artifact {
         }
     }
 
-    /// The wire form (what `encode` writes and `model.json` holds); `ArtifactV5::from`.
-    pub fn to_wire(&self) -> ArtifactV5 {
+    /// The wire form (what `encode` writes and `model.json` holds); `ArtifactV6::from`.
+    pub fn to_wire(&self) -> ArtifactV6 {
         self.into()
     }
 
     /// The internal value of a wire form, checking its schema (the parameters
     /// are checked when the model is built); `Artifact::try_from`.
-    pub fn from_wire(v5: ArtifactV5) -> Result<Artifact, ArtifactError> {
-        v5.try_into()
+    pub fn from_wire(v6: ArtifactV6) -> Result<Artifact, ArtifactError> {
+        v6.try_into()
     }
 }
 
-/// A payload of format `version` (checked by [`unframe`]) read as version 5.
-fn upgrade(version: u16, payload: &[u8]) -> Result<ArtifactV5, ArtifactError> {
-    let older = |v3: ArtifactV3| -> Result<ArtifactV5, ArtifactError> {
+/// A payload of format `version` (checked by [`unframe`]) read as version 6.
+fn upgrade(version: u16, payload: &[u8]) -> Result<ArtifactV6, ArtifactError> {
+    let older = |v3: ArtifactV3| -> Result<ArtifactV6, ArtifactError> {
         check_creditcard(&v3.base.feature_names)?;
-        Ok(ArtifactV4::from(v3).into())
+        Ok(ArtifactV5::from(ArtifactV4::from(v3)).into())
     };
     match version {
         LEGACY_VERSION => older(ArtifactV2::from(decode_payload::<ArtifactV1>(payload)?).into()),
         VERSION_2 => older(decode_payload::<ArtifactV2>(payload)?.into()),
         VERSION_3 => older(decode_payload::<ArtifactV3>(payload)?),
-        VERSION_4 => Ok(decode_payload::<ArtifactV4>(payload)?.into()),
-        _ => decode_payload::<ArtifactV5>(payload),
+        VERSION_4 => Ok(ArtifactV5::from(decode_payload::<ArtifactV4>(payload)?).into()),
+        VERSION_5 => Ok(decode_payload::<ArtifactV5>(payload)?.into()),
+        _ => decode_payload::<ArtifactV6>(payload),
     }
 }
 

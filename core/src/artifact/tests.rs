@@ -31,7 +31,7 @@ fn round_trips_exactly() {
         let bytes = a.encode().unwrap();
         assert_eq!(&bytes[..8], b"FRAUDMDL");
         // Numeric-only models are still written as format 4.
-        let version = if a.schema.is_tabular() { FORMAT_VERSION } else { VERSION_4 };
+        let version = if a.schema.is_tabular() { VERSION_5 } else { VERSION_4 };
         assert_eq!(le_u16(&bytes[8..10]), version);
         assert_eq!(Artifact::decode(&bytes).unwrap(), a);
     }
@@ -122,7 +122,7 @@ fn version_3_artifacts_load_with_the_kaggle_schema() {
         assert_eq!((a.schema.label(), a.schema.id()), ("Class", None));
     }
     // A version-3 payload with other feature names is not a Kaggle-file model.
-    let mut w = Artifact::example().to_wire().base.base;
+    let mut w = Artifact::example().to_wire().base.base.base;
     w.base.feature_names.swap(1, 2);
     let bytes = frame(VERSION_3, &bincode::encode_to_vec(&w, bincode_config()).unwrap());
     assert!(matches!(Artifact::decode(&bytes), Err(ArtifactError::SchemaMismatch(_))));
@@ -180,8 +180,8 @@ fn distinct_errors() {
     let bytes = Artifact::example().encode().unwrap();
     assert_eq!(Artifact::decode(b"PK\x03\x04 not an artifact at all"), Err(ArtifactError::BadMagic));
     let mut future = bytes.clone();
-    future[8] = 6;
-    assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 6, supported: 5 }));
+    future[8] = 7;
+    assert_eq!(Artifact::decode(&future), Err(ArtifactError::UnsupportedVersion { found: 7, supported: 6 }));
     let mut longer = bytes.clone();
     longer.push(0);
     assert!(matches!(Artifact::decode(&longer), Err(ArtifactError::TrailingBytes { .. })));
@@ -200,7 +200,7 @@ fn reseal(w: &ArtifactV4) -> Vec<u8> {
 
 #[test]
 fn schema_mismatch_and_invalid_models_are_rejected() {
-    let good = Artifact::example().to_wire().base;
+    let good = Artifact::example().to_wire().base.base;
     let mut w = good.clone();
     w.base.base.feature_names[2] = "V1".into();
     assert!(
@@ -216,7 +216,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
     w.base.base.feature_names.remove(1);
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(ModelError::WrongLength { .. }))));
     // The trees' per-amount costs need an amount column.
-    let mut w = Artifact::example_trees().to_wire().base;
+    let mut w = Artifact::example_trees().to_wire().base.base;
     w.columns.amount = None;
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
     let mut w = good.clone();
@@ -236,7 +236,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
     let mut w = good.clone();
     w.base.decision.costs.accepted_fraud.per_amount = f64::INFINITY;
     assert!(matches!(Artifact::decode(&reseal(&w)), Err(ArtifactError::InvalidModel(_))));
-    let mut w = Artifact::example_trees().to_wire().base;
+    let mut w = Artifact::example_trees().to_wire().base.base;
     if let Some(d) = &mut w.base.drift {
         d.features.pop();
     }
@@ -249,7 +249,7 @@ fn schema_mismatch_and_invalid_models_are_rejected() {
 /// Every way a tree artifact can be corrupt is refused on load, by name.
 #[test]
 fn corrupt_trees_are_refused_with_a_specific_error() {
-    let good = Artifact::example_trees().to_wire().base;
+    let good = Artifact::example_trees().to_wire().base.base;
     type Corruption<'a> = &'a dyn Fn(&mut Vec<WireTree>, &mut f64);
     let edit = |f: Corruption| {
         let mut w = good.clone();
@@ -372,8 +372,8 @@ fn format_5_models_take_categories_and_missing_values_on_every_path() {
 
 #[test]
 fn format_5_refuses_inconsistent_kinds_and_routes() {
-    let good = Artifact::example_payments_trees().to_wire();
-    let reseal5 = |w: &ArtifactV5| frame(FORMAT_VERSION, &bincode::encode_to_vec(w, bincode_config()).unwrap());
+    let good = Artifact::example_payments_trees().to_wire().base;
+    let reseal5 = |w: &ArtifactV5| frame(VERSION_5, &bincode::encode_to_vec(w, bincode_config()).unwrap());
     assert!(Artifact::decode(&reseal5(&good)).is_ok());
     let mut w = good.clone();
     w.features.pop();
@@ -396,4 +396,36 @@ fn format_5_refuses_inconsistent_kinds_and_routes() {
         categories.push("C00".into());
     }
     assert!(matches!(Artifact::decode(&reseal5(&w)), Err(ArtifactError::SchemaMismatch(_))));
+}
+
+#[test]
+fn an_imported_f32_model_is_format_6_and_reads_back_the_same() {
+    let mut a = Artifact::example_payments_trees();
+    let ModelParams::Trees(e) = &mut a.params else { unreachable!("trees") };
+    e.leaf_sum = crate::trees::LeafSum::F32;
+    e.base_score = e.base_score as f32 as f64;
+    for l in e.trees.iter_mut().flat_map(|t| t.leaves.iter_mut()) {
+        l.value = l.value as f32 as f64;
+    }
+    e.trees[0].splits[0].missing_zero = true;
+    a.imported = Some(Imported {
+        library: "xgboost".into(),
+        version: "3.2.0".into(),
+        format: "json".into(),
+        file_name: "model.json".into(),
+        file_sha256: "ab".repeat(32),
+        objective: "binary:logistic".into(),
+    });
+    let bytes = a.encode().unwrap();
+    let loaded = Artifact::load(&bytes).unwrap();
+    assert_eq!(loaded.format_version, FORMAT_VERSION);
+    assert_eq!(loaded.artifact, a);
+    let json = serde_json::to_string(&a.to_wire()).unwrap();
+    assert_eq!(Artifact::from_wire(serde_json::from_str(&json).unwrap()).unwrap(), a);
+    // A zero flag list that does not fit the trees is refused.
+    let mut w = a.to_wire();
+    w.missing_zero.pop();
+    assert!(Artifact::from_wire(w).is_err());
+    // Trained models keep their formats.
+    assert_eq!(Artifact::load(&Artifact::example_payments_trees().encode().unwrap()).unwrap().format_version, 5);
 }

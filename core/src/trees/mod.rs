@@ -13,9 +13,14 @@
 //! `right = if x is NaN { !missing_left } else if categorical { x ∉ set } else
 //! { x >= threshold }`, the one decision function of scoring and TreeSHAP.
 //!
+//! **Zero as missing.** A split with [`SplitParams::missing_zero`] (LightGBM's
+//! `zero_as_missing`) also sends values with `|x| <= ZERO_BAND` the missing way.
+//!
 //! **Sum order.** The logit is `base_score + tree₀ + tree₁ + …`, added left to
 //! right in tree order, on every path (single row, batch, every target): the
-//! same operations in the same order give the same bits everywhere.
+//! same operations in the same order give the same bits everywhere. In
+//! [`LeafSum::F32`] (XGBoost's models) every partial sum is rounded to `f32`,
+//! as XGBoost sums in `float`: base score and leaves are then `f32` values.
 //!
 //! **Layout.** Each tree is padded to a complete binary tree of its own depth
 //! `D` (a leaf above depth `D` becomes a chain of "always left" nodes whose
@@ -64,6 +69,20 @@ pub const MAX_SPLITS_PER_TREE: usize = 1 << 16;
 pub const MAX_CATEGORY_CODES: usize = 256;
 /// Most category sets in an ensemble (one per split at most).
 pub const MAX_CATEGORY_SETS: usize = MAX_TREES * MAX_SPLITS_PER_TREE;
+/// LightGBM's `kZeroThreshold` (`1e-35f` as a double): a split with
+/// [`SplitParams::missing_zero`] treats `|x| <= ZERO_BAND` as missing.
+pub const ZERO_BAND: f64 = 1e-35f32 as f64;
+
+/// How the leaves are summed into the logit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LeafSum {
+    /// In `f64` (this trainer's models, LightGBM's).
+    #[default]
+    F64,
+    /// In `f32`, every partial sum rounded (XGBoost's `float` accumulator): the
+    /// base score and every leaf value must be `f32` values.
+    F32,
+}
 
 /// A set of category codes as a bitset: code c is in it when bit c % 64 of word c / 64 is set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -121,6 +140,8 @@ pub struct SplitParams {
     /// A category split: an index into [`TreeEnsemble::category_sets`]; a row whose code is in that set goes
     /// left, any other code right (threshold unused: 0.0). `None`: a numeric split, `x < threshold` goes left.
     pub categories: Option<u32>,
+    /// Values with `|x| <= ZERO_BAND` are missing too (LightGBM's zero-as-missing splits).
+    pub missing_zero: bool,
 }
 
 impl SplitParams {
@@ -128,7 +149,7 @@ impl SplitParams {
     /// `sets` are the ensemble's category sets; a set index out of range holds no code.
     #[inline(always)]
     pub fn goes_right(&self, v: f64, sets: &[CategorySet]) -> bool {
-        if v.is_nan() {
+        if v.is_nan() || (self.missing_zero && v.abs() <= ZERO_BAND) {
             !self.missing_left
         } else if let Some(c) = self.categories {
             !sets.get(c as usize).is_some_and(|s| s.contains(v))
@@ -165,6 +186,8 @@ pub struct TreeEnsemble {
     pub trees: Vec<TreeParams>,
     /// The category sets of the category splits, indexed by [`SplitParams::categories`].
     pub category_sets: Vec<CategorySet>,
+    /// How leaves are summed.
+    pub leaf_sum: LeafSum,
 }
 
 /// A node of the padded layout: rows with `x[feature] >= threshold` go right
@@ -173,7 +196,8 @@ pub struct TreeEnsemble {
 struct Node {
     threshold: f64,
     feature: u32,
-    /// Bit 0: a missing value goes right; bits 1..: the category set index + 1 (0: a numeric split).
+    /// Bit 0: a missing value goes right; bit 1: zero is missing; bits 2..: the
+    /// category set index + 1 (0: a numeric split).
     info: u32,
 }
 
@@ -181,6 +205,10 @@ const _: () = assert!(core::mem::size_of::<Node>() == 16);
 
 /// [`Node::info`]'s missing bit.
 const MISSING_RIGHT: u32 = 1;
+/// [`Node::info`]'s zero-is-missing bit.
+const MISSING_ZERO: u32 = 2;
+/// Where [`Node::info`]'s category set index starts.
+const SET_SHIFT: u32 = 2;
 
 impl Node {
     /// The general decision: true for right (see the module docs), exactly
@@ -190,13 +218,13 @@ impl Node {
     /// [`Trees::sets`]: index 0 the empty set, then the ensemble's.
     #[inline(always)]
     fn goes_right(&self, v: f64, sets: &[CategorySet]) -> bool {
-        let set = (self.info >> 1) as usize;
+        let set = (self.info >> SET_SHIFT) as usize;
         // Clamped first (NaN to 0), so the conversion needs no saturation; the
         // round trip then makes it `CategorySet::contains` (integers 0..=255 only).
         let c = v.max(0.0).min((MAX_CATEGORY_CODES - 1) as f64) as u32;
         let word = sets.get(set).map_or(0, |s| s.0[(c as usize >> 6) & 3]);
         let in_set = ((word >> (c & 63)) & 1 != 0) & (c as f64 == v);
-        let nan = v.is_nan();
+        let nan = v.is_nan() | ((self.info & MISSING_ZERO != 0) & (v.abs() <= ZERO_BAND));
         let categorical = set != 0;
         (nan & (self.info & MISSING_RIGHT != 0))
             | (!nan & ((categorical & !in_set) | (!categorical & (v >= self.threshold))))
@@ -246,6 +274,10 @@ pub struct Trees {
     sets: Vec<CategorySet>,
     /// Some split sends a missing value right: a row with a NaN takes the general walk.
     missing_right: bool,
+    /// Some split treats zero as missing: every row takes the general walk.
+    missing_zero: bool,
+    /// Leaves summed in `f32`.
+    f32_sum: bool,
 }
 
 fn bad(what: &'static str, why: &'static str) -> ModelError {
@@ -348,6 +380,14 @@ impl Trees {
         if !params.base_score.is_finite() {
             return Err(bad("base score", "must be finite"));
         }
+        if params.leaf_sum == LeafSum::F32 {
+            let is_f32 = |v: f64| v as f32 as f64 == v;
+            if !is_f32(params.base_score)
+                || !params.trees.iter().flat_map(|t| &t.leaves).all(|l| is_f32(l.value))
+            {
+                return Err(bad("leaf values", "an f32-summed ensemble holds f32 base score and leaves"));
+            }
+        }
         if params.trees.is_empty() || params.trees.len() > MAX_TREES {
             return Err(bad("trees", "an ensemble has between 1 and 10,000 trees"));
         }
@@ -377,6 +417,8 @@ impl Trees {
         let splits = || params.trees.iter().flat_map(|t| &t.splits);
         let has_categories = splits().any(|s| s.categories.is_some());
         let missing_right = splits().any(|s| !s.missing_left);
+        let missing_zero = splits().any(|s| s.missing_zero);
+        let f32_sum = params.leaf_sum == LeafSum::F32;
         let params_sets = params.category_sets.clone();
         let mut trees = Trees {
             params,
@@ -388,6 +430,8 @@ impl Trees {
             categorical: has_categories,
             sets: core::iter::once(CategorySet::default()).chain(params_sets).collect(),
             missing_right,
+            missing_zero,
+            f32_sum,
         };
         trees.expected_value = (0..trees.layout.len()).fold(trees.params.base_score, |acc, t| acc + trees.tree_mean(t));
         if !trees.expected_value.is_finite() {
@@ -415,7 +459,38 @@ impl Trees {
     /// some split sends right); otherwise the branch-free walk gives the same leaves.
     #[inline]
     fn general<X: AsRef<[f64]>>(&self, xs: &[X]) -> bool {
-        self.categorical || (self.missing_right && xs.iter().any(|x| x.as_ref().iter().any(|v| v.is_nan())))
+        self.categorical
+            || self.missing_zero
+            || (self.missing_right && xs.iter().any(|x| x.as_ref().iter().any(|v| v.is_nan())))
+    }
+
+    /// `acc + leaf`, in the ensemble's [`LeafSum`].
+    #[inline(always)]
+    fn add(&self, acc: f64, leaf: f64) -> f64 {
+        if self.f32_sum {
+            (acc as f32 + leaf as f32) as f64
+        } else {
+            acc + leaf
+        }
+    }
+
+    /// Per tree, the index (into its [`TreeParams::leaves`]) of the leaf `x` reaches.
+    pub fn leaf_indices(&self, x: &[f64]) -> Vec<u32> {
+        let sets = &self.params.category_sets;
+        self.params
+            .trees
+            .iter()
+            .map(|tree| {
+                let mut child = if tree.splits.is_empty() { LEAF } else { 0 };
+                // `Trees::with_kinds` checked the shape: at most `MAX_DEPTH` steps.
+                while child & LEAF == 0 {
+                    let s = &tree.splits[child as usize];
+                    let v = x.get(s.feature as usize).copied().unwrap_or(f64::NAN);
+                    child = if s.goes_right(v, sets) { s.right } else { s.left };
+                }
+                child & !LEAF
+            })
+            .collect()
     }
 
     /// Row width: the number of features.
@@ -488,7 +563,7 @@ impl Trees {
                 }
             }
             for (i, (nodes, leaves)) in idx.into_iter().zip(&trees) {
-                acc += leaves[i - nodes.len()];
+                acc = self.add(acc, leaves[i - nodes.len()]);
             }
         }
         for t in rest {
@@ -497,7 +572,7 @@ impl Trees {
             for _ in 0..t.depth {
                 i = 2 * i + 1 + nodes[i].step::<GENERAL>(x, sets);
             }
-            acc += leaves[i - nodes.len()];
+            acc = self.add(acc, leaves[i - nodes.len()]);
         }
         acc
     }
@@ -549,7 +624,7 @@ impl Trees {
                     }
                 }
                 for (a, i) in a.iter_mut().zip(idx) {
-                    *a += leaves[i - nodes.len()];
+                    *a = self.add(*a, leaves[i - nodes.len()]);
                 }
             }
             for (x, a) in rest.iter().zip(acc_rest) {
@@ -557,7 +632,7 @@ impl Trees {
                 for _ in 0..t.depth {
                     i = 2 * i + 1 + nodes[i].step::<GENERAL>(x.as_ref(), sets);
                 }
-                *a += leaves[i - nodes.len()];
+                *a = self.add(*a, leaves[i - nodes.len()]);
             }
         }
     }
@@ -587,9 +662,10 @@ fn pad(tree: &TreeParams, depth: usize, nodes: &mut [Node], leaves: &mut [f64]) 
         } else {
             let s = &tree.splits[child as usize];
             let missing = if s.missing_left { 0 } else { MISSING_RIGHT };
-            // `Trees::with_kinds` bounded the set index: `(index + 1) << 1` fits.
-            let set = s.categories.map_or(0, |c| (c + 1) << 1);
-            nodes[pos] = Node { threshold: s.threshold, feature: s.feature, info: missing | set };
+            let zero = if s.missing_zero { MISSING_ZERO } else { 0 };
+            // `Trees::with_kinds` bounded the set index: `(index + 1) << SET_SHIFT` fits.
+            let set = s.categories.map_or(0, |c| (c + 1) << SET_SHIFT);
+            nodes[pos] = Node { threshold: s.threshold, feature: s.feature, info: missing | zero | set };
             stack.push((s.left, 2 * pos + 1));
             stack.push((s.right, 2 * pos + 2));
         }

@@ -125,7 +125,7 @@ fn a_feature_split_twice_on_a_path_is_handled() {
             LeafParams { value: -1.0, cover: 60.0 },
         ],
     };
-    let trees = Trees::new(TreeEnsemble { base_score: 0.25, trees: vec![tree], category_sets: Vec::new() }, N_FEATURES)
+    let trees = Trees::new(TreeEnsemble { base_score: 0.25, trees: vec![tree], category_sets: Vec::new(), leaf_sum: LeafSum::F64 }, N_FEATURES)
         .unwrap();
     for x in rows(200) {
         let phi = trees.shap(&x);
@@ -158,12 +158,12 @@ fn splits_send_equal_values_right() {
 
 /// A numeric split whose missing values go left (the formats before missing values).
 fn num(feature: u32, threshold: f64, left: u32, right: u32, cover: f64) -> SplitParams {
-    SplitParams { feature, threshold, left, right, cover, missing_left: true, categories: None }
+    SplitParams { feature, threshold, left, right, cover, missing_left: true, categories: None, missing_zero: false }
 }
 
 /// A category split on set `set`.
 fn cat(feature: u32, set: u32, left: u32, right: u32, cover: f64, missing_left: bool) -> SplitParams {
-    SplitParams { feature, threshold: 0.0, left, right, cover, missing_left, categories: Some(set) }
+    SplitParams { feature, threshold: 0.0, left, right, cover, missing_left, categories: Some(set), missing_zero: false }
 }
 
 fn leaf(value: f64, cover: f64) -> LeafParams {
@@ -214,7 +214,7 @@ fn categorical() -> Trees {
         CategorySet::from_codes([0, 3, 200]),
     ];
     let trees = vec![a.clone(), b.clone(), c.clone(), stump.clone(), a, b, c, stump.clone(), stump];
-    Trees::with_kinds(TreeEnsemble { base_score: -4.5, trees, category_sets }, &kinds()).unwrap()
+    Trees::with_kinds(TreeEnsemble { base_score: -4.5, trees, category_sets, leaf_sum: LeafSum::F64 }, &kinds()).unwrap()
 }
 
 /// Rows for [`categorical`]: codes in and out of range, integer or not, and a
@@ -316,7 +316,7 @@ fn batch_equals_single_at_another_width() {
         leaves: vec![leaf(1.0, 2.0), leaf(2.0, 4.0), leaf(4.0, 1.0), leaf(8.0, 3.0)],
     };
     let e =
-        TreeEnsemble { base_score: 0.5, trees: vec![tree; 11], category_sets: vec![CategorySet::from_codes([1, 3])] };
+        TreeEnsemble { base_score: 0.5, trees: vec![tree; 11], category_sets: vec![CategorySet::from_codes([1, 3])], leaf_sum: LeafSum::F64 };
     let mut kinds = [false; 7];
     kinds[2] = true;
     let trees = Trees::with_kinds(e, &kinds).unwrap();
@@ -344,6 +344,7 @@ fn a_missing_value_goes_where_its_split_says() {
             leaves: vec![leaf(-1.0, 1.0), leaf(1.0, 1.0)],
         }],
         category_sets: Vec::new(),
+        leaf_sum: LeafSum::F64,
     };
     let mut x = [0.0, f64::NAN, 0.0];
     for (missing_left, want) in [(true, -1.0), (false, 1.0)] {
@@ -364,6 +365,7 @@ fn a_missing_value_goes_where_its_split_says() {
                 leaves: vec![leaf(-1.0, 1.0), leaf(1.0, 1.0)],
             }],
             category_sets: vec![CategorySet::from_codes(0..256)],
+            leaf_sum: LeafSum::F64,
         };
         let trees = Trees::with_kinds(e, &[false, true, false]).unwrap();
         assert_eq!(trees.logit(&x), want);
@@ -404,6 +406,7 @@ fn codes_out_of_range_or_not_integers_go_right() {
             leaves: vec![leaf(-1.0, 1.0), leaf(1.0, 1.0)],
         }],
         category_sets: vec![all],
+        leaf_sum: LeafSum::F64,
     };
     let trees = Trees::with_kinds(e, &[true]).unwrap();
     for v in weird.into_iter().filter(|v| !v.is_nan()) {
@@ -444,6 +447,7 @@ fn with_kinds_refuses_splits_of_the_wrong_kind_and_sets_out_of_range() {
         base_score: 0.0,
         trees: vec![TreeParams { splits: vec![s], leaves: vec![leaf(1.0, 1.0), leaf(2.0, 1.0)] }],
         category_sets: vec![CategorySet::from_codes([1]); sets],
+        leaf_sum: LeafSum::F64,
     };
     let c = cat(1, 0, LEAF, LEAF | 1, 2.0, true);
     assert_eq!(why(Trees::new(one(c, 1), 3)), "a category split on a numeric feature");
@@ -462,4 +466,104 @@ fn with_kinds_refuses_splits_of_the_wrong_kind_and_sets_out_of_range() {
     assert!(ok.has_categorical());
     assert_eq!(ok.category_sets(), [CategorySet::from_codes([1])]);
     assert!(!example().has_categorical());
+}
+
+/// One tree per leaf value, each a single split on feature 0 at 0.5.
+fn stumps(values: &[f64], leaf_sum: LeafSum, base_score: f64) -> TreeEnsemble {
+    TreeEnsemble {
+        base_score,
+        trees: values
+            .iter()
+            .map(|&v| TreeParams {
+                splits: vec![num(0, 0.5, LEAF, LEAF | 1, 2.0)],
+                leaves: vec![leaf(v, 1.0), leaf(-v, 1.0)],
+            })
+            .collect(),
+        category_sets: Vec::new(),
+        leaf_sum,
+    }
+}
+
+#[test]
+fn an_f32_ensemble_rounds_every_partial_sum_to_f32() {
+    // Values whose f64 and f32 sums differ: 1 + 2^-30 + 2^-30 is 1 in f32, not in f64.
+    let tiny = (2.0f64).powi(-30);
+    let values = [tiny, tiny, 0.1f32 as f64, 1e-3f32 as f64];
+    let base = 1.0;
+    let f32_trees = Trees::new(stumps(&values, LeafSum::F32, base), 2).unwrap();
+    let f64_trees = Trees::new(stumps(&values, LeafSum::F64, base), 2).unwrap();
+    let want32 = values.iter().fold(base as f32, |acc, &v| acc + v as f32) as f64;
+    let want64 = values.iter().fold(base, |acc, &v| acc + v);
+    assert_ne!(want32, want64, "the example must tell the sums apart");
+    let x = [0.0, 0.0];
+    assert_eq!(f32_trees.logit(&x), want32);
+    assert_eq!(f64_trees.logit(&x), want64);
+    // Eight interleaved rows and the batch path: the same bits.
+    let many: Vec<f64> = (0..9 * 2).map(|_| 0.0).collect();
+    let mut out = [0.0; 9];
+    f32_trees.logits(&many, &mut out);
+    assert_eq!(out, [want32; 9]);
+    // Twenty trees take the eight-at-once single-row walk too.
+    let twenty: Vec<f64> = (0..20).map(|i| (0.37 * i as f64) as f32 as f64).collect();
+    let t = Trees::new(stumps(&twenty, LeafSum::F32, 0.25), 2).unwrap();
+    assert_eq!(t.logit(&x), twenty.iter().fold(0.25f32, |a, &v| a + v as f32) as f64);
+}
+
+#[test]
+fn an_f32_ensemble_refuses_values_that_are_not_f32() {
+    let err = Trees::new(stumps(&[0.1], LeafSum::F32, 0.0), 2).unwrap_err();
+    assert!(alloc::format!("{err}").contains("f32"), "{err}");
+    assert!(Trees::new(stumps(&[0.5], LeafSum::F32, 0.1), 2).is_err(), "the base score too");
+    assert!(Trees::new(stumps(&[0.1], LeafSum::F64, 0.1), 2).is_ok());
+}
+
+#[test]
+fn a_zero_as_missing_split_sends_the_zero_band_the_missing_way() {
+    // x < -1 goes left by threshold; zero and NaN go right (missing right) in the band.
+    let split = SplitParams { missing_left: false, missing_zero: true, ..num(0, -1.0, LEAF, LEAF | 1, 2.0) };
+    let e = TreeEnsemble {
+        base_score: 0.0,
+        trees: vec![TreeParams { splits: vec![split], leaves: vec![leaf(-1.0, 1.0), leaf(1.0, 1.0)] }],
+        category_sets: Vec::new(),
+        leaf_sum: LeafSum::F64,
+    };
+    let t = Trees::new(e.clone(), 1).unwrap();
+    for (v, want) in [
+        (0.0, 1.0),
+        (-0.0, 1.0),
+        (ZERO_BAND, 1.0),
+        (-ZERO_BAND, 1.0),
+        (f64::NAN, 1.0),
+        (-2.0, -1.0),
+        (3.0, 1.0),
+    ] {
+        assert_eq!(t.logit(&[v]), want, "x = {v:e}");
+        assert_eq!(t.leaf_indices(&[v]), vec![if want < 0.0 { 0 } else { 1 }]);
+    }
+    // Missing left: the band goes left although 0 >= -1.
+    let mut left = e;
+    left.trees[0].splits[0].missing_left = true;
+    let t = Trees::new(left, 1).unwrap();
+    let rows = [0.0, 1e-36, -1e-36, 2e-35, f64::NAN, -5.0, 5.0];
+    let want = [-1.0, -1.0, -1.0, 1.0, -1.0, -1.0, 1.0];
+    let mut out = [0.0; 7];
+    t.logits(&rows, &mut out);
+    assert_eq!(out, want);
+    for (x, w) in rows.iter().zip(want) {
+        assert_eq!(t.logit(&[*x]), w);
+        assert_eq!(t.shap(&[*x])[0] + t.expected_value(), w, "TreeSHAP routes the band alike");
+    }
+}
+
+#[test]
+fn leaf_indices_name_the_leaf_each_tree_reaches() {
+    let trees = example();
+    for x in rows(200) {
+        let idx = trees.leaf_indices(&x);
+        let sum = idx
+            .iter()
+            .zip(&trees.params().trees)
+            .fold(trees.params().base_score, |acc, (&i, t)| acc + t.leaves[i as usize].value);
+        assert_eq!(sum, trees.logit(&x));
+    }
 }

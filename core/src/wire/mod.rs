@@ -8,13 +8,15 @@
 //!
 //! - this module: the parts every payload version shares (metrics,
 //!   provenance, parameters, training, decision, money, drift);
+//! - [`ArtifactV6`] (`v6.rs`): an imported model's payload (or one summed in
+//!   `f32`, or with zero-as-missing splits), format version 6, extending [`ArtifactV5`];
 //! - [`ArtifactV5`] (`v5.rs`): the payload of a model with categorical
 //!   features or missing values, format version 5, extending [`ArtifactV4`];
 //!   a model with neither is still written as format 4;
 //! - [`ArtifactV4`] (`v4.rs`): the payload, format version 4, extending
 //!   [`ArtifactV3`] (`v3.rs`), which extends [`ArtifactV2`] (`v2.rs`);
 //!   [`ArtifactV1`] (`v1.rs`) stands alone. Each older version's file holds
-//!   its upgrade to the next (`From`), so every file is read as version 5;
+//!   its upgrade to the next (`From`), so every file is read as version 6;
 //! - `card.rs`: the [`ModelCard`] the `/model` route, the wasm `summary` and
 //!   the report show, and [`CardVisitor`] for runtimes without serde.
 
@@ -29,6 +31,7 @@ mod v2;
 mod v3;
 mod v4;
 mod v5;
+mod v6;
 
 pub use card::{CardFeature, CardParameters, CardSchema, CardVisitor, FeatureImportance, ModelCard};
 pub use v1::{ArtifactV1, ProvenanceV1};
@@ -36,6 +39,7 @@ pub use v2::ArtifactV2;
 pub use v3::ArtifactV3;
 pub use v4::{ArtifactV4, WireColumns};
 pub use v5::{ArtifactV5, WireFeature, WireFeatureKind, WireSplitRoute};
+pub use v6::{ArtifactV6, WireImported};
 
 /// Evaluation figures of a model on one split, at its threshold.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]

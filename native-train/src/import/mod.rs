@@ -1,0 +1,3 @@
+//! `native-train import`: XGBoost and LightGBM models read exactly into core's trees.
+
+pub mod ubjson;
