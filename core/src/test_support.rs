@@ -122,7 +122,12 @@ impl Artifact {
                 threshold: 0.375,
                 costs: Costs { currency: "CHF".into(), ..Costs::default() },
             },
-            params: ModelParams::Trees(TreeEnsemble { base_score: -4.5, trees, category_sets: Vec::new(), leaf_sum: LeafSum::F64 }),
+            params: ModelParams::Trees(TreeEnsemble {
+                base_score: -4.5,
+                trees,
+                category_sets: Vec::new(),
+                leaf_sum: LeafSum::F64,
+            }),
             training: Training::Trees(TreesTraining {
                 learning_rate: 0.05,
                 max_leaves: 31,

@@ -61,7 +61,12 @@ fn treeshap_and_logits_match_xgboost() {
         })
         .collect();
     let trees = Trees::new(
-        TreeEnsemble { base_score: doc["base_margin"].as_f64().unwrap(), trees, category_sets: Vec::new(), leaf_sum: LeafSum::F64 },
+        TreeEnsemble {
+            base_score: doc["base_margin"].as_f64().unwrap(),
+            trees,
+            category_sets: Vec::new(),
+            leaf_sum: LeafSum::F64,
+        },
         N_FEATURES,
     )
     .unwrap();

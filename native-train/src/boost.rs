@@ -320,7 +320,12 @@ impl Ensemble {
                     .collect(),
             })
             .collect();
-        fraud_core::TreeEnsemble { base_score: self.base_score, trees, category_sets, leaf_sum: fraud_core::LeafSum::F64 }
+        fraud_core::TreeEnsemble {
+            base_score: self.base_score,
+            trees,
+            category_sets,
+            leaf_sum: fraud_core::LeafSum::F64,
+        }
     }
 }
 

@@ -51,6 +51,89 @@ enum Command {
     /// Write the stratified split's row indices (train, validation, test) for
     /// each seed, so other tools can be measured on exactly our splits.
     Splits(SplitsArgs),
+    /// Import an XGBoost or LightGBM model exactly: every runtime then computes
+    /// the library's own margin bit for bit, with exact TreeSHAP.
+    ///
+    /// XGBoost: binary:logistic gbtree models with numeric splits, saved as JSON
+    /// or UBJSON by 1.x, 2.x or 3.x. LightGBM: binary models with numeric splits
+    /// in the v4 text format. Anything else (dart, gblinear, categorical splits,
+    /// linear trees, multiclass, other objectives) is refused by name.
+    /// Without --data the artifact is the model as it was: the library's
+    /// probability and --threshold. With --data (labelled rows the model was not
+    /// trained on) it is calibrated, its policy and thresholds chosen and its
+    /// figures measured as `train` does; report, replay and golden files written.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("model_file").required(true).args(["xgboost", "lightgbm"])))]
+struct ImportArgs {
+    /// An XGBoost model file (`Booster.save_model`): `.json` or `.ubj`.
+    #[arg(long, value_name = "FILE")]
+    xgboost: Option<PathBuf>,
+    /// A LightGBM model file (`Booster.save_model`, text).
+    #[arg(long, value_name = "FILE")]
+    lightgbm: Option<PathBuf>,
+    /// Output folder for model.bin and model.json (and, with --data, the reports, replay and golden files).
+    #[arg(long, default_value = "model")]
+    out: PathBuf,
+    /// Feature names in the model's column order, instead of the file's (XGBoost's default: f0, f1, …).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+    features: Option<Vec<String>>,
+    /// Without --data: refuse when the probability is at least this.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// The feature money is proportional to. [default: a feature named Amount, else amount]
+    #[arg(long, value_name = "COLUMN")]
+    amount: Option<String>,
+    /// Labelled rows to calibrate, choose the policy and measure on: a CSV with the model's feature columns.
+    #[arg(long, value_name = "CSV")]
+    data: Option<PathBuf>,
+    /// The label column of --data.
+    #[arg(long, value_name = "COLUMN", default_value = "Class")]
+    label: String,
+    /// An id column of --data, carried into the replay file.
+    #[arg(long, value_name = "COLUMN")]
+    id: Option<String>,
+    /// With --data: seed of the stratified split.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// With --data: share of the rows (per class) that fit the calibration and
+    /// choose the policy; the rest are the test rows.
+    #[arg(long, default_value_t = 0.5)]
+    validation_fraction: f64,
+    #[command(flatten)]
+    decision: DecisionArgs,
+}
+
+impl ImportArgs {
+    fn command(self) -> native_train::import::command::ImportCommand {
+        use native_train::import::{ImportOptions, Library};
+        let model = match (self.xgboost, self.lightgbm) {
+            (Some(p), _) => (Library::Xgboost, p),
+            (None, Some(p)) => (Library::Lightgbm, p),
+            // clap's group requires one of them.
+            (None, None) => (Library::Xgboost, PathBuf::new()),
+        };
+        let options = ImportOptions {
+            features: self.features,
+            amount: self.amount,
+            label: self.label,
+            id: self.id,
+            threshold: self.threshold,
+        };
+        let config = Config {
+            seed: self.seed,
+            validation_fraction: self.validation_fraction,
+            test_fraction: 1.0 - self.validation_fraction,
+            calibration: self.decision.calibration,
+            policy: self.decision.policy,
+            ..Config::default()
+        };
+        let decision = self.decision;
+        let costs = Box::new(move |schema: &Schema| decision.costs(schema));
+        native_train::import::command::ImportCommand { model, options, data: self.data, config, costs, out: self.out }
+    }
 }
 
 /// An artifact and rows to score with it.
@@ -434,6 +517,7 @@ fn main() -> ExitCode {
         Command::Golden(args) => golden::write(&args.files.files(), &args.out),
         Command::Splits(args) => splits(args),
         Command::BenchModel(args) => bench::model(&args.files.files(), args.runs),
+        Command::Import(args) => native_train::import::command::run(&args.command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -109,6 +109,8 @@ pub enum CandidateKind {
     /// the real data): the full "balanced" ratio (≈ 580) makes every round
     /// overshoot and needs several times the rounds.
     TreesClassWeighted,
+    /// Trees trained elsewhere (`native-train import`): never fitted here, not in [`CandidateKind::ALL`].
+    Imported,
 }
 
 impl fmt::Display for CandidateKind {
@@ -148,6 +150,7 @@ impl CandidateKind {
             CandidateKind::Trees => "trees",
             CandidateKind::TreesSmote => "trees_smote",
             CandidateKind::TreesClassWeighted => "trees_class_weighted",
+            CandidateKind::Imported => "imported",
         }
     }
 
@@ -165,6 +168,7 @@ impl CandidateKind {
             CandidateKind::Trees => "fit trees",
             CandidateKind::TreesSmote => "fit trees_smote",
             CandidateKind::TreesClassWeighted => "fit trees_class_weighted",
+            CandidateKind::Imported => "import",
         }
     }
 
@@ -548,6 +552,9 @@ fn fit_candidate(
 const SOLVER: &str = "newton-cholesky (exact Hessian, Armijo backtracking)";
 
 fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &Config) -> Result<Fitted, TrainError> {
+    if kind == CandidateKind::Imported {
+        return Err(TrainError::Config("imported trees are not fitted here: use `native-train import`".into()));
+    }
     let t = Instant::now();
     let name = kind.name();
     // Trees read raw values: SMOTE's synthetic rows are mapped back from the scaled space.
@@ -625,7 +632,13 @@ fn fit_trees(kind: CandidateKind, train: &TrainSet, validation: &Holdout, cfg: &
 impl CandidateKind {
     /// True for the boosted-tree candidates.
     pub fn is_trees(self) -> bool {
-        matches!(self, CandidateKind::Trees | CandidateKind::TreesSmote | CandidateKind::TreesClassWeighted)
+        matches!(
+            self,
+            CandidateKind::Trees
+                | CandidateKind::TreesSmote
+                | CandidateKind::TreesClassWeighted
+                | CandidateKind::Imported
+        )
     }
 }
 
@@ -984,4 +997,89 @@ pub fn run(data: &Dataset, source: &Source, cfg: &Config, bar: &ProgressBar) -> 
     stage("feature importance", t.elapsed());
     let replay = replay_of(as_read, &split.test);
     Ok(Outcome { candidates, selected, artifact, replay, timings })
+}
+
+/// An imported model (`native-train import --data`): what `run` does after
+/// fitting, on labelled rows the model was not trained on. They are split in
+/// two, stratified: the first part (`cfg.validation_fraction` of the rows) fits
+/// the calibration, picks the thresholds and the policy and is the drift
+/// reference; the rest is the test part, measured once. `imported` is the
+/// model as it was (its trees and the library's probability).
+pub fn run_imported(
+    data: &Dataset,
+    source: &Source,
+    model: Model,
+    (training, imported): (Training, fraud_core::Imported),
+    cfg: &Config,
+    bar: &ProgressBar,
+) -> Result<Outcome, TrainError> {
+    check_amount(&data.schema, cfg)?;
+    if !(cfg.validation_fraction > 0.0 && cfg.validation_fraction < 1.0) {
+        return Err(TrainError::Config(format!(
+            "--validation-fraction {} must be in (0, 1): the rest of the rows are the test part",
+            cfg.validation_fraction
+        )));
+    }
+    bar.set_length(3);
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    bar.set_message("splitting");
+    // `stratified_split`'s test part is the calibration part here; its train part the test rows.
+    let halves = stratified_split(&data.y, 0.0, cfg.validation_fraction, cfg.seed);
+    let split = Split { train: Vec::new(), validation: halves.test, test: halves.train };
+    if split.validation.is_empty() || split.test.is_empty() {
+        return Err(TrainError::Data(format!("{} labelled rows: too few to calibrate and to test", data.len())));
+    }
+    let pick = |idx: &[usize]| -> (Vec<f64>, Vec<u8>) {
+        let x = data.x.select(Axis(0), idx);
+        (rows_of(x.view()).into_owned(), idx.iter().map(|&i| data.y[i]).collect())
+    };
+    let (val_rows, val_y) = pick(&split.validation);
+    let (test_rows, test_y) = pick(&split.test);
+    let x_val = data.x.select(Axis(0), &split.validation);
+    timings.push(("split", t.elapsed()));
+    bar.inc(1);
+
+    let t = Instant::now();
+    bar.set_message("thresholds and metrics");
+    let (validation, test) = (Holdout::new(&val_rows, &val_y), Holdout::new(&test_rows, &test_y));
+    let fitted = Fitted {
+        kind: CandidateKind::Imported,
+        model,
+        training,
+        rows_fitted: 0,
+        class_weights: [1.0, 1.0],
+        odds_multiplier: 1.0,
+        fit_time: Duration::ZERO,
+    };
+    let candidate = assess(fitted, &validation, &test, cfg)?;
+    timings.push(("thresholds + metrics", t.elapsed()));
+    bar.inc(1);
+
+    let t = Instant::now();
+    bar.set_message("feature importance and drift reference");
+    let features = feature_bins(data, &split.validation);
+    let missing_rates: Vec<f64> = (0..data.schema.len())
+        .map(|j| {
+            let missing = split.validation.iter().filter(|&&i| data.x[[i, j]].is_nan()).count();
+            missing as f64 / split.validation.len() as f64
+        })
+        .collect();
+    let tabular =
+        fraud_core::Tabular { other_rates: vec![0.0; missing_rates.len()], missing_rates, indicators: Vec::new() };
+    // The drift reference's base rate is the reference part's fraud rate.
+    let reference = Split { train: split.validation.clone(), ..split.clone() };
+    let mut artifact = package(&candidate, data, (&reference, &x_val), source, cfg, (features, tabular));
+    artifact.model_name = format!("{}_imported", imported.library);
+    artifact.provenance.rows_train = 0;
+    artifact.provenance.rows_fitted = 0;
+    artifact.provenance.train_fraction = 0.0;
+    artifact.provenance.validation_fraction = cfg.validation_fraction;
+    artifact.provenance.test_fraction = 1.0 - cfg.validation_fraction;
+    artifact.provenance.trainer = crate::import::trainer_of(&imported);
+    artifact.imported = Some(imported);
+    timings.push(("feature importance", t.elapsed()));
+    bar.inc(1);
+    let replay = replay_of(data, &split.test);
+    Ok(Outcome { candidates: vec![candidate], selected: 0, artifact, replay, timings })
 }

@@ -53,6 +53,7 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
         },
         "model": outcome.artifact.card(&outcome.candidates[outcome.selected].model),
         "candidates": candidates,
+        "imported": outcome.artifact.to_wire().imported,
         "timings_seconds": timings,
     })
 }

@@ -36,6 +36,9 @@ pub struct Options {
     pub block_bytes: usize,
     /// Worker threads.
     pub threads: usize,
+    /// Add a `margin` column: the model's raw logit before calibration (for an
+    /// imported model, the library's own margin, bit for bit).
+    pub margin: bool,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
             id_column: None,
             block_bytes: 4 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            margin: false,
         }
     }
 }
@@ -142,6 +146,9 @@ fn header(options: &Options) -> String {
         h.push_str(&csv_field(id.as_bytes()));
     }
     h.push_str(",fraud_probability,is_fraud");
+    if options.margin {
+        h.push_str(",margin");
+    }
     for k in 1..=options.reasons {
         let _ = write!(h, ",reason_{k}");
     }
@@ -224,9 +231,17 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
     }
     let mut decisions = vec![false; meta.len()];
     model.decide_batch(&rows, &probabilities, &mut decisions);
+    let mut margins = vec![0.0; if options.margin { meta.len() } else { 0 }];
+    if options.margin {
+        // The rows scored above: they cannot be refused now.
+        let scored = model.logit_batch(&rows, &mut margins);
+        debug_assert!(scored.is_ok(), "scored rows have logits");
+    }
     let mut text = String::with_capacity(meta.len() * (40 + 16 * options.reasons));
     let mut ryu = ryu::Buffer::new();
-    for (((x, &(line, id)), &p), &refused) in rows.chunks_exact(width).zip(&meta).zip(&probabilities).zip(&decisions) {
+    for (k, (((x, &(line, id)), &p), &refused)) in
+        rows.chunks_exact(width).zip(&meta).zip(&probabilities).zip(&decisions).enumerate()
+    {
         push_integer(&mut text, line);
         if options.id_column.is_some() {
             text.push(',');
@@ -235,6 +250,10 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
         text.push(',');
         text.push_str(ryu.format(p));
         text.push_str(if refused { ",1" } else { ",0" });
+        if let Some(&m) = margins.get(k) {
+            text.push(',');
+            text.push_str(ryu.format(m));
+        }
         if options.reasons > 0 {
             // Every row left passed validation: it is a transaction of this model.
             let Ok(t) = model.transaction(x) else { continue };

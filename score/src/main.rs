@@ -53,6 +53,10 @@ struct Cli {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Add a `margin` column after is_fraud: the raw logit before calibration, as a shortest
+    /// round-trip decimal (for an imported model, the library's own margin bit for bit).
+    #[arg(long)]
+    margin: bool,
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn run(cli: Cli) -> Result<()> {
         skip_bad: cli.skip_bad,
         id_column: cli.id.clone(),
         threads: cli.threads.unwrap_or(Options::default().threads),
+        margin: cli.margin,
         ..Options::default()
     };
     let total = if is_std(&cli.input) { None } else { std::fs::metadata(&cli.input).ok().map(|m| m.len()) };

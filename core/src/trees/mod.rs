@@ -382,9 +382,7 @@ impl Trees {
         }
         if params.leaf_sum == LeafSum::F32 {
             let is_f32 = |v: f64| v as f32 as f64 == v;
-            if !is_f32(params.base_score)
-                || !params.trees.iter().flat_map(|t| &t.leaves).all(|l| is_f32(l.value))
-            {
+            if !is_f32(params.base_score) || !params.trees.iter().flat_map(|t| &t.leaves).all(|l| is_f32(l.value)) {
                 return Err(bad("leaf values", "an f32-summed ensemble holds f32 base score and leaves"));
             }
         }

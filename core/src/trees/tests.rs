@@ -125,8 +125,11 @@ fn a_feature_split_twice_on_a_path_is_handled() {
             LeafParams { value: -1.0, cover: 60.0 },
         ],
     };
-    let trees = Trees::new(TreeEnsemble { base_score: 0.25, trees: vec![tree], category_sets: Vec::new(), leaf_sum: LeafSum::F64 }, N_FEATURES)
-        .unwrap();
+    let trees = Trees::new(
+        TreeEnsemble { base_score: 0.25, trees: vec![tree], category_sets: Vec::new(), leaf_sum: LeafSum::F64 },
+        N_FEATURES,
+    )
+    .unwrap();
     for x in rows(200) {
         let phi = trees.shap(&x);
         let want = brute_force(&trees, &x);
@@ -163,7 +166,16 @@ fn num(feature: u32, threshold: f64, left: u32, right: u32, cover: f64) -> Split
 
 /// A category split on set `set`.
 fn cat(feature: u32, set: u32, left: u32, right: u32, cover: f64, missing_left: bool) -> SplitParams {
-    SplitParams { feature, threshold: 0.0, left, right, cover, missing_left, categories: Some(set), missing_zero: false }
+    SplitParams {
+        feature,
+        threshold: 0.0,
+        left,
+        right,
+        cover,
+        missing_left,
+        categories: Some(set),
+        missing_zero: false,
+    }
 }
 
 fn leaf(value: f64, cover: f64) -> LeafParams {
@@ -214,7 +226,8 @@ fn categorical() -> Trees {
         CategorySet::from_codes([0, 3, 200]),
     ];
     let trees = vec![a.clone(), b.clone(), c.clone(), stump.clone(), a, b, c, stump.clone(), stump];
-    Trees::with_kinds(TreeEnsemble { base_score: -4.5, trees, category_sets, leaf_sum: LeafSum::F64 }, &kinds()).unwrap()
+    Trees::with_kinds(TreeEnsemble { base_score: -4.5, trees, category_sets, leaf_sum: LeafSum::F64 }, &kinds())
+        .unwrap()
 }
 
 /// Rows for [`categorical`]: codes in and out of range, integer or not, and a
@@ -315,8 +328,12 @@ fn batch_equals_single_at_another_width() {
         ],
         leaves: vec![leaf(1.0, 2.0), leaf(2.0, 4.0), leaf(4.0, 1.0), leaf(8.0, 3.0)],
     };
-    let e =
-        TreeEnsemble { base_score: 0.5, trees: vec![tree; 11], category_sets: vec![CategorySet::from_codes([1, 3])], leaf_sum: LeafSum::F64 };
+    let e = TreeEnsemble {
+        base_score: 0.5,
+        trees: vec![tree; 11],
+        category_sets: vec![CategorySet::from_codes([1, 3])],
+        leaf_sum: LeafSum::F64,
+    };
     let mut kinds = [false; 7];
     kinds[2] = true;
     let trees = Trees::with_kinds(e, &kinds).unwrap();
@@ -528,15 +545,9 @@ fn a_zero_as_missing_split_sends_the_zero_band_the_missing_way() {
         leaf_sum: LeafSum::F64,
     };
     let t = Trees::new(e.clone(), 1).unwrap();
-    for (v, want) in [
-        (0.0, 1.0),
-        (-0.0, 1.0),
-        (ZERO_BAND, 1.0),
-        (-ZERO_BAND, 1.0),
-        (f64::NAN, 1.0),
-        (-2.0, -1.0),
-        (3.0, 1.0),
-    ] {
+    for (v, want) in
+        [(0.0, 1.0), (-0.0, 1.0), (ZERO_BAND, 1.0), (-ZERO_BAND, 1.0), (f64::NAN, 1.0), (-2.0, -1.0), (3.0, 1.0)]
+    {
         assert_eq!(t.logit(&[v]), want, "x = {v:e}");
         assert_eq!(t.leaf_indices(&[v]), vec![if want < 0.0 { 0 } else { 1 }]);
     }

@@ -25,6 +25,50 @@ pub fn report_html(outcome: &Outcome, cfg: &Config, model_id: &str) -> String {
         .iter()
         .map(|(s, d)| format!("<tr><td>{s}</td><td>{:.1} ms</td></tr>", d.as_secs_f64() * 1e3))
         .collect();
+
+    let protocol = match &a.imported {
+        Some(m) => format!(
+            "<p><b>Imported model</b>: trained by {lib}{ver}, read from <code>{file}</code> ({fmt}, SHA-256 <code>{hash}</code>, \
+             objective <code>{obj}</code>); its trees are served exactly as the library computes them, not fitted here.</p>\n\
+             <p>Labelled rows: <code>{ds}</code>{synthetic} — {rows} rows, {frauds} frauds; SHA-256 <code>{sha}</code>. \
+             Split seed {seed}, stratified: {nva} rows ({vaf:.0} %) to fit the calibration, choose the thresholds and \
+             the policy and serve as the drift reference; {nte} rows to test.</p>",
+            lib = escape(&m.library),
+            ver = if m.version.is_empty() { String::new() } else { format!(" {}", escape(&m.version)) },
+            file = escape(&m.file_name),
+            fmt = escape(&m.format),
+            hash = escape(&m.file_sha256),
+            obj = escape(&m.objective),
+            ds = escape(&p.dataset),
+            synthetic = if p.synthetic { " <b>(synthetic data)</b>" } else { "" },
+            rows = p.rows_total,
+            frauds = p.frauds_total,
+            sha = p.dataset_sha256,
+            seed = cfg.seed,
+            nva = p.rows_validation,
+            nte = p.rows_test,
+            vaf = p.validation_fraction * 100.0,
+        ),
+        None => format!(
+            "<p>Data: <code>{ds}</code>{synthetic} — {rows} rows, {frauds} frauds; SHA-256 <code>{sha}</code>.<br>\n\
+             Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified {trf:.0}/{vaf:.0}/{tef:.0}). Scaler fitted on train only; SMOTE (k={k}, ratio {ratio}) on the scaled train split only; candidates: L2 logistic regression (C={c}) and gradient-boosted trees; probabilities calibrated on validation; thresholds (F1-optimal and net-benefit-optimal) chosen on validation; model chosen by validation F1, policy by validation net benefit.</p>",
+            ds = escape(&p.dataset),
+            synthetic = if p.synthetic { " <b>(synthetic data)</b>" } else { "" },
+            rows = p.rows_total,
+            frauds = p.frauds_total,
+            sha = p.dataset_sha256,
+            seed = cfg.seed,
+            ntr = p.rows_train,
+            nva = p.rows_validation,
+            nte = p.rows_test,
+            trf = p.train_fraction * 100.0,
+            vaf = cfg.validation_fraction * 100.0,
+            tef = cfg.test_fraction * 100.0,
+            k = cfg.smote_k,
+            ratio = cfg.smote_ratio,
+            c = cfg.c,
+        ),
+    };
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Fraud model training report</title>
@@ -39,8 +83,7 @@ th {{ background: #f4f4f4; }} tr.sel td {{ background: #eef6ff; font-weight: bol
 </style></head><body>
 <h1>Fraud model training report</h1>
 <p>Selected model: <b>{sel}</b> (model id <code>{id}</code>), serving the <b>{policy}</b> policy — test precision {tp:.4}, recall {tr:.4}, F1 {tf:.4} at its F1 threshold {thr}, average precision {tap:.4}, ROC-AUC {tauc:.4}; net benefit on test {served_net} against {accept_net} for accepting everything.</p>
-<p>Data: <code>{ds}</code>{synthetic} — {rows} rows, {frauds} frauds; SHA-256 <code>{sha}</code>.<br>
-Split seed {seed}: train {ntr} / validation {nva} / test {nte} rows (stratified {trf:.0}/{vaf:.0}/{tef:.0}). Scaler fitted on train only; SMOTE (k={k}, ratio {ratio}) on the scaled train split only; candidates: L2 logistic regression (C={c}) and gradient-boosted trees; probabilities calibrated on validation; thresholds (F1-optimal and net-benefit-optimal) chosen on validation; model chosen by validation F1, policy by validation net benefit.</p>
+{protocol}
 <p>Selected model ({kind}): {model_text}.</p>
 <h2>Candidates</h2>
 <table><tr>{header}<th></th></tr>{rows_html}</table>
@@ -80,21 +123,7 @@ one with the best net benefit on validation{policy_note}. Figures on test:</p>
         tf = a.test.f1,
         tap = a.test.average_precision,
         tauc = a.test.roc_auc,
-        ds = escape(&p.dataset),
-        synthetic = if p.synthetic { " <b>(synthetic data)</b>" } else { "" },
-        rows = p.rows_total,
-        frauds = p.frauds_total,
-        sha = p.dataset_sha256,
-        seed = cfg.seed,
-        ntr = p.rows_train,
-        nva = p.rows_validation,
-        nte = p.rows_test,
-        trf = p.train_fraction * 100.0,
-        vaf = cfg.validation_fraction * 100.0,
-        tef = cfg.test_fraction * 100.0,
-        k = cfg.smote_k,
-        ratio = cfg.smote_ratio,
-        c = cfg.c,
+        protocol = protocol,
         rows_html = candidate_rows(outcome),
         kind = a.kind().as_str(),
         model_text = escape(&model_text(&a.training)),
