@@ -21,8 +21,10 @@ use crate::tools::{edge_dir, edge_path, esbuild_bin, tools_bin, tools_path};
 /// 5: vocabularies and their lookups, the general tree walk beside the fast
 /// one, the logistic expansion, the card's kinds, `rowValue`) took it to
 /// 157.6 KiB — over the 144 KiB target, reported as missed; float
-/// formatting in core (22 KB) was already cut. Next: find the rest with twiggy.
-const WASM_BUDGET_BYTES: u64 = 159 * 1024;
+/// formatting in core (22 KB) was already cut. Imported models (format 6:
+/// its decoder and the model's origin, `f32` sums, zero-as-missing splits)
+/// added 6.7 KB, to 163.6 KiB. Next: find the rest with twiggy.
+const WASM_BUDGET_BYTES: u64 = 165 * 1024;
 
 pub(crate) fn gzip_size(path: &Path) -> Option<usize> {
     let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().ok()?;

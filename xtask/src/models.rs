@@ -28,7 +28,13 @@ pub(crate) enum Data {
     /// The synthetic payments table (text columns, a numeric-coded category, empty cells):
     /// categories and missing values through every runtime (artifact format 5).
     Payments,
+    /// Not trained here: XGBoost 3.2's model from the import fixtures, imported with its labelled
+    /// rows (`native-train import --data`; artifact format 6, leaves summed in `f32`).
+    Imported,
 }
+
+/// The imported kind's model and labelled rows (`native-train/tests/fixtures/import/`).
+const IMPORT_FIXTURES: &str = "native-train/tests/fixtures/import";
 
 /// A model every runtime is checked (and benchmarked) with.
 #[derive(Clone, Copy, Debug)]
@@ -39,15 +45,18 @@ pub(crate) struct Checked {
     pub(crate) candidates: &'static str,
     /// Its data.
     pub(crate) data: Data,
+    /// Per-model steps it skips (the fuzzers: one fuzzed tree model of each format is enough).
+    pub(crate) skips: &'static [&'static str],
 }
 
 /// The models every runtime is checked with: one of each kind on the Kaggle
 /// schema, and one on another schema.
-pub(crate) const KINDS: [Checked; 4] = [
-    Checked { name: "logistic", candidates: "baseline,smote,class_weighted", data: Data::Creditcard },
-    Checked { name: "trees", candidates: "trees", data: Data::Creditcard },
-    Checked { name: "retail", candidates: "baseline,trees", data: Data::Retail },
-    Checked { name: "payments", candidates: "trees", data: Data::Payments },
+pub(crate) const KINDS: [Checked; 5] = [
+    Checked { name: "logistic", candidates: "baseline,smote,class_weighted", data: Data::Creditcard, skips: &[] },
+    Checked { name: "trees", candidates: "trees", data: Data::Creditcard, skips: &[] },
+    Checked { name: "retail", candidates: "baseline,trees", data: Data::Retail, skips: &[] },
+    Checked { name: "payments", candidates: "trees", data: Data::Payments, skips: &[] },
+    Checked { name: "imported", candidates: "", data: Data::Imported, skips: &["api-fuzz", "edge-fuzz"] },
 ];
 
 /// Whether a check trains its model anew or may take the one an earlier run left.
@@ -89,6 +98,21 @@ fn is_current(dir: &Path) -> bool {
         && inputs.into_iter().flatten().all(|p| modified(p).is_some_and(|t| t < golden))
 }
 
+/// The imported kind: the fixture's XGBoost model with its labelled rows;
+/// `import --data` writes the golden file itself.
+fn import_fixture(dir: &Path) -> Result<()> {
+    let fixtures = Path::new(IMPORT_FIXTURES);
+    sh(Command::new(TRAINER)
+        .arg("import")
+        .arg("--xgboost")
+        .arg(fixtures.join("xgb-3.2.0.json"))
+        .arg("--data")
+        .arg(fixtures.join("labelled.csv"))
+        .args(["--label", "is_fraud", "--id", "txn", "--out"])
+        .arg(dir)
+        .env("RUST_LOG", "warn"))
+}
+
 /// Trains `model` into `dir` and writes its golden file.
 pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
     step(&format!("training the {} model ({})", model.name, dir.display()));
@@ -112,6 +136,7 @@ pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
         (Data::Payments, _) => {
             train.args(["--synthetic-schema", "payments", "--synthetic-rows", "60000", "--categorical", "mcc_code"]);
         }
+        (Data::Imported, _) => return import_fixture(dir),
     }
     sh(&mut train)?;
     sh(Command::new(TRAINER)

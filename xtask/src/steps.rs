@@ -350,7 +350,7 @@ pub(crate) fn test(options: &TestOptions) -> Result<()> {
                     chosen[i..].iter().take_while(|s| matches!(s.run, Run::PerModel(_))).copied().collect();
                 for model in &models {
                     let dir = timings.time(format!("model ({})", model.name), || ctx.model(model))?;
-                    for s in &group {
+                    for s in group.iter().filter(|s| !model.skips.contains(&s.name)) {
                         if let Run::PerModel(run) = s.run {
                             timings.time(format!("{} ({})", s.name, model.name), || run(&mut ctx, model, &dir))?;
                         }

@@ -264,12 +264,17 @@ pub(super) fn unframe(bytes: &[u8]) -> Result<(u16, &[u8]), ArtifactError> {
 
 /// Decodes a whole payload as `T` (every byte must be used).
 pub(super) fn decode_payload<T: bincode::Decode<()>>(payload: &[u8]) -> Result<T, ArtifactError> {
-    let (value, used): (T, usize) = bincode::decode_from_slice(payload, bincode_config())
-        .map_err(|e| ArtifactError::Payload(PayloadError::Decode(payload_problem(&e))))?;
+    let (value, used) = decode_prefix::<T>(payload)?;
     if used != payload.len() {
         return Err(ArtifactError::Payload(PayloadError::UnusedBytes(payload.len() - used)));
     }
     Ok(value)
+}
+
+/// A `T` from the start of `payload`, and the bytes it used.
+pub(super) fn decode_prefix<T: bincode::Decode<()>>(payload: &[u8]) -> Result<(T, usize), ArtifactError> {
+    bincode::decode_from_slice(payload, bincode_config())
+        .map_err(|e| ArtifactError::Payload(PayloadError::Decode(payload_problem(&e))))
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use crate::model::{Model, ModelKind, Scorer};
 use crate::scaler::Scaler;
 use crate::schema::{self, Schema};
 use crate::trees::{TreeEnsemble, Trees};
-use crate::wire::{ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, ArtifactV5, ArtifactV6};
+use crate::wire::{ArtifactV1, ArtifactV2, ArtifactV3, ArtifactV4, ArtifactV5, ArtifactV6, ArtifactV6Tail};
 
 mod card;
 mod convert;
@@ -58,7 +58,7 @@ pub use frame::{
     crc32, model_id, ArtifactError, PayloadError, FORMAT_VERSION, LEGACY_VERSION, MAGIC, MAX_PAYLOAD, VERSION_2,
     VERSION_3, VERSION_4, VERSION_5,
 };
-use frame::{decode_payload, seal, unframe};
+use frame::{decode_payload, decode_prefix, seal, unframe};
 
 /// Evaluation figures of one model on one split, at its chosen threshold.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -419,7 +419,10 @@ fn upgrade(version: u16, payload: &[u8]) -> Result<ArtifactV6, ArtifactError> {
         VERSION_3 => older(decode_payload::<ArtifactV3>(payload)?),
         VERSION_4 => Ok(ArtifactV5::from(decode_payload::<ArtifactV4>(payload)?).into()),
         VERSION_5 => Ok(decode_payload::<ArtifactV5>(payload)?.into()),
-        _ => decode_payload::<ArtifactV6>(payload),
+        _ => {
+            let (base, used) = decode_prefix::<ArtifactV5>(payload)?;
+            Ok(ArtifactV6::from_parts(base, decode_payload::<ArtifactV6Tail>(&payload[used..])?))
+        }
     }
 }
 

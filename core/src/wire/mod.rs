@@ -39,7 +39,7 @@ pub use v2::ArtifactV2;
 pub use v3::ArtifactV3;
 pub use v4::{ArtifactV4, WireColumns};
 pub use v5::{ArtifactV5, WireFeature, WireFeatureKind, WireSplitRoute};
-pub use v6::{ArtifactV6, WireImported};
+pub use v6::{ArtifactV6, ArtifactV6Tail, WireImported};
 
 /// Evaluation figures of a model on one split, at its threshold.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Encode, Decode)]

@@ -41,6 +41,27 @@ pub struct ArtifactV6 {
     pub imported: Option<WireImported>,
 }
 
+/// What format 6 adds after version 5's bytes: an [`ArtifactV6`]'s bincode is
+/// an [`ArtifactV5`]'s followed by this, so a reader decodes the two parts with
+/// the one version-5 decoder every format shares (half the wasm of a second).
+#[derive(Clone, Debug, PartialEq, Decode)]
+pub struct ArtifactV6Tail {
+    /// [`ArtifactV6::leaf_sum_f32`].
+    pub leaf_sum_f32: bool,
+    /// [`ArtifactV6::missing_zero`].
+    pub missing_zero: Vec<Vec<bool>>,
+    /// [`ArtifactV6::imported`].
+    pub imported: Option<WireImported>,
+}
+
+impl ArtifactV6 {
+    /// The payload of its two parts.
+    pub fn from_parts(base: ArtifactV5, tail: ArtifactV6Tail) -> ArtifactV6 {
+        let ArtifactV6Tail { leaf_sum_f32, missing_zero, imported } = tail;
+        ArtifactV6 { base, leaf_sum_f32, missing_zero, imported }
+    }
+}
+
 impl From<ArtifactV5> for ArtifactV6 {
     /// A format-5 payload: `f64` sums, no zero-as-missing split, trained here.
     fn from(base: ArtifactV5) -> ArtifactV6 {
