@@ -238,3 +238,28 @@ fn an_imported_model_serves_the_librarys_probability_in_format_6() {
     let bad = import::ImportOptions { features: Some(vec!["a".into()]), ..opts };
     assert!(import::artifact_of(&m, &imported, &bad).is_err());
 }
+
+#[test]
+fn an_imported_artifact_is_within_a_tenth_of_the_same_trees_trained_here() {
+    for (file, library) in [("xgb-3.2.0.json", Library::Xgboost), ("lgb-4.7.0.txt", Library::Lightgbm)] {
+        let (m, imported) = import::read_model(&fixtures().join(file), library).unwrap();
+        let opts =
+            import::ImportOptions { features: None, amount: None, label: "Class".into(), id: None, threshold: 0.5 };
+        let artifact = import::artifact_of(&m, &imported, &opts).unwrap();
+        let size = artifact.encode().unwrap().len();
+        // The same trees as this trainer writes them: f64 sums, no origin, and (its
+        // models taking missing values) format 5 with the trees' routes.
+        let mut trained = artifact.clone();
+        trained.imported = None;
+        if let fraud_core::ModelParams::Trees(e) = &mut trained.params {
+            e.leaf_sum = fraud_core::LeafSum::F64;
+            for s in e.trees.iter_mut().flat_map(|t| t.splits.iter_mut()) {
+                s.missing_zero = false;
+            }
+        }
+        let trained_size = trained.encode().unwrap().len();
+        let ratio = size as f64 / trained_size as f64;
+        eprintln!("{file}: {size} bytes imported, {trained_size} as trained here ({ratio:.3}×)");
+        assert!(ratio <= 1.1, "{file}: {ratio:.3}×");
+    }
+}

@@ -5,6 +5,7 @@
 //! of shell scripts: one place, portable, and it reads like the rest of the code.
 
 mod bundle;
+mod byom;
 mod checks;
 mod cmd;
 mod compare;
@@ -94,6 +95,26 @@ enum Cmd {
     /// ROC-AUC, F1 at its validation-F1-optimal threshold, rounds and fit time,
     /// and whether our selected model's test AP reaches the best peer's.
     Compare(compare::CompareOptions),
+    /// Rewrite native-train/tests/fixtures/import/ (the import exactness tests'
+    /// inputs): models made by XGBoost 1.7.6, 2.1.4 and 3.2.0 and LightGBM 4.7.0,
+    /// each in its own pinned environment under target/, and what each library
+    /// computed on 100,000 check rows (its README lists the files). Not part of `test`.
+    ImportFixtures,
+    /// XGBoost trained on a Dask cluster, imported and served natively, checked bit
+    /// for bit; bounded, not part of `test`. Needs the real dataset (`fetch-data`).
+    ///
+    /// A LocalCluster of 2 worker processes reads the Kaggle file in partitions and
+    /// trains `xgboost.dask.train` (binary:logistic, hist, depth 6, eta 0.1, --rounds)
+    /// on every column but Class (`xtask/dask/train_dask.py`, pinned Dask, distributed
+    /// and XGBoost 3.2.0 in target/dask-venv), saves the booster and the cluster's
+    /// margins for every row (target/dask/). Then `native-train import`, `score
+    /// --margin` on the file (every row's margin must equal the cluster's float32 bits)
+    /// and fraud-server on the imported model, every row through POST /predict/batch
+    /// (each probability must equal core's sigmoid of the cluster's margin, bit for
+    /// bit). Prints rows, trees, train and import seconds and the mismatch counts (0,
+    /// or it fails naming the first rows). The cluster and the server are stopped at
+    /// the end, on errors too.
+    Dask(byom::DaskOptions),
     /// Benchmarks: pipeline stages, peak memory and core scoring, printed as figures.
     Bench {
         /// Repetitions per measurement.
@@ -120,6 +141,8 @@ fn main() -> ExitCode {
         Cmd::Wasm => tools::ensure(tools::WASM).and_then(|()| bundle::build_wasm()),
         Cmd::Bench { runs } => jobs::bench(runs),
         Cmd::Compare(options) => compare::compare(&options),
+        Cmd::ImportFixtures => byom::import_fixtures(),
+        Cmd::Dask(options) => byom::dask(&options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,6 +32,9 @@ pub(crate) enum Tool {
     Schemathesis,
     CompareLibraries,
     CompareTabular,
+    ImportXgb17,
+    ImportXgb21,
+    Dask,
 }
 
 /// Where the API fuzzer's virtual environment lives (tooling only).
@@ -46,6 +49,23 @@ pub(crate) const COMPARE_PACKAGES: &[&str] =
 /// What `compare --schema payments` adds to the same environment: CatBoost, and pandas
 /// (the three libraries' native categoricals take its `category` columns).
 pub(crate) const COMPARE_TABULAR_PACKAGES: &[&str] = &["catboost==1.2.10", "pandas==3.1.1"];
+/// `import-fixtures`' older XGBoost versions, one environment each (3.2.0 and LightGBM
+/// come from `compare`'s environment).
+pub(crate) const IMPORT_XGB17_VENV: &str = "target/import-venv-xgb17";
+const IMPORT_XGB17_PACKAGES: &[&str] = &["xgboost==1.7.6", "numpy==1.26.4", "scipy==1.13.1"];
+pub(crate) const IMPORT_XGB21_VENV: &str = "target/import-venv-xgb21";
+const IMPORT_XGB21_PACKAGES: &[&str] = &["xgboost-cpu==2.1.4", "numpy==2.4.6", "scipy==1.17.1"];
+/// `dask`'s cluster and XGBoost (dask[dataframe]'s extras, pandas and pyarrow, pinned by name).
+pub(crate) const DASK_VENV: &str = "target/dask-venv";
+const DASK_PACKAGES: &[&str] = &[
+    "dask==2026.8.0",
+    "distributed==2026.8.0",
+    "xgboost==3.2.0",
+    "pandas==3.1.1",
+    "numpy==2.4.6",
+    "pyarrow==26.0.1",
+    "scipy==1.17.1",
+];
 /// npm's binaryen (wasm-opt), installed into this prefix.
 const TOOLS_PREFIX: &str = "target/tools";
 
@@ -146,6 +166,15 @@ impl Tool {
             Tool::CompareTabular => {
                 ("compare's tabular libraries", Source::Venv { dir: COMPARE_VENV, packages: COMPARE_TABULAR_PACKAGES })
             }
+            Tool::ImportXgb17 => (
+                "XGBoost 1.7 for the import fixtures",
+                Source::Venv { dir: IMPORT_XGB17_VENV, packages: IMPORT_XGB17_PACKAGES },
+            ),
+            Tool::ImportXgb21 => (
+                "XGBoost 2.1 for the import fixtures",
+                Source::Venv { dir: IMPORT_XGB21_VENV, packages: IMPORT_XGB21_PACKAGES },
+            ),
+            Tool::Dask => ("Dask and XGBoost", Source::Venv { dir: DASK_VENV, packages: DASK_PACKAGES }),
         }
     }
 
@@ -153,6 +182,7 @@ impl Tool {
     fn needs(self) -> &'static [Tool] {
         match self {
             Tool::Schemathesis | Tool::CompareLibraries => &[Tool::Python],
+            Tool::ImportXgb17 | Tool::ImportXgb21 | Tool::Dask => &[Tool::Python],
             // Into the same environment, beside (and not upgrading) the numeric comparison's pins.
             Tool::CompareTabular => &[Tool::Python, Tool::CompareLibraries],
             Tool::Binaryen | Tool::EdgeNpm | Tool::Playwright => &[Tool::Node],
