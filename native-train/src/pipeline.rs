@@ -1014,6 +1014,13 @@ pub fn run_imported(
     bar: &ProgressBar,
 ) -> Result<Outcome, TrainError> {
     check_amount(&data.schema, cfg)?;
+    let frauds = data.frauds();
+    if frauds < 2 || frauds + 2 > data.len() {
+        return Err(TrainError::Data(format!(
+            "{} labelled rows with {frauds} frauds: calibrating and testing need at least 2 of each class",
+            data.len()
+        )));
+    }
     if !(cfg.validation_fraction > 0.0 && cfg.validation_fraction < 1.0) {
         return Err(TrainError::Config(format!(
             "--validation-fraction {} must be in (0, 1): the rest of the rows are the test part",

@@ -263,3 +263,60 @@ fn an_imported_artifact_is_within_a_tenth_of_the_same_trees_trained_here() {
         assert!(ratio <= 1.1, "{file}: {ratio:.3}×");
     }
 }
+
+#[test]
+fn import_with_labelled_rows_writes_what_train_writes_and_says_it_was_imported() {
+    use native_train::import::command::{run, ImportCommand};
+    let out = tempfile::tempdir().unwrap();
+    let cmd = |data: Option<PathBuf>, dir: &Path| ImportCommand {
+        model: (Library::Xgboost, fixtures().join("xgb-3.2.0.ubj")),
+        options: import::ImportOptions {
+            features: None,
+            amount: None,
+            label: "is_fraud".into(),
+            id: Some("txn".into()),
+            threshold: 0.5,
+        },
+        data,
+        config: native_train::pipeline::Config { validation_fraction: 0.5, ..Default::default() },
+        costs: Box::new(fraud_core::Costs::default_for),
+        out: dir.to_path_buf(),
+    };
+    let plain = out.path().join("plain");
+    run(&cmd(None, &plain)).unwrap();
+    let loaded = fraud_core::artifact::read_file(&plain.join("model.bin")).unwrap();
+    assert_eq!(loaded.format_version, 6);
+    assert_eq!(loaded.model.policy(), fraud_core::Policy::ManualThreshold);
+    assert!(!plain.join("report.json").exists(), "nothing measured without data");
+
+    let measured = out.path().join("measured");
+    run(&cmd(Some(fixtures().join("labelled.csv")), &measured)).unwrap();
+    for f in ["model.bin", "model.json", "report.json", "report.html", "replay.csv", "golden.csv"] {
+        assert!(measured.join(f).exists(), "{f}");
+    }
+    let report: Value = serde_json::from_slice(&std::fs::read(measured.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["imported"]["library"], "xgboost");
+    assert_eq!(report["imported"]["version"], "3.2.0");
+    assert_eq!(report["imported"]["format"], "ubjson");
+    let html = std::fs::read_to_string(measured.join("report.html")).unwrap();
+    assert!(html.contains("Imported model") && html.contains("xgboost 3.2.0"), "the report says where it came from");
+    let loaded = fraud_core::artifact::read_file(&measured.join("model.bin")).unwrap();
+    let a = &loaded.artifact;
+    assert!(a.test.average_precision > 0.3, "measured on the test half: AP {}", a.test.average_precision);
+    assert_eq!(a.provenance.rows_validation + a.provenance.rows_test, 4000);
+    assert!(a.drift.is_some() && a.feature_importance.iter().any(|&v| v > 0.0));
+    assert_eq!(a.rule.calibration.method, fraud_core::CalibrationMethod::Platt);
+    // The same trees as the plain import: the margin did not change, only the rule around it.
+    let row = vec![10.0, 3.0, 1.0, 20.0, 100.0, -1.0, 0.0, 0.2];
+    assert_eq!(
+        loaded.model.logit(&row),
+        fraud_core::artifact::read_file(&plain.join("model.bin")).unwrap().model.logit(&row)
+    );
+    // A label column that is not there: a clear error, nothing written.
+    let bad = out.path().join("bad");
+    let mut c = cmd(Some(fixtures().join("labelled.csv")), &bad);
+    c.options.label = "Class".into();
+    let err = run(&c).unwrap_err();
+    assert!(format!("{err:#}").contains("Class"), "{err:#}");
+    assert!(!bad.join("model.bin").exists());
+}

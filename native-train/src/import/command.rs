@@ -88,6 +88,15 @@ pub fn run(cmd: &ImportCommand) -> Result<()> {
         id: cmd.options.id.clone(),
     };
     let bytes = std::fs::read(data_path).with_context(|| format!("reading {}", data_path.display()))?;
+    // Scoring files may leave the label out; labelled rows may not.
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let has_label = String::from_utf8_lossy(header)
+        .trim_end_matches('\r')
+        .split(',')
+        .any(|c| c.trim().trim_matches('"') == cmd.options.label);
+    if !has_label {
+        bail!("{}: no label column {:?} in the header (name it with --label)", data_path.display(), cmd.options.label);
+    }
     let table =
         dataset::parse_csv_for(&bytes, &spec, &schema).with_context(|| format!("loading {}", data_path.display()))?;
     let (rows, width) = (table.len(), table.width());

@@ -398,4 +398,91 @@ mod tests {
         assert!(base_margin("1.5").is_err());
         assert!(base_margin("[0E0]").unwrap().is_finite(), "3.2+ clamps");
     }
+
+    /// A two-split XGBoost document, editable as JSON.
+    fn doc() -> Value {
+        serde_json::json!({
+            "version": [3, 2, 0],
+            "learner": {
+                "objective": {"name": "binary:logistic"},
+                "learner_model_param": {"base_score": "[5E-1]", "num_class": "0", "num_feature": "2", "num_target": "1"},
+                "feature_names": ["a", "b"],
+                "gradient_booster": {"name": "gbtree", "model": {
+                    "tree_info": [0],
+                    "trees": [{
+                        "id": 0,
+                        "tree_param": {"num_nodes": "5", "size_leaf_vector": "1"},
+                        "left_children": [1, -1, 3, -1, -1],
+                        "right_children": [2, -1, 4, -1, -1],
+                        "split_indices": [0, 0, 1, 0, 0],
+                        "split_conditions": [0.5, -0.25, 1.5, 0.125, 0.75],
+                        "default_left": [1, 0, 0, 0, 0],
+                        "sum_hessian": [10.0, 4.0, 6.0, 3.0, 3.0],
+                        "split_type": [0, 0, 0, 0, 0]
+                    }]
+                }}
+            }
+        })
+    }
+
+    #[test]
+    fn a_small_model_reads_with_its_routes() {
+        let m = read(&doc()).unwrap();
+        let t = &m.ensemble.trees[0];
+        assert_eq!((t.splits.len(), t.leaves.len()), (2, 3));
+        assert_eq!(m.ensemble.base_score, 0.0);
+        assert_eq!(m.leaf_ids[0], vec![1, 3, 4], "XGBoost's node ids of the leaves, in core's leaf order");
+        assert!(t.splits[0].missing_left && !t.splits[1].missing_left);
+        assert_eq!(m.ensemble.leaf_sum, LeafSum::F32);
+    }
+
+    #[test]
+    fn hostile_trees_are_errors_that_say_what() {
+        let tree = "/learner/gradient_booster/model/trees/0";
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("/left_children", serde_json::json!([1, -1, 1, -1, -1]), "right child"),
+            ("/left_children", serde_json::json!([7, -1, 3, -1, -1]), "out of range"),
+            ("/right_children", serde_json::json!([3, -1, 4, -1, -1]), "left child"),
+            ("/split_indices", serde_json::json!([0, 0, 9, 0, 0]), "outside"),
+            ("/split_conditions", serde_json::json!([0.5, "x", 1.5, 0.125, 0.75]), "not a number"),
+            ("/split_conditions", serde_json::json!([0.5, "NaN", 1.5, 0.125, 0.75]), "not finite"),
+            ("/default_left", serde_json::json!([1, 0]), "values for 5 nodes"),
+            ("/sum_hessian", Value::Null, "sum_hessian"),
+            ("/split_type", serde_json::json!([1, 0, 0, 0, 0]), "categorical"),
+            ("/tree_param/size_leaf_vector", serde_json::json!("3"), "vector leaves"),
+            ("/tree_param/num_nodes", serde_json::json!("10000000"), "num_nodes"),
+        ];
+        for (at, value, words) in cases {
+            let mut d = doc();
+            *d.pointer_mut(&format!("{tree}{at}")).unwrap() = value;
+            let err = read(&d).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(words), "{at}: {err}");
+        }
+        // A cycle (node 2's children are node 1 and itself).
+        let mut d = doc();
+        *d.pointer_mut(&format!("{tree}/left_children")).unwrap() = serde_json::json!([1, -1, 1, -1, -1]);
+        *d.pointer_mut(&format!("{tree}/right_children")).unwrap() = serde_json::json!([2, -1, 2, -1, -1]);
+        let err = read(&d).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("reached twice"), "{err}");
+        // Ten million nodes: refused from the arrays' length, before any tree is built.
+        let mut d = doc();
+        *d.pointer_mut(&format!("{tree}/left_children")).unwrap() = Value::Array(vec![Value::from(-1); 10_000_000]);
+        let err = read(&d).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("10000000 nodes"), "{err}");
+        for (at, value, words) in [
+            ("/learner/objective/name", serde_json::json!("multi:softprob"), "multi:softprob"),
+            ("/learner/gradient_booster/name", serde_json::json!("gblinear"), "gblinear"),
+            ("/learner/learner_model_param/num_class", serde_json::json!("3"), "multiclass"),
+            ("/learner/learner_model_param/base_score", serde_json::json!("[0.1,0.2]"), "one output"),
+            ("/learner/gradient_booster/model/tree_info", serde_json::json!([1]), "several outputs"),
+            ("/learner/learner_model_param/num_feature", serde_json::json!("0"), "features"),
+        ] {
+            let mut d = doc();
+            *d.pointer_mut(at).unwrap() = value;
+            let err = read(&d).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(words), "{at}: {err}");
+        }
+        assert!(read(&serde_json::json!({"learner": 3})).is_err());
+        assert!(read(&serde_json::json!([])).is_err());
+    }
 }
