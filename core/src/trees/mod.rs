@@ -31,9 +31,8 @@
 //! pointers, no loop exits. For ensembles without category splits and rows
 //! without NaN (or ensembles that send every NaN left, as `NaN >= t` is
 //! false) the step is the branch-free `x[f] >= t`, so the CPU never
-//! mispredicts; numeric ensembles over rows with NaN take `x[f] >= t`, or
-//! NaN and the missing bit (one OR more); otherwise a general step applies
-//! the whole decision, over the same layout and in the same order, so the same bits. One row walks
+//! mispredicts; otherwise a general step applies the whole decision, over
+//! the same layout and in the same order, so the same bits. One row walks
 //! eight trees at once; the batch path walks each tree for a block of 64
 //! rows (the walk chosen per block), eight rows interleaved: independent
 //! walks overlap, and the leaves are still added one by one in tree order.
@@ -231,29 +230,19 @@ impl Node {
             | (!nan & ((categorical & !in_set) | (!categorical & (v >= self.threshold))))
     }
 
-    /// One step's decision, as 0 (left) or 1 (right), by the [`Walk`]: the
-    /// branch-free comparison ([`FAST`]: no category split, no NaN that goes
-    /// right), the comparison or the missing bit ([`MISSING`]: numeric splits,
-    /// NaN in the rows — `NaN >= t` is false, so one OR), the whole decision otherwise.
+    /// One step's decision, as 0 (left) or 1 (right): the branch-free comparison
+    /// when `GENERAL` is false (no category split, no NaN that goes right), the
+    /// whole decision otherwise.
     #[inline(always)]
-    fn step<const WALK: Walk>(&self, x: &[f64], sets: &[CategorySet]) -> usize {
+    fn step<const GENERAL: bool>(&self, x: &[f64], sets: &[CategorySet]) -> usize {
         let v = x[self.feature as usize];
-        match WALK {
-            FAST => (v >= self.threshold) as usize,
-            MISSING => ((v >= self.threshold) | (v.is_nan() & (self.info & MISSING_RIGHT != 0))) as usize,
-            _ => self.goes_right(v, sets) as usize,
+        if GENERAL {
+            self.goes_right(v, sets) as usize
+        } else {
+            (v >= self.threshold) as usize
         }
     }
 }
-
-/// Which step a walk takes (a const parameter: one loop per kind, no branch per step).
-type Walk = u8;
-/// `x >= t`.
-const FAST: Walk = 0;
-/// `x >= t`, or NaN and the split sends missing values right.
-const MISSING: Walk = 1;
-/// [`Node::goes_right`]: category sets and zero-as-missing too.
-const GENERAL: Walk = 2;
 
 /// Where one padded tree lives: `2^depth - 1` nodes from `nodes`, `2^depth` leaves from `leaves`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -464,23 +453,13 @@ impl Trees {
         &self.params.category_sets
     }
 
-    /// The walk rows `xs` need: the general one for category or zero-as-missing
-    /// splits, the missing-aware comparison when a row holds a NaN some split
-    /// sends right; otherwise the branch-free walk gives the same leaves.
+    /// Whether rows `xs` need the general walk (a category split, or a NaN
+    /// some split sends right); otherwise the branch-free walk gives the same leaves.
     #[inline]
-    fn walk<X: AsRef<[f64]>>(&self, xs: &[X]) -> Walk {
-        if self.categorical || self.missing_zero {
-            GENERAL
-        } else if self.missing_right && xs.iter().any(|x| x.as_ref().iter().any(|v| v.is_nan())) {
-            // The same leaves either way; wasm keeps one walk fewer (4 KB of code).
-            if cfg!(target_arch = "wasm32") {
-                GENERAL
-            } else {
-                MISSING
-            }
-        } else {
-            FAST
-        }
+    fn general<X: AsRef<[f64]>>(&self, xs: &[X]) -> bool {
+        self.categorical
+            || self.missing_zero
+            || (self.missing_right && xs.iter().any(|x| x.as_ref().iter().any(|v| v.is_nan())))
     }
 
     /// `acc + leaf`, in the ensemble's [`LeafSum`]. For `f32` values the `f64`
@@ -559,16 +538,16 @@ impl Trees {
     #[inline]
     pub fn logit(&self, x: &[f64]) -> f64 {
         assert!(x.len() == self.n_features, "a row of another schema's width");
-        match self.walk(&[x]) {
-            FAST => self.logit_walk::<FAST>(x),
-            MISSING => self.logit_walk::<MISSING>(x),
-            _ => self.logit_walk::<GENERAL>(x),
+        if self.general(&[x]) {
+            self.logit_walk::<true>(x)
+        } else {
+            self.logit_walk::<false>(x)
         }
     }
 
     /// [`Trees::logit`] with the branch-free step or the general one.
     #[inline(always)]
-    fn logit_walk<const WALK: Walk>(&self, x: &[f64]) -> f64 {
+    fn logit_walk<const GENERAL: bool>(&self, x: &[f64]) -> f64 {
         // Eight trees walked at once: their steps are independent, so the CPU
         // overlaps them; the leaves are then added one by one, in tree order.
         const WAYS: usize = 8;
@@ -582,7 +561,7 @@ impl Trees {
             for level in 0..deepest {
                 for ((i, (nodes, _)), t) in idx.iter_mut().zip(&trees).zip(quad) {
                     if level < t.depth {
-                        *i = 2 * *i + 1 + nodes[*i].step::<WALK>(x, sets);
+                        *i = 2 * *i + 1 + nodes[*i].step::<GENERAL>(x, sets);
                     }
                 }
             }
@@ -594,7 +573,7 @@ impl Trees {
             let (nodes, leaves) = self.tree(t);
             let mut i = 0usize;
             for _ in 0..t.depth {
-                i = 2 * i + 1 + nodes[i].step::<WALK>(x, sets);
+                i = 2 * i + 1 + nodes[i].step::<GENERAL>(x, sets);
             }
             acc = self.add(acc, leaves[i - nodes.len()]);
         }
@@ -622,17 +601,17 @@ impl Trees {
     fn logits_of<X: AsRef<[f64]>>(&self, rows: &[X], out: &mut [f64]) {
         const BLOCK: usize = 64;
         for (xs, acc) in rows.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            match self.walk(xs) {
-                FAST => self.block::<FAST, X>(xs, acc),
-                MISSING => self.block::<MISSING, X>(xs, acc),
-                _ => self.block::<GENERAL, X>(xs, acc),
+            if self.general(xs) {
+                self.block::<true, X>(xs, acc);
+            } else {
+                self.block::<false, X>(xs, acc);
             }
         }
     }
 
     /// The logits of one block of rows, with the branch-free step or the general one.
     #[inline(always)]
-    fn block<const WALK: Walk, X: AsRef<[f64]>>(&self, xs: &[X], acc: &mut [f64]) {
+    fn block<const GENERAL: bool, X: AsRef<[f64]>>(&self, xs: &[X], acc: &mut [f64]) {
         const LANES: usize = 8;
         let sets = &self.sets[..];
         acc.fill(self.params.base_score);
@@ -644,7 +623,7 @@ impl Trees {
                 let mut idx = [0usize; LANES];
                 for _ in 0..t.depth {
                     for (i, x) in idx.iter_mut().zip(group) {
-                        *i = 2 * *i + 1 + nodes[*i].step::<WALK>(x.as_ref(), sets);
+                        *i = 2 * *i + 1 + nodes[*i].step::<GENERAL>(x.as_ref(), sets);
                     }
                 }
                 for (a, i) in a.iter_mut().zip(idx) {
@@ -654,7 +633,7 @@ impl Trees {
             for (x, a) in rest.iter().zip(acc_rest) {
                 let mut i = 0usize;
                 for _ in 0..t.depth {
-                    i = 2 * i + 1 + nodes[i].step::<WALK>(x.as_ref(), sets);
+                    i = 2 * i + 1 + nodes[i].step::<GENERAL>(x.as_ref(), sets);
                 }
                 *a = self.add(*a, leaves[i - nodes.len()]);
             }
