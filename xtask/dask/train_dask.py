@@ -6,14 +6,30 @@ Starts a LocalCluster of 2 worker processes (1 thread each), reads the CSV into
 partitions with dask.dataframe, trains `xgboost.dask.train` (binary:logistic, hist)
 on every column but `Class`, saves the booster as `OUT/model.json`, and writes what
 the cluster predicts for every row of the file, in file order, as raw little-endian
-float32: `OUT/margins.f32` (output_margin=True) and `OUT/probs.f32`. Also
-`OUT/summary.json` (rows, partitions, trees, seconds). Tooling only: the product
-never runs Python.
+float32: `OUT/margins.f32` (output_margin=True) and `OUT/probs.f32`.
+
+Then, with the cluster stopped, times XGBoost's own prediction for the side-by-side
+speed figures, in a child process of this script (`--speed`, with OMP_NUM_THREADS=2:
+the caller's OMP_NUM_THREADS=1 would cap XGBoost's nthread): the saved model as a
+plain in-process Booster (nthread=2) on the file's first --speed-rows rows (copied
+verbatim to `OUT/head.csv`, for the native bench to read the same rows) as a float64
+array. Batch: the median of 5 whole-block calls, per row; one row: the median of
+1,000 single-row calls, in microseconds; both for `inplace_predict(predict_type=
+"margin")` and for `predict(DMatrix(block), output_margin=True)` with a fresh
+DMatrix each call (its creation timed too: XGBoost caches predictions per DMatrix).
+Written to `OUT/xgboost_speed.json`, with how many of the timed margins differ from
+the cluster's (figures, not checks).
+
+Last `OUT/summary.json` (rows, partitions, trees, seconds). Tooling only: the
+product never runs Python.
 """
 import argparse
 import json
 import logging
 import os
+import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -26,8 +42,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--blocksize", default="16MB")
     parser.add_argument("--label", default="Class")
+    parser.add_argument("--speed-rows", type=int, default=20_000)
+    parser.add_argument("--speed", action="store_true",
+                        help="only time XGBoost's predict on OUT/model.json (what the full run does last)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.speed:
+        time_xgboost(args.data, args.label, args.out, args.speed_rows)
+        return
 
     import dask
     import dask.dataframe as dd
@@ -87,6 +109,11 @@ def main():
         raise SystemExit(f"predictions have shapes {margins.shape} and {probs.shape}, expected ({rows},)")
     margins.astype("<f4").tofile(os.path.join(args.out, "margins.f32"))
     probs.astype("<f4").tofile(os.path.join(args.out, "probs.f32"))
+    print(f"predicted {rows} rows on the cluster in {predict_seconds:.1f} s; wrote {model_path}, margins.f32, "
+          f"probs.f32 (total {time.perf_counter() - t0:.1f} s)", flush=True)
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--speed", "--data", args.data, "--out", args.out,
+                    "--label", args.label, "--speed-rows", str(min(args.speed_rows, rows))],
+                   env=dict(os.environ, OMP_NUM_THREADS=str(SPEED_THREADS)), check=True)
     summary = {
         "rows": rows,
         "partitions": partitions,
@@ -103,8 +130,59 @@ def main():
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
-    print(f"predicted {rows} rows on the cluster in {predict_seconds:.1f} s; wrote {model_path}, margins.f32, "
-          f"probs.f32 (total {time.perf_counter() - t0:.1f} s)", flush=True)
+
+
+SPEED_THREADS = 2
+
+
+def time_xgboost(data, label, out, rows, runs=5, calls=1_000, nthread=SPEED_THREADS):
+    """XGBoost's own prediction speed on OUT/model.json, in process (no cluster), to OUT/xgboost_speed.json."""
+    import pandas as pd
+    import xgboost as xgb
+
+    model_path = os.path.join(out, "model.json")
+    cluster_margins = np.fromfile(os.path.join(out, "margins.f32"), dtype="<f4")
+
+    head_path = os.path.join(out, "head.csv")
+    with open(data, newline="") as src, open(head_path, "w", newline="") as dst:
+        for _ in range(rows + 1):  # the header and `rows` data lines, as written
+            dst.write(src.readline())
+    X = pd.read_csv(head_path, dtype="float64").drop(columns=[label]).to_numpy(dtype=np.float64)
+    X = np.ascontiguousarray(X)
+    if X.shape[0] != rows:
+        raise SystemExit(f"{head_path} has {X.shape[0]} rows, expected {rows}")
+    booster = xgb.Booster(params={"nthread": nthread}, model_file=model_path)
+    names = booster.feature_names  # the model's, as the cluster's frame named them
+
+    def inplace(block):
+        return booster.inplace_predict(block, predict_type="margin")
+
+    def via_dmatrix(block):
+        return booster.predict(xgb.DMatrix(block, feature_names=names, nthread=nthread), output_margin=True)
+
+    def median_seconds(f, blocks):
+        times = []
+        for block in blocks:
+            t = time.perf_counter()
+            f(block)
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    t0 = time.perf_counter()
+    speed = {"rows": rows, "runs": runs, "calls": calls, "nthread": nthread, "xgboost": xgb.__version__}
+    want = cluster_margins[:rows].view("<u4")
+    singles = [X[i % rows:i % rows + 1] for i in range(calls)]
+    for name, f in [("inplace_predict", inplace), ("predict_dmatrix", via_dmatrix)]:
+        got = np.asarray(f(X), dtype="<f4")  # also the warm-up
+        speed[f"{name}_margin_mismatches"] = int(np.count_nonzero(got.view("<u4") != want))
+        median_seconds(f, singles[:20])
+        speed[f"{name}_batch_ns_per_row"] = median_seconds(f, [X] * runs) * 1e9 / rows
+        speed[f"{name}_one_row_us"] = median_seconds(f, singles) * 1e6
+    with open(os.path.join(out, "xgboost_speed.json"), "w") as fh:
+        json.dump(speed, fh, indent=1)
+        fh.write("\n")
+    print(f"timed XGBoost's predict on {rows} rows in process (nthread={nthread}) in "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

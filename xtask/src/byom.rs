@@ -6,7 +6,9 @@
 //!   (`make_fixtures.py` there; its README lists the files).
 //! - `dask` trains XGBoost on a Dask cluster (`xtask/dask/train_dask.py`), imports the
 //!   model with `native-train import`, and checks that the file scorer and the native
-//!   server give the cluster's margins and core's probability of them, bit for bit.
+//!   server give the cluster's margins and core's probability of them, bit for bit;
+//!   then prints XGBoost's own prediction speed beside core's on the same model
+//!   (figures, not checks).
 //!
 //! Tooling only: the product never needs Python.
 
@@ -93,7 +95,24 @@ struct DaskSummary {
     predict_seconds: f64,
 }
 
+/// What `train_dask.py` measured of XGBoost's own prediction, in process (`xgboost_speed.json`).
+#[derive(Deserialize)]
+struct XgboostSpeed {
+    rows: usize,
+    nthread: u32,
+    inplace_predict_batch_ns_per_row: f64,
+    inplace_predict_one_row_us: f64,
+    inplace_predict_margin_mismatches: usize,
+    predict_dmatrix_batch_ns_per_row: f64,
+    predict_dmatrix_one_row_us: f64,
+    predict_dmatrix_margin_mismatches: usize,
+}
+
 const DASK_DIR: &str = "target/dask";
+/// `native-train bench-model`'s stdout, in [`DASK_DIR`].
+const BENCH_LOG: &str = "bench_model.txt";
+/// Longest `native-train bench-model` may take on the speed rows.
+const BENCH_LIMIT: Duration = Duration::from_secs(120);
 
 /// `cargo xtask dask`: XGBoost on a Dask cluster, imported, scored natively, bit for bit.
 pub(crate) fn dask(options: &DaskOptions) -> Result<()> {
@@ -109,7 +128,16 @@ pub(crate) fn dask(options: &DaskOptions) -> Result<()> {
     }
     let dir = Path::new(DASK_DIR);
     std::fs::create_dir_all(dir)?;
-    for stale in ["model.json", "margins.f32", "probs.f32", "summary.json", "scores.csv"] {
+    for stale in [
+        "model.json",
+        "margins.f32",
+        "probs.f32",
+        "summary.json",
+        "scores.csv",
+        "head.csv",
+        "xgboost_speed.json",
+        BENCH_LOG,
+    ] {
         let _ = std::fs::remove_file(dir.join(stale));
     }
 
@@ -221,7 +249,94 @@ pub(crate) fn dask(options: &DaskOptions) -> Result<()> {
     println!("| margin mismatches (score vs Dask, float32 bits) | 0 of {} |", scored.len());
     println!("| probability mismatches (score, server vs core's sigmoid of Dask's margin) | 0, 0 |");
     println!("| largest difference from XGBoost's float32 probability | {worst:.1e} |");
+
+    step("speed: core (native-train bench-model) against XGBoost's predict, same model, same rows");
+    let speed: XgboostSpeed = {
+        let path = dir.join("xgboost_speed.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not train_dask.py's speed figures", path.display()))?
+    };
+    let (ours_one_ns, ours_batch_ns) = bench_core(&model_bin, &dir.join("head.csv"), speed.rows, dir)?;
+    let shape = match model.scorer() {
+        fraud_core::Scorer::Trees(t) => format!("{} trees, depth <= {}", t.len(), t.max_depth()),
+        fraud_core::Scorer::Logistic(_) => "logistic".to_string(),
+    };
+    let ours_one_us = ours_one_ns / 1e3;
+    println!(
+        "\nspeed ({shape}, same machine, same run; ours single-threaded per call, XGBoost nthread={})",
+        speed.nthread
+    );
+    println!(
+        "  batch ns/row: ours {ours_batch_ns:.1}, xgboost inplace_predict {:.1}, xgboost predict(DMatrix) {:.1} \
+         (xgboost / ours: {:.1}x, {:.1}x)",
+        speed.inplace_predict_batch_ns_per_row,
+        speed.predict_dmatrix_batch_ns_per_row,
+        speed.inplace_predict_batch_ns_per_row / ours_batch_ns,
+        speed.predict_dmatrix_batch_ns_per_row / ours_batch_ns,
+    );
+    println!(
+        "  one row µs: ours {ours_one_us:.3}, xgboost inplace_predict {:.1}, xgboost predict(DMatrix) {:.1} \
+         (xgboost / ours: {:.0}x, {:.0}x)",
+        speed.inplace_predict_one_row_us,
+        speed.predict_dmatrix_one_row_us,
+        speed.inplace_predict_one_row_us / ours_one_us,
+        speed.predict_dmatrix_one_row_us / ours_one_us,
+    );
+    println!(
+        "  ({} rows of the file; medians: ours of bench-model's runs, probability; XGBoost of 5 block calls and \
+         1,000 one-row calls, margin; XGBoost's timed margins differing from the cluster's: {}, {})",
+        speed.rows, speed.inplace_predict_margin_mismatches, speed.predict_dmatrix_margin_mismatches
+    );
     Ok(())
+}
+
+/// `native-train bench-model --runs 5` on `replay` (`rows` rows), at most [`BENCH_LIMIT`]:
+/// its "one transaction" and "batch, per row" medians, in ns.
+fn bench_core(model_bin: &Path, replay: &Path, rows: usize, dir: &Path) -> Result<(f64, f64)> {
+    let log = dir.join(BENCH_LOG);
+    let stdout = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let mut cmd = Command::new("target/release/native-train");
+    cmd.arg("bench-model")
+        .arg("--model")
+        .arg(model_bin)
+        .arg("--replay")
+        .arg(replay)
+        .args(["--runs", "5"])
+        .env("RUST_LOG", "warn")
+        .stdout(stdout);
+    let stopping = Stopping { signal: Signal::Term, grace: Duration::from_secs(5) };
+    let mut bench = Supervised::spawn("native-train bench-model", &mut cmd, stopping)?;
+    let t = Instant::now();
+    while bench.running() {
+        if t.elapsed() > BENCH_LIMIT {
+            let _ = bench.stop();
+            bail!("native-train bench-model did not finish within {} s: stopped", BENCH_LIMIT.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = std::fs::read_to_string(&log).with_context(|| format!("reading {}", log.display()))?;
+    let over = format!("over {rows} test rows");
+    ensure!(
+        text.lines().any(|l| l.starts_with("Core scoring") && l.contains(&over)),
+        "native-train bench-model printed no \"Core scoring (…) {over}\" line (its output: {})",
+        log.display()
+    );
+    Ok((bench_median_ns(&text, "one transaction", &log)?, bench_median_ns(&text, "batch, per row", &log)?))
+}
+
+/// The median of bench-model's `  NAME   MEDIAN ns (MIN)…` line.
+fn bench_median_ns(text: &str, name: &str, log: &Path) -> Result<f64> {
+    let line = text.lines().map(str::trim_start).find(|l| l.starts_with(name)).with_context(|| {
+        format!("native-train bench-model printed no \"{name}\" line (its output: {})", log.display())
+    })?;
+    let mut words = line[name.len()..].split_whitespace();
+    let (median, unit) = (words.next(), words.next());
+    let median = median.and_then(|m| m.parse::<f64>().ok()).filter(|m| m.is_finite() && *m > 0.0);
+    match (median, unit) {
+        (Some(median), Some("ns")) => Ok(median),
+        _ => bail!("native-train bench-model's \"{name}\" line is not `{name}  MEDIAN ns (MIN)`: {line:?}"),
+    }
 }
 
 /// Runs `train_dask.py` under supervision: at most `options.timeout` seconds, and it, its

@@ -112,8 +112,11 @@ enum Cmd {
     /// and fraud-server on the imported model, every row through POST /predict/batch
     /// (each probability must equal core's sigmoid of the cluster's margin, bit for
     /// bit). Prints rows, trees, train and import seconds and the mismatch counts (0,
-    /// or it fails naming the first rows). The cluster and the server are stopped at
-    /// the end, on errors too.
+    /// or it fails naming the first rows), then a speed table, figures not checks:
+    /// `native-train bench-model` on the file's first 20,000 rows beside XGBoost's
+    /// own `inplace_predict` and `predict(DMatrix)` on the same rows (nthread=2, in
+    /// train_dask.py's process after the cluster is stopped). The cluster and the
+    /// server are stopped at the end, on errors too.
     Dask(byom::DaskOptions),
     /// Benchmarks: pipeline stages, peak memory and core scoring, printed as figures.
     Bench {
