@@ -178,8 +178,9 @@ pub fn schema_of(m: &ImportedTrees, opts: &ImportOptions) -> Result<Schema, Impo
         .amount
         .clone()
         .or_else(|| ["Amount", "amount"].into_iter().find(|a| names.iter().any(|n| n == a)).map(String::from));
-    let schema = Schema::new(names, amount.as_deref(), &opts.label, opts.id.as_deref())
-        .map_err(|e| ImportError::new(format!("the model's features cannot be a schema: {e}")))?;
+    let schema = Schema::new(names, amount.as_deref(), &opts.label, opts.id.as_deref()).map_err(|e| {
+        ImportError::new(format!("the model's features cannot be a schema: {e} (name them with --features a,b,c)"))
+    })?;
     let kinds = vec![None; schema.len()];
     schema.with_kinds(kinds, true).map_err(|e| ImportError::new(format!("{e}")))
 }
