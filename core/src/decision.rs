@@ -377,9 +377,37 @@ pub struct Tally {
     pub accept_all: f64,
     /// What refusing every transaction would have made.
     pub refuse_all: f64,
+    /// Transactions sent to review (settled correctly: counted above as
+    /// stopped frauds or accepted legitimate ones).
+    pub reviews: u64,
+    /// Of them, frauds.
+    pub reviewed_frauds: u64,
+    /// What the reviews cost (their number × the cost of one).
+    pub review_cost: f64,
 }
 
+/// What one review costs by default (an analyst's few minutes), in the costs' currency.
+pub const DEFAULT_REVIEW_COST: f64 = 3.0;
+
 impl Tally {
+    /// Counts one transaction decided by an action: a review costs
+    /// `review_cost` and settles it correctly (a fraud stopped, a legitimate
+    /// transaction accepted).
+    pub fn add_action(&mut self, costs: &Costs, review_cost: f64, amount: f64, fraud: bool, action: crate::Action) {
+        match action {
+            crate::Action::Accept => self.add(costs, amount, fraud, false),
+            crate::Action::Refuse => self.add(costs, amount, fraud, true),
+            crate::Action::Review => {
+                self.reviews += 1;
+                self.reviewed_frauds += fraud as u64;
+                self.review_cost += review_cost;
+                let settled = self.net_benefit;
+                self.add(costs, amount, fraud, fraud);
+                self.net_benefit = settled + (costs.realised(fraud, fraud, amount) - review_cost);
+            }
+        }
+    }
+
     /// Counts one decided transaction.
     pub fn add(&mut self, costs: &Costs, amount: f64, fraud: bool, refused: bool) {
         self.transactions += 1;
@@ -485,6 +513,19 @@ mod tests {
         assert!((t.net_benefit - (50.0 - 200.0 - 5.0 + 20.0)).abs() < 1e-9);
         assert!((t.accept_all - (-100.0 - 200.0 + 0.2 + 20.0)).abs() < 1e-9);
         assert!((t.refuse_all - (50.0 + 50.0 - 5.0 - 5.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_review_costs_its_time_and_settles_correctly() {
+        let costs = Costs::default();
+        let mut t = Tally::default();
+        t.add_action(&costs, 3.0, 100.0, true, crate::Action::Review); // +50 - 3
+        t.add_action(&costs, 3.0, 1000.0, false, crate::Action::Review); // +20 - 3
+        t.add_action(&costs, 3.0, 10.0, false, crate::Action::Refuse); // -5
+        assert_eq!((t.reviews, t.reviewed_frauds, t.frauds_stopped, t.false_alarms), (2, 1, 1, 1));
+        assert_eq!(t.review_cost, 6.0);
+        assert!((t.net_benefit - (47.0 + 17.0 - 5.0)).abs() < 1e-9, "{}", t.net_benefit);
+        assert!((t.accept_all - (-100.0 + 20.0 + 0.2)).abs() < 1e-9);
     }
 
     #[test]

@@ -58,9 +58,41 @@ mirror! {
     rows_fitted, seed, train_fraction, validation_fraction, test_fraction, smote_k, smote_ratio, class_weights;
     cloned: dataset, dataset_sha256, trainer
 }
-mirror! {
-    Tally, WireTally: transactions, frauds_stopped, frauds_missed, false_alarms, stopped_amount, missed_amount,
-    false_alarm_cost, net_benefit, accept_all, refuse_all
+/// A tally as an artifact stores it: the single-threshold policies' money,
+/// which never reviews (a review band's tally lives in reports, not artifacts).
+impl From<&Tally> for WireTally {
+    fn from(x: &Tally) -> WireTally {
+        WireTally {
+            transactions: x.transactions,
+            frauds_stopped: x.frauds_stopped,
+            frauds_missed: x.frauds_missed,
+            false_alarms: x.false_alarms,
+            stopped_amount: x.stopped_amount,
+            missed_amount: x.missed_amount,
+            false_alarm_cost: x.false_alarm_cost,
+            net_benefit: x.net_benefit,
+            accept_all: x.accept_all,
+            refuse_all: x.refuse_all,
+        }
+    }
+}
+
+impl From<&WireTally> for Tally {
+    fn from(x: &WireTally) -> Tally {
+        Tally {
+            transactions: x.transactions,
+            frauds_stopped: x.frauds_stopped,
+            frauds_missed: x.frauds_missed,
+            false_alarms: x.false_alarms,
+            stopped_amount: x.stopped_amount,
+            missed_amount: x.missed_amount,
+            false_alarm_cost: x.false_alarm_cost,
+            net_benefit: x.net_benefit,
+            accept_all: x.accept_all,
+            refuse_all: x.refuse_all,
+            ..Tally::default()
+        }
+    }
 }
 mirror! { Benefit, WireBenefit: fixed, per_amount }
 mirror! { ReliabilityBin, WireReliabilityBin: lower, upper, rows, mean_probability, fraud_rate }
