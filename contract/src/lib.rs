@@ -27,6 +27,7 @@ pub use fraud_core::ErrorCode;
 pub use parse::{Batch, BodyError, Item, Parsed, MAX_ID_CHARS};
 pub use request::{request_body, request_body_of, RequestId};
 pub use response::{
-    contribution_bodies, to_json, BatchResponse, BatchResult, ContributionBody, ExpectedBenefit, Health, Limits,
-    ModelRef, ModelResponse, PredictResponse, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES,
+    contribution_bodies, id_text, to_json, ActionCounts, BatchResponse, BatchResult, ContributionBody, ExpectedBenefit,
+    Health, Limits, ModelRef, ModelResponse, PredictResponse, VerdictBody, MAX_BATCH, MAX_BATCH_BODY_BYTES,
+    MAX_BODY_BYTES,
 };

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use fraud_core::{Contribution, Model, Prediction};
+use fraud_core::{Action, Contribution, Model, Prediction, RuleSet, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -139,8 +139,21 @@ pub struct PredictResponse<'a> {
     /// Calibrated probability of fraud.
     #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub fraud_probability: f64,
-    /// The policy's decision: refuse.
+    /// The model's policy refuses (before any rule: `action` is what happens).
     pub is_fraud: bool,
+    /// What happens to the transaction: `accept`, `review` or `refuse` — the
+    /// first matching rule's action, else the model's decision.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "accept"))]
+    pub action: Cow<'a, str>,
+    /// The id of the rule that decided, or null when the model did.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub rule: Option<Cow<'a, str>>,
+    /// The rule set's version, or null when the server has none.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub ruleset: Option<Cow<'a, str>>,
+    /// Shadow rules that matched (evaluated, never deciding).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub shadow_rules: Vec<Cow<'a, str>>,
     /// What refusing and accepting are each expected to be worth.
     pub expected_benefit: ExpectedBenefit<'a>,
     /// Threshold on the probability (applied by the threshold policies).
@@ -169,8 +182,17 @@ pub struct BatchResult<'a> {
     /// Calibrated probability of fraud.
     #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub fraud_probability: f64,
-    /// The policy's decision: refuse.
+    /// The model's policy refuses (before any rule: `action` is what happens).
     pub is_fraud: bool,
+    /// `accept`, `review` or `refuse`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "accept"))]
+    pub action: Cow<'a, str>,
+    /// The id of the rule that decided, or null when the model did.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub rule: Option<Cow<'a, str>>,
+    /// Shadow rules that matched.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub shadow_rules: Vec<Cow<'a, str>>,
     /// What refusing and accepting are each expected to be worth.
     pub expected_benefit: ExpectedBenefit<'a>,
     /// With `?explain=k`: the k largest contributions.
@@ -184,8 +206,13 @@ pub struct BatchResult<'a> {
 pub struct BatchResponse<'a> {
     /// Transactions scored.
     pub count: usize,
-    /// Of which refused.
+    /// Of which the model's policy refused (`is_fraud`).
     pub flagged: usize,
+    /// How many each action took.
+    pub actions: ActionCounts,
+    /// The rule set's version, or null when the server has none.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub ruleset: Option<Cow<'a, str>>,
     /// Threshold on the probability (threshold policies).
     pub threshold: f64,
     /// The decision policy.
@@ -196,6 +223,62 @@ pub struct BatchResponse<'a> {
     pub model: Cow<'a, ModelRef>,
     /// One per transaction, in input order.
     pub results: Vec<BatchResult<'a>>,
+}
+
+/// Transactions per action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActionCounts {
+    /// Accepted.
+    pub accept: usize,
+    /// Sent to review.
+    pub review: usize,
+    /// Refused.
+    pub refuse: usize,
+}
+
+impl ActionCounts {
+    /// Counts one action.
+    pub fn add(&mut self, action: Action) {
+        match action {
+            Action::Accept => self.accept += 1,
+            Action::Review => self.review += 1,
+            Action::Refuse => self.refuse += 1,
+        }
+    }
+}
+
+/// A verdict as the bodies spell it: the action, the deciding rule's id and
+/// the matching shadow rules' ids, borrowed from the rule set.
+pub struct VerdictBody<'a> {
+    /// `accept`, `review` or `refuse`.
+    pub action: Cow<'a, str>,
+    /// The deciding rule's id.
+    pub rule: Option<Cow<'a, str>>,
+    /// The matching shadow rules' ids, in file order.
+    pub shadow_rules: Vec<Cow<'a, str>>,
+}
+
+impl<'a> VerdictBody<'a> {
+    /// `verdict` of `rules` (none: the model's decision alone).
+    pub fn of(rules: Option<&'a RuleSet>, verdict: &Verdict) -> VerdictBody<'a> {
+        let id = |i: usize| rules.map(|r| Cow::Borrowed(r.rule(i).id()));
+        VerdictBody {
+            action: Cow::Borrowed(verdict.action.as_str()),
+            rule: verdict.rule.and_then(|i| id(i as usize)),
+            shadow_rules: verdict.shadow.iter().filter_map(id).collect(),
+        }
+    }
+}
+
+/// The text a rule's `:id:` sees for a body's `id`: a string as given, a
+/// number as its JSON decimal.
+pub fn id_text(id: &Option<Value>) -> Option<Cow<'_, str>> {
+    match id {
+        Some(Value::String(s)) => Some(Cow::Borrowed(s)),
+        Some(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
+        _ => None,
+    }
 }
 
 /// A response body as JSON. Every body of the contract is a plain struct of
@@ -244,6 +327,10 @@ mod tests {
             id: Some(Value::from(7)),
             fraud_probability: p.probability,
             is_fraud: p.is_fraud,
+            action: Cow::Borrowed("refuse"),
+            rule: Some(Cow::Borrowed("high_score")),
+            ruleset: Some(Cow::Borrowed("2026-12-01.1")),
+            shadow_rules: vec![Cow::Borrowed("night")],
             expected_benefit: ExpectedBenefit::of(&p, &model),
             threshold: model.threshold(),
             policy: Cow::Borrowed(model.policy().as_str()),

@@ -1,6 +1,6 @@
 //! The Router and its handlers.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -10,10 +10,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use contract::parse::{self, Item};
 use contract::{
-    contribution_bodies, to_json, ApiError, BatchResponse, BatchResult, ContributionBody, ExpectedBenefit, Health,
-    Limits, ModelRef, ModelResponse, PredictResponse, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES,
+    contribution_bodies, id_text, to_json, ActionCounts, ApiError, BatchResponse, BatchResult, ContributionBody,
+    ExpectedBenefit, Health, Limits, ModelRef, ModelResponse, PredictResponse, VerdictBody, MAX_BATCH,
+    MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES,
 };
-use fraud_core::{Artifact, ArtifactError, ErrorCode, Loaded, Model, Prediction, Transaction};
+use fraud_core::{
+    Action, Artifact, ArtifactError, ErrorCode, Loaded, Model, Prediction, RuleSet, Transaction, Verdict,
+};
 use std::borrow::Cow;
 
 use crate::cors::AllowedOrigins;
@@ -29,6 +32,9 @@ pub struct Served {
     openapi: Bytes,
     drift: Option<fraud_core::drift::DriftReference>,
     observer: Option<Arc<dyn Observer>>,
+    /// The decision layer; swapped whole, so a request (a batch too) is
+    /// decided by one set from start to end.
+    rules: RwLock<Option<Arc<RuleSet>>>,
 }
 
 /// Sees every transaction the API scores, after it is scored: how a runtime
@@ -44,6 +50,9 @@ pub trait Observer: Send + Sync {
             self.scored(row, probability, refused);
         }
     }
+
+    /// The verdicts of a request's transactions, by the rule set that decided them (none: the model alone).
+    fn decided(&self, _rules: Option<&RuleSet>, _verdicts: &[Verdict]) {}
 }
 
 impl Served {
@@ -72,6 +81,32 @@ impl Served {
             model_ref,
             drift: artifact.drift,
             observer: None,
+            rules: RwLock::new(None),
+        }
+    }
+
+    /// The same, deciding through `rules` (compiled against this model's schema).
+    pub fn with_rules(self, rules: RuleSet) -> Served {
+        self.set_rules(rules);
+        self
+    }
+
+    /// Swaps the rule set: requests that started keep the one they started with.
+    pub fn set_rules(&self, rules: RuleSet) {
+        // A poisoned lock only means a writer panicked after a whole swap: the value is intact.
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(rules));
+    }
+
+    /// The rule set deciding now, if any.
+    pub fn rules(&self) -> Option<Arc<RuleSet>> {
+        self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The verdict for a scored transaction.
+    fn verdict(rules: Option<&RuleSet>, model: &Model, t: &Transaction, id: Option<&str>, p: &Prediction) -> Verdict {
+        match rules {
+            Some(r) => r.verdict(model, t.values(), id, p.probability, p.is_fraud),
+            None => Verdict { action: Action::of_model(p.is_fraud), rule: None, shadow: Default::default() },
         }
     }
 
@@ -281,11 +316,21 @@ pub(crate) async fn predict(
     };
     let t = parsed.transaction.map_err(|e| ApiError::validation(&e))?;
     let p = s.model.predict(&t);
+    let rules = s.rules();
+    let verdict = Served::verdict(rules.as_deref(), &s.model, &t, id_text(&parsed.id).as_deref(), &p);
     s.observe(&t, &p);
+    if let Some(o) = &s.observer {
+        o.decided(rules.as_deref(), &[verdict]);
+    }
+    let decided = VerdictBody::of(rules.as_deref(), &verdict);
     let response = PredictResponse {
         id: parsed.id,
         fraud_probability: p.probability,
         is_fraud: p.is_fraud,
+        action: decided.action,
+        rule: decided.rule,
+        ruleset: rules.as_deref().map(|r| Cow::Borrowed(r.version())),
+        shadow_rules: decided.shadow_rules,
         expected_benefit: ExpectedBenefit::of(&p, &s.model),
         threshold: s.model.threshold(),
         policy: Cow::Borrowed(s.model.policy().as_str()),
@@ -338,26 +383,44 @@ pub(crate) async fn predict_batch(
         })
         .collect::<Vec<_>>();
     let predictions: Vec<Prediction> = valid.iter().map(|(_, t)| s.model.predict(t)).collect();
+    let rules = s.rules();
+    let verdicts: Vec<Verdict> = valid
+        .iter()
+        .zip(&predictions)
+        .map(|((id, t), p)| Served::verdict(rules.as_deref(), &s.model, t, id_text(id).as_deref(), p))
+        .collect();
     if let Some(o) = &s.observer {
         let seen: Vec<(&[f64], f64, bool)> =
             valid.iter().zip(&predictions).map(|((_, t), p)| (t.values(), p.probability, p.is_fraud)).collect();
         o.scored_batch(&seen);
+        o.decided(rules.as_deref(), &verdicts);
     }
     let flagged = predictions.iter().filter(|p| p.is_fraud).count();
+    let mut actions = ActionCounts::default();
     let results: Vec<BatchResult> = valid
         .into_iter()
         .zip(predictions)
-        .map(|((id, t), p)| BatchResult {
-            id,
-            fraud_probability: p.probability,
-            is_fraud: p.is_fraud,
-            expected_benefit: ExpectedBenefit::of(&p, &s.model),
-            contributions: contributions(&s.model, &t, explain),
+        .zip(&verdicts)
+        .map(|(((id, t), p), verdict)| {
+            actions.add(verdict.action);
+            let decided = VerdictBody::of(rules.as_deref(), verdict);
+            BatchResult {
+                id,
+                fraud_probability: p.probability,
+                is_fraud: p.is_fraud,
+                action: decided.action,
+                rule: decided.rule,
+                shadow_rules: decided.shadow_rules,
+                expected_benefit: ExpectedBenefit::of(&p, &s.model),
+                contributions: contributions(&s.model, &t, explain),
+            }
         })
         .collect();
     let response = BatchResponse {
         count: results.len(),
         flagged,
+        actions,
+        ruleset: rules.as_deref().map(|r| Cow::Borrowed(r.version())),
         threshold: s.model.threshold(),
         policy: Cow::Borrowed(s.model.policy().as_str()),
         model: Cow::Borrowed(&s.model_ref),

@@ -23,6 +23,7 @@ use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 pub mod metrics;
+pub mod reload;
 pub use metrics::Monitor;
 
 /// Runtime limits of the native server.

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use fraud_core::rules::RulesFiles;
 use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
+use server::reload::Watch;
 use server::{defaults, router, serve, shutdown_signal, ConnectionLimits, Options};
 use tracing_subscriber::EnvFilter;
 
@@ -59,6 +61,13 @@ struct Cli {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// A rules file deciding accept / review / refuse over the model (see README, "Rules and lists").
+    /// Reloaded on SIGHUP and when it or a list changes; a bad file is refused and the old rules kept.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The folder of the rules' lists (`NAME.txt` is `@NAME`; default: `lists/` beside the rules file).
+    #[arg(long, requires = "rules")]
+    lists: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -88,13 +97,24 @@ fn load(path: &Path) -> Result<Served> {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let served = load(&cli.model)?;
+    let mut served = load(&cli.model)?;
+    // Watched from before the first read, so no change is missed.
+    let rules_watch = cli.rules.clone().map(|rules| Watch::new(RulesFiles { rules, lists: cli.lists.clone() }));
+    if let Some(watch) = &rules_watch {
+        let files = watch.files();
+        let rules = server::reload::load(files, &served).context("cannot load the rules")?;
+        tracing::info!(version = rules.version(), rules = rules.rules().len(), file = %files.rules.display(), "rules loaded");
+        served = served.with_rules(rules);
+    }
     let (served, monitor) = if cli.no_metrics {
         (Arc::new(served), None)
     } else {
         let (served, monitor) = server::monitored(served, cli.drift_window);
         (served, Some(monitor))
     };
+    if let (Some(m), Some(r)) = (&monitor, served.rules()) {
+        m.rules_loaded(&r, false);
+    }
     if let Some(web) = &cli.web {
         anyhow::ensure!(web.is_dir(), "--web {}: not a folder", web.display());
     }
@@ -103,7 +123,7 @@ fn run(cli: Cli) -> Result<()> {
         max_in_flight: cli.max_in_flight,
         web_dir: cli.web,
         cors: cli.cors_origins,
-        monitor,
+        monitor: monitor.clone(),
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
@@ -123,6 +143,9 @@ fn run(cli: Cli) -> Result<()> {
             max_batch_body_bytes = MAX_BATCH_BODY_BYTES,
             "model loaded"
         );
+        if let Some(watch) = rules_watch {
+            server::reload::spawn(watch, served.clone(), monitor.clone());
+        }
         println!("listening on http://{bound}");
         let limits = ConnectionLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms),

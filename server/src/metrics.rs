@@ -20,6 +20,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use fraud_core::drift::DriftReference;
+use fraud_core::{Action, RuleSet, Verdict};
 use http_api::{Observer, Served};
 
 /// Upper bounds of the latency buckets, seconds.
@@ -140,6 +141,14 @@ pub struct Monitor {
     probability: Histogram<11>,
     window: Option<Mutex<Window>>,
     model: String,
+    /// Transactions per action (accept, review, refuse).
+    actions: [AtomicU64; 3],
+    /// (rule id, shadow) → matches, across reloads: a few dozen entries, read-locked on the hot path.
+    rule_hits: RwLock<Vec<(String, bool, AtomicU64)>>,
+    /// The rule set's version and when it was loaded, for `fraud_rules_info`.
+    rules_info: Mutex<Option<(String, u64)>>,
+    reloads: AtomicU64,
+    reload_failures: AtomicU64,
 }
 
 impl Monitor {
@@ -167,6 +176,41 @@ impl Monitor {
             probability: Histogram::new(PROBABILITY_BUCKETS),
             window,
             model,
+            actions: std::array::from_fn(|_| AtomicU64::new(0)),
+            rule_hits: RwLock::new(Vec::new()),
+            rules_info: Mutex::new(None),
+            reloads: AtomicU64::new(0),
+            reload_failures: AtomicU64::new(0),
+        }
+    }
+
+    /// A rule set now decides (at start or after a reload).
+    pub fn rules_loaded(&self, rules: &RuleSet, reload: bool) {
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        *self.rules_info.lock().unwrap_or_else(|e| e.into_inner()) = Some((rules.version().to_string(), at));
+        if reload {
+            self.reloads.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A reload was refused (the old rule set keeps deciding).
+    pub fn rules_reload_failed(&self) {
+        self.reload_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn hit(&self, id: &str, shadow: bool) {
+        let known = self.rule_hits.read().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, _, n)) = known.iter().find(|(r, s, _)| *s == shadow && r == id) {
+            n.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        drop(known);
+        let mut all = self.rule_hits.write().unwrap_or_else(|e| e.into_inner());
+        match all.iter().find(|(r, s, _)| *s == shadow && r == id) {
+            Some((_, _, n)) => {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+            None => all.push((id.to_string(), shadow, AtomicU64::new(1))),
         }
     }
 
@@ -225,6 +269,45 @@ impl Monitor {
             self.flagged.load(Ordering::Relaxed)
         );
         self.probability.write(&mut out, "fraud_probability", "Served (calibrated) fraud probabilities.");
+        let _ = writeln!(
+            out,
+            "# HELP fraud_decisions_total Transactions by final action (rules, else the model's policy).\n# TYPE fraud_decisions_total counter"
+        );
+        for (action, n) in Action::ALL.iter().zip(&self.actions) {
+            let _ = writeln!(out, "fraud_decisions_total{{action=\"{action}\"}} {}", n.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP fraud_rule_hits_total Transactions a rule matched (deciding rules: decided; shadow rules: matched), across reloads.\n# TYPE fraud_rule_hits_total counter"
+        );
+        let mut hits: Vec<(String, bool, u64)> = self
+            .rule_hits
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(r, s, n)| (r.clone(), *s, n.load(Ordering::Relaxed)))
+            .collect();
+        hits.sort();
+        for (rule, shadow, n) in hits {
+            let _ = writeln!(out, "fraud_rule_hits_total{{rule=\"{rule}\",shadow=\"{shadow}\"}} {n}");
+        }
+        if let Some((version, at)) = self.rules_info.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let version = version.replace(['"', '\\', '\n'], "_");
+            let _ = writeln!(
+                out,
+                "# HELP fraud_rules_info The rule set deciding, and when it was loaded (seconds since the epoch).\n# TYPE fraud_rules_info gauge\nfraud_rules_info{{version=\"{version}\"}} {at}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP fraud_rules_reloads_total Rule set reloads that took effect.\n# TYPE fraud_rules_reloads_total counter\nfraud_rules_reloads_total {}",
+            self.reloads.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP fraud_rules_reload_failures_total Reloads refused (a bad rules file or list); the old set kept deciding.\n# TYPE fraud_rules_reload_failures_total counter\nfraud_rules_reload_failures_total {}",
+            self.reload_failures.load(Ordering::Relaxed)
+        );
         if let Some(window) = &self.window {
             let w = window.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(
@@ -292,6 +375,26 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Observer for Monitor {
+    fn decided(&self, rules: Option<&RuleSet>, verdicts: &[Verdict]) {
+        let mut counts = [0u64; 3];
+        for v in verdicts {
+            counts[v.action as usize] += 1;
+            if let Some(rules) = rules {
+                if let Some(i) = v.rule {
+                    self.hit(rules.rule(i as usize).id(), false);
+                }
+                for i in v.shadow.iter() {
+                    self.hit(rules.rule(i).id(), true);
+                }
+            }
+        }
+        for (n, c) in self.actions.iter().zip(counts) {
+            if c > 0 {
+                n.fetch_add(c, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn scored_batch(&self, batch: &[(&[f64], f64, bool)]) {
         let refused = batch.iter().filter(|b| b.2).count() as u64;
         self.scored.fetch_add(batch.len() as u64, Ordering::Relaxed);

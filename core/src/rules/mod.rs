@@ -41,6 +41,8 @@
 
 mod compile;
 mod eval;
+#[cfg(feature = "std")]
+mod file;
 mod lex;
 #[cfg(test)]
 mod tests;
@@ -53,6 +55,8 @@ use core::fmt;
 use compile::{category_code, list_literal, ListUse, Lit as ListLiteral, Parser, Resolved};
 pub use eval::Facts;
 use eval::{CodeSet, Cond, Sets};
+#[cfg(feature = "std")]
+pub use file::{RulesFileError, RulesFiles, MAX_LIST_FILE_BYTES};
 pub use lex::Cmp;
 
 use crate::schema::Schema;
@@ -506,19 +510,31 @@ impl RuleSet {
         verdict
     }
 
-    /// The decision for a validated row of `model` with its probability
-    /// (the model's policy, its costs for `:expected_loss:`).
+    /// The decision for a validated row of `model` with its probability and
+    /// its policy's decision (`refuse`); the model's costs give `:expected_loss:`.
     #[inline]
-    pub fn verdict(&self, model: &crate::Model, row: &[f64], id: Option<&str>, probability: f64) -> Verdict {
-        self.decide(&facts_of(model, row, id, probability))
+    pub fn verdict(
+        &self,
+        model: &crate::Model,
+        row: &[f64],
+        id: Option<&str>,
+        probability: f64,
+        refuse: bool,
+    ) -> Verdict {
+        self.decide(&facts_of(model, row, id, probability, refuse))
     }
 }
 
-/// The facts a rule sees for a row of `model`.
+/// The facts a rule sees for a row of `model`, its probability and its policy's decision.
 #[inline]
-pub fn facts_of<'a>(model: &crate::Model, row: &'a [f64], id: Option<&'a str>, probability: f64) -> Facts<'a> {
+pub fn facts_of<'a>(
+    model: &crate::Model,
+    row: &'a [f64],
+    id: Option<&'a str>,
+    probability: f64,
+    refuse: bool,
+) -> Facts<'a> {
     let amount = model.amount(row);
-    let refuse = model.is_fraud(row, probability);
     let loss = -model.costs().accepted_fraud.at(amount);
     Facts { row, id, probability, refuse, expected_loss: probability * loss }
 }
