@@ -17,7 +17,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
 use dataset::{parse_line, Columns, CsvError, Spec};
-use fraud_core::{validate_row, Model};
+use fraud_core::{validate_row, Action, Model, RuleSet};
 
 /// Bad lines listed in the report (all are counted).
 pub const LISTED_BAD_LINES: usize = 20;
@@ -39,6 +39,10 @@ pub struct Options {
     /// Add a `margin` column: the model's raw logit before calibration (for an
     /// imported model, the library's own margin, bit for bit).
     pub margin: bool,
+    /// Rules deciding each row's action: adds `action` and `rule` columns
+    /// (the rule's id, empty when the model decided) and `shadow_rules`
+    /// (the matching shadow rules' ids, `;`-separated).
+    pub rules: Option<Arc<RuleSet>>,
 }
 
 impl Default for Options {
@@ -50,6 +54,7 @@ impl Default for Options {
             block_bytes: 4 << 20,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             margin: false,
+            rules: None,
         }
     }
 }
@@ -76,6 +81,8 @@ pub struct Report {
     pub rows: u64,
     /// Of which refused by the model's policy.
     pub refused: u64,
+    /// Rows per action (accept, review, refuse): the rules' when given, else the model's.
+    pub actions: [u64; 3],
     /// Lines skipped as bad (with `skip_bad`).
     pub bad_lines: u64,
     /// The first [`LISTED_BAD_LINES`] of them.
@@ -134,6 +141,7 @@ struct Scored {
     text: Vec<u8>,
     rows: u64,
     refused: u64,
+    actions: [u64; 3],
     bad: Vec<BadLine>,
     input_bytes: usize,
 }
@@ -148,6 +156,9 @@ fn header(options: &Options) -> String {
     h.push_str(",fraud_probability,is_fraud");
     if options.margin {
         h.push_str(",margin");
+    }
+    if options.rules.is_some() {
+        h.push_str(",action,rule,shadow_rules");
     }
     for k in 1..=options.reasons {
         let _ = write!(h, ",reason_{k}");
@@ -239,6 +250,7 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
     }
     let mut text = String::with_capacity(meta.len() * (40 + 16 * options.reasons));
     let mut ryu = ryu::Buffer::new();
+    let mut actions = [0u64; 3];
     for (k, (((x, &(line, id)), &p), &refused)) in
         rows.chunks_exact(width).zip(&meta).zip(&probabilities).zip(&decisions).enumerate()
     {
@@ -253,6 +265,27 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
         if let Some(&m) = margins.get(k) {
             text.push(',');
             text.push_str(ryu.format(m));
+        }
+        match &options.rules {
+            Some(rules) => {
+                let id = id.map(String::from_utf8_lossy);
+                let v = rules.verdict(model, x, id.as_deref(), p, refused);
+                actions[v.action as usize] += 1;
+                text.push(',');
+                text.push_str(v.action.as_str());
+                text.push(',');
+                if let Some(i) = v.rule {
+                    text.push_str(rules.rule(i as usize).id());
+                }
+                text.push(',');
+                for (n, i) in v.shadow.iter().enumerate() {
+                    if n > 0 {
+                        text.push(';');
+                    }
+                    text.push_str(rules.rule(i).id());
+                }
+            }
+            None => actions[Action::of_model(refused) as usize] += 1,
         }
         if options.reasons > 0 {
             // Every row left passed validation: it is a transaction of this model.
@@ -273,6 +306,7 @@ fn score_block(model: &Model, columns: &Columns, options: &Options, block: Block
         seq: block.seq,
         rows: meta.len() as u64,
         refused: decisions.iter().filter(|&&d| d).count() as u64,
+        actions,
         text: text.into_bytes(),
         bad,
         input_bytes: block.bytes.len() + 1,
@@ -418,6 +452,9 @@ fn write_in_order(
             output.write_all(&s.text)?;
             report.rows += s.rows;
             report.refused += s.refused;
+            for (total, n) in report.actions.iter_mut().zip(s.actions) {
+                *total += n;
+            }
             report.bad_lines += s.bad.len() as u64;
             let room = LISTED_BAD_LINES.saturating_sub(report.listed.len());
             report.listed.extend(s.bad.into_iter().take(room));

@@ -57,6 +57,13 @@ struct Cli {
     /// round-trip decimal (for an imported model, the library's own margin bit for bit).
     #[arg(long)]
     margin: bool,
+    /// Decide each row with this rules file: adds `action`, `rule` and `shadow_rules` columns after
+    /// is_fraud (and margin). Its lists are read from --lists, else `lists/` beside it.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The rules' lists folder (`NAME.txt` is `@NAME`).
+    #[arg(long, requires = "rules")]
+    lists: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -76,7 +83,19 @@ fn is_std(p: &Path) -> bool {
 
 fn run(cli: Cli) -> Result<()> {
     let model = fraud_core::artifact::read_file(&cli.model)?.model;
+    let rules = match &cli.rules {
+        Some(path) => {
+            let files = fraud_core::rules::RulesFiles { rules: path.clone(), lists: cli.lists.clone() };
+            let rules = files.load(model.schema()).context("cannot load the rules")?;
+            for note in rules.notes() {
+                eprintln!("score: note: {note}");
+            }
+            Some(std::sync::Arc::new(rules))
+        }
+        None => None,
+    };
     let options = Options {
+        rules: rules.clone(),
         reasons: cli.reasons,
         skip_bad: cli.skip_bad,
         id_column: cli.id.clone(),
@@ -124,6 +143,10 @@ fn run(cli: Cli) -> Result<()> {
         model.policy().as_str(),
         if is_std(&cli.output) { String::new() } else { format!("; wrote {}", cli.output.display()) }
     );
+    if let Some(rules) = &rules {
+        let [accept, review, refuse] = report.actions;
+        eprintln!("rules {}: {accept} accepted, {review} sent to review, {refuse} refused", rules.version());
+    }
     if report.bad_lines > 0 {
         eprintln!("skipped {} bad lines; the first {}:", report.bad_lines, report.listed.len().min(LISTED_BAD_LINES));
         for b in &report.listed {

@@ -213,3 +213,35 @@ fn a_tabular_schema_scores_missing_values_and_categories() {
     let err = score(&m, bad.as_bytes(), &mut Vec::new(), &options, &|_| {}).unwrap_err().to_string();
     assert!(err.contains("line 2, column Time: \"abc") && err.contains("is not a number"), "{err}");
 }
+
+#[test]
+fn rules_add_the_action_rule_and_shadow_columns_as_core_decides() {
+    let rows = rows(400);
+    let m = model();
+    let text = "version t1\nreview small if :Amount: < 1000 and :probability: >= 0.0\nrefuse big if :Amount: > 3000\naccept listed if :id: in @ok\nshadow review s if :V1: > 0\n";
+    let rules = fraud_core::RuleSet::compile(text, &[("ok", "t,7\nt,8\n")], m.schema()).unwrap();
+    let options = Options { rules: Some(std::sync::Arc::new(rules.clone())), ..small_blocks() };
+    let (report, out) = run(&csv(&rows), &options).unwrap();
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "line,tx_id,fraud_probability,is_fraud,action,rule,shadow_rules,reason_1,reason_2"
+    );
+    let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+    let mut p = vec![0.0; rows.len()];
+    m.score_batch(&flat, &mut p).unwrap();
+    let mut counts = [0u64; 3];
+    for (r, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.rsplitn(6, ',').collect();
+        let (shadow, rule, action) = (cells[2], cells[3], cells[4]);
+        let id = format!("t,{r}");
+        let refuse = m.is_fraud(&rows[r], p[r]);
+        let v = rules.verdict(&m, &rows[r], Some(&id), p[r], refuse);
+        assert_eq!(action, v.action.as_str(), "row {r}: {line}");
+        assert_eq!(rule, v.rule.map_or("", |i| rules.rule(i as usize).id()), "row {r}");
+        assert_eq!(shadow, if v.shadow.is_empty() { "" } else { "s" }, "row {r}");
+        counts[v.action as usize] += 1;
+    }
+    assert_eq!(report.actions, counts);
+    assert!(counts.iter().all(|&n| n > 0), "every action taken: {counts:?}");
+}
