@@ -17,6 +17,7 @@
 //! Scaling, scoring and the artifact format are *not* here: they come from
 //! `fraud_core`, so training evaluates exactly the function every runtime serves.
 
+pub mod backtest;
 pub mod bench;
 pub mod boost;
 pub mod calibrate;

@@ -63,6 +63,45 @@ enum Command {
     /// trained on) it is calibrated, its policy and thresholds chosen and its
     /// figures measured as `train` does; report, replay and golden files written.
     Import(ImportArgs),
+    /// Run a rules file over labelled transactions before it goes live: per rule,
+    /// what it decided (frauds, legitimate, amounts, reviews and their cost, net
+    /// benefit), the totals against --baseline (another rules file; default the
+    /// model alone) and which transactions changed action. Console table, --json, --html.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Args)]
+struct BacktestArgs {
+    /// The model artifact.
+    #[arg(long, default_value = "model/model.bin")]
+    model: PathBuf,
+    /// The rules file under test.
+    #[arg(long)]
+    rules: PathBuf,
+    /// The rules file it would replace (default: the model alone decides).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Labelled transactions with the model's columns (and its label column).
+    #[arg(long)]
+    data: PathBuf,
+    /// The rules' lists folder (`NAME.txt` is `@NAME`; default: `lists/` beside each rules file).
+    #[arg(long)]
+    lists: Option<PathBuf>,
+    /// The label column (default: the model's, e.g. Class).
+    #[arg(long)]
+    label: Option<String>,
+    /// The id column `:id:` reads (default: the model's id column, when the file has it).
+    #[arg(long)]
+    id: Option<String>,
+    /// What one manual review costs, in the model's currency.
+    #[arg(long, default_value_t = fraud_core::DEFAULT_REVIEW_COST)]
+    cost_review: f64,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page here.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -518,6 +557,19 @@ fn main() -> ExitCode {
         Command::Splits(args) => splits(args),
         Command::BenchModel(args) => bench::model(&args.files.files(), args.runs),
         Command::Import(args) => native_train::import::command::run(&args.command()),
+        Command::Backtest(a) => native_train::backtest::run(&native_train::backtest::BacktestCommand {
+            model: a.model,
+            rules: a.rules,
+            baseline: a.baseline,
+            data: a.data,
+            lists: a.lists,
+            label: a.label,
+            id: a.id,
+            review_cost: a.cost_review,
+            json: a.json,
+            html: a.html,
+        })
+        .map(|_| ()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,7 @@
 //! (a category it never saw) matches nothing and is reported in
 //! [`RuleSet::notes`]. Limits bound the work a transaction costs.
 
+mod backtest;
 mod compile;
 mod eval;
 #[cfg(feature = "std")]
@@ -52,6 +53,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub use backtest::{Backtest, RuleTally};
 use compile::{category_code, list_literal, ListUse, Lit as ListLiteral, Parser, Resolved};
 pub use eval::Facts;
 use eval::{CodeSet, Cond, Sets};
