@@ -18,6 +18,7 @@
 //! `fraud_core`, so training evaluates exactly the function every runtime serves.
 
 pub mod backtest;
+pub mod bands;
 pub mod bench;
 pub mod boost;
 pub mod calibrate;

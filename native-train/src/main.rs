@@ -167,6 +167,7 @@ impl ImportArgs {
             test_fraction: 1.0 - self.validation_fraction,
             calibration: self.decision.calibration,
             policy: self.decision.policy,
+            bands: self.decision.bands(),
             ..Config::default()
         };
         let decision = self.decision;
@@ -372,9 +373,21 @@ struct DecisionArgs {
     /// Value of accepting a legitimate transaction. [default: 0.02*amount; 1 without an amount]
     #[arg(long, value_parser = policy::parse_benefit, allow_hyphen_values = true)]
     cost_accepted_legitimate: Option<Benefit>,
+    /// What one manual review costs (an analyst's time), in --currency. A review settles the
+    /// transaction correctly; the proposed rules.txt sends the uncertain middle to review.
+    #[arg(long, default_value_t = fraud_core::DEFAULT_REVIEW_COST)]
+    cost_review: f64,
+    /// Most transactions the proposed review band may hold, as a share: `0.5%` or `0.005`.
+    #[arg(long, default_value = "0.5%", value_parser = native_train::bands::parse_capacity)]
+    review_capacity: f64,
 }
 
 impl DecisionArgs {
+    /// The review band's settings.
+    fn bands(&self) -> native_train::bands::BandOptions {
+        native_train::bands::BandOptions { review_cost: self.cost_review, review_capacity: self.review_capacity }
+    }
+
     /// The costs given, the rest from the defaults for a schema with or without an amount.
     fn costs(&self, schema: &Schema) -> Costs {
         let defaults = Costs::default_for(schema);
@@ -483,6 +496,7 @@ impl ProtocolArgs {
             policy: self.decision.policy,
             costs: self.decision.costs(schema),
             vocabulary: native_train::tabular::VocabularyOptions { min_count: self.min_category_count.max(1) },
+            bands: self.decision.bands(),
         }
     }
 }

@@ -22,6 +22,8 @@ pub const REPORT_JSON_FILE: &str = "report.json";
 pub const REPORT_HTML_FILE: &str = "report.html";
 /// The test split in time order, for the streamer and the browser page.
 pub const REPLAY_FILE: &str = "replay.csv";
+/// The proposed accept / review / refuse bands, as rules every runtime runs.
+pub const RULES_FILE: &str = "rules.txt";
 
 /// Writes `path` atomically through `write` (the `dataset` crate's, shared with the file scorer).
 pub use dataset::write_atomic;
@@ -66,6 +68,9 @@ pub fn write_outputs(dir: &Path, outcome: &Outcome, cfg: &Config, load_seconds: 
         w.write_all(b"\n")
     })
     .map_err(io_context(&report))?;
+    let rules = path(RULES_FILE);
+    let bands = &outcome.candidates[outcome.selected].bands;
+    write_atomic(&rules, |w| w.write_all(bands.rules.as_bytes())).map_err(io_context(&rules))?;
     let html = path(REPORT_HTML_FILE);
     write_atomic(&html, |w| w.write_all(report_html(outcome, cfg, &model_id).as_bytes())).map_err(io_context(&html))?;
     let artifact = path(ARTIFACT_FILE);

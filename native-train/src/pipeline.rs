@@ -59,6 +59,8 @@ pub struct Config {
     pub costs: Costs,
     /// How categorical columns' vocabularies are learned.
     pub vocabulary: VocabularyOptions,
+    /// The review band's cost and capacity (the proposed `rules.txt`).
+    pub bands: crate::bands::BandOptions,
 }
 
 impl Default for Config {
@@ -76,6 +78,7 @@ impl Default for Config {
             policy: PolicyChoice::Auto,
             costs: Costs::default(),
             vocabulary: VocabularyOptions::default(),
+            bands: crate::bands::BandOptions::default(),
         }
     }
 }
@@ -196,6 +199,8 @@ pub struct Candidate {
     pub test: Metrics,
     /// Every policy's money on validation and test, in [`Policy::TRAINED`] order.
     pub policies: Vec<PolicyReport>,
+    /// Accept / review / refuse bands chosen on validation, as rules, with their money.
+    pub bands: crate::bands::Bands,
     /// How well the served probabilities match test outcomes.
     pub calibration_test: CalibrationReport,
     /// (threshold, F1) on validation, for the report's plot.
@@ -721,6 +726,7 @@ fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) ->
     };
     let threshold = if chosen == Policy::F1Threshold { f1_threshold } else { net_threshold };
     let model = calibrated.with_rule(rule(chosen, threshold)).map_err(|e| TrainError::Model(name, e))?;
+    let bands = crate::bands::propose(&model, &val, &tested, cfg.bands).map_err(TrainError::Config)?;
     let test_curve = curve(&test_scores, test.y);
     let p_val = validation.frauds;
     Ok(Candidate {
@@ -740,6 +746,7 @@ fn assess(fitted: Fitted, validation: &Holdout, test: &Holdout, cfg: &Config) ->
         test_histogram: Histogram::of(&test_scores, test.y),
         validation_score_bins: Bins::fit(&mut val_scores.clone()),
         policies,
+        bands,
         model,
         training: fitted.training,
         rows_fitted: fitted.rows_fitted,

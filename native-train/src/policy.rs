@@ -43,7 +43,7 @@ pub struct Scored<'a> {
 
 impl Scored<'_> {
     /// Row `i`'s amount (0 without an amount column: the costs are then fixed).
-    fn amount(&self, i: usize) -> f64 {
+    pub fn amount(&self, i: usize) -> f64 {
         let width = self.schema.len();
         self.schema.amount_of(&self.rows[i * width..(i + 1) * width])
     }

@@ -29,6 +29,7 @@ pub fn report_json(outcome: &Outcome, cfg: &Config, model_id: &str, load_seconds
                 "calibration": { "method": c.model.calibration().method.as_str(), "slope": c.model.calibration().slope, "intercept": c.model.calibration().intercept },
                 "calibration_test": c.calibration_test.to_wire(),
                 "policies": c.policies.iter().map(|p| p.to_wire()).collect::<Vec<_>>(),
+                "bands": crate::bands::report_json(c),
                 "validation": c.validation.to_wire(),
                 "test": c.test.to_wire(),
             })

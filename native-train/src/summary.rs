@@ -94,4 +94,5 @@ fn print_money(chosen: &Candidate) {
             if r.kind == MoneyRowKind::Served { "  ← served" } else { "" }
         );
     }
+    println!("{}", crate::bands::verdict_line(chosen));
 }

@@ -78,6 +78,8 @@ pub enum MoneyRowKind {
     Policy,
     /// Accepting or refusing everything: what any policy is measured against.
     Baseline,
+    /// The proposed accept / review / refuse bands (`rules.txt`): reviews counted.
+    Bands,
 }
 
 /// Money over a number of transactions.
@@ -138,6 +140,9 @@ pub fn money_rows(c: &Candidate) -> Vec<MoneyRow> {
             row(policy_label(p.policy), kind, threshold, p.validation.net_benefit, &p.test)
         })
         .collect();
+    let b = &c.bands;
+    let threshold = format!("review ≥ {}, refuse ≥ {}", format_threshold(b.review_at), format_threshold(b.refuse_at));
+    rows.push(row("three bands (rules.txt)", MoneyRowKind::Bands, threshold, b.validation.net_benefit, &b.test));
     // Every policy's tally carries both baselines' nets; take them from the first.
     if let Some(p) = c.policies.first() {
         let (accept, refuse) = baselines(&p.test, costs);

@@ -281,7 +281,8 @@ fn money_table(c: &Candidate) -> String {
         );
     }
     format!(
-        "<table class=\"money\"><tr><th>policy</th><th>threshold</th><th>validation net</th><th>test net</th><th>vs accept everything</th><th>fraud stopped (count)</th><th>fraud missed (count)</th><th>false alarms' cost (count)</th><th></th></tr>{rows}</table>"
+        "<table class=\"money\"><tr><th>policy</th><th>threshold</th><th>validation net</th><th>test net</th><th>vs accept everything</th><th>fraud stopped (count)</th><th>fraud missed (count)</th><th>false alarms' cost (count)</th><th></th></tr>{rows}</table><p>{}. Reviewed transactions count as stopped frauds or accepted legitimate ones, each review costing its time; the bands are written as <code>rules.txt</code> (serve them with <code>fraud-server --rules</code>, check edits with <code>native-train backtest</code>).</p>",
+        escape(&crate::bands::verdict_line(c))
     )
 }
 
