@@ -149,7 +149,7 @@ pub fn verdict_line(c: &crate::pipeline::Candidate) -> String {
         m(diff.abs()),
         if diff >= 0.0 { "more than" } else { "less than" },
         m(served),
-        if best > served { format!("; the best single-threshold policy on test made {}", m(best)) } else { String::new() }
+        if best > served { format!("; the best of the policies on test made {}", m(best)) } else { String::new() }
     )
 }
 
