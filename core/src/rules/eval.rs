@@ -111,7 +111,7 @@ impl Cond {
                     Cmp::Gt => x > *v,
                     Cmp::Ge => x >= *v,
                     Cmp::Eq => x == *v,
-                    Cmp::Ne => x == x && x != *v,
+                    Cmp::Ne => !x.is_nan() && x != *v,
                 }
             }
             Cond::NumberIn { x, set, negated } => {
