@@ -102,10 +102,16 @@ impl Served {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The verdict for a scored transaction.
-    fn verdict(rules: Option<&RuleSet>, model: &Model, t: &Transaction, id: Option<&str>, p: &Prediction) -> Verdict {
+    /// The verdict for a scored transaction (its id read as text only when there are rules to see it).
+    fn verdict(
+        rules: Option<&RuleSet>,
+        model: &Model,
+        t: &Transaction,
+        id: &Option<serde_json::Value>,
+        p: &Prediction,
+    ) -> Verdict {
         match rules {
-            Some(r) => r.verdict(model, t.values(), id, p.probability, p.is_fraud),
+            Some(r) => r.verdict(model, t.values(), id_text(id).as_deref(), p.probability, p.is_fraud),
             None => Verdict { action: Action::of_model(p.is_fraud), rule: None, shadow: Default::default() },
         }
     }
@@ -317,7 +323,7 @@ pub(crate) async fn predict(
     let t = parsed.transaction.map_err(|e| ApiError::validation(&e))?;
     let p = s.model.predict(&t);
     let rules = s.rules();
-    let verdict = Served::verdict(rules.as_deref(), &s.model, &t, id_text(&parsed.id).as_deref(), &p);
+    let verdict = Served::verdict(rules.as_deref(), &s.model, &t, &parsed.id, &p);
     s.observe(&t, &p);
     if let Some(o) = &s.observer {
         o.decided(rules.as_deref(), &[verdict]);
@@ -387,7 +393,7 @@ pub(crate) async fn predict_batch(
     let verdicts: Vec<Verdict> = valid
         .iter()
         .zip(&predictions)
-        .map(|((id, t), p)| Served::verdict(rules.as_deref(), &s.model, t, id_text(id).as_deref(), p))
+        .map(|((id, t), p)| Served::verdict(rules.as_deref(), &s.model, t, id, p))
         .collect();
     if let Some(o) = &s.observer {
         let seen: Vec<(&[f64], f64, bool)> =
