@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { contractCases } from "./cases.mjs";
-import { cellCounts, compare, loadGolden, loadReplay, rowObject } from "./parity.mjs";
+import { cellCounts, compare, loadGolden, loadReplay, rowId, rowObject } from "./parity.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -86,8 +86,11 @@ const single = await compare({
   limit: Math.min(singleLimit, golden.rows),
   concurrency: 8,
   scoreOne: async (obj, r) => {
-    const res = await post("/predict", JSON.stringify({ id: r, ...obj }));
-    if (res.id !== r) throw new Error(`row ${r}: id echoed as ${res.id}`);
+    // The id column's value (what rules' `:id:` sees), else the row's index.
+    const id = rowId(replay, r);
+    const res = await post("/predict", JSON.stringify({ id, ...obj }));
+    if (res.id !== id) throw new Error(`row ${r}: id echoed as ${res.id}`);
+    if (golden.ruleset && res.ruleset !== golden.ruleset) throw new Error(`row ${r}: ruleset ${res.ruleset}, the golden file's is ${golden.ruleset}`);
     return res;
   },
 });
@@ -100,11 +103,14 @@ const batch = await compare({
   scoreBatch: async (_rows, count, start) => {
     // Objects in schema order, from the replay's values (numeric model) or raw cells (format 5).
     const transactions = [];
-    for (let k = 0; k < count; k++) transactions.push(rowObject(replay, start + k, featureNames));
+    for (let k = 0; k < count; k++) transactions.push({ id: rowId(replay, start + k), ...rowObject(replay, start + k, featureNames) });
     const res = await post("/predict/batch", JSON.stringify({ transactions }));
+    if (golden.ruleset && res.ruleset !== golden.ruleset) throw new Error(`batch at ${start}: ruleset ${res.ruleset}, want ${golden.ruleset}`);
     return {
       probabilities: res.results.map((x) => x.fraud_probability),
       decisions: res.results.map((x) => (x.is_fraud ? 1 : 0)),
+      actions: res.results.map((x) => x.action),
+      rules: res.results.map((x) => x.rule),
     };
   },
 });

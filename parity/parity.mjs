@@ -4,7 +4,8 @@
 // the Worker under `wrangler dev` and the browser page each supply `scoreOne`
 // and `scoreBatch`; this module owns the reading of the files and the comparison.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { bitsOf } from "../web/lib/bits.js";
 import { parseCsv } from "../web/lib/csv.js";
 
@@ -70,28 +71,65 @@ export function schemaRows(replay, featureNames) {
   return out;
 }
 
-/** Reads the golden file: model id, probability bit patterns and decisions. */
-export function loadGolden(path) {
-  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "");
-  const meta = lines[0].match(/^# model_id (\S+) rows (\d+)/);
-  if (!meta) throw new Error(`${path}: missing '# model_id ... rows ...' line`);
+/**
+ * Reads the golden file: model id, probability bit patterns, the model's decisions and, when the golden file was
+ * decided by rules, its ruleset version and each row's action and deciding rule ('' where the model decided).
+ */
+export function loadGolden(file) {
+  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const meta = lines[0].match(/^# model_id (\S+) rows (\d+)(?: ruleset (\S+))?/);
+  if (!meta) throw new Error(`${file}: missing '# model_id ... rows ...' line`);
   const body = lines.slice(2);
   const bits = new Array(body.length);
   const decisions = new Uint8Array(body.length);
+  const actions = new Array(body.length);
+  const rules = new Array(body.length);
   body.forEach((line, i) => {
-    const [row, hex, , dec] = line.split(",");
-    if (Number(row) !== i) throw new Error(`${path}: row ${row} out of order at line ${i + 3}`);
+    const [row, hex, , dec, action, rule = ""] = line.split(",");
+    if (Number(row) !== i) throw new Error(`${file}: row ${row} out of order at line ${i + 3}`);
     bits[i] = hex;
     decisions[i] = Number(dec);
+    actions[i] = action;
+    rules[i] = rule;
   });
-  if (body.length !== Number(meta[2])) throw new Error(`${path}: ${body.length} rows, header says ${meta[2]}`);
-  return { modelId: meta[1], bits, decisions, rows: body.length };
+  if (body.length !== Number(meta[2])) throw new Error(`${file}: ${body.length} rows, header says ${meta[2]}`);
+  const hasActions = lines[1].split(",").includes("action");
+  return { modelId: meta[1], ruleset: meta[3] ?? null, bits, decisions, actions: hasActions ? actions : null, rules, rows: body.length };
 }
 
 /**
+ * The rules the golden file beside `goldenFile` was decided by (`parity-rules.txt` and the lists in
+ * `parity-lists/`, which `cargo xtask` writes; else the trainer's `rules.txt` with `lists/`, as `cargo xtask run`
+ * serves them): `{ path, text, lists: { name: text }, listsDir }`, or null.
+ */
+export function loadParityRules(goldenFile) {
+  const dir = path.dirname(goldenFile);
+  const found = [["parity-rules.txt", "parity-lists"], ["rules.txt", "lists"]].find(([f]) => existsSync(path.join(dir, f)));
+  if (!found) return null;
+  const file = path.join(dir, found[0]);
+  const listsDir = path.join(dir, found[1]);
+  const lists = {};
+  if (existsSync(listsDir)) {
+    for (const name of readdirSync(listsDir)) {
+      if (name.endsWith(".txt")) lists[name.slice(0, -4)] = readFileSync(path.join(listsDir, name), "utf8");
+    }
+  }
+  return { path: file, text: readFileSync(file, "utf8"), lists, listsDir };
+}
+
+/** The id a runtime sends with replay row `r`: its id column's value, else the row's index. */
+export function rowId(replay, r) {
+  return replay.ids ? replay.ids[r] : r;
+}
+
+/** Action codes (wasm batches) as names. */
+export const ACTIONS = ["accept", "review", "refuse"];
+
+/**
  * Compares a runtime against the golden file, one row at a time and in batches.
- * scoreOne(obj, row) -> { fraud_probability, is_fraud }; scoreBatch(rows Float64Array, count, start) ->
- * { probabilities, decisions } (`rows`: schema order, null when the replay has no batch rows — a runtime that
+ * scoreOne(obj, row) -> { fraud_probability, is_fraud, action, rule }; scoreBatch(rows Float64Array, count, start) ->
+ * { probabilities, decisions, actions, rules } (actions as names, rules as ids or null; both compared when the
+ * golden file has actions) (`rows`: schema order, null when the replay has no batch rows — a runtime that
  * sends JSON builds its objects with `rowObject(replay, start + k, featureNames)`). `concurrency` (default 1) scores that many rows at once in single mode.
  * Returns counts; prints a summary line per mode.
  */
@@ -99,12 +137,15 @@ export async function compare({ runtime, golden, replay, featureNames, scoreOne,
   if (replay.rows !== golden.rows) throw new Error(`replay has ${replay.rows} rows, golden ${golden.rows}`);
   const n = Math.min(limit ?? golden.rows, golden.rows);
   const report = { runtime, rows: n, single: { compared: 0, mismatches: 0 }, batch: { compared: 0, mismatches: 0 }, examples: [] };
-  const check = (mode, r, p, decision) => {
+  const check = (mode, r, p, decision, action, rule) => {
     report[mode].compared++;
     const got = bitsOf(p);
-    if (got !== golden.bits[r] || Number(decision) !== golden.decisions[r]) {
+    const sameVerdict = !golden.actions || (action === golden.actions[r] && (rule ?? "") === golden.rules[r]);
+    if (got !== golden.bits[r] || Number(decision) !== golden.decisions[r] || !sameVerdict) {
       report[mode].mismatches++;
-      if (report.examples.length < 5) report.examples.push({ mode, row: r, got, want: golden.bits[r], decision, wantDecision: golden.decisions[r] });
+      if (report.examples.length < 5) {
+        report.examples.push({ mode, row: r, got, want: golden.bits[r], decision, wantDecision: golden.decisions[r], action, wantAction: golden.actions?.[r], rule, wantRule: golden.rules[r] });
+      }
     }
   };
   if (scoreOne) {
@@ -112,7 +153,7 @@ export async function compare({ runtime, golden, replay, featureNames, scoreOne,
     for (let start = 0; start < n; start += concurrency) {
       const rows = Array.from({ length: Math.min(concurrency, n - start) }, (_, k) => start + k);
       const results = await Promise.all(rows.map((r) => scoreOne(rowObject(replay, r), r)));
-      rows.forEach((r, k) => check("single", r, results[k].fraud_probability, results[k].is_fraud ? 1 : 0));
+      rows.forEach((r, k) => check("single", r, results[k].fraud_probability, results[k].is_fraud ? 1 : 0, results[k].action, results[k].rule));
     }
   }
   if (scoreBatch) {
@@ -122,12 +163,13 @@ export async function compare({ runtime, golden, replay, featureNames, scoreOne,
       const count = Math.min(size, n - start);
       const rows = all ? all.subarray(start * featureNames.length, (start + count) * featureNames.length) : null;
       const res = await scoreBatch(rows, count, start);
-      for (let k = 0; k < count; k++) check("batch", start + k, res.probabilities[k], res.decisions[k]);
+      for (let k = 0; k < count; k++) check("batch", start + k, res.probabilities[k], res.decisions[k], res.actions?.[k], res.rules?.[k]);
     }
   }
   for (const mode of ["single", "batch"]) {
     if (report[mode].compared > 0) {
-      console.log(`parity ${runtime} (${mode}): compared ${report[mode].compared} rows, ${report[mode].mismatches} differed`);
+      const what = golden.actions ? `probability bits, decision, action and rule (ruleset ${golden.ruleset})` : "probability bits and decision";
+      console.log(`parity ${runtime} (${mode}): compared ${report[mode].compared} rows (${what}), ${report[mode].mismatches} differed`);
     }
   }
   for (const e of report.examples) console.log("  mismatch", JSON.stringify(e));

@@ -59,7 +59,57 @@ export class Controller {
       },
       costs: () => this.#applyCosts(),
       file: (file) => this.#loadFile(file),
+      rulesApply: () => this.#applyRules(),
+      rulesOff: () => {
+        this.#decide(() => models.clearRules());
+        view.rulesStatus({ text: "The model alone decides (accept or refuse by its policy)." });
+      },
+      rulesBacktest: () => this.#backtest(),
+      rulesLists: (files) => this.#loadLists(files),
+      reviewCost: (cost) => this.#decide(() => (models.reviewCost = cost)),
     });
+    this.#lists = {};
+    // The rules the trainer proposed, beside the page (absent: an empty editor).
+    fetchText("rules.txt").then(
+      (text) => view.setRulesText(text),
+      () => {},
+    );
+  }
+
+  #lists;
+
+  /** Compiles the editor's rules in core; the replay and its money then go by them. */
+  #applyRules() {
+    const { text } = this.#view.rules();
+    try {
+      this.#decide(() => this.#models.useRules(text, this.#lists));
+      const { version, rules, notes } = this.#models.rules;
+      const shadows = rules.filter((r) => r.shadow).length;
+      this.#view.rulesStatus({
+        text: `Deciding by ${rules.length - shadows} rules (${shadows} shadow), version ${version}.` + (notes.length ? ` Notes: ${notes.join("; ")}` : ""),
+        ok: true,
+      });
+    } catch (e) {
+      this.#view.rulesStatus({ text: describe(e), error: e, source: text });
+    }
+  }
+
+  /** Runs the editor's rules over every loaded row (core's backtest in the module) and shows each rule's money. */
+  #backtest() {
+    const { text } = this.#view.rules();
+    try {
+      this.#view.showBacktest(this.#models.backtest(text, this.#lists));
+    } catch (e) {
+      this.#view.rulesStatus({ text: describe(e), error: e, source: text });
+    }
+  }
+
+  /** List files (`NAME.txt`, one value a line) become `@NAME` for the rules. */
+  async #loadLists(files) {
+    const lists = {};
+    for (const f of files) lists[f.name.replace(/\.txt$/i, "")] = await f.text();
+    this.#lists = lists;
+    this.#view.rulesStatus({ text: `Lists: ${Object.keys(lists).map((n) => `@${n}`).join(", ") || "none"}.` });
   }
 
   /** Loads the replay file at `url` and starts over with it. */
@@ -91,7 +141,7 @@ export class Controller {
     if (!data) return; // the slider before the replay file is in: nothing to re-decide yet
     const all = this.#models.decideAll();
     this.#replay.redecide(all);
-    this.#view.showNetOfFile(data.n, this.#models.tally(data.labels, all, data.n));
+    this.#view.showNetOfFile(data.n, this.#models.tally(data.labels, all.actions, data.n));
   }
 
   /** Edited costs: core re-decides with them (the cost-optimal policy moves; threshold policies only re-count). */
@@ -122,10 +172,11 @@ export class Controller {
         n: data.n,
         ms,
         scoringMs,
-        counts: confusion(out.decisions, data.labels, data.n),
+        // Stopped: refused, or held for review by a rule.
+        counts: confusion(out.actions.map((a) => (a === 0 ? 0 : 1)), data.labels, data.n),
         labelled: Boolean(data.labels),
         policy: this.#models.decider.policy,
-        money: this.#models.tally(data.labels, out.decisions, data.n),
+        money: this.#models.tally(data.labels, out.actions, data.n),
       });
     } catch (e) {
       this.#view.status(`Could not score everything: ${describe(e)}`, true);
@@ -186,6 +237,8 @@ export class Controller {
         inputs: categorical.length ? categorical.map((j) => replay.cell(r, j)) : null,
         probability: probabilities[r],
         refused,
+        action: replay.actions[r],
+        rule: replay.rules[r],
         fraud: labels ? labels[r] === 1 : null,
         why: refused ? this.#explanation(r) : [],
       });
@@ -197,7 +250,7 @@ export class Controller {
       counts: labels ? c : null,
       rates: rates(c),
       rate: replay.rate(),
-      money: this.#models.tally(labels, decisions, n),
+      money: this.#models.tally(labels, replay.actions, n),
       feed,
       chart: {
         threshold: this.#models.decider.threshold,

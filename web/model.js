@@ -21,7 +21,9 @@ export function describe(e) {
 
 // The order of `withCosts`' values and of `tallyInput`'s figures (core's; the card uses the same names).
 const OUTCOMES = ["refused_fraud", "accepted_fraud", "refused_legitimate", "accepted_legitimate"];
-const TALLY = ["transactions", "frauds_stopped", "frauds_missed", "false_alarms", "stopped_amount", "missed_amount", "false_alarm_cost", "net_benefit", "accept_all", "refuse_all"];
+const TALLY = ["transactions", "frauds_stopped", "frauds_missed", "false_alarms", "stopped_amount", "missed_amount", "false_alarm_cost", "net_benefit", "accept_all", "refuse_all", "reviews", "reviewed_frauds", "review_cost"];
+/** Core's action codes (wasm batches), in order. */
+export const ACTIONS = ["accept", "review", "refuse"];
 
 /**
  * The trained model and the one deciding now: the trained one with the page's costs (`base`), or `base` at
@@ -38,6 +40,10 @@ export class Models {
   #schema;
   #card;
   #version = 0;
+  /** The rules deciding over the model (`{ text, lists }`), or null: the model decides. */
+  #rules = null;
+  #ruleIds = [];
+  reviewCost = 3;
 
   /** Instantiates the wasm module and loads the artifact at `url`. */
   static async load(url) {
@@ -126,9 +132,50 @@ export class Models {
     this.#decideWith(this.#manual ? base.withThreshold(this.decider.threshold) : base);
   }
 
+  /**
+   * Rules over the model (a rules file's text and `{ name: text }` lists): core compiles them, and from now
+   * on the replay, its money and every re-decision go by them. Throws core's error (code `invalid_rules`,
+   * `line`, `column`, `reason`) for a file that does not compile, changing nothing.
+   */
+  useRules(text, lists) {
+    this.#deciding.withRules(text, lists).free(); // compiles, or throws before anything changes
+    this.#rules = { text, lists };
+    this.#decideWith(this.#manual ? this.#base.withThreshold(this.decider.threshold) : this.#base);
+  }
+
+  /** Back to the model alone deciding. */
+  clearRules() {
+    this.#rules = null;
+    this.#decideWith(this.#manual ? this.#base.withThreshold(this.decider.threshold) : this.#base);
+  }
+
+  /** The deciding rules: `{ version, rules: [{ id, action, shadow, line }], notes }`, or null. */
+  get rules() {
+    if (!this.#rules) return null;
+    return { version: this.#deciding.rulesetVersion, rules: this.#deciding.rules, notes: this.#deciding.ruleNotes };
+  }
+
+  /**
+   * Backtests a rules file on every staged row against its labels (core's, in the module): per rule, the
+   * model where no rule matched, the total tally and the count per action, with the milliseconds it took.
+   */
+  backtest(text, lists) {
+    const data = this.#staged;
+    if (!data?.labels) throw new Error("a backtest needs labelled rows: load a file with the label column");
+    const t0 = performance.now();
+    const result = this.#deciding.backtestInput(data.labels, data.ids ?? undefined, text, lists, this.reviewCost);
+    return { ...result, ms: performance.now() - t0, n: data.n };
+  }
+
   #decideWith(next) {
     const previous = this.#deciding;
-    this.#deciding = next;
+    let deciding = next;
+    if (this.#rules) {
+      deciding = next.withRules(this.#rules.text, this.#rules.lists);
+      if (next !== this.#trained && next !== this.#base) next.free();
+    }
+    this.#deciding = deciding;
+    this.#ruleIds = deciding.rules.map((r) => r.id);
     this.#release(previous);
     this.#describeDecider();
     if (this.#staged) this.stage(this.#staged);
@@ -163,7 +210,7 @@ export class Models {
     this.#deciding.batchInput(data.n).set(data.rows);
     const t1 = performance.now();
     try {
-      const out = this.#deciding.scoreInput();
+      const out = this.#deciding.scoreInput(data.ids ?? undefined);
       const scoringMs = performance.now() - t1;
       this.#staged = data;
       return { out, ms: performance.now() - t0, scoringMs };
@@ -177,24 +224,34 @@ export class Models {
     }
   }
 
-  /** Core's decisions for every staged row, by the deciding model. */
+  /**
+   * Core's verdicts for every staged row, by the deciding model and its rules: `{ actions (0 accept, 1 review,
+   * 2 refuse), rules (ids, null where the model decided) }`.
+   */
   decideAll() {
-    return this.#deciding.scoreInput().decisions;
+    const out = this.#deciding.scoreInput(this.#staged?.ids ?? undefined);
+    return { actions: out.actions, rules: Array.from(out.rules, (i) => (i < 0 ? null : this.#ruleIds[i])) };
   }
 
-  /** Core's money tally of the first `count` staged rows' decisions against their labels (null without labels). */
-  tally(labels, decisions, count) {
+  /**
+   * Core's money tally of the first `count` staged rows' actions (0 accept, 1 review, 2 refuse) against their
+   * labels, a review costing `reviewCost` (null without labels).
+   */
+  tally(labels, actions, count) {
     if (!labels) return null;
-    const figures = this.#deciding.tallyInput(labels.subarray(0, count), decisions.subarray(0, count));
+    const figures = this.#deciding.tallyActions(labels.subarray(0, count), actions.subarray(0, count), this.reviewCost);
     const m = Object.fromEntries(TALLY.map((k, i) => [k, figures[i]]));
     m.currency = this.decider.currency;
     return m;
   }
 
-  /** One transaction (`{ name: value }`) scored and decided as a live feed would: `{ probability, refused }`. */
+  /**
+   * One transaction (`{ name: value }`, its `id` too) scored and decided as a live feed would: `{ probability,
+   * refused (the model's policy), action (what happens: a rule's, else the model's), rule (null: the model) }`.
+   */
   predict(transaction) {
     const res = this.#deciding.predict(transaction);
-    return { probability: res.fraud_probability, refused: res.is_fraud };
+    return { probability: res.fraud_probability, refused: res.is_fraud, action: ACTIONS.indexOf(res.action), rule: res.rule };
   }
 
   /** The `k` largest contributions to a transaction's score (logit units, largest first): `[{ feature, contribution }]`. */

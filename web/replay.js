@@ -16,6 +16,8 @@ export class Replay {
   #times = null;
   #probabilities = new Float64Array(0);
   #decisions = new Uint8Array(0);
+  #actions = new Uint8Array(0);
+  #rules = [];
   #played = 0;
   #playing = false;
   #timer = 0;
@@ -26,7 +28,8 @@ export class Replay {
 
   /**
    * `features`: the model's names in row order; `pacing`: the feature whose gaps pace the replay (seconds;
-   * null: one second per transaction); `score(transaction)` → `{ probability, refused }`.
+   * null: one second per transaction); `score(transaction)` → `{ probability, action (0 accept, 1 review,
+   * 2 refuse), rule (null: the model decided) }`.
    */
   constructor({ features, pacing, score, onChange, onStatus }) {
     this.#features = features;
@@ -58,9 +61,17 @@ export class Replay {
   get probabilities() {
     return this.#probabilities;
   }
-  /** Decisions of the scored rows, 1 = refused (entries past `played` are 0). */
+  /** Decisions of the scored rows, 1 = stopped: refused or held for review (entries past `played` are 0). */
   get decisions() {
     return this.#decisions;
+  }
+  /** Actions of the scored rows: 0 accept, 1 review, 2 refuse (entries past `played` are 0). */
+  get actions() {
+    return this.#actions;
+  }
+  /** The rule that decided each scored row (null: the model). */
+  get rules() {
+    return this.#rules;
   }
 
   /** Transactions per second of the current run (0 when paused). */
@@ -84,6 +95,8 @@ export class Replay {
     const cells = this.#data.cells?.[r];
     if (cells) for (let j = 0; j < w; j++) obj[this.#features[j]] = cells[j];
     else for (let j = 0; j < w; j++) obj[this.#features[j]] = this.#data.rows[r * w + j];
+    // The id column, when the file has one: what a rule's `:id:` sees (never a feature).
+    if (this.#data.ids) obj.id = this.#data.ids[r];
     return obj;
   }
 
@@ -102,14 +115,20 @@ export class Replay {
     this.#times = times;
     this.#probabilities = new Float64Array(data.n);
     this.#decisions = new Uint8Array(data.n);
+    this.#actions = new Uint8Array(data.n);
+    this.#rules = new Array(data.n).fill(null);
     this.#played = 0;
     this.#onStatus(`Ready: ${data.n.toLocaleString()} transactions from ${source}${data.labels ? "" : " (no labels: no confusion matrix)"}.`);
     this.#changed();
   }
 
-  /** The scored rows take core's decisions for every loaded row (a new threshold or costs). */
-  redecide(all) {
-    this.#decisions.set(all.subarray(0, this.#played), 0);
+  /** The scored rows take core's verdicts for every loaded row (`{ actions, rules }`: a new threshold, costs or rules). */
+  redecide({ actions, rules }) {
+    for (let r = 0; r < this.#played; r++) {
+      this.#actions[r] = actions[r];
+      this.#decisions[r] = actions[r] === 0 ? 0 : 1;
+      this.#rules[r] = rules[r];
+    }
     this.#changed();
   }
 
@@ -146,9 +165,11 @@ export class Replay {
   /** Scores the next transaction one by one, as a live feed would. */
   #scoreNext() {
     const r = this.#played;
-    const { probability, refused } = this.#score(this.transaction(r));
+    const { probability, action, rule } = this.#score(this.transaction(r));
     this.#probabilities[r] = probability;
-    this.#decisions[r] = refused ? 1 : 0;
+    this.#actions[r] = action;
+    this.#decisions[r] = action === 0 ? 0 : 1;
+    this.#rules[r] = rule;
     this.#played++;
     this.#runCount++;
   }

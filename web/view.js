@@ -37,6 +37,8 @@ export function shownContributions(contributions) {
     .join(", ");
 }
 const KIND_NAMES = { text: "text", numbers: "category codes" };
+/** How the feed says each action (0 accept, 1 review, 2 refuse). */
+const ACTION_WORDS = ["ok", "REVIEW", "FRAUD"];
 
 const logit = (p) => Math.log(p / (1 - p));
 const fmt = (x) => (Number.isFinite(x) ? x.toFixed(4) : "–");
@@ -168,6 +170,56 @@ export class View {
     if (ok !== undefined) status.dataset.ok = ok ? "1" : "0";
   }
 
+  /** The rules editor's text. */
+  rules() {
+    return { text: $("rules-text").value };
+  }
+
+  setRulesText(text) {
+    if ($("rules-text").value === "") $("rules-text").value = text;
+  }
+
+  /**
+   * The rules line: news, or core's error (`error.line`, `error.column`) shown with the line it names and a
+   * caret under the column.
+   */
+  rulesStatus({ text, ok, error, source }) {
+    const out = $("rules-status");
+    let shown = text;
+    if (error?.line > 0 && source !== undefined) {
+      const line = source.split("\n")[error.line - 1] ?? "";
+      shown += `\n${line}` + (error.column > 0 ? `\n${" ".repeat(error.column - 1)}^` : "");
+    }
+    out.textContent = shown;
+    out.dataset.line = error ? String(error.line ?? 0) : "";
+    out.dataset.column = error ? String(error.column ?? 0) : "";
+    out.dataset.code = error?.code ?? "";
+    out.classList.toggle("error", Boolean(error));
+    out.dataset.ok = ok ? "1" : "";
+  }
+
+  /** A backtest's table: per rule, the model where none matched, and the totals. */
+  showBacktest(bt) {
+    const money = (x) => formatMoney(x, bt.currency);
+    const row = (name, action, t, cls = "") =>
+      `<tr class="${cls}" data-rule="${escapeHtml(name)}"><td>${escapeHtml(name)}</td><td>${escapeHtml(action)}</td>` +
+      `<td>${t.decided}</td><td>${t.frauds}</td><td>${t.legitimate}</td><td>${money(t.fraud_amount_stopped)}</td>` +
+      `<td>${money(t.legitimate_amount_refused)}</td><td>${t.reviews}</td><td>${money(t.net_benefit)}</td></tr>`;
+    const rows = bt.rules.map((r) => row(r.id, r.shadow ? `shadow ${r.action}` : r.action, r, r.shadow ? "shadow" : ""));
+    rows.push(row("(model)", "accept / refuse", bt.model, "model"));
+    $("backtest-rows").innerHTML = rows.join("");
+    const t = bt.total;
+    const summary = $("backtest-summary");
+    summary.textContent =
+      `${bt.n.toLocaleString()} transactions in ${bt.ms.toFixed(1)} ms (scoring included): accept ${bt.actions.accept}, ` +
+      `review ${bt.actions.review}, refuse ${bt.actions.refuse}; net ${money(t.net_benefit)} with ${t.reviews} reviews ` +
+      `costing ${money(t.review_cost)} (accepting everything: ${money(t.accept_all)}).`;
+    summary.dataset.ms = String(bt.ms);
+    summary.dataset.actions = JSON.stringify(bt.actions);
+    summary.dataset.net = String(t.net_benefit);
+    $("backtest").hidden = false;
+  }
+
   /** Tells the page's test everything is in place. */
   ready() {
     document.body.dataset.ready = "1";
@@ -188,6 +240,14 @@ export class View {
     const slider = $("threshold");
     slider.addEventListener("input", () => on.threshold(1 / (1 + Math.exp(-Number(slider.value)))));
     $("file").addEventListener("change", (e) => e.target.files[0] && on.file(e.target.files[0]));
+    $("rules-apply").addEventListener("click", () => on.rulesApply());
+    $("rules-off").addEventListener("click", () => on.rulesOff());
+    $("rules-backtest").addEventListener("click", () => on.rulesBacktest());
+    $("rules-lists").addEventListener("change", (e) => on.rulesLists([...e.target.files]));
+    $("review-cost").addEventListener("change", (e) => {
+      const cost = Number(e.target.value);
+      if (Number.isFinite(cost) && cost >= 0) on.reviewCost(cost);
+    });
     const drop = $("drop");
     drop.addEventListener("dragover", (e) => {
       e.preventDefault();
@@ -244,12 +304,15 @@ function drawMoney(m) {
 
 /** The newest rows first; flagged ones with their explanation (`why`). Values from the file are escaped. */
 function drawFeed(feed) {
-  const rows = feed.map(({ row, key, amount, inputs, probability: p, refused, fraud, why }) => {
+  const rows = feed.map(({ row, key, amount, inputs, probability: p, refused, action, rule, fraud, why }) => {
     const money = amount === undefined ? "" : amount === null || Number.isNaN(amount) ? MISSING : Number(amount).toFixed(2);
-    const cells = [row, shownValue(key), money, p.toPrecision(6), refused ? "FRAUD" : "ok", fraud === null ? "?" : fraud ? "fraud" : "legit", shownContributions(why)].map(escapeHtml);
+    const said = rule ? `${ACTION_WORDS[action]} (${rule})` : ACTION_WORDS[action];
+    const cells = [row, shownValue(key), money, p.toPrecision(6), said, fraud === null ? "?" : fraud ? "fraud" : "legit", shownContributions(why)].map(escapeHtml);
     const own = inputs ? `<td class="inputs">${inputs.map((v) => (v === null ? `<i title="missing">${MISSING}</i>` : escapeHtml(v))).join(" · ")}</td>` : "";
+    const actionName = ["accept", "review", "refuse"][action];
     return (
-      `<tr class="${refused ? "flagged" : ""}" data-row="${row}" data-bits="${bitsOf(p)}" data-decision="${refused ? 1 : 0}">` +
+      `<tr class="${refused ? "flagged" : ""} ${actionName}" data-row="${row}" data-bits="${bitsOf(p)}" data-decision="${refused ? 1 : 0}" ` +
+      `data-action="${actionName}" data-rule="${escapeHtml(rule ?? "")}">` +
       `<td>${cells[0]}</td><td>${cells[1]}</td><td>${cells[2]}</td>${own}<td class="p">${cells[3]}</td>` +
       `<td class="decision">${cells[4]}</td><td>${cells[5]}</td><td class="why">${cells[6]}</td></tr>`
     );

@@ -11,11 +11,18 @@
 //! messages are redelivered to another after the ack wait, JetStream's
 //! duplicate window drops the second decision: exactly one per transaction.
 //!
+//! With a rule set (`--rules`), each decision also carries what happens to the
+//! transaction — the first matching rule's action, else the model's decision —
+//! the deciding rule, the set's version and the shadow rules that matched:
+//! `core`'s verdict, as `/predict` answers it. Without one the action is the
+//! model's, nothing else is computed.
+//!
 //! Why the `contract` crate's parser and bodies: a message is the same JSON as
 //! a `/predict` body, and must be refused with the same codes, fields and
 //! wordings; the decision and dead-letter messages are typed there too, so the
 //! streamer and the tests read them back as types. No HTTP machinery here.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,8 +31,8 @@ use anyhow::{Context, Result};
 use async_nats::jetstream::{self, consumer::pull, stream};
 use contract::nats::{ConsumerCounts, DeadLetter, Decision, OutcomeKind, Reason, Topology};
 use contract::parse::{self, Item};
-use contract::{to_json, ApiError};
-use fraud_core::Model;
+use contract::{id_text, to_json, ApiError, VerdictBody};
+use fraud_core::{Action, Model, RuleSet};
 use futures_util::StreamExt;
 
 /// Where things are on the broker, and how this member of the group works.
@@ -132,13 +139,30 @@ pub enum Handling {
 }
 
 /// What one message becomes. `delivery` is `None` when the message's
-/// JetStream metadata could not be read.
-pub fn handle(model: &Model, model_id: &str, reasons: usize, delivery: Option<Delivery>, payload: &[u8]) -> Handling {
+/// JetStream metadata could not be read. `rules` (if any) decide over the
+/// model, as on `/predict`.
+pub fn handle(
+    model: &Model,
+    model_id: &str,
+    rules: Option<&RuleSet>,
+    reasons: usize,
+    delivery: Option<Delivery>,
+    payload: &[u8],
+) -> Handling {
     let Some(Delivery { sequence, published_ns, .. }) = delivery else { return Handling::Redeliver };
     let error = match parse::transaction(payload, model.schema()) {
         Ok(Item::Object(parsed)) => match &parsed.transaction {
             Ok(t) => {
                 let p = model.predict(t);
+                let (action, rule, ruleset, shadow_rules) = match rules {
+                    Some(r) => {
+                        // The id is read as text only when there are rules to see it.
+                        let v = r.verdict(model, t.values(), id_text(&parsed.id).as_deref(), p.probability, p.is_fraud);
+                        let decided = VerdictBody::of(Some(r), &v);
+                        (decided.action, decided.rule, Some(Cow::Borrowed(r.version())), decided.shadow_rules)
+                    }
+                    None => (Cow::Borrowed(Action::of_model(p.is_fraud).as_str()), None, None, Vec::new()),
+                };
                 let reasons = if reasons == 0 {
                     Vec::new()
                 } else {
@@ -152,6 +176,10 @@ pub fn handle(model: &Model, model_id: &str, reasons: usize, delivery: Option<De
                     id: parsed.id,
                     fraud_probability: p.probability,
                     is_fraud: p.is_fraud,
+                    action,
+                    rule,
+                    ruleset,
+                    shadow_rules,
                     reasons,
                     model_id: model_id.into(),
                     sequence,
@@ -175,10 +203,12 @@ fn now_ns() -> i128 {
 
 /// Consumes until `stop` is set: pulls a batch, scores it, publishes every
 /// outcome, waits for JetStream to confirm them all, then acknowledges the
-/// batch. Returns the counts. `progress` is called after each batch.
+/// batch. Returns the counts. `progress` is called after each batch. `rules`
+/// (if any) decide over the model.
 pub async fn run(
     model: &Model,
     model_id: &str,
+    rules: Option<&RuleSet>,
     config: &Config,
     stop: Arc<AtomicBool>,
     mut progress: impl FnMut(&Counts),
@@ -216,7 +246,7 @@ pub async fn run(
             });
             counts.consumed += 1;
             counts.redelivered += delivery.is_some_and(|d| d.delivered > 1) as u64;
-            match handle(model, model_id, config.reasons, delivery, &m.payload) {
+            match handle(model, model_id, rules, config.reasons, delivery, &m.payload) {
                 Handling::Publish { kind, id, body } => {
                     let subject = kind.subject(&config.topology).to_string();
                     let ack = js
@@ -266,6 +296,22 @@ mod tests {
         Artifact::example().model().unwrap()
     }
 
+    /// Row `i`: values in [-5, 5], the amount from -4 to 8 (the example model refuses some of them).
+    fn row(model: &Model, i: usize) -> Vec<f64> {
+        let amount = model.schema().amount();
+        (0..model.width())
+            .map(
+                |j| {
+                    if Some(j) == amount {
+                        (i % 13) as f64 - 4.0
+                    } else {
+                        ((i * 37 + j * 11) % 101) as f64 / 10.0 - 5.0
+                    }
+                },
+            )
+            .collect()
+    }
+
     fn body(model: &Model) -> Vec<u8> {
         let row: Vec<f64> = (0..model.width()).map(|i| i as f64 * 0.5).collect();
         contract::request_body(contract::RequestId::Text("t-1"), model.schema().features(), &row)
@@ -273,25 +319,97 @@ mod tests {
 
     const AT: Option<Delivery> = Some(Delivery { sequence: 42, delivered: 1, published_ns: 0 });
 
+    fn decided(m: &Model, rules: Option<&RuleSet>, body: &[u8]) -> Decision<'static> {
+        let Handling::Publish { kind: OutcomeKind::Decision, body, .. } = handle(m, "abc", rules, 0, AT, body) else {
+            panic!("scored")
+        };
+        serde_json::from_slice(&body).unwrap()
+    }
+
     #[test]
     fn a_message_without_metadata_is_neither_decided_nor_acknowledged() {
         let m = model();
-        assert_eq!(handle(&m, "id", 3, None, &body(&m)), Handling::Redeliver);
-        assert_eq!(handle(&m, "id", 3, None, b"not json"), Handling::Redeliver);
+        assert_eq!(handle(&m, "id", None, 3, None, &body(&m)), Handling::Redeliver);
+        assert_eq!(handle(&m, "id", None, 3, None, b"not json"), Handling::Redeliver);
     }
 
     #[test]
     fn outcomes_are_keyed_by_stream_sequence_and_read_back_as_types() {
         let m = model();
-        let Handling::Publish { kind, id, body } = handle(&m, "abc", 2, AT, &body(&m)) else { panic!("scored") };
+        let Handling::Publish { kind, id, body } = handle(&m, "abc", None, 2, AT, &body(&m)) else { panic!("scored") };
         assert_eq!((kind, id.as_str()), (OutcomeKind::Decision, "decision-42"));
         let d: Decision = serde_json::from_slice(&body).unwrap();
         assert_eq!((d.sequence, d.model_id.as_ref(), d.reasons.len()), (42, "abc", 2));
         assert_eq!(d.id, Some(serde_json::Value::String("t-1".into())));
-        let Handling::Publish { kind, id, body } = handle(&m, "abc", 2, AT, b"[1]") else { panic!("dead letter") };
+        let Handling::Publish { kind, id, body } = handle(&m, "abc", None, 2, AT, b"[1]") else {
+            panic!("dead letter")
+        };
         assert_eq!((kind, id.as_str()), (OutcomeKind::DeadLetter, "dead-42"));
         let dead: DeadLetter = serde_json::from_slice(&body).unwrap();
         assert_eq!(dead.error.code, fraud_core::ErrorCode::WrongJsonType);
         assert_eq!(dead.payload, "[1]");
+    }
+
+    #[test]
+    fn without_rules_the_action_is_the_models() {
+        let m = model();
+        let mut refused = 0;
+        for i in 0..200 {
+            let x = row(&m, i);
+            let body = contract::request_body(contract::RequestId::Row(i), m.schema().features(), &x);
+            let d = decided(&m, None, &body);
+            let p = m.predict(&m.transaction(&x).unwrap());
+            assert_eq!((d.is_fraud, d.action()), (p.is_fraud, Some(Action::of_model(p.is_fraud))), "row {i}");
+            assert_eq!(d.action, Action::of_model(p.is_fraud).as_str());
+            assert_eq!((d.rule.as_deref(), d.ruleset.as_deref(), d.shadow_rules.len()), (None, None, 0));
+            refused += p.is_fraud as usize;
+        }
+        assert!(refused > 0 && refused < 200, "both decisions occur: {refused} refused");
+    }
+
+    /// The rules decide as `core`'s verdict does: the id as text (a number as
+    /// its decimal), the amount, the probability, a shadow rule.
+    #[test]
+    fn with_rules_each_decision_is_cores_verdict() {
+        let m = model();
+        let amount = m.schema().amount().unwrap();
+        let rows: Vec<Vec<f64>> = (0..300).map(|i| row(&m, i)).collect();
+        let mut probabilities: Vec<f64> = rows.iter().map(|x| m.probability(x)).collect();
+        probabilities.sort_by(f64::total_cmp);
+        let median = probabilities[probabilities.len() / 2];
+        let text = format!(
+            "version t-1\n\
+             accept trusted if :id: in @trusted\n\
+             refuse big if :{amount_name}: > 7\n\
+             review middling if :probability: >= {median}\n\
+             shadow refuse watch if :V1: > 0 and :probability: >= {median}\n",
+            amount_name = m.schema().features()[amount],
+        );
+        let rules = RuleSet::compile(&text, &[("trusted", "7\nt-11\n12\n")], m.schema()).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut shadowed = 0;
+        for (i, x) in rows.iter().enumerate() {
+            // Text ids and numeric ids, as a client sends them.
+            let text_id = format!("t-{i}");
+            let id =
+                if i.is_multiple_of(2) { contract::RequestId::Row(i) } else { contract::RequestId::Text(&text_id) };
+            let id_seen = if i.is_multiple_of(2) { i.to_string() } else { text_id.clone() };
+            let d = decided(&m, Some(&rules), &contract::request_body(id, m.schema().features(), x));
+            let p = m.predict(&m.transaction(x).unwrap());
+            let v = rules.verdict(&m, x, Some(&id_seen), p.probability, p.is_fraud);
+            assert_eq!(d.is_fraud, p.is_fraud, "row {i}: is_fraud stays the model's");
+            assert_eq!(d.action(), Some(v.action), "row {i}");
+            assert_eq!(d.rule.as_deref(), v.rule.map(|r| rules.rule(r as usize).id()), "row {i}");
+            let shadow: Vec<&str> = v.shadow.iter().map(|r| rules.rule(r).id()).collect();
+            assert_eq!(d.shadow_rules, shadow, "row {i}");
+            assert_eq!(d.ruleset.as_deref(), Some("t-1"));
+            seen.insert((d.action.to_string(), d.rule.as_deref().unwrap_or("model").to_string()));
+            shadowed += !d.shadow_rules.is_empty() as usize;
+        }
+        for (action, rule) in [("accept", "trusted"), ("refuse", "big"), ("review", "middling")] {
+            assert!(seen.contains(&(action.to_string(), rule.to_string())), "{rule} never decided: {seen:?}");
+        }
+        assert!(seen.iter().any(|(_, rule)| rule == "model"), "the model decides where no rule matches: {seen:?}");
+        assert!(shadowed > 0, "the shadow rule never matched");
     }
 }

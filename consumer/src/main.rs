@@ -6,16 +6,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Parser;
 use consumer::{run, Config};
 use contract::nats::Topology;
+use fraud_core::rules::RulesFiles;
 
 /// Scores transactions from a NATS JetStream stream, as one of a group.
 ///
 /// Pulls batches from a durable pull consumer every instance shares (start as many
 /// as you like, on any machines), scores them with the model, publishes one decision
-/// per transaction (id, probability, decision, top reasons, model id) to the
+/// per transaction (id, probability, decision, top reasons, model id; with `--rules`
+/// also the action, deciding rule, rule set version and shadow rules) to the
 /// decisions subject, or a dead letter with the error code and fields for a bad one,
 /// and acknowledges a message only once JetStream confirmed its outcome. Each outcome
 /// carries a `Nats-Msg-Id` from the transaction's stream sequence, so a redelivery
@@ -55,6 +57,14 @@ struct Cli {
     /// Top reasons per decision (0 for none).
     #[arg(long, default_value_t = 3)]
     reasons: usize,
+    /// A rules file deciding accept / review / refuse over the model (see README, "Rules and lists").
+    /// Each decision then carries its action, the deciding rule, the rule set's version and the shadow
+    /// rules that matched. Read once at start-up; a bad file is an error.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The folder of the rules' lists (`NAME.txt` is `@NAME`; default: `lists/` beside the rules file).
+    #[arg(long, requires = "rules")]
+    lists: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -70,6 +80,18 @@ fn main() -> ExitCode {
 
 fn start(cli: Cli) -> Result<()> {
     let fraud_core::Loaded { model, id: model_id, .. } = fraud_core::artifact::read_file(&cli.model)?;
+    let rules = match &cli.rules {
+        Some(path) => {
+            let files = RulesFiles { rules: path.clone(), lists: cli.lists.clone() };
+            let rules = files.load(model.schema()).context("cannot load the rules")?;
+            for note in rules.notes() {
+                tracing::warn!(file = %path.display(), "rules: {note}");
+            }
+            tracing::info!(version = rules.version(), rules = rules.rules().len(), file = %path.display(), "rules loaded");
+            Some(rules)
+        }
+        None => None,
+    };
     let config = Config {
         url: cli.nats,
         topology: Topology {
@@ -100,7 +122,7 @@ fn start(cli: Cli) -> Result<()> {
         });
         tracing::info!(model_id, nats = config.url, "consuming");
         let mut last = std::time::Instant::now();
-        let counts = run(&model, &model_id, &config, stop, |c| {
+        let counts = run(&model, &model_id, rules.as_ref(), &config, stop, |c| {
             if last.elapsed() > Duration::from_secs(2) {
                 tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, lag = c.lag, "progress");
                 last = std::time::Instant::now();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy};
 use contract::nats::{ConsumerCounts, DeadLetter, Decision};
 use fraud_core::schema::CREDITCARD_FEATURES as FEATURE_NAMES;
-use fraud_core::Artifact;
+use fraud_core::{Action, Artifact, RuleSet};
 
 const N_FEATURES: usize = 30;
 use futures_util::StreamExt;
@@ -54,9 +54,15 @@ fn body(i: usize) -> Vec<u8> {
 }
 
 fn consumer(bin: &str, model: &std::path::Path, url: &str) -> Reaped {
+    consumer_with(bin, model, url, &[])
+}
+
+/// A consumer with more flags (`--rules …`).
+fn consumer_with(bin: &str, model: &std::path::Path, url: &str, more: &[&str]) -> Reaped {
     Reaped(
         Command::new(bin)
             .args(["--model", model.to_str().unwrap(), "--nats", url, "--ack-wait-s", "2", "--batch", "200"])
+            .args(more)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -138,7 +144,8 @@ async fn outcomes(
             dead.push(d.error.code.as_str().to_string());
         } else {
             let d: Decision<'static> = serde_json::from_slice(&m.payload).unwrap();
-            let id = d.id.as_ref().and_then(|v| v.as_str()).unwrap().to_string();
+            // Text ids as they are, numeric ids as their decimal (what a rule's `:id:` sees).
+            let id = contract::id_text(&d.id).unwrap().into_owned();
             assert!(decisions.insert(id.clone(), d).is_none(), "{id} decided twice");
         }
     }
@@ -205,6 +212,10 @@ async fn categories_and_missing_values_are_decided_like_core() {
         let d = &decided[body["id"].as_str().unwrap()];
         assert_eq!(d.fraud_probability.to_bits(), p.probability.to_bits(), "{body}");
         assert_eq!(d.is_fraud, p.is_fraud, "{body}");
+        assert_eq!(
+            (d.action(), d.rule.as_deref(), d.ruleset.as_deref()),
+            (Some(Action::of_model(p.is_fraud)), None, None)
+        );
     }
     dead.sort();
     assert_eq!(dead, ["non_numeric", "not_a_category"]);
@@ -286,6 +297,9 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
         let p = model.predict(&model.transaction(&row(i)).unwrap());
         assert_eq!(d.fraud_probability.to_bits(), p.probability.to_bits(), "tx-{i}");
         assert_eq!(d.is_fraud, p.is_fraud, "tx-{i}");
+        // No rules: the model's action, no rule, no rule set, no shadow hits.
+        assert_eq!(d.action, Action::of_model(p.is_fraud).as_str(), "tx-{i}");
+        assert_eq!((d.rule.as_deref(), d.ruleset.as_deref(), d.shadow_rules.len()), (None, None, 0), "tx-{i}");
     }
     dead.sort();
     let mut want: Vec<String> = bad.iter().map(|(c, _)| c.to_string()).collect();
@@ -305,5 +319,123 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
         assert!(counts.consumed > 0, "{out}");
         assert_eq!(counts.unreadable, 0, "{out}");
         println!("a surviving consumer: {out}");
+    }
+}
+
+/// Waits until the decisions stream holds `total` outcomes.
+async fn wait_for(js: &jetstream::Context, config: &consumer::Config, total: u64, within: Duration) {
+    let deadline = Instant::now() + within;
+    while stream_count(js, &config.topology.decisions_stream).await < total {
+        assert!(
+            Instant::now() < deadline,
+            "decisions stopped at {}",
+            stream_count(js, &config.topology.decisions_stream).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `--rules` (its list in `lists/` beside it): every decision carries the
+/// action, deciding rule, version and shadow hits of `core`'s verdict on the
+/// same row, probability and id (text ids as they are, numeric ids as their
+/// decimal); `is_fraud` stays the model's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_decide_over_the_model_like_core() {
+    let Some(Nats { _server: _running, dir, url, js, config }) = nats().await else { return };
+    let artifact = Artifact::example_trees();
+    let model = artifact.model().unwrap();
+    let model_path = write_model(&dir, &artifact);
+    const N: usize = 2_000;
+    // Every fifth transaction has a numeric id.
+    let id_of = |i: usize| {
+        if i.is_multiple_of(5) {
+            serde_json::Value::from(i)
+        } else {
+            serde_json::Value::from(format!("tx-{i}"))
+        }
+    };
+    let mut probabilities: Vec<f64> = (0..N).map(|i| model.probability(&row(i))).collect();
+    probabilities.sort_by(f64::total_cmp);
+    let cut = probabilities[N * 3 / 4];
+    let text = format!(
+        "version e2e-1\n\
+         accept trusted if :id: in @trusted\n\
+         refuse big if :Amount: > 3000\n\
+         review likely if :probability: >= {cut}\n\
+         shadow review watch if :Amount: > 1000 and :V1: > 0\n"
+    );
+    let trusted = "tx-1\ntx-2\n10\n# a comment\n25\ntx-1033\n";
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/trusted.txt"), trusted).unwrap();
+    let rules_path = dir.path().join("rules.txt");
+    std::fs::write(&rules_path, &text).unwrap();
+    let rules = RuleSet::compile(&text, &[("trusted", trusted)], model.schema()).unwrap();
+
+    let mut acks = Vec::new();
+    for i in 0..N {
+        let mut obj: serde_json::Map<String, serde_json::Value> =
+            FEATURE_NAMES.iter().zip(row(i)).map(|(n, v)| (n.to_string(), v.into())).collect();
+        obj.insert("id".into(), id_of(i));
+        acks.push(js.publish(config.topology.subject.clone(), serde_json::to_vec(&obj).unwrap().into()).await.unwrap());
+    }
+    for a in acks {
+        a.await.unwrap();
+    }
+    let c = consumer_with(
+        env!("CARGO_BIN_EXE_fraud-consumer"),
+        &model_path,
+        &url,
+        &["--rules", rules_path.to_str().unwrap()],
+    );
+    wait_for(&js, &config, N as u64, Duration::from_secs(60)).await;
+    let (decisions, dead) = outcomes(&js, &config, N as u64).await;
+    assert!(dead.is_empty(), "{dead:?}");
+    let mut by_rule: HashMap<String, usize> = HashMap::new();
+    let mut shadowed = 0;
+    for i in 0..N {
+        let id = contract::id_text(&Some(id_of(i))).unwrap().into_owned();
+        let d = &decisions[&id];
+        let x = row(i);
+        let p = model.predict(&model.transaction(&x).unwrap());
+        let v = rules.verdict(&model, &x, Some(&id), p.probability, p.is_fraud);
+        assert_eq!(d.fraud_probability.to_bits(), p.probability.to_bits(), "{id}");
+        assert_eq!(d.is_fraud, p.is_fraud, "{id}: is_fraud is the model's, before rules");
+        assert_eq!(d.action, v.action.as_str(), "{id}");
+        assert_eq!(d.rule.as_deref(), v.rule.map(|r| rules.rule(r as usize).id()), "{id}");
+        let shadow: Vec<&str> = v.shadow.iter().map(|r| rules.rule(r).id()).collect();
+        assert_eq!(d.shadow_rules, shadow, "{id}");
+        assert_eq!(d.ruleset.as_deref(), Some("e2e-1"), "{id}");
+        *by_rule.entry(format!("{} {}", d.action, d.rule.as_deref().unwrap_or("(model)"))).or_default() += 1;
+        shadowed += !d.shadow_rules.is_empty() as usize;
+    }
+    println!("decided with rules: {by_rule:?}, shadow hits {shadowed}");
+    for want in ["accept trusted", "refuse big", "review likely"] {
+        assert!(by_rule.contains_key(want), "{want} never decided: {by_rule:?}");
+    }
+    assert_eq!(by_rule["accept trusted"], 5, "tx-1, tx-2, 10, 25, tx-1033");
+    assert!(shadowed > 0, "the shadow rule never matched");
+    Command::new("kill").args(["-TERM", &c.0.id().to_string()]).status().unwrap();
+}
+
+/// A rules file that does not compile (or is not there) stops the consumer at
+/// start-up with an error naming the file and the place, before it connects:
+/// no panic, no decision made without the rules asked for.
+#[test]
+fn a_bad_rules_file_is_a_clear_error_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = write_model(&dir, &Artifact::example());
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "refuse big if :Amount: > 10\nrefuse odd if :no_such_feature: > 1\n").unwrap();
+    let missing = dir.path().join("missing.txt");
+    let unreachable = format!("nats://127.0.0.1:{}", free_port());
+    for (rules, want) in [(&bad, "line 2"), (&missing, "missing.txt")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fraud-consumer"))
+            .args(["--model", model_path.to_str().unwrap(), "--nats", &unreachable, "--rules", rules.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("cannot load the rules") && stderr.contains(want), "{stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("connecting"), "{stderr}");
     }
 }

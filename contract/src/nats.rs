@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use fraud_core::Action;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -85,8 +86,22 @@ pub struct Decision<'a> {
     pub id: Option<Value>,
     /// Calibrated probability of fraud.
     pub fraud_probability: f64,
-    /// The policy's decision: refuse.
+    /// The model's policy refuses (before any rule: `action` is what happens).
     pub is_fraud: bool,
+    /// What happens to the transaction: `accept`, `review` or `refuse` — the
+    /// first matching rule's action, else the model's decision. Empty in
+    /// messages written before rules: read it through [`Decision::action`].
+    #[serde(default)]
+    pub action: Cow<'a, str>,
+    /// The id of the rule that decided, or null when the model did.
+    #[serde(default)]
+    pub rule: Option<Cow<'a, str>>,
+    /// The rule set's version, or null when the consumer has none.
+    #[serde(default)]
+    pub ruleset: Option<Cow<'a, str>>,
+    /// Shadow rules that matched (evaluated, never deciding), in file order.
+    #[serde(default)]
+    pub shadow_rules: Vec<Cow<'a, str>>,
     /// The largest contributions, largest first.
     pub reasons: Vec<Reason<'a>>,
     /// The artifact's id.
@@ -95,6 +110,19 @@ pub struct Decision<'a> {
     pub sequence: u64,
     /// Milliseconds from the transaction reaching the stream to its decision being made.
     pub latency_ms: f64,
+}
+
+impl Decision<'_> {
+    /// The action taken: `action` as spelled, or the model's decision for a
+    /// message written before rules (no `action`); `None` for a spelling that
+    /// is no action.
+    pub fn action(&self) -> Option<Action> {
+        if self.action.is_empty() {
+            Some(Action::of_model(self.is_fraud))
+        } else {
+            Action::from_name(&self.action)
+        }
+    }
 }
 
 /// A transaction that could not be scored: the contract's error (`core`'s
@@ -150,6 +178,10 @@ mod tests {
             id: Some(Value::String("t-1".into())),
             fraud_probability: 0.1 + 0.2,
             is_fraud: false,
+            action: "review".into(),
+            rule: Some("mid_band".into()),
+            ruleset: Some("2026-12-01.1".into()),
+            shadow_rules: vec!["night".into(), "big".into()],
             reasons: vec![Reason { feature: "V14".into(), contribution: -1.5 }],
             model_id: "abc".into(),
             sequence: 7,
@@ -158,6 +190,34 @@ mod tests {
         let back: Decision = serde_json::from_slice(&serde_json::to_vec(&d).unwrap()).unwrap();
         assert_eq!(back, d);
         assert_eq!(back.fraud_probability.to_bits(), (0.1f64 + 0.2).to_bits());
+        assert_eq!(back.action(), Some(Action::Review));
+        // Without rules: the model's action, no rule, no version, no shadow hits (null and [] on the wire).
+        let plain = Decision {
+            is_fraud: true,
+            action: Action::Refuse.as_str().into(),
+            rule: None,
+            ruleset: None,
+            shadow_rules: Vec::new(),
+            ..d.clone()
+        };
+        let json: Value = serde_json::from_slice(&serde_json::to_vec(&plain).unwrap()).unwrap();
+        assert_eq!(
+            (&json["action"], &json["rule"], &json["ruleset"]),
+            (&Value::from("refuse"), &Value::Null, &Value::Null)
+        );
+        assert_eq!(json["shadow_rules"], Value::Array(Vec::new()));
+        let back: Decision = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, plain);
+        // A message written before rules reads back with the model's decision as its action.
+        let mut old = json;
+        for field in ["action", "rule", "ruleset", "shadow_rules"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let back: Decision = serde_json::from_value(old).unwrap();
+        assert_eq!((back.action(), back.rule, back.ruleset), (Some(Action::Refuse), None, None));
+        assert!(back.shadow_rules.is_empty());
+        let odd = Decision { action: "maybe".into(), ..d.clone() };
+        assert_eq!(odd.action(), None);
         let long = vec![b'x'; 1000];
         let dead = DeadLetter::new(9, ApiError::new(ErrorCode::MalformedJson, "no"), &long);
         assert_eq!(dead.payload.len(), DEAD_LETTER_PAYLOAD_BYTES);

@@ -54,11 +54,14 @@ pub enum ErrorCode {
     /// A categorical feature's value that is not a category: a number where a
     /// text category is expected, or a row value that is not one of its codes.
     NotACategory,
+    /// A rules file (or one of its lists) that does not compile: the message
+    /// names the line, the column and what was expected.
+    InvalidRules,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::MissingField,
         ErrorCode::UnknownField,
         ErrorCode::DuplicateField,
@@ -80,6 +83,7 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::InvalidParameter,
         ErrorCode::NotACategory,
+        ErrorCode::InvalidRules,
     ];
 
     /// The wire spelling.
@@ -106,6 +110,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::InvalidParameter => "invalid_parameter",
             ErrorCode::NotACategory => "not_a_category",
+            ErrorCode::InvalidRules => "invalid_rules",
         }
     }
 }

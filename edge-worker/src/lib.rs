@@ -3,8 +3,10 @@
 //!
 //! Why this is all there is: routes, parsing, validation, scoring and error
 //! bodies come from `http-api` and `core`, so the Worker cannot drift from the
-//! native server. The artifact is compiled in (checked by `build.rs` with the
-//! same decoder), so a request never waits on a fetch or a KV read.
+//! native server. The artifact and the rules deciding over it are compiled in
+//! (checked by `build.rs` with the same decoder and rules compiler), so a
+//! request never waits on a fetch or a KV read; new rules are a new Worker
+//! version, as a new model is.
 
 use std::sync::{Arc, OnceLock};
 
@@ -19,6 +21,21 @@ use worker::{event, Context, Env, HttpRequest};
 /// The artifact `build.rs` checked and copied.
 static ARTIFACT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.bin"));
 
+/// The rules file and its lists `build.rs` compiled (`FRAUD_RULES`), if any.
+mod built_rules {
+    include!(concat!(env!("OUT_DIR"), "/rules.rs"));
+}
+
+/// The model with its built-in rules, compiled by `core` as `build.rs` did.
+fn served() -> Result<Served, String> {
+    let served = Served::from_artifact(ARTIFACT)
+        .map_err(|e| format!("the built-in model artifact is unusable: {}", e.full_message()))?;
+    let Some(text) = built_rules::RULES else { return Ok(served) };
+    let rules = fraud_core::RuleSet::compile(text, built_rules::LISTS, served.model().schema())
+        .map_err(|e| format!("the built-in rules do not compile: {e}"))?;
+    Ok(served.with_rules(rules))
+}
+
 /// Built on the first request of an isolate, then reused. CORS origins come
 /// from the `CORS_ORIGINS` variable (`*` or a comma-separated list; `*` when unset).
 fn router(env: &Env) -> Result<Router, String> {
@@ -29,9 +46,7 @@ fn router(env: &Env) -> Result<Router, String> {
                 Ok(spec) => AllowedOrigins::parse(&spec.to_string()).map_err(|e| format!("CORS_ORIGINS: {e}"))?,
                 Err(_) => AllowedOrigins::Any,
             };
-            Served::from_artifact(ARTIFACT)
-                .map(|served| http_api::app_with(Arc::new(served), &origins))
-                .map_err(|e| format!("the built-in model artifact is unusable: {}", e.full_message()))
+            served().map(|served| http_api::app_with(Arc::new(served), &origins))
         })
         .clone()
 }

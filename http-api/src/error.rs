@@ -24,7 +24,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::OutOfRange
         | C::InvalidFields
         | C::BadBatchLength
-        | C::NotACategory => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::NotACategory
+        | C::InvalidRules => StatusCode::UNPROCESSABLE_ENTITY,
         C::NotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         // Scoring takes microseconds: only a client too slow to send its request times out.

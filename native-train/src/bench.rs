@@ -86,7 +86,81 @@ pub fn model(files: &ScoringFiles, runs: usize) -> Result<()> {
     let bytes = std::fs::metadata(&files.model).with_context(|| format!("reading {}", files.model.display()))?.len();
     println!("{} ({} bytes)", files.model.display(), bytes);
     scoring(&loaded.model, replay.values(), runs)?;
+    rules(&loaded.model, replay.values(), runs)?;
     request_parsing(&cells, &loaded.model, runs)
+}
+
+/// Fifty rules over `schema` that rarely match, so a transaction runs through
+/// all of them: comparisons on its numeric features (a few `and`s, `or`s and
+/// `not`s, an inline set), on the probability and the expected loss, a list
+/// of ids, and five shadow rules. Every rule's threshold is far in the tail.
+pub fn fifty_rules(schema: &Schema) -> (String, Vec<(String, String)>) {
+    let numeric: Vec<&str> =
+        (0..schema.len()).filter(|&i| schema.categories(i).is_none()).map(|i| schema.name(i)).collect();
+    let mut text = String::from("version bench-50\naccept trusted if :id: in @trusted\n");
+    let f = |k: usize| numeric.get(k % numeric.len().max(1)).copied().unwrap_or("");
+    for k in 0..44 {
+        let action = ["refuse", "review"][k % 2];
+        let cond = match k % 4 {
+            0 if !numeric.is_empty() => format!(":{}: > 1e9 and :probability: >= 0.5", f(k)),
+            1 if !numeric.is_empty() => {
+                format!("(:{}: < -1e9 or :{}: > 1e9) and not :probability: < 0.9", f(k), f(k + 1))
+            }
+            2 if !numeric.is_empty() => format!(":{}: in (1e9, 2e9, 3e9) or :expected_loss: > 1e12", f(k)),
+            _ => format!(":probability: > 0.999999 and :expected_loss: > {}", 1e9 + k as f64),
+        };
+        text.push_str(&format!("{action} r{k} if {cond}\n"));
+    }
+    for k in 0..5 {
+        text.push_str(&format!("shadow refuse s{k} if :probability: >= 0.9999 and :model_decision: == \"refuse\"\n"));
+    }
+    let trusted = (0..1000).map(|i| format!("id-{i}\n")).collect();
+    (text, vec![("trusted".to_string(), trusted)])
+}
+
+/// Times the decision layer: `fifty_rules` over every row, on its own (the
+/// probabilities given), and the batch scoring with and without it.
+fn rules(model: &Model, rows: &[f64], runs: usize) -> Result<()> {
+    let (text, lists) = fifty_rules(model.schema());
+    let named: Vec<(&str, &str)> = lists.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let set = fraud_core::RuleSet::compile(&text, &named, model.schema()).context("the benchmark's rules")?;
+    let n = rows.len() / model.width();
+    let mut probs = vec![0.0; n];
+    model.score_batch(rows, &mut probs)?;
+    let mut refused = vec![false; n];
+    model.decide_batch(rows, &probs, &mut refused);
+    let (mut alone, mut without, mut with) = (Vec::new(), Vec::new(), Vec::new());
+    let mut matched = 0usize;
+    for _ in 0..runs.max(5) {
+        let t = Instant::now();
+        matched = 0;
+        for (k, x) in rows.chunks_exact(model.width()).enumerate() {
+            let v = set.verdict(model, black_box(x), Some("id-x"), probs[k], refused[k]);
+            matched += v.rule.is_some() as usize;
+        }
+        alone.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+        let t = Instant::now();
+        model.score_batch(black_box(rows), &mut probs)?;
+        model.decide_batch(rows, &probs, &mut refused);
+        black_box(&refused);
+        without.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+        let t = Instant::now();
+        model.score_batch(black_box(rows), &mut probs)?;
+        model.decide_batch(rows, &probs, &mut refused);
+        let mut actions = 0u64;
+        for (k, x) in rows.chunks_exact(model.width()).enumerate() {
+            actions += set.verdict(model, x, None, probs[k], refused[k]).action as u64;
+        }
+        black_box(actions);
+        with.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    }
+    println!(
+        "\nDecision layer: 50 rules (45 deciding, 5 shadow) over {n} rows, {matched} decided by a rule; median (min)"
+    );
+    timing_line("50 rules, per row", alone, "ns", "   target <= 100 ns");
+    timing_line("score + decide", without, "ns", "   per row, no rules");
+    timing_line("score + decide + rules", with, "ns", "   per row, 50 rules");
+    Ok(())
 }
 
 /// Times what a server does before scoring: parse a `/predict` body (the

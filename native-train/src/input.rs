@@ -233,6 +233,22 @@ impl ScoringFiles {
         Ok((loaded, rows))
     }
 
+    /// [`ScoringFiles::load`] with the replay's ids, when the schema names an
+    /// id column and the replay has it (what a rule's `:id:` sees).
+    pub fn load_with_ids(&self) -> Result<(Loaded, Table)> {
+        let loaded = fraud_core::artifact::read_file(&self.model)?;
+        let schema = loaded.model.schema();
+        if let Some(id) = schema.id() {
+            let spec = Spec { id: Some(id.to_string()), ..Spec::of_schema(schema) };
+            if let Ok(rows) = dataset::read_csv_for(&self.replay, &spec, schema) {
+                return Ok((loaded, rows));
+            }
+        }
+        let rows = dataset::read_csv_for(&self.replay, &Self::spec(&loaded), schema)
+            .with_context(|| format!("loading {}", self.replay.display()))?;
+        Ok((loaded, rows))
+    }
+
     /// [`ScoringFiles::load`], with each replay row's cells as written (what a client sends).
     pub fn load_with_cells(&self) -> Result<(Loaded, Table, Vec<Vec<dataset::Cell>>)> {
         let loaded = fraud_core::artifact::read_file(&self.model)?;

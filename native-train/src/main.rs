@@ -223,6 +223,13 @@ struct GoldenArgs {
     /// Where to write the golden file.
     #[arg(long, default_value = "model/golden.csv")]
     out: PathBuf,
+    /// A rules file deciding over the model: the golden file's `action` and
+    /// `rule` columns are its (without one, the model decides every row).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// The rules' lists folder (default: `lists/` beside the rules file).
+    #[arg(long, value_name = "DIR", requires = "rules")]
+    lists: Option<PathBuf>,
 }
 
 /// Which data to train on, and what its columns are.
@@ -567,7 +574,10 @@ fn main() -> ExitCode {
         }
         .write_file(&args.out),
         Command::Bench(args) => bench::pipeline(&args.data.choice(), |schema| args.protocol.config(schema), args.runs),
-        Command::Golden(args) => golden::write(&args.files.files(), &args.out),
+        Command::Golden(args) => {
+            let rules = args.rules.map(|rules| fraud_core::rules::RulesFiles { rules, lists: args.lists });
+            golden::write(&args.files.files(), rules.as_ref(), &args.out)
+        }
         Command::Splits(args) => splits(args),
         Command::BenchModel(args) => bench::model(&args.files.files(), args.runs),
         Command::Import(args) => native_train::import::command::run(&args.command()),

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use contract::{request_body_of, RequestId};
-use contract::{ErrorBody, ModelResponse, PredictResponse};
+use contract::{ActionCounts, ErrorBody, ModelResponse, PredictResponse};
 use fraud_core::decision::format_money;
-use fraud_core::Schema;
+use fraud_core::{Action, Costs, Schema, Tally};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use tokio::sync::Semaphore;
 
 pub mod nats;
@@ -68,6 +68,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Show a live progress bar on stderr.
     pub progress: bool,
+    /// What one review costs an analyst, in the costs' currency (the money of `review` actions).
+    pub review_cost: f64,
 }
 
 /// Why a transaction failed, after its retries.
@@ -114,8 +116,14 @@ pub enum Outcome {
         id: Option<String>,
         /// The served probability.
         fraud_probability: f64,
-        /// The served decision.
+        /// The served model's decision (before any rule).
         is_fraud: bool,
+        /// What happened to the transaction: the deciding rule's action, else the model's.
+        #[serde(serialize_with = "action_name")]
+        action: Action,
+        /// The rule that decided, if one did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rule: Option<String>,
         /// Latency of the attempt that succeeded, in microseconds.
         latency_us: u64,
         /// Attempts made (1 = no retry).
@@ -132,6 +140,10 @@ pub enum Outcome {
     },
     /// Never sent (the run was interrupted first).
     NotSent,
+}
+
+fn action_name<S: Serializer>(action: &Action, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(action.as_str())
 }
 
 /// Counts of the served decisions against the labels.
@@ -177,7 +189,8 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-/// The money the served decisions made, by core's tally with the model's costs.
+/// The money the actions taken made, by core's tally with the model's costs
+/// (a review costs `cost_per_review` and settles the transaction correctly).
 #[derive(Clone, Debug, Serialize)]
 pub struct Money {
     /// The costs' currency.
@@ -187,7 +200,157 @@ pub struct Money {
     pub tally: fraud_core::wire::WireTally,
     /// Net benefit minus what accepting everything would have made.
     pub gain_over_accept_all: f64,
+    /// What one review cost (`--cost-review`).
+    pub cost_per_review: f64,
+    /// Transactions sent to review.
+    pub reviews: u64,
+    /// Of them, frauds.
+    pub reviewed_frauds: u64,
+    /// What the reviews cost in all.
+    pub review_cost: f64,
+    /// The same money, per action taken.
+    pub by_action: MoneyByAction,
 }
+
+/// The transactions that took one action, and what they made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ActionMoney {
+    /// Transactions.
+    pub transactions: u64,
+    /// Of them, frauds.
+    pub frauds: u64,
+    /// Their amount.
+    pub amount: f64,
+    /// What they made (reviews net of their cost).
+    pub net_benefit: f64,
+}
+
+/// [`ActionMoney`] for each action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct MoneyByAction {
+    /// Accepted.
+    pub accept: ActionMoney,
+    /// Sent to review.
+    pub review: ActionMoney,
+    /// Refused.
+    pub refuse: ActionMoney,
+}
+
+impl MoneyByAction {
+    /// One action's figures.
+    pub fn of(&self, action: Action) -> &ActionMoney {
+        match action {
+            Action::Accept => &self.accept,
+            Action::Review => &self.review,
+            Action::Refuse => &self.refuse,
+        }
+    }
+}
+
+/// Core's tally of the actions taken against the labels, in all and per action.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    costs: Costs,
+    review_cost: f64,
+    all: Tally,
+    by_action: [(Tally, f64); 3],
+}
+
+fn slot(action: Action) -> usize {
+    match action {
+        Action::Accept => 0,
+        Action::Review => 1,
+        Action::Refuse => 2,
+    }
+}
+
+impl Ledger {
+    /// An empty ledger with the model's `costs` and one review's cost.
+    pub fn new(costs: Costs, review_cost: f64) -> Ledger {
+        Ledger { costs, review_cost, all: Tally::default(), by_action: Default::default() }
+    }
+
+    /// Counts one transaction of `amount` (a fraud or not) that took `action`.
+    pub fn add(&mut self, amount: f64, fraud: bool, action: Action) {
+        self.all.add_action(&self.costs, self.review_cost, amount, fraud, action);
+        let (tally, total) = &mut self.by_action[slot(action)];
+        tally.add_action(&self.costs, self.review_cost, amount, fraud, action);
+        *total += amount;
+    }
+
+    /// The summary's money.
+    pub fn money(&self) -> Money {
+        let of = |action: Action| {
+            let (t, amount) = &self.by_action[slot(action)];
+            ActionMoney {
+                transactions: t.transactions,
+                frauds: t.frauds_stopped + t.frauds_missed,
+                amount: *amount,
+                net_benefit: t.net_benefit,
+            }
+        };
+        Money {
+            currency: self.costs.currency.clone(),
+            tally: self.all.to_wire(),
+            gain_over_accept_all: self.all.gain_over_accept_all(),
+            cost_per_review: self.review_cost,
+            reviews: self.all.reviews,
+            reviewed_frauds: self.all.reviewed_frauds,
+            review_cost: self.all.review_cost,
+            by_action: MoneyByAction {
+                accept: of(Action::Accept),
+                review: of(Action::Review),
+                refuse: of(Action::Refuse),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    /// The money lines of a summary (each starting on a new line, indented).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (t, cur) = (&self.tally, self.currency.as_str());
+        write!(
+            f,
+            "\n  money: net {} (accepting everything: {}; the decisions gained {}); stopped {} frauds ({}), missed {} ({}); {} false alarms ({}); {} reviews ({} frauds) cost {}",
+            format_money(t.net_benefit, cur),
+            format_money(t.accept_all, cur),
+            format_money(self.gain_over_accept_all, cur),
+            t.frauds_stopped,
+            format_money(t.stopped_amount, cur),
+            t.frauds_missed,
+            format_money(t.missed_amount, cur),
+            t.false_alarms,
+            format_money(t.false_alarm_cost, cur),
+            self.reviews,
+            self.reviewed_frauds,
+            format_money(self.review_cost, cur),
+        )?;
+        for action in Action::ALL {
+            let m = self.by_action.of(action);
+            write!(
+                f,
+                "\n    {:<6} {} transactions, {} frauds, amount {}, net {}",
+                action.as_str(),
+                m.transactions,
+                m.frauds,
+                format_money(m.amount, cur),
+                format_money(m.net_benefit, cur)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Actions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = self.0;
+        write!(f, "actions: accept {}, review {}, refuse {}", a.accept, a.review, a.refuse)
+    }
+}
+
+/// [`ActionCounts`] as the summaries print them.
+pub(crate) struct Actions<'a>(pub(crate) &'a ActionCounts);
 
 /// The end-of-run report.
 #[derive(Clone, Debug, Serialize)]
@@ -208,8 +371,10 @@ pub struct Summary {
     pub not_sent: usize,
     /// Retries made in all.
     pub retries: u64,
-    /// Flagged as fraud by the server.
+    /// Flagged as fraud by the server's model (`is_fraud`, before any rule).
     pub flagged: usize,
+    /// Scored transactions per action taken (the server's rules, else its model).
+    pub actions: ActionCounts,
     /// Wall time, seconds.
     pub seconds: f64,
     /// Scored transactions per second.
@@ -218,8 +383,8 @@ pub struct Summary {
     pub latency_ms: [f64; 4],
     /// Served decisions against the labels.
     pub confusion: Confusion,
-    /// What the served decisions made against the labels, with the server's
-    /// costs (none when its `/model` card could not be read).
+    /// What the actions taken made against the labels, with the server's
+    /// costs and `--cost-review` (none when its `/model` card could not be read).
     pub money: Option<Money>,
     /// Share of the scored transactions refused.
     pub flagged_rate: f64,
@@ -256,22 +421,10 @@ impl fmt::Display for Summary {
             )?,
             None => writeln!(f, "  flagged rate {:.3}%", self.flagged_rate * 100.0)?,
         }
-        write!(f, "  precision {:.4}  recall {:.4}", c.precision(), c.recall())?;
+        writeln!(f, "  precision {:.4}  recall {:.4}", c.precision(), c.recall())?;
+        write!(f, "  {}", Actions(&self.actions))?;
         if let Some(m) = &self.money {
-            let (t, cur) = (&m.tally, m.currency.as_str());
-            write!(
-                f,
-                "\n  money: net {} (accepting everything: {}; the refusals gained {}); stopped {} frauds ({}), missed {} ({}); {} false alarms ({})",
-                format_money(t.net_benefit, cur),
-                format_money(t.accept_all, cur),
-                format_money(m.gain_over_accept_all, cur),
-                t.frauds_stopped,
-                format_money(t.stopped_amount, cur),
-                t.frauds_missed,
-                format_money(t.missed_amount, cur),
-                t.false_alarms,
-                format_money(t.false_alarm_cost, cur),
-            )?;
+            write!(f, "{m}")?;
         }
         Ok(())
     }
@@ -279,6 +432,8 @@ impl fmt::Display for Summary {
 
 /// A prepared request: body, label and send offset from the start.
 pub(crate) struct Job {
+    /// The request's id as a rule's `:id:` sees it (the id column, else the row index).
+    id: String,
     body: Vec<u8>,
     label: u8,
     amount: f64,
@@ -335,10 +490,13 @@ pub(crate) fn load_jobs(config: &Config, schema: &Schema) -> Result<Vec<Job>> {
         .zip(offsets)
         .enumerate()
         .map(|(i, ((row, &label), at))| {
-            let id = ids.map_or(RequestId::Row(i), |ids| RequestId::Text(&ids[i]));
+            let (id, text) = match ids {
+                Some(ids) => (RequestId::Text(&ids[i]), ids[i].clone()),
+                None => (RequestId::Row(i), i.to_string()),
+            };
             // The cells as written: a category rare in training goes out as spelled, not as its code.
             let body = request_body_of(id, schema.features(), cells[i].iter().map(dataset::Cell::raw));
-            Job { body, label, amount: schema.amount_of(row), at }
+            Job { id: text, body, label, amount: schema.amount_of(row), at }
         })
         .collect())
 }
@@ -402,7 +560,12 @@ async fn attempt(
         let kind = if transient { FailureKind::Server } else { FailureKind::Rejected };
         return Err((kind, format!("HTTP {} {code}", status.as_u16())));
     }
-    serde_json::from_slice::<PredictResponse>(&bytes).map_err(|e| (FailureKind::BadResponse, e.to_string()))
+    let scored =
+        serde_json::from_slice::<PredictResponse>(&bytes).map_err(|e| (FailureKind::BadResponse, e.to_string()))?;
+    match Action::from_name(&scored.action) {
+        Some(_) => Ok(scored),
+        None => Err((FailureKind::BadResponse, format!("unknown action {:?}", scored.action))),
+    }
 }
 
 /// Sends one transaction, retrying with exponential backoff.
@@ -422,6 +585,9 @@ async fn deliver(client: &reqwest::Client, config: &Config, body: &[u8], retries
                     id,
                     fraud_probability: s.fraud_probability,
                     is_fraud: s.is_fraud,
+                    // Checked in `attempt`.
+                    action: Action::from_name(&s.action).unwrap_or(Action::of_model(s.is_fraud)),
+                    rule: s.rule.map(|r| r.into_owned()),
                     latency_us: start.elapsed().as_micros() as u64,
                     attempts,
                 };
@@ -449,7 +615,7 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
 /// What the streamer needs from the server's `/model` card (beside `/predict`):
 /// the schema the bodies follow, the model's costs and its training base rate
 /// (frauds / rows of the data it was trained on).
-async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(Schema, fraud_core::Costs, f64)> {
+async fn served_card(client: &reqwest::Client, predict_url: &str) -> Result<(Schema, Costs, f64)> {
     // The card sits beside the scoring route: `…/predict` → `…/model`.
     let base = predict_url.rsplit_once('/').map(|(base, _)| base).context("the URL has no path")?;
     let url = format!("{base}/model");
@@ -470,23 +636,25 @@ fn summarize(
     config: &Config,
     jobs: &[Job],
     outcomes: Vec<Outcome>,
-    costs: Option<&fraud_core::Costs>,
+    costs: Option<&Costs>,
     retries: u64,
     seconds: f64,
 ) -> Summary {
     let mut confusion = Confusion::default();
-    let mut tally = fraud_core::Tally::default();
+    let mut ledger = costs.map(|c| Ledger::new(c.clone(), config.review_cost));
+    let mut actions = ActionCounts::default();
     let mut latencies = Vec::new();
     let mut by_kind = std::collections::BTreeMap::new();
     let (mut ok, mut failed, mut not_sent, mut flagged) = (0, 0, 0, 0);
     for (job, outcome) in jobs.iter().zip(&outcomes) {
         match outcome {
-            Outcome::Ok { is_fraud, latency_us, .. } => {
+            Outcome::Ok { is_fraud, action, latency_us, .. } => {
                 ok += 1;
                 flagged += *is_fraud as usize;
                 confusion.add(job.label, *is_fraud);
-                if let Some(costs) = costs {
-                    tally.add(costs, job.amount, job.label == 1, *is_fraud);
+                actions.add(*action);
+                if let Some(ledger) = &mut ledger {
+                    ledger.add(job.amount, job.label == 1, *action);
                 }
                 latencies.push(*latency_us);
             }
@@ -508,6 +676,7 @@ fn summarize(
         not_sent,
         retries,
         flagged,
+        actions,
         seconds,
         throughput: ok as f64 / seconds.max(1e-9),
         latency_ms: [
@@ -519,11 +688,7 @@ fn summarize(
         confusion,
         flagged_rate: flagged as f64 / ok.max(1) as f64,
         base_rate: None,
-        money: costs.map(|c| Money {
-            currency: c.currency.clone(),
-            tally: tally.to_wire(),
-            gain_over_accept_all: tally.gain_over_accept_all(),
-        }),
+        money: ledger.map(|l| l.money()),
         outcomes,
     }
 }

@@ -20,7 +20,8 @@ use tracing_subscriber::EnvFilter;
 /// exponential backoff, then counted as failed; 4xx answers are not retried.
 /// Every transaction ends up ok, failed or (after Ctrl-C) not sent, and the
 /// summary shows the counts, throughput, latency percentiles and the confusion
-/// matrix of the served decisions against the file's labels.
+/// matrix of the served decisions against the file's labels, the transactions and
+/// money per action taken (accept, review, refuse: the server's rules, else its model).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -65,6 +66,10 @@ struct Cli {
     /// Per-attempt timeout in milliseconds.
     #[arg(long, default_value_t = 5000)]
     timeout_ms: u64,
+    /// What one review costs an analyst, in the model's currency: the money of the transactions the
+    /// server's (or the consumers') rules send to review, which a review settles correctly.
+    #[arg(long, default_value_t = fraud_core::DEFAULT_REVIEW_COST)]
+    cost_review: f64,
     /// Write the summary as JSON to this file.
     #[arg(long)]
     summary_json: Option<PathBuf>,
@@ -125,7 +130,13 @@ fn run(cli: Cli) -> Result<bool> {
         backoff: Duration::from_millis(cli.backoff_ms),
         request_timeout: Duration::from_millis(cli.timeout_ms.max(1)),
         progress: !cli.quiet,
+        review_cost: cli.cost_review,
     };
+    anyhow::ensure!(
+        cli.cost_review.is_finite() && cli.cost_review >= 0.0,
+        "--cost-review must be a number >= 0, got {}",
+        cli.cost_review
+    );
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     if cli.url.starts_with("nats://") {
         let reconcile = Duration::from_secs_f64(cli.reconcile_s.max(0.0));

@@ -1,16 +1,20 @@
 //! `--url nats://…`: publish the replay to a NATS JetStream stream instead of
 //! POSTing it, with the same pacing, then reconcile what the consumer group did:
-//! published, decided, dead-lettered, redelivered, still pending.
+//! published, decided, dead-lettered, redelivered, still pending, and — from
+//! the decisions read back — the transactions and money per action taken.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use async_nats::jetstream;
+use std::collections::HashMap;
+
 use contract::nats::{Decision, Topology};
+use contract::ActionCounts;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 
-use crate::{load_jobs, percentile, Config};
+use crate::{load_jobs, percentile, Actions, Config, Job, Ledger, Money};
 
 /// What was published and what became of it.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -31,6 +35,15 @@ pub struct NatsSummary {
     pub pending: u64,
     /// Decision latency (the transaction reaching the stream to its decision), ms: p50, p99, max over the decisions stream.
     pub latency_ms: [f64; 3],
+    /// The decisions read back per action taken (the consumers' rules, else their model).
+    pub actions: ActionCounts,
+    /// Decisions read back whose action is none of the three (counted in no action).
+    pub unknown_actions: u64,
+    /// What those actions made against the file's labels, with the model's
+    /// costs and `--cost-review`: each row of the file once, matched by its id
+    /// (decisions of other rows are not counted; `money.transactions` says how
+    /// many were).
+    pub money: Option<Money>,
 }
 
 impl std::fmt::Display for NatsSummary {
@@ -49,15 +62,44 @@ impl std::fmt::Display for NatsSummary {
             self.latency_ms[0],
             self.latency_ms[1],
             self.latency_ms[2]
-        )
+        )?;
+        write!(f, "\n  {}", Actions(&self.actions))?;
+        if self.unknown_actions > 0 {
+            write!(f, ", {} of no known action", self.unknown_actions)?;
+        }
+        if let Some(m) = &self.money {
+            write!(f, "{m}")?;
+        }
+        Ok(())
     }
 }
 
-/// p50, p99 and max of the decisions' `latency_ms`, read back from the stream.
-async fn latencies(stream: &jetstream::stream::Stream, subject: &str, n: u64) -> Result<[f64; 3]> {
+/// What the decisions read back tell.
+struct ReadBack {
+    latency_ms: [f64; 3],
+    actions: ActionCounts,
+    unknown_actions: u64,
+}
+
+/// The first `n` decisions of the stream, read back: p50, p99 and max of their
+/// `latency_ms`, their actions, and each action's money for the rows of `jobs`
+/// they decide (matched by id, each row once) into `ledger`.
+async fn read_back(
+    stream: &jetstream::stream::Stream,
+    subject: &str,
+    n: u64,
+    jobs: &[Job],
+    ledger: &mut Ledger,
+) -> Result<ReadBack> {
     use futures_util::StreamExt;
+    let mut out = ReadBack { latency_ms: [0.0; 3], actions: ActionCounts::default(), unknown_actions: 0 };
     if n == 0 {
-        return Ok([0.0; 3]);
+        return Ok(out);
+    }
+    // Each row of the file, by the id its message carried.
+    let mut rows: HashMap<&str, (&Job, bool)> = HashMap::with_capacity(jobs.len());
+    for job in jobs {
+        rows.entry(job.id.as_str()).or_insert((job, false));
     }
     let reader = stream
         .create_consumer(jetstream::consumer::pull::Config {
@@ -74,17 +116,31 @@ async fn latencies(stream: &jetstream::stream::Stream, subject: &str, n: u64) ->
         match tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
             Ok(Some(Ok(m))) => {
                 seen += 1;
-                let decision = serde_json::from_slice::<Decision>(&m.payload).ok();
-                if let Some(ms) = decision.map(|d| d.latency_ms).filter(|ms| ms.is_finite()) {
+                let Ok(decision) = serde_json::from_slice::<Decision>(&m.payload) else { continue };
+                if decision.latency_ms.is_finite() {
                     // Clocks of other hosts can put a decision a hair before its transaction: count 0.
-                    micros.push((ms.max(0.0) * 1000.0).round() as u64);
+                    micros.push((decision.latency_ms.max(0.0) * 1000.0).round() as u64);
+                }
+                let Some(action) = decision.action() else {
+                    out.unknown_actions += 1;
+                    continue;
+                };
+                out.actions.add(action);
+                if let Some(id) = contract::id_text(&decision.id) {
+                    if let Some((job, counted)) = rows.get_mut(id.as_ref()) {
+                        if !*counted {
+                            *counted = true;
+                            ledger.add(job.amount, job.label == 1, action);
+                        }
+                    }
                 }
             }
             _ => break,
         }
     }
     micros.sort_unstable();
-    Ok([percentile(&micros, 0.5), percentile(&micros, 0.99), percentile(&micros, 1.0)])
+    out.latency_ms = [percentile(&micros, 0.5), percentile(&micros, 0.99), percentile(&micros, 1.0)];
+    Ok(out)
 }
 
 async fn count(stream: &jetstream::stream::Stream, subject: &str) -> Result<u64> {
@@ -99,8 +155,9 @@ async fn count(stream: &jetstream::stream::Stream, subject: &str) -> Result<u64>
 /// Publishes `config.data` (paced as `config.pace`) to `config.url`, then waits
 /// up to `reconcile` for the group to decide everything and reports.
 pub async fn publish(config: &Config, topology: &Topology, reconcile: Duration) -> Result<NatsSummary> {
-    let schema = crate::schema_of_artifact(&config.model).context("the model's schema (--model)")?;
-    let jobs = load_jobs(config, &schema)?;
+    let loaded = fraud_core::artifact::read_file(&config.model).context("the model's schema and costs (--model)")?;
+    let jobs = load_jobs(config, &loaded.artifact.schema)?;
+    let mut ledger = Ledger::new(loaded.model.costs().clone(), config.review_cost);
     let client = async_nats::connect(&config.url).await.with_context(|| format!("connecting to {}", config.url))?;
     let js = jetstream::new(client);
     let mut summary = NatsSummary::default();
@@ -151,7 +208,11 @@ pub async fn publish(config: &Config, topology: &Topology, reconcile: Duration) 
         summary.decided = count(&decisions, &topology.decisions_subject).await?;
         summary.dead_lettered = count(&decisions, &topology.dead_letter_subject).await?;
         if summary.pending == 0 || Instant::now() > deadline {
-            summary.latency_ms = latencies(&decisions, &topology.decisions_subject, summary.decided).await?;
+            let back = read_back(&decisions, &topology.decisions_subject, summary.decided, &jobs, &mut ledger).await?;
+            summary.latency_ms = back.latency_ms;
+            summary.actions = back.actions;
+            summary.unknown_actions = back.unknown_actions;
+            summary.money = Some(ledger.money());
             return Ok(summary);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -9,7 +9,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { loadGolden, loadReplay } from "../../parity/parity.mjs";
+import { loadGolden, loadParityRules, loadReplay } from "../../parity/parity.mjs";
 import { fromBits } from "../lib/bits.js";
 import { confusion } from "../lib/confusion.js";
 import { MISSING, shownValue } from "../view.js";
@@ -196,6 +196,61 @@ try {
   );
   console.log(`score everything in the browser: ${times[3].toFixed(2)} ms median, ${times[0].toFixed(2)} ms min for ${golden.rows} rows (target <= 10 ms)`);
   await page.screenshot({ path: path.join(outDir, "page.png"), fullPage: true });
+
+  // 5b. Rules in the page: a file that does not compile is refused naming its line and column (nothing
+  // changes); the parity rules and their lists, compiled by core in the page, decide the replay as the golden
+  // file says (one by one and re-decided in a batch); the Backtest button counts the golden file's actions.
+  const parityRules = loadParityRules(goldenPath);
+  if (parityRules && golden.actions) {
+    await page.click("#rules-panel summary");
+    const bad = "refuse high if :probability: >= 0.5\nreview odd if :no_such_feature: > 3\n";
+    await page.fill("[data-testid=rules-text]", bad);
+    await page.click("[data-testid=rules-apply]");
+    await page.waitForSelector("[data-testid=rules-status][data-code]");
+    const st = await page.$eval("[data-testid=rules-status]", (e) => ({ text: e.textContent, line: e.dataset.line, column: Number(e.dataset.column), code: e.dataset.code }));
+    check(st.code === "invalid_rules" && st.line === "2" && st.column === bad.split("\n")[1].indexOf(":no_such") + 1 && st.text.includes("line 2"), `bad rules refused at line ${st.line}, column ${st.column}: ${st.text.split("\n")[0]}`);
+    const stillModel = await page.$$eval("[data-testid=feed] tr", (rows) => rows.map((r) => [Number(r.dataset.row), Number(r.dataset.decision)]));
+    check(stillModel.every(([r, d]) => d === golden.decisions[r]), "after the refused rules the model still decides");
+
+    await page.fill("[data-testid=rules-text]", parityRules.text);
+    const listFiles = Object.entries(parityRules.lists).map(([name, text]) => ({ name: `${name}.txt`, mimeType: "text/plain", buffer: Buffer.from(text) }));
+    await page.setInputFiles("[data-testid=rules-lists]", listFiles);
+    await page.waitForFunction(() => document.querySelector("[data-testid=rules-status]").textContent.startsWith("Lists:"));
+    await page.click("[data-testid=rules-apply]");
+    await page.waitForSelector("[data-testid=rules-status][data-ok='1']");
+    await page.waitForTimeout(100); // the feed redraws on the next frame
+    console.log(`     ${await page.textContent("[data-testid=rules-status]")}`);
+    const verdictsOf = () => page.$$eval("[data-testid=feed] tr", (rows) => rows.map((r) => [Number(r.dataset.row), r.dataset.action, r.dataset.rule]));
+    const badVerdicts = (rows) => rows.filter(([r, a, rule]) => a !== golden.actions[r] || rule !== golden.rules[r]);
+    const redecided = await verdictsOf();
+    check(redecided.length > 0 && badVerdicts(redecided).length === 0, `rules re-decide the replayed rows: ${redecided.length} shown, ${badVerdicts(redecided).length} differ from the golden actions and rules`);
+    for (let i = 0; i < 40; i++) await page.click("[data-testid=step]");
+    const stepped40 = await verdictsOf();
+    const byRule = stepped40.filter(([, , rule]) => rule !== "").length;
+    check(badVerdicts(stepped40).length === 0, `rules decide rows one by one: ${stepped40.length} shown (${byRule} by a rule), ${badVerdicts(stepped40).length} differ`);
+    const netRules = Number(await page.getAttribute("[data-testid=net-at-threshold]", "data-net"));
+
+    const btTimes = [];
+    for (let i = 0; i < 3; i++) {
+      await page.$eval("[data-testid=backtest-summary]", (e) => delete e.dataset.ms);
+      await page.click("[data-testid=rules-backtest]");
+      await page.waitForSelector("[data-testid=backtest-summary][data-ms]");
+      btTimes.push(Number(await page.getAttribute("[data-testid=backtest-summary]", "data-ms")));
+    }
+    const btActions = JSON.parse(await page.getAttribute("[data-testid=backtest-summary]", "data-actions"));
+    const wantActions = { accept: 0, review: 0, refuse: 0 };
+    for (const a of golden.actions) wantActions[a]++;
+    check(JSON.stringify(btActions) === JSON.stringify(wantActions), `backtest in the page: actions ${JSON.stringify(btActions)} = golden ${JSON.stringify(wantActions)}`);
+    const btNet = Number(await page.getAttribute("[data-testid=backtest-summary]", "data-net"));
+    check(near(btNet, netRules), `backtest net ${btNet.toFixed(2)} = the replay's net over the file by the same rules ${netRules.toFixed(2)}`);
+    btTimes.sort((a, b) => a - b);
+    console.log(`backtest in the browser: ${btTimes[1].toFixed(1)} ms median for ${golden.rows} rows, scoring included (target <= 5 s for the page's backtest)`);
+    await page.screenshot({ path: path.join(outDir, "page-rules.png"), fullPage: true });
+    await page.click("[data-testid=rules-off]");
+    await page.waitForTimeout(100);
+  } else {
+    console.log("     (no parity rules beside the golden file: the rules editor is not checked)");
+  }
 
   // 6. A bad CSV is refused with its line and column; the replay data stays as it was.
   const names = [...(idName ? [idName] : []), ...features, labelName];

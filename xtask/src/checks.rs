@@ -4,7 +4,7 @@
 //! The Worker's are in `edge`; the API fuzzer's in `fuzz`. Each builds or
 //! starts what it needs except the wasm package and release binaries (`steps`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -64,22 +64,85 @@ pub(crate) fn score_check(dir: &Path) -> Result<()> {
         .arg(dir.join("replay.csv"))
         .arg("--output")
         .arg(out)
-        .args(["--reasons", "0", "--quiet"]))?;
-    // golden: row,probability_bits,probability,is_fraud; scored: line,[id,]fraud_probability,is_fraud.
-    let want = probabilities(&dir.join("golden.csv"), Some("probability_bits"), "probability")?;
+        .args(["--reasons", "0", "--quiet"])
+        .args(parity_rules_args(dir)))?;
+    // golden: row,probability_bits,probability,is_fraud,action,rule;
+    // scored: line,[id,]fraud_probability,is_fraud[,action,rule,shadow_rules].
+    let golden = dir.join("golden.csv");
+    let want = probabilities(&golden, Some("probability_bits"), "probability")?;
     let got = probabilities(out, None, "fraud_probability")?;
     let differ = want.iter().zip(&got).filter(|(w, g)| w != g).count();
     if want.len() != got.len() || differ > 0 {
         bail!("score: {} rows vs {} golden, {differ} differ", got.len(), want.len());
     }
-    eprintln!("score OK: {} rows, bits and decisions equal to the golden file", got.len());
+    let (want, got) = (verdicts(&golden)?, verdicts(out)?);
+    let differ = want.iter().zip(&got).filter(|(w, g)| w != g).count();
+    if want.len() != got.len() || differ > 0 {
+        let first = want.iter().zip(&got).position(|(w, g)| w != g);
+        bail!(
+            "score: actions and rules of {} rows vs {} golden, {differ} differ (first at row {first:?})",
+            got.len(),
+            want.len()
+        );
+    }
+    eprintln!("score OK: {} rows, bits, decisions, actions and rules equal to the golden file", got.len());
     Ok(())
 }
 
-/// The release server with `dir`'s model, serving `site` at `/` (the contract
-/// cases and the fuzzer see the server as `run` starts it).
+/// Each row's `action` and `rule` columns (the last two of the golden file,
+/// by name in the scorer's output). The fields are plain words: no quoting.
+fn verdicts(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(action), Some(rule)) = (at("action"), at("rule")) else {
+        bail!("{}: no action and rule columns", path.display())
+    };
+    // Ids may hold commas inside quotes, but action and rule sit after them: count from the end.
+    let from_end = (header.len() - action, header.len() - rule);
+    lines
+        .map(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            let pick = |back: usize| fields.get(fields.len().wrapping_sub(back)).map(|s| s.to_string());
+            match (pick(from_end.0), pick(from_end.1)) {
+                (Some(a), Some(r)) => Ok((a, r)),
+                _ => bail!("{}: a short line: {l}", path.display()),
+            }
+        })
+        .collect()
+}
+
+/// The release server with `dir`'s model, deciding by its parity rules,
+/// serving `site` at `/` (the contract cases and the fuzzer see the server as
+/// `run` starts it, with rules).
 pub(crate) fn server_with_site(dir: &Path, site: &Path) -> Result<Supervised> {
-    fraud_server(&ServerConfig { site: Some(site.to_path_buf()), ..ServerConfig::new(&dir.join("model.bin")) })
+    let args = parity_rules_args(dir);
+    fraud_server(&ServerConfig { site: Some(site.to_path_buf()), args, ..ServerConfig::new(&dir.join("model.bin")) })
+}
+
+/// The rules a model folder's golden file is decided by, with their lists
+/// folder: the parity rules (`models::write_parity_rules`), else the rules the
+/// trainer proposed (`rules.txt`, lists in `lists/`), else none.
+pub(crate) fn decision_rules(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    [("parity-rules.txt", "parity-lists"), ("rules.txt", "lists")]
+        .into_iter()
+        .map(|(rules, lists)| (dir.join(rules), dir.join(lists)))
+        .find(|(rules, _)| rules.exists())
+}
+
+/// `--rules FILE --lists DIR` for [`decision_rules`], when `dir` has them.
+pub(crate) fn parity_rules_args(dir: &Path) -> Vec<String> {
+    match decision_rules(dir) {
+        Some((rules, lists)) => {
+            let mut args = vec!["--rules".to_string(), rules.display().to_string()];
+            if lists.is_dir() {
+                args.extend(["--lists".to_string(), lists.display().to_string()]);
+            }
+            args
+        }
+        None => Vec::new(),
+    }
 }
 
 /// The native server vs the golden file (every row, one by one and in batches) and the contract cases.

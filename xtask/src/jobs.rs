@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::bundle::{build_site, build_wasm, build_worker};
-use crate::checks::{parity, soak, stream_through_a_crash};
+use crate::checks::{parity, parity_rules_args, soak, stream_through_a_crash};
 use crate::cmd::{build_release, sh, step};
 use crate::models::{real_data, train_kind, KINDS};
 use crate::processes::{consumer, fraud_server, nats_server, wait_healthy, wrangler_dev, ServerConfig, WranglerConfig};
@@ -62,16 +62,21 @@ pub(crate) fn run_main(options: &RunOptions) -> Result<()> {
     let t = Instant::now();
     sh(Command::new("target/release/native-train").arg("train").args(&options.train_args))?;
     eprintln!("\ntrained in {:.2} s; open model/report.html for the report", t.elapsed().as_secs_f64());
-    step("golden file (native core's scores of the replay rows)");
-    sh(Command::new("target/release/native-train").arg("golden"))?;
+    step("golden file (native core's scores of the replay rows, decided by the proposed rules)");
+    sh(Command::new("target/release/native-train").arg("golden").args(parity_rules_args(Path::new("model"))))?;
     tools::ensure(tools::WASM)?;
     build_wasm()?;
     parity(Path::new("model"))?;
     step("building the HTTP server and the streamer (release)");
     build_release(&["server", "streamer"])?;
     let site = build_site(Path::new("model"))?;
-    let config =
-        ServerConfig { port: options.port, site: Some(site), ..ServerConfig::new(Path::new("model/model.bin")) };
+    // The server decides by the rules the trainer proposed (model/rules.txt), as the golden file does.
+    let config = ServerConfig {
+        port: options.port,
+        site: Some(site),
+        args: parity_rules_args(Path::new("model")),
+        ..ServerConfig::new(Path::new("model/model.bin"))
+    };
     let server = fraud_server(&config)?;
     let (stream, rate) = (options.stream, options.rate);
     match options.via {
@@ -130,8 +135,13 @@ pub(crate) fn serve_forever(port: u16) -> Result<()> {
     step("building the HTTP server (release)");
     build_release(&["server"])?;
     let site = build_site(Path::new("model"))?;
-    let server =
-        fraud_server(&ServerConfig { port, site: Some(site), ..ServerConfig::new(Path::new("model/model.bin")) })?;
+    let args = parity_rules_args(Path::new("model"));
+    let server = fraud_server(&ServerConfig {
+        port,
+        site: Some(site),
+        args,
+        ..ServerConfig::new(Path::new("model/model.bin"))
+    })?;
     eprintln!("serving at {} — Ctrl-C to stop", server.url());
     server.wait()
 }
@@ -143,7 +153,7 @@ pub(crate) fn edge_dev(port: u16) -> Result<()> {
         sh(Command::new("target/release/native-train").arg("train"))?;
     }
     tools::ensure(tools::EDGE)?;
-    build_worker(Path::new("model/model.bin"))?;
+    build_worker(Path::new("model"))?;
     step(&format!("wrangler dev on http://127.0.0.1:{port} (Ctrl-C to stop)"));
     let mut wrangler = wrangler_dev(&WranglerConfig { port, ..WranglerConfig::default() })?;
     let cold = wait_healthy(&mut wrangler, port, std::time::Duration::from_secs(120))?;

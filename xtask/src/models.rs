@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cmd::{sh, step};
 
@@ -94,12 +94,11 @@ fn modified(path: &Path) -> Option<SystemTime> {
 fn is_current(dir: &Path) -> bool {
     let Some(golden) = modified(&dir.join("golden.csv")) else { return false };
     let inputs = [Some(Path::new(TRAINER)), real_data()];
-    ["model.bin", "replay.csv"].iter().all(|f| dir.join(f).exists())
+    ["model.bin", "replay.csv", "parity-rules.txt"].iter().all(|f| dir.join(f).exists())
         && inputs.into_iter().flatten().all(|p| modified(p).is_some_and(|t| t < golden))
 }
 
-/// The imported kind: the fixture's XGBoost model with its labelled rows;
-/// `import --data` writes the golden file itself.
+/// The imported kind: the fixture's XGBoost model with its labelled rows.
 fn import_fixture(dir: &Path) -> Result<()> {
     let fixtures = Path::new(IMPORT_FIXTURES);
     sh(Command::new(TRAINER)
@@ -136,14 +135,97 @@ pub(crate) fn train_kind(dir: &Path, model: &Checked) -> Result<()> {
         (Data::Payments, _) => {
             train.args(["--synthetic-schema", "payments", "--synthetic-rows", "60000", "--categorical", "mcc_code"]);
         }
-        (Data::Imported, _) => return import_fixture(dir),
+        (Data::Imported, _) => {}
     }
-    sh(&mut train)?;
+    if model.data == Data::Imported {
+        import_fixture(dir)?;
+    } else {
+        sh(&mut train)?;
+    }
+    let (rules, lists) = write_parity_rules(dir)?;
     sh(Command::new(TRAINER)
         .args(["golden", "--model"])
         .arg(dir.join("model.bin"))
         .arg("--replay")
         .arg(dir.join("replay.csv"))
+        .arg("--rules")
+        .arg(rules)
+        .arg("--lists")
+        .arg(lists)
         .arg("--out")
         .arg(dir.join("golden.csv")))
+}
+
+/// The rules every runtime decides the parity rows by (`dir/parity-rules.txt`,
+/// lists in `dir/parity-lists/`): the trainer's proposed bands, an accept list
+/// of the first replay ids, the amount, a category and a missing value where the
+/// schema has them, and shadow rules on the expected loss and the model's
+/// decision — so the golden file's actions come from every kind of condition.
+pub(crate) fn write_parity_rules(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let card: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("model.json")).with_context(|| format!("reading {}/model.json", dir.display()))?,
+    )
+    .with_context(|| format!("{}/model.json is not JSON", dir.display()))?;
+    let schema = &card["schema"];
+    let mut text =
+        String::from("# The parity checks' rules (written by cargo xtask): every runtime decides by them.\n");
+    let mut trusted = Vec::new();
+    if let Some(id) = schema["id"].as_str() {
+        trusted = first_ids(&dir.join("replay.csv"), id, 25)?;
+    }
+    // Without an id column no runtime's `:id:` is in the list: the rule never fires anywhere.
+    if trusted.is_empty() {
+        trusted.push("no-transaction-has-this-id".to_string());
+    }
+    text.push_str("accept trusted if :id: in @trusted\n");
+    let kinds = schema["kinds"].as_array().cloned().unwrap_or_default();
+    let kind_of = |f: &str| kinds.iter().find(|k| k["feature"] == f).cloned();
+    if let Some(amount) = schema["amount"].as_str() {
+        if kind_of(amount).is_none_or(|k| k["kind"] != "text") {
+            text.push_str(&format!("refuse big_and_risky if :{amount}: > 500 and :probability: >= 0.02\n"));
+        }
+    }
+    for k in &kinds {
+        let feature = k["feature"].as_str().unwrap_or_default();
+        if let Some(category) = k["categories"].as_array().and_then(|c| c.get(1)).and_then(|c| c.as_str()) {
+            let quoted = serde_json::to_string(category)?;
+            text.push_str(&format!("review watched_category if :{feature}: == {quoted} and :probability: >= 0.01\n"));
+            break;
+        }
+    }
+    if let Some(k) = kinds.iter().find(|k| k["missing_rate"].as_f64().is_some_and(|r| r > 0.0)) {
+        let feature = k["feature"].as_str().unwrap_or_default();
+        text.push_str(&format!("shadow review missing_value if :{feature}: is missing\n"));
+    }
+    // The trainer's bands, when it proposed them.
+    if let Ok(bands) = std::fs::read_to_string(dir.join("rules.txt")) {
+        for line in bands.lines().filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty()) {
+            if !line.trim_start().starts_with("version") {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    text.push_str("shadow refuse costly if :expected_loss: >= 25\n");
+    text.push_str("shadow review model_refuses if :model_decision: == \"refuse\" and not :probability: >= 0.9\n");
+    let rules = dir.join("parity-rules.txt");
+    let lists = dir.join("parity-lists");
+    std::fs::create_dir_all(&lists)?;
+    std::fs::write(&rules, text)?;
+    std::fs::write(lists.join("trusted.txt"), trusted.join("\n") + "\n")?;
+    Ok((rules, lists))
+}
+
+/// The first `n` values of column `id` of a CSV (plain fields: the replay's ids hold no quotes).
+fn first_ids(csv: &Path, id: &str, n: usize) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(csv).with_context(|| format!("reading {}", csv.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let Some(column) = header.iter().position(|h| *h == id) else { return Ok(Vec::new()) };
+    Ok(lines
+        .take(n)
+        .filter_map(|l| l.split(',').nth(column))
+        .filter(|v| !v.is_empty() && !v.contains('"'))
+        .map(str::to_string)
+        .collect())
 }

@@ -174,7 +174,7 @@ impl Ctx {
     fn worker(&mut self, model: &Checked, dir: &std::path::Path) -> Result<()> {
         tools::ensure(tools::EDGE)?;
         if self.worker != Some(model.name) {
-            build_worker(&dir.join("model.bin"))?;
+            build_worker(dir)?;
             self.worker = Some(model.name);
         }
         Ok(())

@@ -271,7 +271,10 @@ impl Lists {
                 return Err(RulesError::at(
                     0,
                     0,
-                    format!("list name `{}` must be 1 to {MAX_NAME_BYTES} letters, digits, _ . -", name.escape_debug()),
+                    format!(
+                        "list name `{}` must be 1 to {MAX_NAME_BYTES} letters, digits, _ . -",
+                        if name.bytes().all(|b| b.is_ascii_graphic()) { name } else { "…" }
+                    ),
                 ));
             }
             if raw.iter().any(|(n, _)| n == name) {
@@ -307,14 +310,14 @@ impl Lists {
         for v in &mut set {
             *v += 0.0;
         }
-        set.sort_by(f64::total_cmp);
+        crate::sort::heap_sort_by(&mut set, |a, b| a.total_cmp(b).is_lt());
         set.dedup();
         self.sets.numbers.push(set);
         (self.sets.numbers.len() - 1) as u32
     }
 
     fn intern_ids(&mut self, mut set: Vec<String>) -> u32 {
-        set.sort();
+        crate::sort::heap_sort_by(&mut set, |a, b| a < b);
         set.dedup();
         self.sets.ids.push(set);
         (self.sets.ids.len() - 1) as u32
@@ -324,7 +327,7 @@ impl Lists {
     fn resolve(&mut self, name: &str, use_: ListUse<'_>) -> Result<Resolved, String> {
         let Some(at) = self.raw.iter().position(|(n, _)| n == name) else {
             let mut known: Vec<&str> = self.raw.iter().map(|(n, _)| n.as_str()).collect();
-            known.sort_unstable();
+            crate::sort::insertion_sort_by(&mut known, |a, b| a < b);
             let known = if known.is_empty() {
                 String::from("no lists were given")
             } else {
@@ -344,9 +347,9 @@ impl Lists {
             ListUse::Numbers => {
                 let mut set = Vec::with_capacity(entries.len());
                 for (i, e) in entries.iter().enumerate() {
-                    match e.parse::<f64>() {
-                        Ok(x) if x.is_finite() => set.push(x),
-                        _ => return Err(format!("list `{name}`, value {}: `{e}` is not a finite number", i + 1)),
+                    match lex::decimal(e) {
+                        Ok(x) => set.push(x),
+                        Err(why) => return Err(format!("list `{name}`, value {}: `{e}` {why}", i + 1)),
                     }
                 }
                 Ok(Resolved::Numbers(self.intern_numbers(set)))
@@ -449,7 +452,9 @@ impl RuleSet {
             rules.push(Rule { id: String::from(id), action, shadow, line, cond });
         }
         let mut deciding: Vec<u16> = (0..rules.len() as u16).filter(|&i| !rules[i as usize].shadow).collect();
-        deciding.sort_by_key(|&i| rules[i as usize].action.rank());
+        crate::sort::insertion_sort_by(&mut deciding, |&a, &b| {
+            rules[a as usize].action.rank() < rules[b as usize].action.rank()
+        });
         let shadow = (0..rules.len() as u16).filter(|&i| rules[i as usize].shadow).collect();
         let version = version.unwrap_or_else(|| sha256_hex(text.as_bytes()));
         Ok(RuleSet { version, rules, deciding, shadow, sets: lists.sets, notes: lists.notes })

@@ -127,6 +127,7 @@ pub fn run(cmd: &ImportCommand) -> Result<()> {
     let written = write_outputs(&cmd.out, &outcome, &config, load_seconds)?;
     crate::golden::write(
         &ScoringFiles { model: written.artifact.clone(), replay: cmd.out.join(REPLAY_FILE) },
+        None,
         &cmd.out.join("golden.csv"),
     )?;
     crate::summary::print(&outcome, &source, &written);
