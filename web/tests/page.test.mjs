@@ -314,7 +314,8 @@ try {
   // 7. Page weight (everything but the replay data) and console errors.
   const weight = [...transfer].filter(([p]) => !p.endsWith("replay.csv")).reduce((s, [, n]) => s + n, 0);
   console.log(`page transfer without the replay data: ${weight} bytes (${[...transfer].map(([p, n]) => `${p} ${n}`).join(", ")})`);
-  check(weight <= 350 * 1024, `page weight ${weight} bytes <= 350 KB`);
+  // 350 KB until the rules compiler and backtests came into the wasm module (+69 KB): see xtask's bundle budget.
+  check(weight <= 430 * 1024, `page weight ${weight} bytes <= 430 KB`);
   check(errors.length === 0, `no console errors${errors.length ? ": " + errors.join(" | ") : ""}`);
 } finally {
   await browser.close();
