@@ -101,7 +101,7 @@ fn explain_returns_top_k_contributions() {
 fn batch_equals_single_and_returns_typed_arrays() {
     let m = model();
     let rows: Vec<f64> = (0..6).flat_map(|r| row(r as f64 - 2.5)).collect();
-    let out = m.predict_batch(&rows).unwrap();
+    let out = m.predict_batch(&rows, None).unwrap();
     let probs: Float64Array = get(&out, "probabilities").dyn_into().unwrap();
     let decisions: Uint8Array = get(&out, "decisions").dyn_into().unwrap();
     assert_eq!(probs.length(), 6);
@@ -110,7 +110,7 @@ fn batch_equals_single_and_returns_typed_arrays() {
         assert_eq!(probs.get_index(r).to_bits(), single.to_bits());
         assert_eq!(decisions.get_index(r), (single >= 0.4) as u8);
     }
-    let empty = m.predict_batch(&[]).unwrap();
+    let empty = m.predict_batch(&[], None).unwrap();
     assert_eq!(get(&empty, "probabilities").unchecked_into::<Float64Array>().length(), 0);
 }
 
@@ -191,9 +191,9 @@ fn non_objects_are_wrong_json_type() {
 fn batch_errors_name_the_row() {
     let m = model();
     let mut rows: Vec<f64> = (0..4).flat_map(|r| row(r as f64)).collect();
-    assert_eq!(code_of(m.predict_batch(&rows[..45]).unwrap_err()), "bad_batch_length");
+    assert_eq!(code_of(m.predict_batch(&rows[..45], None).unwrap_err()), "bad_batch_length");
     rows[2 * N_FEATURES + 5] = f64::NAN;
-    let err = m.predict_batch(&rows).unwrap_err();
+    let err = m.predict_batch(&rows, None).unwrap_err();
     assert_eq!(code_of(err.clone()), "non_finite");
     assert_eq!(get(&err, "row").as_f64(), Some(2.0));
     assert!(get(&err, "message").as_string().unwrap().starts_with("row 2: "));
@@ -219,8 +219,8 @@ fn zero_copy_batch_equals_predict_batch_and_names_bad_rows() {
     assert_eq!(view.length() as usize, 7 * N_FEATURES);
     assert!(view.to_vec().iter().all(|&v| v == 0.0), "the buffer starts zeroed");
     view.copy_from(&rows);
-    let zero_copy = m.score_input().unwrap();
-    let copied = m.predict_batch(&rows).unwrap();
+    let zero_copy = m.score_input(None).unwrap();
+    let copied = m.predict_batch(&rows, None).unwrap();
     let a: Float64Array = get(&zero_copy, "probabilities").dyn_into().unwrap();
     let b: Float64Array = get(&copied, "probabilities").dyn_into().unwrap();
     assert_eq!(a.length(), 7);
@@ -235,14 +235,14 @@ fn zero_copy_batch_equals_predict_batch_and_names_bad_rows() {
     let view = m.batch_input(3).unwrap();
     view.copy_from(&rows[..3 * N_FEATURES]);
     view.set_index((N_FEATURES + 29) as u32, 2e12);
-    let err = m.score_input().unwrap_err();
+    let err = m.score_input(None).unwrap_err();
     assert_eq!(code_of(err.clone()), "out_of_range");
     assert_eq!(get(&err, "row").as_f64(), Some(1.0));
 
     assert_eq!(code_of(m.batch_input(10_000_000).unwrap_err()), "batch_too_large");
     let empty = m.batch_input(0).unwrap();
     assert_eq!(empty.length(), 0);
-    assert_eq!(get(&m.score_input().unwrap(), "probabilities").unchecked_into::<Float64Array>().length(), 0);
+    assert_eq!(get(&m.score_input(None).unwrap(), "probabilities").unchecked_into::<Float64Array>().length(), 0);
 }
 
 #[wasm_bindgen_test]
@@ -260,7 +260,7 @@ fn tree_models_score_explain_and_describe_themselves() {
     let top: Array = get(&summary, "feature_importance").unchecked_into();
     assert_eq!(get(&top.get(0), "feature").as_string().as_deref(), Some("V14"));
     let rows: Vec<f64> = (0..20).flat_map(|r| row(r as f64 / 4.0 - 2.5)).collect();
-    let out = m.predict_batch(&rows).unwrap();
+    let out = m.predict_batch(&rows, None).unwrap();
     let probs: Float64Array = get(&out, "probabilities").unchecked_into();
     for (r, x) in rows.chunks_exact(N_FEATURES).enumerate() {
         let x: [f64; N_FEATURES] = x.try_into().unwrap();
@@ -302,7 +302,7 @@ fn money_is_core_s_expected_benefits_decisions_and_tally() {
     }
     // The tally over the input buffer is core's, with this instance's costs.
     m.batch_input(40).unwrap().copy_from(&rows);
-    let decisions: Uint8Array = get(&m.score_input().unwrap(), "decisions").dyn_into().unwrap();
+    let decisions: Uint8Array = get(&m.score_input(None).unwrap(), "decisions").dyn_into().unwrap();
     let labels: Vec<u8> = (0..40).map(|r| (r % 3 == 0) as u8).collect();
     let tally = m.tally_input(&labels, &decisions.to_vec()).unwrap().to_vec();
     let mut want = fraud_core::Tally::default();
@@ -316,7 +316,7 @@ fn money_is_core_s_expected_benefits_decisions_and_tally() {
     let dear = [50.0, 0.0, 0.0, -1.0, -1e6, 0.0, 0.0, 0.02];
     let mut careful = m.with_costs("CHF".into(), &dear).unwrap();
     careful.batch_input(40).unwrap().copy_from(&rows);
-    let fewer: Uint8Array = get(&careful.score_input().unwrap(), "decisions").dyn_into().unwrap();
+    let fewer: Uint8Array = get(&careful.score_input(None).unwrap(), "decisions").dyn_into().unwrap();
     let count = |d: &Uint8Array| d.to_vec().iter().filter(|&&v| v == 1).count();
     assert!(count(&fewer) <= count(&decisions));
     assert_eq!(code_of(m.with_costs("CHF".into(), &dear[..7]).err().unwrap()), "invalid_parameter");
@@ -373,7 +373,7 @@ fn categories_and_missing_values_from_js() {
         .collect();
         assert_eq!(&row[..3], &[97.5, 1.0, 1.0]);
         assert!(row[3].is_nan());
-        let batch = m.predict_batch(&row).unwrap();
+        let batch = m.predict_batch(&row, None).unwrap();
         let p = get(&batch, "probabilities").unchecked_into::<Float64Array>().to_vec();
         assert_eq!(p[0].to_bits(), single.to_bits(), "the batch path agrees");
         assert_eq!(m.row_value("country", &JsValue::from_str("ZZ")).unwrap(), 3.0, "unseen: other");
@@ -381,6 +381,67 @@ fn categories_and_missing_values_from_js() {
         assert_eq!(code_of(m.row_value("nope", &JsValue::NULL).unwrap_err()), "unknown_field");
         set(&o, "country", &JsValue::from_f64(2.0));
         assert_eq!(code_of(m.predict(o.clone().into()).unwrap_err()), "not_a_category");
-        assert_eq!(code_of(m.predict_batch(&[1.0, 9.0, 0.0, 0.0]).unwrap_err()), "not_a_category");
+        assert_eq!(code_of(m.predict_batch(&[1.0, 9.0, 0.0, 0.0], None).unwrap_err()), "not_a_category");
     }
+}
+
+#[wasm_bindgen_test]
+fn rules_decide_as_core_and_bad_rules_name_line_and_column() {
+    let mut m = model();
+    let x = row(0.05);
+    let p = get(&m.predict(tx(&x).into()).unwrap(), "fraud_probability").as_f64().unwrap();
+    // Without rules the model decides and no ruleset is named.
+    let bare = m.predict(tx(&x).into()).unwrap();
+    assert_eq!(get(&bare, "rule"), JsValue::NULL);
+    assert_eq!(get(&bare, "ruleset"), JsValue::NULL);
+    let lists = Object::new();
+    Reflect::set(&lists, &JsValue::from_str("vip"), &JsValue::from_str("t-1\nt-2\n")).unwrap();
+    let text = format!(
+        "version v1\naccept vip if :id: in @vip\nreview low if :probability: <= {p:?}\nshadow refuse s if :Amount: > -1e9\n"
+    );
+    let r = m.with_rules(&text, lists.clone().into()).unwrap();
+    assert_eq!(r.ruleset_version(), JsValue::from_str("v1"));
+    let out = r.predict(tx(&x).into()).unwrap();
+    assert_eq!(get(&out, "action"), JsValue::from_str("review"));
+    assert_eq!(get(&out, "rule"), JsValue::from_str("low"));
+    assert_eq!(get(&out, "ruleset"), JsValue::from_str("v1"));
+    assert_eq!(Array::from(&get(&out, "shadow_rules")).get(0), JsValue::from_str("s"));
+    let with_id = tx(&x);
+    Reflect::set(&with_id, &JsValue::from_str("id"), &JsValue::from_str("t-2")).unwrap();
+    let vip = r.predict(with_id.into()).unwrap();
+    assert_eq!(get(&vip, "action"), JsValue::from_str("accept"));
+    assert_eq!(get(&vip, "rule"), JsValue::from_str("vip"));
+    // A batch: the same verdicts, ids given per row.
+    let rows: Vec<f64> = x.iter().chain(x.iter()).copied().collect();
+    let ids: Array = [JsValue::from_str("t-1"), JsValue::NULL].into_iter().collect();
+    let batch = r.predict_batch(&rows, Some(ids)).unwrap();
+    let actions: Uint8Array = get(&batch, "actions").unchecked_into();
+    assert_eq!(actions.to_vec(), vec![0, 1]);
+    let deciding: js_sys::Int16Array = get(&batch, "rules").unchecked_into();
+    assert_eq!(deciding.to_vec(), vec![0, 1]);
+    let short: Array = [JsValue::from_str("t-1")].into_iter().collect();
+    assert_eq!(code_of(r.predict_batch(&rows, Some(short)).unwrap_err()), "bad_batch_length");
+    // A bad file: the error names the line and column; nothing else changes.
+    let Err(err) = m.with_rules("refuse a if :probability: >= 0.5\nreview b if :nope: > 1\n", JsValue::UNDEFINED) else {
+        panic!("a rule on an unknown attribute compiled")
+    };
+    assert_eq!(code_of(err.clone()), "invalid_rules");
+    assert_eq!(get(&err, "line").as_f64(), Some(2.0));
+    assert_eq!(get(&err, "column").as_f64(), Some(13.0));
+    let Err(err) = m.with_rules("accept a if :id: in @missing\n", JsValue::from_f64(3.0)) else {
+        panic!("lists that are a number were taken")
+    };
+    assert_eq!(code_of(err), "invalid_rules");
+    // A backtest on the input buffer: every row counted once, by one rule or the model.
+    m.batch_input(2).unwrap().copy_from(&rows);
+    let labels = [1u8, 0];
+    let ids: Array = [JsValue::from_str("t-1"), JsValue::from_str("x")].into_iter().collect();
+    let bt = m.backtest_input(&labels, Some(ids), &text, lists.into(), 3.0).unwrap();
+    let acts = get(&bt, "actions");
+    assert_eq!((get(&acts, "accept").as_f64(), get(&acts, "review").as_f64()), (Some(1.0), Some(1.0)));
+    let total = get(&bt, "total");
+    assert_eq!(get(&total, "reviews").as_f64(), Some(1.0));
+    assert_eq!(get(&total, "review_cost").as_f64(), Some(3.0));
+    assert_eq!(code_of(m.backtest_input(&labels[..1], None, &text, JsValue::UNDEFINED, 3.0).unwrap_err()), "invalid_rules");
+    assert_eq!(code_of(m.backtest_input(&labels, None, "", JsValue::UNDEFINED, f64::NAN).unwrap_err()), "invalid_parameter");
 }
