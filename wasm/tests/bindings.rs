@@ -422,7 +422,8 @@ fn rules_decide_as_core_and_bad_rules_name_line_and_column() {
     let short: Array = [JsValue::from_str("t-1")].into_iter().collect();
     assert_eq!(code_of(r.predict_batch(&rows, Some(short)).unwrap_err()), "bad_batch_length");
     // A bad file: the error names the line and column; nothing else changes.
-    let Err(err) = m.with_rules("refuse a if :probability: >= 0.5\nreview b if :nope: > 1\n", JsValue::UNDEFINED) else {
+    let Err(err) = m.with_rules("refuse a if :probability: >= 0.5\nreview b if :nope: > 1\n", JsValue::UNDEFINED)
+    else {
         panic!("a rule on an unknown attribute compiled")
     };
     assert_eq!(code_of(err.clone()), "invalid_rules");
@@ -442,6 +443,12 @@ fn rules_decide_as_core_and_bad_rules_name_line_and_column() {
     let total = get(&bt, "total");
     assert_eq!(get(&total, "reviews").as_f64(), Some(1.0));
     assert_eq!(get(&total, "review_cost").as_f64(), Some(3.0));
-    assert_eq!(code_of(m.backtest_input(&labels[..1], None, &text, JsValue::UNDEFINED, 3.0).unwrap_err()), "invalid_rules");
-    assert_eq!(code_of(m.backtest_input(&labels, None, "", JsValue::UNDEFINED, f64::NAN).unwrap_err()), "invalid_parameter");
+    assert_eq!(
+        code_of(m.backtest_input(&labels[..1], None, &text, JsValue::UNDEFINED, 3.0).unwrap_err()),
+        "invalid_rules"
+    );
+    assert_eq!(
+        code_of(m.backtest_input(&labels, None, "", JsValue::UNDEFINED, f64::NAN).unwrap_err()),
+        "invalid_parameter"
+    );
 }
