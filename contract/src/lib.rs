@@ -15,6 +15,7 @@
 //! Nothing here scores or validates: `fraud_core` does.
 
 pub mod error;
+pub mod log;
 pub mod nats;
 #[cfg(feature = "openapi")]
 pub mod openapi;

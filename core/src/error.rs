@@ -57,11 +57,19 @@ pub enum ErrorCode {
     /// A rules file (or one of its lists) that does not compile: the message
     /// names the line, the column and what was expected.
     InvalidRules,
+    /// A route that needs a bearer token was called without one, or with a wrong one.
+    Unauthorized,
+    /// The route is off on this server (e.g. no admin token is configured).
+    Forbidden,
+    /// The request conflicts with what is stored (e.g. a review closed twice).
+    Conflict,
+    /// The decision log cannot be written: nothing was answered as decided; retry later.
+    LogUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, for exhaustive tests and documentation.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::MissingField,
         ErrorCode::UnknownField,
         ErrorCode::DuplicateField,
@@ -84,6 +92,10 @@ impl ErrorCode {
         ErrorCode::InvalidParameter,
         ErrorCode::NotACategory,
         ErrorCode::InvalidRules,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::Conflict,
+        ErrorCode::LogUnavailable,
     ];
 
     /// The wire spelling.
@@ -111,6 +123,10 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => "invalid_parameter",
             ErrorCode::NotACategory => "not_a_category",
             ErrorCode::InvalidRules => "invalid_rules",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::LogUnavailable => "decision_log_unavailable",
         }
     }
 }

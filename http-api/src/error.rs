@@ -30,7 +30,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         // Scoring takes microseconds: only a client too slow to send its request times out.
         C::Timeout => StatusCode::REQUEST_TIMEOUT,
-        C::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        C::Overloaded | C::LogUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        C::Unauthorized => StatusCode::UNAUTHORIZED,
+        C::Forbidden => StatusCode::FORBIDDEN,
+        C::Conflict => StatusCode::CONFLICT,
         // Never caused by a request: a server only starts with a valid artifact.
         C::InvalidArtifact => StatusCode::INTERNAL_SERVER_ERROR,
     }

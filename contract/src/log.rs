@@ -1,0 +1,436 @@
+//! The decision log's bodies: what a runtime records for each decision, the
+//! labels that arrive later, and the review queue's cases — the same types
+//! for the server that writes them, the `decision-log` crate that stores
+//! them, the trainer that reads them back and the clients of the admin routes.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use fraud_core::Schema;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// One decision as the log keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionRecord {
+    /// The transaction's id: the request's `id` as text, or one the server assigned.
+    pub id: String,
+    /// When it was decided, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The artifact's id (`GET /model`).
+    pub model_id: String,
+    /// The rule set's version, if rules decided.
+    pub ruleset: Option<String>,
+    /// The validated feature values as received: a JSON object, feature name → value, in the schema's order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub features: Box<RawValue>,
+    /// Calibrated probability of fraud.
+    pub probability: f64,
+    /// The model's policy refused.
+    pub is_fraud: bool,
+    /// `accept`, `review` or `refuse`.
+    pub action: String,
+    /// The deciding rule's id, or null when the model decided.
+    pub rule: Option<String>,
+    /// Shadow rules that matched.
+    pub shadow_rules: Vec<String>,
+    /// Top contributions (`[{"feature", "contribution"}]`) when they were computed: on `?explain`,
+    /// and for every `review` decision (its case shows them).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    pub reasons: Option<Box<RawValue>>,
+    /// Probability × amount (× 1 for a schema without an amount): what the review queue sorts by.
+    pub expected_loss: f64,
+}
+
+/// What the log knows of a model that decided: enough to rebuild its training file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The artifact's id.
+    pub model_id: String,
+    /// Its name.
+    pub name: String,
+    /// Feature names, in the schema's order.
+    pub features: Vec<String>,
+    /// The training file's label column.
+    pub label: String,
+    /// The training file's id column, if any.
+    pub id_column: Option<String>,
+}
+
+impl ModelInfo {
+    /// The log's view of a model with this id and schema.
+    pub fn of(model_id: &str, name: &str, schema: &Schema) -> ModelInfo {
+        ModelInfo {
+            model_id: model_id.to_string(),
+            name: name.to_string(),
+            features: schema.features().to_vec(),
+            label: schema.label().to_string(),
+            id_column: schema.id().map(str::to_string),
+        }
+    }
+}
+
+/// Whether a transaction was fraud.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It was fraud.
+    Fraud,
+    /// It was legitimate.
+    Legitimate,
+}
+
+impl Outcome {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fraud => "fraud",
+            Outcome::Legitimate => "legitimate",
+        }
+    }
+
+    /// Reads the wire spelling.
+    pub fn parse(text: &str) -> Option<Outcome> {
+        match text {
+            "fraud" => Some(Outcome::Fraud),
+            "legitimate" => Some(Outcome::Legitimate),
+            _ => None,
+        }
+    }
+}
+
+/// The longest label source, review note or list value, in characters.
+pub const MAX_TEXT_CHARS: usize = 1_000;
+
+/// `POST /labels`: what became known of a transaction later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LabelBody {
+    /// The transaction's id (as the decision log keeps it).
+    pub id: String,
+    /// `fraud` or `legitimate`.
+    pub label: Outcome,
+    /// Who says so: `chargeback`, `analyst`, `customer`, … (one label per id and source).
+    pub source: String,
+    /// When it was observed: RFC 3339 (`2026-12-01T10:00:00Z`) or milliseconds since the epoch.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub observed_at: serde_json::Value,
+}
+
+/// `POST /labels`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelStored {
+    /// The transaction's id.
+    pub id: String,
+    /// The label's source.
+    pub source: String,
+    /// `created` (new), `unchanged` (the same label was already stored) or `replaced` (this source changed its label).
+    pub status: String,
+}
+
+/// A stored label.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LabelView {
+    /// `fraud` or `legitimate`.
+    pub label: Outcome,
+    /// Its source.
+    pub source: String,
+    /// When it was observed, milliseconds since the epoch.
+    pub observed_ms: i64,
+    /// When the log stored it, milliseconds since the epoch.
+    pub recorded_ms: i64,
+}
+
+/// `GET /decisions/{id}`: the logged decision, its labels and its review case, if any.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DecisionView {
+    /// The decision as logged.
+    pub decision: DecisionRecord,
+    /// Its labels, one per source.
+    pub labels: Vec<LabelView>,
+    /// Its review case, if the decision was `review`.
+    pub review: Option<CaseState>,
+}
+
+/// A review case's state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseState {
+    /// `open` or `closed`.
+    pub status: String,
+    /// When the case was opened (the decision), milliseconds since the epoch.
+    pub opened_ms: i64,
+    /// When it was closed.
+    pub closed_ms: Option<i64>,
+    /// The analyst's outcome.
+    pub outcome: Option<Outcome>,
+    /// The analyst's note.
+    pub note: Option<String>,
+    /// Who closed it (the admin token's name).
+    pub closed_by: Option<String>,
+}
+
+/// One open case of `GET /reviews`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Case {
+    /// The transaction's id.
+    pub id: String,
+    /// The decision as logged: features, probability, rule, model and ruleset versions, reasons.
+    pub decision: DecisionRecord,
+    /// Probability × amount.
+    pub expected_loss: f64,
+    /// Seconds since the case was opened.
+    pub age_seconds: f64,
+    /// `open` or `closed`.
+    pub status: String,
+}
+
+/// `GET /reviews`'s answer, by expected loss, largest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Cases {
+    /// Open cases in all.
+    pub open: u64,
+    /// The cases listed (at most `limit`).
+    pub cases: Vec<Case>,
+}
+
+/// A value to add to one of the rules' lists when a case is closed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ListAddition {
+    /// The list's name (`@NAME` in the rules, `NAME.txt` in the lists folder).
+    pub list: String,
+    /// The value, one line of the list file.
+    pub value: String,
+}
+
+/// `POST /reviews/{id}`: an analyst settles a case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReviewClose {
+    /// `fraud` or `legitimate`.
+    pub outcome: Outcome,
+    /// Why.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Optionally, a value for a list (which the rules pick up on their next reload).
+    #[serde(default)]
+    pub add_to_list: Option<ListAddition>,
+}
+
+/// `POST /reviews/{id}`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReviewClosed {
+    /// The transaction's id.
+    pub id: String,
+    /// The outcome, also stored as an `analyst` label.
+    pub outcome: Outcome,
+    /// Who closed it.
+    pub closed_by: String,
+    /// The list value added, if any (`list` and `value`).
+    pub added_to_list: Option<ListAddition>,
+}
+
+/// Why a body's raw features could not be read back (the body was already validated: a bug, not bad input).
+#[derive(Debug)]
+pub struct RawFeaturesError(pub String);
+
+#[derive(Deserialize)]
+struct RawBatch<'a> {
+    #[serde(borrow)]
+    transactions: Vec<HashMap<Cow<'a, str>, &'a RawValue>>,
+}
+
+fn features_object(fields: &HashMap<Cow<'_, str>, &RawValue>, schema: &Schema) -> Box<RawValue> {
+    let mut out = String::with_capacity(32 * schema.len());
+    out.push('{');
+    for (i, name) in schema.features().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Names are plain text and serialise infallibly.
+        out.push_str(&serde_json::to_string(name).unwrap_or_default());
+        out.push(':');
+        out.push_str(fields.get(name.as_str()).map_or("null", |v| v.get()));
+    }
+    out.push('}');
+    // Made of valid JSON pieces; the fallback never happens.
+    RawValue::from_string(out).unwrap_or_else(|_| empty_object())
+}
+
+fn empty_object() -> Box<RawValue> {
+    RawValue::from_string("{}".to_string()).unwrap_or_else(|_| unreachable!("{{}} is JSON"))
+}
+
+/// The feature values of a validated `/predict` body, as received (exact text), in schema order.
+pub fn raw_features(body: &[u8], schema: &Schema) -> Result<Box<RawValue>, RawFeaturesError> {
+    let fields: HashMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_slice(body).map_err(|e| RawFeaturesError(e.to_string()))?;
+    Ok(features_object(&fields, schema))
+}
+
+/// The same for every item of a validated `/predict/batch` body, in input order.
+pub fn raw_batch_features(body: &[u8], schema: &Schema) -> Result<Vec<Box<RawValue>>, RawFeaturesError> {
+    let batch: RawBatch<'_> = serde_json::from_slice(body).map_err(|e| RawFeaturesError(e.to_string()))?;
+    Ok(batch.transactions.iter().map(|fields| features_object(fields, schema)).collect())
+}
+
+/// Milliseconds since the epoch from RFC 3339 UTC text (`2026-12-01T10:00:00Z`, `…T10:00:00.250+01:00`)
+/// or a whole number of milliseconds. Dates before 1970 or after 9999 are refused.
+pub fn parse_time_ms(value: &serde_json::Value) -> Result<i64, String> {
+    match value {
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(ms) if (0..=253_402_300_799_999).contains(&ms) => Ok(ms),
+            _ => Err(format!("{n} is not a whole number of milliseconds since 1970 (up to year 9999)")),
+        },
+        serde_json::Value::String(s) => parse_rfc3339_ms(s),
+        other => Err(format!("expected RFC 3339 text or milliseconds, got {}", json_kind(other))),
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "text",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian; Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
+    let bad =
+        || format!("{:?} is not an RFC 3339 time such as 2026-12-01T10:00:00Z", s.chars().take(60).collect::<String>());
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
+        let t = s.get(r).ok_or_else(bad)?;
+        if !t.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        t.parse::<i64>().map_err(|_| bad())
+    };
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let month_days = [
+        31,
+        if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || d < 1
+        || d > month_days[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return Err(bad());
+    }
+    let mut rest = &s[19..];
+    let mut ms = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        for (k, c) in frac[..digits].bytes().take(3).enumerate() {
+            ms += i64::from(c - b'0') * [100, 10, 1][k];
+        }
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
+            let oh = num(s.len() - 5..s.len() - 3)?;
+            let om = num(s.len() - 2..s.len())?;
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (oh * 60 + om)
+        }
+        _ => return Err(bad()),
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec.min(59) - offset_min * 60;
+    Ok(secs * 1_000 + ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_rfc3339_or_milliseconds() {
+        let t = |v: serde_json::Value| parse_time_ms(&v);
+        assert_eq!(t("1970-01-01T00:00:00Z".into()), Ok(0));
+        assert_eq!(t("2026-12-01T10:00:00Z".into()), Ok(1_796_119_200_000));
+        assert_eq!(t("2026-12-01T11:00:00.250+01:00".into()), Ok(1_796_119_200_250));
+        assert_eq!(t("2000-02-29T00:00:00Z".into()), Ok(951_782_400_000));
+        assert_eq!(t(serde_json::json!(1234)), Ok(1234));
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-12-01",
+            "2026-12-01T10:00:00",
+            "x026-12-01T10:00:00Z",
+            "2026-12-01T25:00:00Z",
+        ] {
+            assert!(t(bad.into()).is_err(), "{bad}");
+        }
+        assert!(t(serde_json::json!(-1)).is_err());
+        assert!(t(serde_json::json!(1.5)).is_err());
+        assert!(t(serde_json::json!(null)).is_err());
+    }
+
+    #[test]
+    fn raw_features_keep_the_text_received_in_schema_order() {
+        let schema = fraud_core::Schema::retail();
+        let names = schema.features();
+        let body = format!(r#"{{"id":"t1","{}":1.50,"{}":2e0}}"#, names[1], names[0]);
+        let raw = raw_features(body.as_bytes(), &schema).map_err(|e| e.0).unwrap();
+        let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), names.len());
+        assert!(raw.get().starts_with(&format!(r#"{{"{}":2e0,"{}":1.50"#, names[0], names[1])), "{}", raw.get());
+        let batch = format!(r#"{{"transactions":[{body},{body}]}}"#);
+        assert_eq!(raw_batch_features(batch.as_bytes(), &schema).map_err(|e| e.0).unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,463 @@
+//! What the log does, written once over [`Conn`]: decisions in, labels,
+//! cases, the audit trail, and the export a retrain reads.
+
+use std::collections::HashMap;
+
+use contract::log::{
+    Case, CaseState, Cases, DecisionRecord, DecisionView, LabelStored, LabelView, ModelInfo, Outcome, ReviewClose,
+};
+use serde_json::value::RawValue;
+
+use crate::sql::{Conn, DbError, Val};
+use crate::LogError;
+
+/// Rows per INSERT: 12 parameters each stays far below both databases' limits.
+const ROWS_PER_INSERT: usize = 64;
+
+const DECISION_COLUMNS: &str =
+    "id, at_ms, model_id, ruleset, features, probability, is_fraud, action, rule, shadow_rules, reasons, expected_loss";
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..12 {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", r * 12 + c + 1));
+        }
+        sql.push(')');
+    }
+    // The first decision logged under an id is the one kept (a client that resends an id does not rewrite history).
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql
+}
+
+fn decision_params(d: &DecisionRecord, out: &mut Vec<Val>) {
+    out.extend([
+        Val::text(&d.id),
+        Val::Int(d.at_ms),
+        Val::text(&d.model_id),
+        Val::opt_text(d.ruleset.as_deref()),
+        Val::text(d.features.get()),
+        Val::Real(d.probability),
+        Val::Int(d.is_fraud.into()),
+        Val::text(&d.action),
+        Val::opt_text(d.rule.as_deref()),
+        Val::Text(serde_json::to_string(&d.shadow_rules).unwrap_or_else(|_| "[]".into())),
+        Val::opt_text(d.reasons.as_deref().map(RawValue::get)),
+        Val::Real(d.expected_loss),
+    ]);
+}
+
+/// Writes decisions (the caller holds the transaction); each `review` opens a case.
+pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord]) -> Result<(), DbError> {
+    let mut params = Vec::with_capacity(ROWS_PER_INSERT * 12);
+    for chunk in records.chunks(ROWS_PER_INSERT) {
+        params.clear();
+        for d in chunk {
+            decision_params(d, &mut params);
+        }
+        conn.exec(&insert_sql(chunk.len()), &params)?;
+    }
+    for d in records.iter().filter(|d| d.action == "review") {
+        // From the stored row, so a resent id does not open a case for a decision that was not logged.
+        conn.exec(
+            "INSERT INTO reviews (id, opened_ms, expected_loss, status) \
+             SELECT id, at_ms, expected_loss, 'open' FROM decisions WHERE id = $1 AND action = 'review' \
+             ON CONFLICT (id) DO NOTHING",
+            &[Val::text(&d.id)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Records a model the first time it decides.
+pub(crate) fn register_model(conn: &mut impl Conn, info: &ModelInfo, now_ms: i64) -> Result<(), DbError> {
+    conn.exec(
+        "INSERT INTO models (model_id, name, features, label, id_column, first_seen_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (model_id) DO NOTHING",
+        &[
+            Val::text(&info.model_id),
+            Val::text(&info.name),
+            Val::Text(serde_json::to_string(&info.features).unwrap_or_default()),
+            Val::text(&info.label),
+            Val::opt_text(info.id_column.as_deref()),
+            Val::Int(now_ms),
+        ],
+    )?;
+    Ok(())
+}
+
+fn model_row(row: Vec<Val>) -> Result<ModelInfo, DbError> {
+    let mut it = row.into_iter();
+    let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+    let model_id = next()?.into_text()?;
+    let name = next()?.into_text()?;
+    let features: Vec<String> = serde_json::from_str(&next()?.into_text()?)
+        .map_err(|e| DbError::Shape(format!("model {model_id}: features are not a JSON list: {e}")))?;
+    let label = next()?.into_text()?;
+    let id_column = next()?.into_opt_text()?;
+    Ok(ModelInfo { model_id, name, features, label, id_column })
+}
+
+/// Every model that decided, oldest first.
+pub(crate) fn models(conn: &mut impl Conn) -> Result<Vec<ModelInfo>, DbError> {
+    conn.query("SELECT model_id, name, features, label, id_column FROM models ORDER BY first_seen_ms, model_id", &[])?
+        .into_iter()
+        .map(model_row)
+        .collect()
+}
+
+fn raw(text: String, what: &str) -> Result<Box<RawValue>, DbError> {
+    RawValue::from_string(text).map_err(|e| DbError::Shape(format!("{what} is not JSON: {e}")))
+}
+
+fn decision_row(row: &mut std::vec::IntoIter<Val>) -> Result<DecisionRecord, DbError> {
+    let mut next = || row.next().ok_or_else(|| DbError::Shape("short row".into()));
+    let id = next()?.into_text()?;
+    let at_ms = next()?.as_int()?;
+    let model_id = next()?.into_text()?;
+    let ruleset = next()?.into_opt_text()?;
+    let features = raw(next()?.into_text()?, "features")?;
+    let probability = next()?.as_real()?;
+    let is_fraud = next()?.as_int()? != 0;
+    let action = next()?.into_text()?;
+    let rule = next()?.into_opt_text()?;
+    let shadow_rules: Vec<String> = serde_json::from_str(&next()?.into_text()?)
+        .map_err(|e| DbError::Shape(format!("shadow rules are not a JSON list: {e}")))?;
+    let reasons = next()?.into_opt_text()?.map(|t| raw(t, "reasons")).transpose()?;
+    let expected_loss = next()?.as_real()?;
+    Ok(DecisionRecord {
+        id,
+        at_ms,
+        model_id,
+        ruleset,
+        features,
+        probability,
+        is_fraud,
+        action,
+        rule,
+        shadow_rules,
+        reasons,
+        expected_loss,
+    })
+}
+
+fn outcome(text: &str) -> Result<Outcome, DbError> {
+    Outcome::parse(text).ok_or_else(|| DbError::Shape(format!("label {text:?} is neither fraud nor legitimate")))
+}
+
+/// One decision, its labels and its case.
+pub(crate) fn decision(conn: &mut impl Conn, id: &str) -> Result<Option<DecisionView>, DbError> {
+    let rows = conn.query(&format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1"), &[Val::text(id)])?;
+    let Some(row) = rows.into_iter().next() else { return Ok(None) };
+    let decision = decision_row(&mut row.into_iter())?;
+    let labels = conn
+        .query(
+            "SELECT label, source, observed_ms, recorded_ms FROM labels WHERE id = $1 ORDER BY observed_ms, source",
+            &[Val::text(id)],
+        )?
+        .into_iter()
+        .map(|r| {
+            let mut it = r.into_iter();
+            let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+            Ok(LabelView {
+                label: outcome(&next()?.into_text()?)?,
+                source: next()?.into_text()?,
+                observed_ms: next()?.as_int()?,
+                recorded_ms: next()?.as_int()?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    let review = conn
+        .query(
+            "SELECT status, opened_ms, closed_ms, outcome, note, closed_by FROM reviews WHERE id = $1",
+            &[Val::text(id)],
+        )?
+        .into_iter()
+        .next()
+        .map(|r| {
+            let mut it = r.into_iter();
+            let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+            Ok::<_, DbError>(CaseState {
+                status: next()?.into_text()?,
+                opened_ms: next()?.as_int()?,
+                closed_ms: next()?.as_opt_int()?,
+                outcome: next()?.into_opt_text()?.map(|t| outcome(&t)).transpose()?,
+                note: next()?.into_opt_text()?,
+                closed_by: next()?.into_opt_text()?,
+            })
+        })
+        .transpose()?;
+    Ok(Some(DecisionView { decision, labels, review }))
+}
+
+fn exists(conn: &mut impl Conn, id: &str) -> Result<bool, DbError> {
+    Ok(!conn.query("SELECT 1 FROM decisions WHERE id = $1", &[Val::text(id)])?.is_empty())
+}
+
+fn audit(conn: &mut impl Conn, now_ms: i64, who: &str, what: &str, id: &str, detail: &str) -> Result<(), DbError> {
+    conn.exec(
+        "INSERT INTO audit (at_ms, who, what, id, detail) VALUES ($1, $2, $3, $4, $5)",
+        &[Val::Int(now_ms), Val::text(who), Val::text(what), Val::text(id), Val::text(detail)],
+    )?;
+    Ok(())
+}
+
+/// A label, upserted per (id, source) — the caller holds the transaction.
+fn put_label(
+    conn: &mut impl Conn,
+    id: &str,
+    label: Outcome,
+    source: &str,
+    observed_ms: i64,
+    now_ms: i64,
+) -> Result<&'static str, DbError> {
+    let before = conn.query(
+        "SELECT label, observed_ms FROM labels WHERE id = $1 AND source = $2",
+        &[Val::text(id), Val::text(source)],
+    )?;
+    let status = match before.into_iter().next() {
+        None => "created",
+        Some(r) if r.first() == Some(&Val::text(label.as_str())) && r.get(1) == Some(&Val::Int(observed_ms)) => {
+            return Ok("unchanged")
+        }
+        Some(_) => "replaced",
+    };
+    conn.exec(
+        "INSERT INTO labels (id, source, label, observed_ms, recorded_ms) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (id, source) DO UPDATE SET label = excluded.label, observed_ms = excluded.observed_ms, \
+         recorded_ms = excluded.recorded_ms",
+        &[Val::text(id), Val::text(source), Val::text(label.as_str()), Val::Int(observed_ms), Val::Int(now_ms)],
+    )?;
+    Ok(status)
+}
+
+/// `POST /labels`.
+pub(crate) fn label(
+    conn: &mut impl Conn,
+    id: &str,
+    label: Outcome,
+    source: &str,
+    observed_ms: i64,
+    now_ms: i64,
+    who: &str,
+) -> Result<LabelStored, LogError> {
+    conn.transaction(|c| {
+        if !exists(c, id)? {
+            return Ok(None);
+        }
+        let status = put_label(c, id, label, source, observed_ms, now_ms)?;
+        if status != "unchanged" {
+            let detail = serde_json::json!({"label": label.as_str(), "source": source, "observed_ms": observed_ms, "status": status});
+            audit(c, now_ms, who, "label", id, &detail.to_string())?;
+        }
+        Ok(Some(status))
+    })
+    .map_err(LogError::from)?
+    .map(|status| LabelStored { id: id.to_string(), source: source.to_string(), status: status.to_string() })
+    .ok_or_else(|| LogError::NotFound(format!("no decision with id {:?} is in the log", shown(id))))
+}
+
+fn shown(id: &str) -> String {
+    id.chars().take(100).collect()
+}
+
+/// `GET /reviews`: cases with `status`, largest expected loss first.
+pub(crate) fn reviews(conn: &mut impl Conn, status: &str, limit: usize, now_ms: i64) -> Result<Cases, DbError> {
+    let open = conn.query("SELECT COUNT(*) FROM reviews WHERE status = $1", &[Val::text(status)])?;
+    let open = open.first().and_then(|r| r.first()).map_or(Ok(0), Val::as_int)?;
+    let rows = conn.query(
+        &format!(
+            "SELECT r.status, r.opened_ms, {} FROM reviews r JOIN decisions d ON d.id = r.id \
+             WHERE r.status = $1 ORDER BY r.expected_loss DESC, r.opened_ms, r.id LIMIT $2",
+            DECISION_COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+        ),
+        &[Val::text(status), Val::Int(limit as i64)],
+    )?;
+    let cases = rows
+        .into_iter()
+        .map(|r| {
+            let mut it = r.into_iter();
+            let status = it.next().ok_or_else(|| DbError::Shape("short row".into()))?.into_text()?;
+            let opened = it.next().ok_or_else(|| DbError::Shape("short row".into()))?.as_int()?;
+            let decision = decision_row(&mut it)?;
+            Ok(Case {
+                id: decision.id.clone(),
+                expected_loss: decision.expected_loss,
+                age_seconds: (now_ms - opened).max(0) as f64 / 1000.0,
+                status,
+                decision,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok(Cases { open: open.max(0) as u64, cases })
+}
+
+/// `POST /reviews/{id}`: closes an open case, writes the analyst's label and the audit row,
+/// and runs `side_effect` (a list addition) inside the transaction, so a failure there undoes it all.
+pub(crate) fn close_review(
+    conn: &mut impl Conn,
+    id: &str,
+    close: &ReviewClose,
+    who: &str,
+    now_ms: i64,
+    side_effect: &mut dyn FnMut() -> Result<(), String>,
+) -> Result<(), LogError> {
+    let mut failed: Option<LogError> = None;
+    let result = conn.transaction(|c| {
+        let state = c.query("SELECT status FROM reviews WHERE id = $1", &[Val::text(id)])?;
+        let Some(status) = state.into_iter().next().and_then(|r| r.into_iter().next()) else {
+            failed = Some(LogError::NotFound(format!("no review case for id {:?}", shown(id))));
+            return Err(DbError::Db("rolled back".into()));
+        };
+        let changed = c.exec(
+            "UPDATE reviews SET status = 'closed', closed_ms = $1, outcome = $2, note = $3, closed_by = $4 \
+             WHERE id = $5 AND status = 'open'",
+            &[
+                Val::Int(now_ms),
+                Val::text(close.outcome.as_str()),
+                Val::opt_text(close.note.as_deref()),
+                Val::text(who),
+                Val::text(id),
+            ],
+        )?;
+        if changed == 0 {
+            let status = status.into_text().unwrap_or_default();
+            failed = Some(LogError::Conflict(format!("the case {:?} is already {status}", shown(id))));
+            return Err(DbError::Db("rolled back".into()));
+        }
+        put_label(c, id, close.outcome, "analyst", now_ms, now_ms)?;
+        let detail = serde_json::json!({
+            "outcome": close.outcome.as_str(),
+            "note": close.note,
+            "add_to_list": close.add_to_list.as_ref().map(|a| serde_json::json!({"list": a.list, "value": a.value})),
+        });
+        audit(c, now_ms, who, "review_close", id, &detail.to_string())?;
+        if let Err(e) = side_effect() {
+            failed = Some(LogError::Unavailable(e));
+            return Err(DbError::Db("rolled back".into()));
+        }
+        Ok(())
+    });
+    match (result, failed) {
+        (_, Some(e)) => Err(e),
+        (r, None) => r.map_err(LogError::from),
+    }
+}
+
+/// What [`export`] counted.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ExportCounts {
+    /// Decisions in the log.
+    pub decisions: u64,
+    /// Rows exported labelled fraud.
+    pub fraud: u64,
+    /// Rows exported labelled legitimate by a label.
+    pub legitimate_labelled: u64,
+    /// Rows exported as legitimate because they matured without a fraud label.
+    pub legitimate_matured: u64,
+    /// Unlabelled decisions younger than the maturity window: left out.
+    pub young_unlabelled: u64,
+    /// Decisions by a model with other features than the exported one: left out.
+    pub other_schema: u64,
+}
+
+/// One exported training row: the logged feature object and its label.
+pub struct ExportRow<'a> {
+    /// The transaction id.
+    pub id: &'a str,
+    /// The feature values as logged: a JSON object in the model's feature order.
+    pub features: &'a RawValue,
+    /// Fraud or not.
+    pub fraud: bool,
+}
+
+/// The training rows of the log, in decision order. The label of a decision is its latest
+/// observed label (a tie goes to fraud); an unlabelled decision older than `maturity_ms`
+/// counts as legitimate, a younger one is left out. Only decisions by models with the same
+/// features as `model` (default: the model of the latest decision) are exported.
+pub(crate) fn export(
+    conn: &mut impl Conn,
+    model: Option<&str>,
+    maturity_ms: i64,
+    now_ms: i64,
+    row: &mut dyn FnMut(&ModelInfo, ExportRow<'_>) -> Result<(), String>,
+) -> Result<(ModelInfo, ExportCounts), LogError> {
+    let models = models(conn)?;
+    let wanted = match model {
+        Some(m) => m.to_string(),
+        None => {
+            let last = conn.query("SELECT model_id FROM decisions ORDER BY seq DESC LIMIT 1", &[])?;
+            match last.into_iter().next().and_then(|r| r.into_iter().next()) {
+                Some(v) => v.into_text()?,
+                None => return Err(LogError::NotFound("the decision log holds no decisions".into())),
+            }
+        }
+    };
+    let Some(info) = models.iter().find(|m| m.model_id == wanted).cloned() else {
+        return Err(LogError::NotFound(format!("no model {wanted:?} in the decision log")));
+    };
+    let same: std::collections::HashSet<&str> =
+        models.iter().filter(|m| m.features == info.features).map(|m| m.model_id.as_str()).collect();
+    let mut labels: HashMap<String, (i64, bool)> = HashMap::new();
+    conn.each("SELECT id, label, observed_ms FROM labels", &[], &mut |r| {
+        let mut it = r.into_iter();
+        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let id = next()?.into_text()?;
+        let fraud = outcome(&next()?.into_text()?)? == Outcome::Fraud;
+        let observed = next()?.as_int()?;
+        let e = labels.entry(id).or_insert((observed, fraud));
+        if (observed, fraud) > *e {
+            *e = (observed, fraud);
+        }
+        Ok(())
+    })?;
+    let mut counts = ExportCounts::default();
+    let mut failed: Option<String> = None;
+    conn.each("SELECT id, at_ms, model_id, features FROM decisions ORDER BY seq", &[], &mut |r| {
+        counts.decisions += 1;
+        let mut it = r.into_iter();
+        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let id = next()?.into_text()?;
+        let at_ms = next()?.as_int()?;
+        let model_id = next()?.into_text()?;
+        if !same.contains(model_id.as_str()) {
+            counts.other_schema += 1;
+            return Ok(());
+        }
+        let fraud = match labels.get(&id) {
+            Some(&(_, true)) => {
+                counts.fraud += 1;
+                true
+            }
+            Some(&(_, false)) => {
+                counts.legitimate_labelled += 1;
+                false
+            }
+            None if now_ms.saturating_sub(at_ms) >= maturity_ms => {
+                counts.legitimate_matured += 1;
+                false
+            }
+            None => {
+                counts.young_unlabelled += 1;
+                return Ok(());
+            }
+        };
+        let features = raw(next()?.into_text()?, "features")?;
+        row(&info, ExportRow { id: &id, features: &features, fraud }).map_err(|e| {
+            failed = Some(e.clone());
+            DbError::Db(e)
+        })
+    })
+    .map_err(|e| match failed.take() {
+        Some(f) => LogError::Invalid(f),
+        None => LogError::from(e),
+    })?;
+    Ok((info, counts))
+}
