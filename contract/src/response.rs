@@ -170,6 +170,11 @@ pub struct PredictResponse<'a> {
     /// With `?explain`: all contributions plus this make the logit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_value: Option<f64>,
+    /// With a decision log: the id the decision is logged under (the request's `id` as text, or one
+    /// the server assigned) — what `POST /labels` and `GET /decisions/{id}` take. Present only once logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub logged_id: Option<Cow<'a, str>>,
 }
 
 /// One scored item of a batch.
@@ -198,6 +203,10 @@ pub struct BatchResult<'a> {
     /// With `?explain=k`: the k largest contributions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contributions: Option<Vec<ContributionBody<'a>>>,
+    /// With a decision log: the id the decision is logged under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub logged_id: Option<Cow<'a, str>>,
 }
 
 /// A scored batch, results in input order (`POST /predict/batch`).
@@ -337,6 +346,7 @@ mod tests {
             model: Cow::Borrowed(&model_ref),
             contributions: Some(contribution_bodies(model.explain(&t, 3))),
             base_value: Some(model.base_value()),
+            logged_id: Some(Cow::Borrowed("7")),
         };
         let back: PredictResponse = serde_json::from_slice(&to_json(&response)).unwrap();
         assert_eq!(back, response);

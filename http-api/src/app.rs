@@ -1,5 +1,7 @@
 //! The Router and its handlers.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, Bytes};
@@ -8,6 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use contract::log::DecisionRecord;
 use contract::parse::{self, Item};
 use contract::{
     contribution_bodies, id_text, to_json, ActionCounts, ApiError, BatchResponse, BatchResult, ContributionBody,
@@ -35,7 +38,25 @@ pub struct Served {
     /// The decision layer; swapped whole, so a request (a batch too) is
     /// decided by one set from start to end.
     rules: RwLock<Option<Arc<RuleSet>>>,
+    /// The decision log: with one, a decision is answered only once it is stored.
+    sink: Option<Arc<dyn DecisionSink>>,
 }
+
+/// Where a runtime's decisions are logged (the native server's SQLite or PostgreSQL log).
+/// With a sink, `/predict` and `/predict/batch` answer 200 only after [`DecisionSink::log`]
+/// resolved: a 200 means logged.
+pub trait DecisionSink: Send + Sync {
+    /// Stores the decisions of one request; resolves once they are durable, or with the
+    /// error to answer instead (503 with Retry-After when the log cannot take them).
+    fn log(&self, records: Vec<DecisionRecord>) -> Pin<Box<dyn Future<Output = Result<(), HttpError>> + Send + '_>>;
+    /// A new id for a transaction sent without one (unique across the servers sharing the log).
+    fn assign_id(&self) -> String;
+    /// Milliseconds since the Unix epoch (the sink's clock: the Worker has no `SystemTime`).
+    fn now_ms(&self) -> i64;
+}
+
+/// Contributions kept with a `review` decision (its case shows them).
+pub const REVIEW_REASONS: usize = 5;
 
 /// Sees every transaction the API scores, after it is scored: how a runtime
 /// adds monitoring (the native server's metrics and drift window) without the
@@ -82,6 +103,58 @@ impl Served {
             drift: artifact.drift,
             observer: None,
             rules: RwLock::new(None),
+            sink: None,
+        }
+    }
+
+    /// The same, logging every decision to `sink` before answering.
+    pub fn with_sink(mut self, sink: Arc<dyn DecisionSink>) -> Served {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The decision log, if any.
+    pub fn sink(&self) -> Option<&Arc<dyn DecisionSink>> {
+        self.sink.as_ref()
+    }
+
+    /// What the log keeps of one decision.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        id: String,
+        at_ms: i64,
+        features: Box<serde_json::value::RawValue>,
+        t: &Transaction,
+        p: &Prediction,
+        decided: &VerdictBody<'_>,
+        ruleset: Option<&str>,
+        shown: Option<&Vec<ContributionBody<'_>>>,
+    ) -> DecisionRecord {
+        let reasons = match shown {
+            Some(c) => Some(to_json(c)),
+            None if decided.action == "review" => {
+                Some(to_json(&contribution_bodies(self.model.explain(t, REVIEW_REASONS))))
+            }
+            None => None,
+        }
+        // Serialised bodies are JSON by construction.
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| serde_json::value::RawValue::from_string(text).ok());
+        let amount = self.model.schema().amount().and_then(|i| t.values().get(i).copied()).filter(|a| a.is_finite());
+        DecisionRecord {
+            id,
+            at_ms,
+            model_id: self.model_ref.id.clone(),
+            ruleset: ruleset.map(str::to_string),
+            features,
+            probability: p.probability,
+            is_fraud: p.is_fraud,
+            action: decided.action.to_string(),
+            rule: decided.rule.as_deref().map(str::to_string),
+            shadow_rules: decided.shadow_rules.iter().map(|r| r.to_string()).collect(),
+            reasons,
+            expected_loss: amount.map_or(p.probability, |a| p.probability * a.max(0.0)),
         }
     }
 
@@ -287,6 +360,12 @@ fn explain_param(uri: &Uri, max_explain: usize) -> Result<Option<usize>, HttpErr
     }
 }
 
+/// The body was validated, yet its raw values could not be read back: a bug, reported as the
+/// log being unable to take the decision (nothing was answered or stored).
+fn unreadable(e: contract::log::RawFeaturesError) -> HttpError {
+    HttpError::new(ErrorCode::LogUnavailable, format!("the decision could not be logged: {}", e.0))
+}
+
 fn contributions<'m>(model: &'m Model, t: &Transaction, k: Option<usize>) -> Option<Vec<ContributionBody<'m>>> {
     k.map(|k| contribution_bodies(model.explain(t, k)))
 }
@@ -329,6 +408,16 @@ pub(crate) async fn predict(
         o.decided(rules.as_deref(), &[verdict]);
     }
     let decided = VerdictBody::of(rules.as_deref(), &verdict);
+    let shown = contributions(&s.model, &t, explain);
+    let mut logged_id = None;
+    if let Some(sink) = &s.sink {
+        let features = contract::log::raw_features(&bytes, s.model.schema()).map_err(unreadable)?;
+        let id = id_text(&parsed.id).map_or_else(|| sink.assign_id(), Cow::into_owned);
+        let ruleset = rules.as_deref().map(RuleSet::version);
+        let record = s.record(id.clone(), sink.now_ms(), features, &t, &p, &decided, ruleset, shown.as_ref());
+        sink.log(vec![record]).await?;
+        logged_id = Some(Cow::Owned(id));
+    }
     let response = PredictResponse {
         id: parsed.id,
         fraud_probability: p.probability,
@@ -341,8 +430,9 @@ pub(crate) async fn predict(
         threshold: s.model.threshold(),
         policy: Cow::Borrowed(s.model.policy().as_str()),
         model: Cow::Borrowed(&s.model_ref),
-        contributions: contributions(&s.model, &t, explain),
+        contributions: shown,
         base_value: explain.map(|_| s.model.base_value()),
+        logged_id,
     };
     Ok(json(to_json(&response)))
 }
@@ -403,25 +493,59 @@ pub(crate) async fn predict_batch(
     }
     let flagged = predictions.iter().filter(|p| p.is_fraud).count();
     let mut actions = ActionCounts::default();
-    let results: Vec<BatchResult> = valid
-        .into_iter()
-        .zip(predictions)
+    let mut results: Vec<BatchResult> = valid
+        .iter()
+        .zip(&predictions)
         .zip(&verdicts)
         .map(|(((id, t), p), verdict)| {
             actions.add(verdict.action);
             let decided = VerdictBody::of(rules.as_deref(), verdict);
             BatchResult {
-                id,
+                id: id.clone(),
                 fraud_probability: p.probability,
                 is_fraud: p.is_fraud,
                 action: decided.action,
                 rule: decided.rule,
                 shadow_rules: decided.shadow_rules,
-                expected_benefit: ExpectedBenefit::of(&p, &s.model),
-                contributions: contributions(&s.model, &t, explain),
+                expected_benefit: ExpectedBenefit::of(p, &s.model),
+                contributions: contributions(&s.model, t, explain),
+                logged_id: None,
             }
         })
         .collect();
+    if let Some(sink) = &s.sink {
+        let features = contract::log::raw_batch_features(&bytes, s.model.schema()).map_err(unreadable)?;
+        if features.len() != results.len() {
+            return Err(unreadable(contract::log::RawFeaturesError(format!(
+                "{} items read back, {} scored",
+                features.len(),
+                results.len()
+            ))));
+        }
+        let now = sink.now_ms();
+        let ruleset = rules.as_deref().map(RuleSet::version);
+        let mut records = Vec::with_capacity(results.len());
+        for ((((id, t), p), result), features) in valid.iter().zip(&predictions).zip(&mut results).zip(features) {
+            let logged = id_text(id).map_or_else(|| sink.assign_id(), Cow::into_owned);
+            let decided = VerdictBody {
+                action: result.action.clone(),
+                rule: result.rule.clone(),
+                shadow_rules: result.shadow_rules.clone(),
+            };
+            records.push(s.record(
+                logged.clone(),
+                now,
+                features,
+                t,
+                p,
+                &decided,
+                ruleset,
+                result.contributions.as_ref(),
+            ));
+            result.logged_id = Some(Cow::Owned(logged));
+        }
+        sink.log(records).await?;
+    }
     let response = BatchResponse {
         count: results.len(),
         flagged,

@@ -19,7 +19,7 @@ mod cors;
 mod error;
 mod openapi;
 
-pub use app::{app, app_with, not_found, Observer, Served};
+pub use app::{app, app_with, not_found, DecisionSink, Observer, Served, REVIEW_REASONS};
 pub use contract::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use cors::AllowedOrigins;
 pub use error::{status_of, HttpError};

@@ -22,8 +22,11 @@ use tower::ServiceBuilder;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
+pub mod admin;
+pub mod log;
 pub mod metrics;
 pub mod reload;
+pub mod tokens;
 pub use metrics::Monitor;
 
 /// Runtime limits of the native server.
@@ -40,6 +43,8 @@ pub struct Options {
     /// Metrics and drift, served at `GET /metrics` (the same monitor must observe the `Served`:
     /// see [`monitored`]).
     pub monitor: Option<Arc<Monitor>>,
+    /// The decision log's routes (`/labels`, `/decisions/{id}`, `/reviews`), when there is a log.
+    pub admin: Option<Arc<admin::Admin>>,
 }
 
 /// `served` with a [`Monitor`] observing every transaction it scores (drift over the last
@@ -72,6 +77,7 @@ impl Default for Options {
             web_dir: None,
             cors: http_api::AllowedOrigins::Any,
             monitor: None,
+            admin: None,
         }
     }
 }
@@ -88,6 +94,9 @@ async fn refused(err: BoxError) -> HttpError {
 /// The full native Router: the shared contract with the native layers on top.
 pub fn router(served: Arc<Served>, options: &Options) -> Router {
     let mut app = http_api::app_with(served, &options.cors);
+    if let Some(admin) = &options.admin {
+        app = app.merge(admin::routes(admin.clone()));
+    }
     if let Some(monitor) = &options.monitor {
         app = app
             .route("/metrics", axum::routing::get(metrics::metrics).with_state(monitor.clone()))

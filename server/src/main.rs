@@ -68,10 +68,38 @@ struct Cli {
     /// The folder of the rules' lists (`NAME.txt` is `@NAME`; default: `lists/` beside the rules file).
     #[arg(long, requires = "rules")]
     lists: Option<PathBuf>,
+    /// Log every decision before answering it: a SQLite file (created if missing; WAL) or a
+    /// `postgres://user:password@host:port/db` URL shared by several servers. A 200 then means
+    /// stored; when the log cannot take a decision the request gets 503 with Retry-After.
+    #[arg(long, value_name = "PATH|postgres://…")]
+    decision_log: Option<String>,
+    /// SQLite only: `full` fsyncs every (group) commit, so a 200 survives power loss; `normal`
+    /// survives a crash of the server (SIGKILL) but not of the machine, and is faster.
+    #[arg(long, default_value = "full", requires = "decision_log", value_parser = ["full", "normal"])]
+    decision_log_sync: String,
+    /// SQLite only: cap the log file at this many MiB (503 once full, as on a full disk).
+    #[arg(long, requires = "decision_log")]
+    decision_log_max_mib: Option<u64>,
+    /// Admin tokens for POST /labels, GET /decisions/{id}, GET /reviews, POST /reviews/{id}: a file of
+    /// `NAME sha256:HEX` lines (see --hash-token). Without one those routes answer 403.
+    #[arg(long, requires = "decision_log")]
+    admin_token_file: Option<PathBuf>,
+    /// Read a token on stdin, print its `sha256:HEX` for the token file, and exit.
+    #[arg(long)]
+    hash_token: bool,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.hash_token {
+        let mut token = String::new();
+        if std::io::stdin().read_line(&mut token).is_err() || token.trim().is_empty() {
+            eprintln!("fraud-server: error: --hash-token reads a token on stdin (one line)");
+            return ExitCode::FAILURE;
+        }
+        println!("{}", server::tokens::hash(token.trim_end_matches(['\r', '\n'])));
+        return ExitCode::SUCCESS;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
@@ -96,6 +124,31 @@ fn load(path: &Path) -> Result<Served> {
     }
 }
 
+fn open_log(
+    cli: &Cli,
+    target: &str,
+    served: &Served,
+) -> Result<(Arc<decision_log::Log>, Arc<dyn http_api::DecisionSink>)> {
+    let target = decision_log::Target::parse(target);
+    let shown = target.shown();
+    let config = decision_log::Config {
+        durability: if cli.decision_log_sync == "normal" {
+            decision_log::Durability::ProcessCrash
+        } else {
+            decision_log::Durability::Fsync
+        },
+        max_bytes: cli.decision_log_max_mib.map(|m| m.saturating_mul(1 << 20)),
+        ..decision_log::Config::new(target)
+    };
+    let log =
+        Arc::new(decision_log::Log::open(config).with_context(|| format!("cannot open the decision log {shown}"))?);
+    let info = contract::log::ModelInfo::of(served.model_id(), served.model().name(), served.model().schema());
+    log.register_model(&info).with_context(|| format!("cannot record the model in the decision log {shown}"))?;
+    tracing::info!(log = %shown, sync = %cli.decision_log_sync, "decision log: a 200 means logged");
+    let sink: Arc<dyn http_api::DecisionSink> = Arc::new(server::log::LogSink::new(log.clone()));
+    Ok((log, sink))
+}
+
 fn run(cli: Cli) -> Result<()> {
     let mut served = load(&cli.model)?;
     // Watched from before the first read, so no change is missed.
@@ -106,6 +159,27 @@ fn run(cli: Cli) -> Result<()> {
         tracing::info!(version = rules.version(), rules = rules.rules().len(), file = %files.rules.display(), "rules loaded");
         served = served.with_rules(rules);
     }
+    let admin = match &cli.decision_log {
+        Some(target) => {
+            let (log, sink) = open_log(&cli, target, &served)?;
+            served = served.with_sink(sink);
+            let tokens = cli
+                .admin_token_file
+                .as_deref()
+                .map(server::tokens::Tokens::read)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            if tokens.is_none() {
+                tracing::warn!("no --admin-token-file: the label and review routes are off (403)");
+            }
+            let lists = rules_watch.as_ref().map(|w| {
+                let files = w.files();
+                files.lists_dir().unwrap_or_else(|| files.rules.parent().unwrap_or(Path::new(".")).join("lists"))
+            });
+            Some(Arc::new(server::admin::Admin { log, tokens, lists }))
+        }
+        None => None,
+    };
     let (served, monitor) = if cli.no_metrics {
         (Arc::new(served), None)
     } else {
@@ -124,6 +198,7 @@ fn run(cli: Cli) -> Result<()> {
         web_dir: cli.web,
         cors: cli.cors_origins,
         monitor: monitor.clone(),
+        admin,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {

@@ -2,82 +2,27 @@
 //! SIGHUP — answer every request, each by one version whole; a bad file is
 //! refused, counted, and the old rules keep deciding.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fraud_core::schema::CREDITCARD_FEATURES;
 use fraud_core::Artifact;
 
 const A: &str = "version a\nrefuse everything if :Amount: >= 0 and :id: not in @safe\n";
 const B: &str = "version b\nreview everything if :Amount: >= 0\naccept listed if :id: in @safe\n";
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{connect, metric, request, transaction, Server};
 
 fn start(dir: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fraud-server"))
-        .args(["--port", "0", "--threads", "2", "--model"])
-        .arg(dir.join("model.bin"))
-        .arg("--rules")
-        .arg(dir.join("rules.txt"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line}")).to_string();
-    Server { child, addr }
-}
-
-/// One request on a keep-alive connection: (status, body).
-fn request(conn: &mut BufReader<TcpStream>, method: &str, path: &str, body: &str) -> (u16, String) {
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    conn.get_mut().write_all(head.as_bytes()).unwrap();
-    conn.get_mut().write_all(body.as_bytes()).unwrap();
-    let mut status = String::new();
-    conn.read_line(&mut status).unwrap();
-    let code: u16 = status.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{status:?}"));
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        conn.read_line(&mut line).unwrap();
-        if line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap();
-        }
-    }
-    let mut buf = vec![0; length];
-    conn.read_exact(&mut buf).unwrap();
-    (code, String::from_utf8(buf).unwrap())
-}
-
-fn connect(addr: &str) -> BufReader<TcpStream> {
-    BufReader::new(TcpStream::connect(addr).unwrap())
-}
-
-fn transaction(i: usize) -> String {
-    let fields: Vec<String> = CREDITCARD_FEATURES.iter().map(|n| format!("\"{n}\":{}", (i % 7) as f64 * 0.5)).collect();
-    format!("{{\"id\":\"tx-{i}\",{}}}", fields.join(","))
+    common::start(&[
+        "--model".as_ref(),
+        dir.join("model.bin").as_os_str(),
+        "--rules".as_ref(),
+        dir.join("rules.txt").as_os_str(),
+    ])
 }
 
 /// Writes a file whole (temp + rename), as an editor or a deploy does.
@@ -85,13 +30,6 @@ fn replace(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text).unwrap();
     std::fs::rename(&tmp, path).unwrap();
-}
-
-fn metric(addr: &str, name: &str) -> f64 {
-    let (_, text) = request(&mut connect(addr), "GET", "/metrics", "");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("{name} not in /metrics"))
 }
 
 #[test]
