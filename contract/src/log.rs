@@ -56,6 +56,12 @@ pub struct ModelInfo {
     pub label: String,
     /// The training file's id column, if any.
     pub id_column: Option<String>,
+    /// The amount feature, if any.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The categorical features (text ones and numeric codes alike).
+    #[serde(default)]
+    pub categorical: Vec<String>,
 }
 
 impl ModelInfo {
@@ -67,6 +73,14 @@ impl ModelInfo {
             features: schema.features().to_vec(),
             label: schema.label().to_string(),
             id_column: schema.id().map(str::to_string),
+            amount: schema.amount_name().map(str::to_string),
+            categorical: schema
+                .features()
+                .iter()
+                .zip(schema.categorical_mask())
+                .filter(|(_, c)| *c)
+                .map(|(n, _)| n.clone())
+                .collect(),
         }
     }
 }

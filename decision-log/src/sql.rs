@@ -130,7 +130,7 @@ const TABLES: &str = "
 CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS models (
     model_id TEXT PRIMARY KEY, name TEXT NOT NULL, features TEXT NOT NULL,
-    label TEXT NOT NULL, id_column TEXT, first_seen_ms {int} NOT NULL);
+    label TEXT NOT NULL, id_column TEXT, amount TEXT, categorical TEXT NOT NULL, first_seen_ms {int} NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (
     seq {serial}, id TEXT NOT NULL UNIQUE, at_ms {int} NOT NULL, model_id TEXT NOT NULL,
     ruleset TEXT, features TEXT NOT NULL, probability {real} NOT NULL, is_fraud {int} NOT NULL,

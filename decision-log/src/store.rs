@@ -79,7 +79,8 @@ pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord])
 /// Records a model the first time it decides.
 pub(crate) fn register_model(conn: &mut impl Conn, info: &ModelInfo, now_ms: i64) -> Result<(), DbError> {
     conn.exec(
-        "INSERT INTO models (model_id, name, features, label, id_column, first_seen_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO models (model_id, name, features, label, id_column, amount, categorical, first_seen_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (model_id) DO NOTHING",
         &[
             Val::text(&info.model_id),
@@ -87,6 +88,8 @@ pub(crate) fn register_model(conn: &mut impl Conn, info: &ModelInfo, now_ms: i64
             Val::Text(serde_json::to_string(&info.features).unwrap_or_default()),
             Val::text(&info.label),
             Val::opt_text(info.id_column.as_deref()),
+            Val::opt_text(info.amount.as_deref()),
+            Val::Text(serde_json::to_string(&info.categorical).unwrap_or_default()),
             Val::Int(now_ms),
         ],
     )?;
@@ -102,12 +105,15 @@ fn model_row(row: Vec<Val>) -> Result<ModelInfo, DbError> {
         .map_err(|e| DbError::Shape(format!("model {model_id}: features are not a JSON list: {e}")))?;
     let label = next()?.into_text()?;
     let id_column = next()?.into_opt_text()?;
-    Ok(ModelInfo { model_id, name, features, label, id_column })
+    let amount = next()?.into_opt_text()?;
+    let categorical: Vec<String> = serde_json::from_str(&next()?.into_text()?)
+        .map_err(|e| DbError::Shape(format!("model {model_id}: categorical is not a JSON list: {e}")))?;
+    Ok(ModelInfo { model_id, name, features, label, id_column, amount, categorical })
 }
 
 /// Every model that decided, oldest first.
 pub(crate) fn models(conn: &mut impl Conn) -> Result<Vec<ModelInfo>, DbError> {
-    conn.query("SELECT model_id, name, features, label, id_column FROM models ORDER BY first_seen_ms, model_id", &[])?
+    conn.query("SELECT model_id, name, features, label, id_column, amount, categorical FROM models ORDER BY first_seen_ms, model_id", &[])?
         .into_iter()
         .map(model_row)
         .collect()

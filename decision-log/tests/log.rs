@@ -16,6 +16,8 @@ fn model() -> ModelInfo {
         features: vec!["amount".into(), "country".into()],
         label: "Class".into(),
         id_column: None,
+        amount: Some("amount".into()),
+        categorical: vec!["country".into()],
     }
 }
 

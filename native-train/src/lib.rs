@@ -24,6 +24,7 @@ pub mod boost;
 pub mod calibrate;
 pub mod data;
 pub mod experiments;
+pub mod from_log;
 pub mod golden;
 pub mod import;
 pub mod input;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fraud_core::{Benefit, Costs, Schema};
 use native_train::boost::BoostOptions;
@@ -524,6 +524,19 @@ struct TrainArgs {
     /// With --seeds: also write every seed's figures per candidate as JSON here.
     #[arg(long, value_name = "FILE", requires = "seeds")]
     seeds_json: Option<PathBuf>,
+    /// Train on what was served instead of --data: the decision log's feature values (as
+    /// received) joined with their labels (`fraud-server --decision-log`; a SQLite file or a
+    /// postgres:// URL). The columns are the logged model's; counts go to OUT/from-log.json.
+    #[arg(long, value_name = "DB|postgres://…", conflicts_with = "data")]
+    from_log: Option<String>,
+    /// With --from-log: a decision older than this without a fraud label counts as legitimate;
+    /// younger unlabelled ones are left out (and counted). `90d`, `12h`, `30m`, `45s`.
+    #[arg(long, default_value = "90d", value_parser = native_train::from_log::parse_maturity, requires = "from_log")]
+    maturity: i64,
+    /// With --from-log: whose decisions (a model id; with it, every model with the same features).
+    /// Default: the model of the latest decision.
+    #[arg(long, value_name = "MODEL_ID", requires = "from_log")]
+    from_log_model: Option<String>,
 }
 
 #[derive(Args)]
@@ -606,6 +619,9 @@ fn main() -> ExitCode {
 
 /// One run written to `--out`, or with `--seeds` the comparison over seeds.
 fn train(args: TrainArgs) -> Result<()> {
+    if let Some(target) = &args.from_log {
+        return train_from_log(&args, target);
+    }
     let input = input::load(&args.data.choice())?;
     let config = args.protocol.config(&input.data.schema);
     if args.seeds.is_empty() {
@@ -613,6 +629,26 @@ fn train(args: TrainArgs) -> Result<()> {
     } else {
         experiments::run_seeds(&input, &Experiment { seeds: args.seeds, config, json: args.seeds_json })
     }
+}
+
+/// `train --from-log`: the log's rows, then the usual protocol; the counts to OUT/from-log.json.
+fn train_from_log(args: &TrainArgs, target: &str) -> Result<()> {
+    use native_train::from_log::{self, FromLog};
+    let from = FromLog { target: target.to_string(), maturity_ms: args.maturity, model: args.from_log_model.clone() };
+    let (input, exported) = from_log::load(&from, &args.data.choice(), &args.out, decision_log::now_ms())?;
+    let config = args.protocol.config(&input.data.schema);
+    if args.seeds.is_empty() {
+        native_train::train::train_and_write(input, &config, &args.out)?;
+    } else {
+        experiments::run_seeds(
+            &input,
+            &Experiment { seeds: args.seeds.clone(), config, json: args.seeds_json.clone() },
+        )?;
+    }
+    let json_path = args.out.join("from-log.json");
+    let json = serde_json::to_vec_pretty(&exported).context("from-log.json")?;
+    std::fs::write(&json_path, json).with_context(|| format!("cannot write {}", json_path.display()))?;
+    Ok(())
 }
 
 fn splits(args: SplitsArgs) -> Result<()> {

@@ -183,7 +183,7 @@ impl Ctx {
 
 fn install_tools(_: &mut Ctx) -> Result<()> {
     tools::ensure(tools::RUST)?;
-    tools::ensure(&[Tool::NatsServer])?;
+    tools::ensure(&[Tool::NatsServer, Tool::Postgres])?;
     tools::ensure(tools::EDGE)?;
     tools::ensure(tools::BROWSER)?;
     tools::ensure(&[Tool::Schemathesis])
@@ -216,10 +216,14 @@ fn no_std(_: &mut Ctx) -> Result<()> {
 }
 
 fn cargo_test(_: &mut Ctx) -> Result<()> {
-    // consumer/tests/e2e.rs starts nats-server on a free loopback port and stops it by its PID.
-    tools::ensure(&[Tool::NatsServer])?;
+    // consumer/tests/e2e.rs starts nats-server on a free loopback port and stops it by its PID;
+    // the decision log's tests do the same with PostgreSQL (required here, not skipped).
+    tools::ensure(&[Tool::NatsServer, Tool::Postgres])?;
     step("unit, integration and end-to-end tests (includes the real-data gate, or says it skipped)");
-    sh(cargo().args(["test", "--workspace", "--", "--show-output"]).env("RUST_LOG", "warn"))
+    sh(cargo()
+        .args(["test", "--workspace", "--", "--show-output"])
+        .env("RUST_LOG", "warn")
+        .env("FRAUD_REQUIRE_POSTGRES", "1"))
 }
 
 fn wasm_test(_: &mut Ctx) -> Result<()> {

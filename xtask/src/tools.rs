@@ -27,6 +27,7 @@ pub(crate) enum Tool {
     Chromium,
     Playwright,
     NatsServer,
+    Postgres,
     Wrk,
     Python,
     Schemathesis,
@@ -96,6 +97,8 @@ enum Present {
     File(&'static str),
     /// `python3` imports each module.
     Imports(&'static [&'static str]),
+    /// Some folder of DIR holds FILE (versioned installs such as `/usr/lib/postgresql/15/bin/initdb`).
+    Glob { dir: &'static str, file: &'static str },
 }
 
 /// Where a tool comes from; each kind knows how to tell it is there.
@@ -150,6 +153,14 @@ impl Tool {
             Tool::NatsServer => (
                 "nats-server (Debian)",
                 Source::Apt { packages: &["nats-server"], present: Present::Runs("nats-server") },
+            ),
+            // The decision log's tests start it on a free loopback port (decision-log/src/testing.rs).
+            Tool::Postgres => (
+                "PostgreSQL (Debian)",
+                Source::Apt {
+                    packages: &["postgresql"],
+                    present: Present::Glob { dir: "/usr/lib/postgresql", file: "bin/initdb" },
+                },
             ),
             Tool::Wrk => ("wrk (Debian)", Source::Apt { packages: &["wrk"], present: Present::OnPath("wrk") }),
             Tool::Python => (
@@ -279,6 +290,9 @@ fn present(source: Source) -> Result<bool> {
         Source::Apt { present: Present::Runs(bin), .. } => runs(bin),
         Source::Apt { present: Present::OnPath(bin), .. } => on_path(bin).is_some(),
         Source::Apt { present: Present::File(path), .. } => Path::new(path).exists(),
+        Source::Apt { present: Present::Glob { dir, file }, .. } => {
+            std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| e.path().join(file).is_file()))
+        }
         Source::Apt { present: Present::Imports(modules), .. } => {
             output(Command::new("python3").args(["-c", &format!("import {}", modules.join(", "))])).is_some()
         }
