@@ -115,8 +115,46 @@ impl Outcome {
     }
 }
 
-/// The longest label source, review note or list value, in characters.
+/// The longest review note, in characters.
 pub const MAX_TEXT_CHARS: usize = 1_000;
+/// The longest label source, in characters.
+pub const MAX_SOURCE_CHARS: usize = 100;
+/// The longest list value, in characters (a list line is at most 128 bytes).
+pub const MAX_LIST_VALUE_CHARS: usize = 32;
+/// Printable text without surrounding spaces (ids, sources): what [`is_printable`] accepts.
+pub const PRINTABLE_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+/// A list's name: what the rules' lists folder holds as `NAME.txt`.
+pub const LIST_NAME_PATTERN: &str = r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$";
+/// A list value: printable, one line, not a comment.
+pub const LIST_VALUE_PATTERN: &str = r"^[^#\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+/// The earliest time a label may carry: 0001-01-01T00:00:00Z, in milliseconds since the epoch.
+pub const MIN_TIME_MS: i64 = -62_135_596_800_000;
+/// The latest: 9999-12-31T23:59:59.999Z.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
+/// Printable text without control characters or surrounding white space (the [`PRINTABLE_PATTERN`]).
+pub fn is_printable(text: &str) -> bool {
+    !text.is_empty()
+        && !text.chars().any(char::is_control)
+        && !text.starts_with(char::is_whitespace)
+        && !text.ends_with(char::is_whitespace)
+}
+
+/// A list name the lists folder can hold (the [`LIST_NAME_PATTERN`], at most 128 bytes).
+pub fn is_list_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= fraud_core::rules::MAX_NAME_BYTES
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// A value a list line can hold (the [`LIST_VALUE_PATTERN`], at most 32 characters and 128 bytes).
+pub fn is_list_value(value: &str) -> bool {
+    is_printable(value)
+        && !value.starts_with('#')
+        && value.chars().count() <= MAX_LIST_VALUE_CHARS
+        && value.len() <= fraud_core::rules::MAX_NAME_BYTES
+}
 
 /// `POST /labels`: what became known of a transaction later.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,13 +162,15 @@ pub const MAX_TEXT_CHARS: usize = 1_000;
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
     /// The transaction's id (as the decision log keeps it).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::log_id_schema))]
     pub id: String,
     /// `fraud` or `legitimate`.
     pub label: Outcome,
     /// Who says so: `chargeback`, `analyst`, `customer`, … (one label per id and source).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::label_source_schema))]
     pub source: String,
     /// When it was observed: RFC 3339 (`2026-12-01T10:00:00Z`) or milliseconds since the epoch.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::observed_at_schema))]
     pub observed_at: serde_json::Value,
 }
 
@@ -222,8 +262,10 @@ pub struct Cases {
 #[serde(deny_unknown_fields)]
 pub struct ListAddition {
     /// The list's name (`@NAME` in the rules, `NAME.txt` in the lists folder).
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::list_name_schema))]
     pub list: String,
     /// The value, one line of the list file.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::list_value_schema))]
     pub value: String,
 }
 
@@ -236,6 +278,7 @@ pub struct ReviewClose {
     pub outcome: Outcome,
     /// Why.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::note_schema))]
     pub note: Option<String>,
     /// Optionally, a value for a list (which the rules pick up on their next reload).
     #[serde(default)]
@@ -301,12 +344,16 @@ pub fn raw_batch_features(body: &[u8], schema: &Schema) -> Result<Vec<Box<RawVal
 }
 
 /// Milliseconds since the epoch from RFC 3339 UTC text (`2026-12-01T10:00:00Z`, `…T10:00:00.250+01:00`)
-/// or a whole number of milliseconds. Dates before 1970 or after 9999 are refused.
+/// or a whole number of milliseconds. Years 0001 to 9999.
 pub fn parse_time_ms(value: &serde_json::Value) -> Result<i64, String> {
     match value {
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(ms) if (0..=253_402_300_799_999).contains(&ms) => Ok(ms),
-            _ => Err(format!("{n} is not a whole number of milliseconds since 1970 (up to year 9999)")),
+        // A whole number, written as such or as `277140.0` (JSON Schema's integers include both).
+        serde_json::Value::Number(n) => match n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e18).map(|f| f as i64))
+        {
+            Some(ms) if (MIN_TIME_MS..=MAX_TIME_MS).contains(&ms) => Ok(ms),
+            _ => Err(format!("{n} is not a whole number of milliseconds since the epoch within years 0001 to 9999")),
         },
         serde_json::Value::String(s) => parse_rfc3339_ms(s),
         other => Err(format!("expected RFC 3339 text or milliseconds, got {}", json_kind(other))),
@@ -369,7 +416,7 @@ fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
         30,
         31,
     ];
-    if !(1970..=9999).contains(&y)
+    if !(1..=9999).contains(&y)
         || !(1..=12).contains(&mo)
         || d < 1
         || d > month_days[(mo - 1) as usize]
@@ -391,20 +438,26 @@ fn parse_rfc3339_ms(s: &str) -> Result<i64, String> {
         }
         rest = &frac[digits..];
     }
-    let offset_min = match rest {
+    let offset_secs = match rest {
         "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
-            let oh = num(s.len() - 5..s.len() - 3)?;
-            let om = num(s.len() - 2..s.len())?;
-            if oh > 23 || om > 59 {
+        // ±HH:MM, or ±HH:MM:SS (historical offsets, as Python's isoformat writes them).
+        _ if (rest.len() == 6 || (rest.len() == 9 && rest.as_bytes()[6] == b':'))
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let at = s.len() - rest.len();
+            let oh = num(at + 1..at + 3)?;
+            let om = num(at + 4..at + 6)?;
+            let os = if rest.len() == 9 { num(at + 7..at + 9)? } else { 0 };
+            if oh > 23 || om > 59 || os > 59 {
                 return Err(bad());
             }
             let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (oh * 60 + om)
+            sign * (oh * 3_600 + om * 60 + os)
         }
         _ => return Err(bad()),
     };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec.min(59) - offset_min * 60;
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec.min(59) - offset_secs;
     Ok(secs * 1_000 + ms)
 }
 
@@ -429,9 +482,26 @@ mod tests {
         ] {
             assert!(t(bad.into()).is_err(), "{bad}");
         }
-        assert!(t(serde_json::json!(-1)).is_err());
+        assert_eq!(t("0001-01-01T00:00:00Z".into()), Ok(MIN_TIME_MS));
+        assert_eq!(t("2026-12-01T10:00:00+00:09:21".into()), Ok(1_796_119_200_000 - 561_000));
+        assert_eq!(t(serde_json::json!(-1)), Ok(-1));
+        assert!(t(serde_json::json!(MAX_TIME_MS + 1)).is_err());
+        assert!(t("2026-12-01T10:00:00+24:00".into()).is_err());
         assert!(t(serde_json::json!(1.5)).is_err());
+        assert_eq!(t(serde_json::json!(277140.0)), Ok(277_140));
         assert!(t(serde_json::json!(null)).is_err());
+    }
+
+    #[test]
+    fn text_checks_match_their_patterns() {
+        assert!(is_printable("tx-1") && is_printable("a b") && is_printable("é€"));
+        for bad in ["", " a", "a ", "a\nb", "\u{85}", "a\u{9f}", "\u{a0}x"] {
+            assert!(!is_printable(bad), "{bad:?}");
+        }
+        assert!(
+            is_list_name("safe_ids-2.v1") && !is_list_name(".hidden") && !is_list_name("../x") && !is_list_name("")
+        );
+        assert!(is_list_value("tx-5") && !is_list_value("#x") && !is_list_value(&"x".repeat(33)));
     }
 
     #[test]

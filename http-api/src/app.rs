@@ -95,7 +95,7 @@ impl Served {
         let card = ModelResponse { model: model_ref.clone(), card: artifact.card(&model), limits: Limits::of(&model) };
         let health = Health { status: "ok".into(), model: model_ref.clone() };
         Served {
-            openapi: Bytes::from(crate::openapi::document(model.schema())),
+            openapi: Bytes::from(crate::openapi::document(model.schema(), false)),
             card: Bytes::from(to_json(&card)),
             health: Bytes::from(to_json(&health)),
             model,
@@ -110,6 +110,7 @@ impl Served {
     /// The same, logging every decision to `sink` before answering.
     pub fn with_sink(mut self, sink: Arc<dyn DecisionSink>) -> Served {
         self.sink = Some(sink);
+        self.openapi = Bytes::from(crate::openapi::document(self.model.schema(), true));
         self
     }
 
@@ -383,7 +384,7 @@ fn contributions<'m>(model: &'m Model, t: &Transaction, k: Option<usize>) -> Opt
         (status = 413, description = "Body over the size limit (payload_too_large)", body = contract::ErrorBody),
         (status = 415, description = "Content type is not JSON (unsupported_media_type)", body = contract::ErrorBody),
         (status = 422, description = "Fields missing, unknown, duplicated, non-numeric, non-finite or out of range; `fields` names them", body = contract::ErrorBody),
-        (status = 503, description = "At the concurrency limit; retry after `Retry-After` (native server)", body = contract::ErrorBody),
+        (status = 503, description = "At the concurrency limit (overloaded), or the decision log could not store the decision (decision_log_unavailable); retry after `Retry-After` (native server). With a log, a 200 means stored.", body = contract::ErrorBody),
     )
 )]
 pub(crate) async fn predict(
@@ -450,7 +451,7 @@ pub(crate) async fn predict(
         (status = 413, description = "Body or batch over its limit (payload_too_large, batch_too_large)", body = contract::ErrorBody),
         (status = 415, description = "Content type is not JSON", body = contract::ErrorBody),
         (status = 422, description = "Invalid items; `items` lists them by index, nothing was scored", body = contract::ErrorBody),
-        (status = 503, description = "At the concurrency limit (native server)", body = contract::ErrorBody),
+        (status = 503, description = "At the concurrency limit, or the decision log could not store the decisions (none is then stored); retry after `Retry-After` (native server)", body = contract::ErrorBody),
     )
 )]
 pub(crate) async fn predict_batch(

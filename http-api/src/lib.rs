@@ -17,6 +17,7 @@
 mod app;
 mod cors;
 mod error;
+mod log_doc;
 mod openapi;
 
 pub use app::{app, app_with, not_found, DecisionSink, Observer, Served, REVIEW_REASONS};

@@ -196,8 +196,12 @@ impl ToSchema for ModelCardBody {}
 struct ApiDoc;
 
 /// The document's JSON for a model of `schema` (built once per served model).
-pub(crate) fn document(schema: &fraud_core::Schema) -> Vec<u8> {
+/// With `log`, the decision log's routes and their bearer scheme too.
+pub(crate) fn document(schema: &fraud_core::Schema, log: bool) -> Vec<u8> {
     let mut doc = ApiDoc::openapi();
+    if log {
+        doc.merge(crate::log_doc::LogDoc::openapi());
+    }
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let mut value = serde_json::to_value(&doc).expect("the OpenAPI document is plain data");
     value["components"]["schemas"]["TransactionBody"] =

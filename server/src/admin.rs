@@ -15,7 +15,10 @@ use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use contract::log::{parse_time_ms, LabelBody, ListAddition, ReviewClose, ReviewClosed, MAX_TEXT_CHARS};
+use contract::log::{
+    is_list_name, is_list_value, is_printable, parse_time_ms, LabelBody, ListAddition, ReviewClose, ReviewClosed,
+    MAX_LIST_VALUE_CHARS, MAX_SOURCE_CHARS, MAX_TEXT_CHARS,
+};
 use contract::{to_json, ApiError, ErrorCode, FieldError, MAX_ID_CHARS};
 use decision_log::{Log, LogError};
 use http_api::HttpError;
@@ -117,10 +120,9 @@ fn invalid(field: &str, message: String) -> HttpError {
     HttpError::from(e)
 }
 
-/// 1 to `max` characters of printable text on one line.
+/// 1 to `max` characters of printable text on one line, no surrounding spaces.
 fn check_text(field: &str, text: &str, max: usize) -> Result<(), HttpError> {
-    let n = text.chars().count();
-    if n == 0 || n > max || text.chars().any(char::is_control) || text.trim() != text {
+    if !is_printable(text) || text.chars().count() > max {
         return Err(invalid(
             field,
             format!("must be 1 to {max} characters of printable text without surrounding spaces"),
@@ -152,7 +154,7 @@ async fn post_label(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: B
     let result = async {
         let label: LabelBody = read_json(&headers, body).await?;
         check_text("id", &label.id, MAX_ID_CHARS)?;
-        check_text("source", &label.source, 100)?;
+        check_text("source", &label.source, MAX_SOURCE_CHARS)?;
         let observed = parse_time_ms(&label.observed_at).map_err(|m| invalid("observed_at", m))?;
         let log = admin.log.clone();
         let stored = blocking(move || log.label(&label.id, label.label, &label.source, observed, &who)).await?;
@@ -228,16 +230,17 @@ async fn get_reviews(State(admin): State<Arc<Admin>>, headers: HeaderMap, uri: U
 }
 
 fn check_addition(admin: &Admin, add: &ListAddition) -> Result<PathBuf, HttpError> {
-    let name_ok = !add.list.is_empty()
-        && add.list.len() <= fraud_core::rules::MAX_NAME_BYTES
-        && add.list.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        && !add.list.starts_with('.');
-    if !name_ok {
+    if !is_list_name(&add.list) {
         return Err(invalid("add_to_list.list", "a list name is letters, digits, _ . - (not starting with .)".into()));
     }
-    check_text("add_to_list.value", &add.value, fraud_core::rules::MAX_NAME_BYTES.min(MAX_TEXT_CHARS))?;
-    if add.value.starts_with('#') {
-        return Err(invalid("add_to_list.value", "a list value cannot start with # (a comment in list files)".into()));
+    if !is_list_value(&add.value) {
+        return Err(invalid(
+            "add_to_list.value",
+            format!(
+                "a list value is 1 to {MAX_LIST_VALUE_CHARS} characters of printable text, not starting with # \
+                 (a comment in list files)"
+            ),
+        ));
     }
     match &admin.lists {
         Some(dir) => Ok(dir.join(format!("{}.txt", add.list))),

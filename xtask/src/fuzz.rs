@@ -19,10 +19,11 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::checks::server_with_site;
+use crate::checks::parity_rules_args;
 use crate::cmd::{sh, step, workspace_root};
 use crate::edge::{same_worker, DevWorker};
 use crate::http::Probe;
+use crate::processes::{fraud_server, ServerConfig};
 use crate::tools::{self, venv_bin, Tool, FUZZ_VENV};
 
 /// Runs of the fuzzer against the Worker before proxy drops on every one fail the check.
@@ -43,12 +44,30 @@ fn schemathesis(url: &str, har: Option<&Path>) -> Result<Command> {
     Ok(cmd)
 }
 
-/// Against the native server with `dir`'s model (serving `site`, as `run` does).
+/// Against the native server with `dir`'s model (serving `site`, as `run` does), with a
+/// decision log and an admin token, so the log's routes are fuzzed too (as an admin: the
+/// fuzzer sends the token; its `ignored_auth` check also tries them without).
 pub(crate) fn native(dir: &Path, site: &Path) -> Result<()> {
     tools::ensure(&[Tool::Schemathesis])?;
-    let server = server_with_site(dir, site)?;
-    step("API fuzzing: schemathesis from /openapi.json, every check, against the native server");
-    sh(&mut schemathesis(server.url(), None)?)?;
+    let work = workspace_root().join("target/api-fuzz/log");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    const TOKEN: &str = "schemathesis-admin-token";
+    let digest: String =
+        <sha2::Sha256 as sha2::Digest>::digest(TOKEN.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let tokens = work.join("tokens.txt");
+    std::fs::write(&tokens, format!("fuzzer sha256:{digest}\n"))?;
+    let mut args = parity_rules_args(dir);
+    args.extend(["--decision-log".to_string(), work.join("decisions.db").display().to_string()]);
+    args.extend(["--decision-log-sync".to_string(), "normal".to_string()]);
+    args.extend(["--admin-token-file".to_string(), tokens.display().to_string()]);
+    let server = fraud_server(&ServerConfig {
+        site: Some(site.to_path_buf()),
+        args,
+        ..ServerConfig::new(&dir.join("model.bin"))
+    })?;
+    step("API fuzzing: schemathesis from /openapi.json, every check, against the native server (with a decision log)");
+    sh(schemathesis(server.url(), None)?.args(["--header", &format!("Authorization: Bearer {TOKEN}")]))?;
     server.stop()
 }
 
