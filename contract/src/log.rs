@@ -343,6 +343,22 @@ pub fn raw_batch_features(body: &[u8], schema: &Schema) -> Result<Vec<Box<RawVal
     Ok(batch.transactions.iter().map(|fields| features_object(fields, schema)).collect())
 }
 
+/// `90d`, `12h`, `30m`, `45s` or a bare number of days, as milliseconds.
+pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit_ms) = match text.char_indices().last() {
+        Some((i, 'd')) => (&text[..i], 86_400_000.0),
+        Some((i, 'h')) => (&text[..i], 3_600_000.0),
+        Some((i, 'm')) => (&text[..i], 60_000.0),
+        Some((i, 's')) => (&text[..i], 1_000.0),
+        _ => (text, 86_400_000.0),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * unit_ms < 1e15 => Ok((n * unit_ms).round() as i64),
+        _ => Err(format!("{text:?} is not a duration such as 90d, 12h, 30m or 45s")),
+    }
+}
+
 /// Milliseconds since the epoch from RFC 3339 UTC text (`2026-12-01T10:00:00Z`, `…T10:00:00.250+01:00`)
 /// or a whole number of milliseconds. Years 0001 to 9999.
 pub fn parse_time_ms(value: &serde_json::Value) -> Result<i64, String> {
@@ -490,6 +506,18 @@ mod tests {
         assert!(t(serde_json::json!(1.5)).is_err());
         assert_eq!(t(serde_json::json!(277140.0)), Ok(277_140));
         assert!(t(serde_json::json!(null)).is_err());
+    }
+
+    #[test]
+    fn maturity_reads_days_hours_minutes_seconds() {
+        assert_eq!(parse_duration_ms("90d"), Ok(90 * 86_400_000));
+        assert_eq!(parse_duration_ms("12h"), Ok(12 * 3_600_000));
+        assert_eq!(parse_duration_ms("30m"), Ok(30 * 60_000));
+        assert_eq!(parse_duration_ms("45s"), Ok(45_000));
+        assert_eq!(parse_duration_ms("0"), Ok(0));
+        for bad in ["", "-1d", "xd", "1w", "1e300d"] {
+            assert!(parse_duration_ms(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::thread::JoinHandle;
 
 use contract::log::{Cases, DecisionRecord, DecisionView, LabelStored, ModelInfo, Outcome, ReviewClose};
 use contract::ErrorCode;
-pub use store::{ExportCounts, ExportRow};
+pub use store::{ExportCounts, ExportRow, Outcomes};
 
 use crate::sql::{Conn, DbError, Val};
 
@@ -353,6 +353,11 @@ impl Log {
         row: &mut dyn FnMut(&ModelInfo, ExportRow<'_>) -> Result<(), String>,
     ) -> Result<(ModelInfo, ExportCounts), LogError> {
         self.admin(|c| store::export(c, model, maturity_ms, now_ms, row))
+    }
+
+    /// How the decisions turned out, where known (labelled, or unlabelled and older than `maturity_ms`).
+    pub fn outcomes(&self, maturity_ms: i64) -> Result<Outcomes, LogError> {
+        self.admin(|c| store::outcomes(c, maturity_ms, now_ms()).map_err(LogError::from))
     }
 
     /// Decisions in the log.

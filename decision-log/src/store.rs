@@ -357,6 +357,107 @@ pub(crate) fn close_review(
     }
 }
 
+/// Each labelled id's latest observed label (a tie goes to fraud): true for fraud.
+fn latest_labels(conn: &mut impl Conn) -> Result<HashMap<String, (i64, bool)>, DbError> {
+    let mut labels: HashMap<String, (i64, bool)> = HashMap::new();
+    conn.each("SELECT id, label, observed_ms FROM labels", &[], &mut |r| {
+        let mut it = r.into_iter();
+        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let id = next()?.into_text()?;
+        let fraud = outcome(&next()?.into_text()?)? == Outcome::Fraud;
+        let observed = next()?.as_int()?;
+        let e = labels.entry(id).or_insert((observed, fraud));
+        if (observed, fraud) > *e {
+            *e = (observed, fraud);
+        }
+        Ok(())
+    })?;
+    Ok(labels)
+}
+
+/// How served decisions turned out, on the decisions whose outcome is known: labelled ones,
+/// and unlabelled ones older than the maturity window (legitimate, as [`export`] counts them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Outcomes {
+    /// Decisions with a known outcome.
+    pub known: u64,
+    /// Of which fraud.
+    pub fraud: u64,
+    /// Refused (the final action) and fraud.
+    pub refused_fraud: u64,
+    /// Refused and legitimate.
+    pub refused_legitimate: u64,
+    /// Sent to review and fraud.
+    pub reviewed_fraud: u64,
+    /// Sent to review and legitimate.
+    pub reviewed_legitimate: u64,
+    /// The model's policy alone refused (`is_fraud`), and fraud.
+    pub model_refused_fraud: u64,
+    /// The model's policy alone refused, and legitimate.
+    pub model_refused_legitimate: u64,
+}
+
+impl Outcomes {
+    /// Refused frauds / refused (none refused: none).
+    pub fn precision(&self) -> Option<f64> {
+        ratio(self.refused_fraud, self.refused_fraud + self.refused_legitimate)
+    }
+
+    /// Refused frauds / frauds.
+    pub fn recall(&self) -> Option<f64> {
+        ratio(self.refused_fraud, self.fraud)
+    }
+
+    /// The same for the model's policy alone.
+    pub fn model_precision(&self) -> Option<f64> {
+        ratio(self.model_refused_fraud, self.model_refused_fraud + self.model_refused_legitimate)
+    }
+
+    /// The same for the model's policy alone.
+    pub fn model_recall(&self) -> Option<f64> {
+        ratio(self.model_refused_fraud, self.fraud)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// Tallies [`Outcomes`] over the whole log.
+pub(crate) fn outcomes(conn: &mut impl Conn, maturity_ms: i64, now_ms: i64) -> Result<Outcomes, DbError> {
+    let labels = latest_labels(conn)?;
+    let mut o = Outcomes::default();
+    conn.each("SELECT id, at_ms, action, is_fraud FROM decisions", &[], &mut |r| {
+        let mut it = r.into_iter();
+        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let id = next()?.into_text()?;
+        let at_ms = next()?.as_int()?;
+        let action = next()?.into_text()?;
+        let model_refused = next()?.as_int()? != 0;
+        let fraud = match labels.get(&id) {
+            Some(&(_, fraud)) => fraud,
+            None if now_ms.saturating_sub(at_ms) >= maturity_ms => false,
+            None => return Ok(()),
+        };
+        o.known += 1;
+        o.fraud += u64::from(fraud);
+        match (action.as_str(), fraud) {
+            ("refuse", true) => o.refused_fraud += 1,
+            ("refuse", false) => o.refused_legitimate += 1,
+            ("review", true) => o.reviewed_fraud += 1,
+            ("review", false) => o.reviewed_legitimate += 1,
+            _ => {}
+        }
+        match (model_refused, fraud) {
+            (true, true) => o.model_refused_fraud += 1,
+            (true, false) => o.model_refused_legitimate += 1,
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(o)
+}
+
 /// What [`export`] counted.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ExportCounts {
@@ -411,19 +512,7 @@ pub(crate) fn export(
     };
     let same: std::collections::HashSet<&str> =
         models.iter().filter(|m| m.features == info.features).map(|m| m.model_id.as_str()).collect();
-    let mut labels: HashMap<String, (i64, bool)> = HashMap::new();
-    conn.each("SELECT id, label, observed_ms FROM labels", &[], &mut |r| {
-        let mut it = r.into_iter();
-        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
-        let id = next()?.into_text()?;
-        let fraud = outcome(&next()?.into_text()?)? == Outcome::Fraud;
-        let observed = next()?.as_int()?;
-        let e = labels.entry(id).or_insert((observed, fraud));
-        if (observed, fraud) > *e {
-            *e = (observed, fraud);
-        }
-        Ok(())
-    })?;
+    let labels = latest_labels(conn)?;
     let mut counts = ExportCounts::default();
     let mut failed: Option<String> = None;
     conn.each("SELECT id, at_ms, model_id, features FROM decisions ORDER BY seq", &[], &mut |r| {

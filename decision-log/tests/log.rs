@@ -159,6 +159,14 @@ fn suite(target: Target) {
     assert!(rows[..400].iter().all(|(id, _)| id.starts_with('t')));
     assert_eq!((rows[400].0.as_str(), rows[401].0.as_str()), ("b1", "b2"));
     assert!(rows.contains(&("b1".to_string(), true)) && rows.contains(&("b2".to_string(), false)));
+    // Outcomes: the same labels and maturity as the export. Only the reviewed case (fraud) and b1
+    // (customer: fraud) are fraud; nothing here was refused, the model alone refused p > 0.5.
+    let o = log.outcomes(1_500).unwrap();
+    assert_eq!(o.fraud, 2, "{o:?}");
+    assert_eq!(o.refused_fraud + o.refused_legitimate, 0);
+    assert_eq!(o.precision(), None);
+    assert_eq!(o.recall(), Some(0.0));
+    assert!(o.reviewed_fraud >= 1);
     // A failing consumer stops the export with its reason.
     let err = log.export(None, 0, 0, &mut |_, _| Err("disk full".into())).unwrap_err();
     assert!(matches!(err, LogError::Invalid(ref m) if m == "disk full"), "{err:?}");

@@ -44,21 +44,7 @@ pub struct Exported {
     pub sha256: String,
 }
 
-/// `90d`, `12h`, `30m`, `45s` or a bare number of days, as milliseconds.
-pub fn parse_maturity(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let (number, unit_ms) = match text.char_indices().last() {
-        Some((i, 'd')) => (&text[..i], 86_400_000.0),
-        Some((i, 'h')) => (&text[..i], 3_600_000.0),
-        Some((i, 'm')) => (&text[..i], 60_000.0),
-        Some((i, 's')) => (&text[..i], 1_000.0),
-        _ => (text, 86_400_000.0),
-    };
-    match number.parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 && n * unit_ms < 1e15 => Ok((n * unit_ms).round() as i64),
-        _ => Err(format!("{text:?} is not a duration such as 90d, 12h, 30m or 45s")),
-    }
-}
+pub use contract::log::parse_duration_ms as parse_maturity;
 
 fn csv_field(out: &mut String, text: &str) {
     if text.contains([',', '"', '\n', '\r']) || text.is_empty() || text.trim() != text {
@@ -231,18 +217,6 @@ pub fn check(exported: &Exported) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn maturity_reads_days_hours_minutes_seconds() {
-        assert_eq!(parse_maturity("90d"), Ok(90 * 86_400_000));
-        assert_eq!(parse_maturity("12h"), Ok(12 * 3_600_000));
-        assert_eq!(parse_maturity("30m"), Ok(30 * 60_000));
-        assert_eq!(parse_maturity("45s"), Ok(45_000));
-        assert_eq!(parse_maturity("0"), Ok(0));
-        for bad in ["", "-1d", "xd", "1w", "1e300d"] {
-            assert!(parse_maturity(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn cells_keep_numbers_as_received_and_quote_text() {

@@ -84,6 +84,13 @@ struct Cli {
     /// `NAME sha256:HEX` lines (see --hash-token). Without one those routes answer 403.
     #[arg(long, requires = "decision_log")]
     admin_token_file: Option<PathBuf>,
+    /// With --decision-log: GET /metrics shows precision and recall on the decisions whose outcome
+    /// is known — labelled, or unlabelled and older than this (counted legitimate). `90d`, `12h`, `30m`.
+    #[arg(long, default_value = "90d", value_parser = contract::log::parse_duration_ms, requires = "decision_log")]
+    maturity: i64,
+    /// Seconds between two tallies of those outcomes (each reads the whole log).
+    #[arg(long, default_value_t = 60, requires = "decision_log")]
+    outcomes_every_s: u64,
     /// Read a token on stdin, print its `sha256:HEX` for the token file, and exit.
     #[arg(long)]
     hash_token: bool,
@@ -188,6 +195,9 @@ fn run(cli: Cli) -> Result<()> {
     };
     if let (Some(m), Some(r)) = (&monitor, served.rules()) {
         m.rules_loaded(&r, false);
+    }
+    if let (Some(m), Some(a)) = (&monitor, &admin) {
+        m.watch_log(a.log.clone(), cli.maturity, Duration::from_secs(cli.outcomes_every_s.max(1)));
     }
     if let Some(web) = &cli.web {
         anyhow::ensure!(web.is_dir(), "--web {}: not a folder", web.display());

@@ -149,6 +149,8 @@ pub struct Monitor {
     rules_info: Mutex<Option<(String, u64)>>,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
+    /// The decision log's counters and the latest tally of how decisions turned out.
+    log: std::sync::OnceLock<LogFigures>,
 }
 
 impl Monitor {
@@ -181,6 +183,7 @@ impl Monitor {
             rules_info: Mutex::new(None),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
+            log: std::sync::OnceLock::new(),
         }
     }
 
@@ -364,7 +367,34 @@ impl Monitor {
                 w.reference.base_rate
             );
         }
+        if let Some(log) = self.log.get() {
+            log.write(&mut out);
+        }
         out
+    }
+
+    /// Shows the decision log's figures, the outcomes refreshed every `every` on a thread of
+    /// their own (a tally reads the whole log: never on a scrape's request).
+    pub fn watch_log(self: &Arc<Monitor>, log: Arc<decision_log::Log>, maturity_ms: i64, every: std::time::Duration) {
+        let figures = LogFigures { log: log.clone(), maturity_ms, outcomes: Mutex::new(None) };
+        if self.log.set(figures).is_err() {
+            return;
+        }
+        let monitor = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("outcomes".into()).spawn(move || loop {
+            let Some(m) = monitor.upgrade() else { return };
+            if let Some(f) = m.log.get() {
+                match f.log.outcomes(f.maturity_ms) {
+                    Ok(o) => *f.outcomes.lock().unwrap_or_else(|e| e.into_inner()) = Some(o),
+                    Err(e) => tracing::warn!(error = %e, "cannot tally the decisions' outcomes"),
+                }
+            }
+            drop(m);
+            std::thread::sleep(every);
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the outcomes thread: /metrics shows no precision or recall");
+        }
     }
 }
 
@@ -439,4 +469,72 @@ pub async fn track(State(monitor): State<Arc<Monitor>>, request: Request, next: 
 /// `GET /metrics`.
 pub async fn metrics(State(monitor): State<Arc<Monitor>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], monitor.render()).into_response()
+}
+
+/// What `/metrics` shows of the decision log.
+struct LogFigures {
+    log: Arc<decision_log::Log>,
+    maturity_ms: i64,
+    outcomes: Mutex<Option<decision_log::Outcomes>>,
+}
+
+impl LogFigures {
+    fn write(&self, out: &mut String) {
+        let c = self.log.counters();
+        for (name, help, value) in [
+            ("fraud_decision_log_logged_total", "Decisions committed to the log.", &c.logged),
+            (
+                "fraud_decision_log_commits_total",
+                "Group commits (decisions per commit = logged / commits).",
+                &c.commits,
+            ),
+            (
+                "fraud_decision_log_failed_commits_total",
+                "Commits that failed (their requests got 503).",
+                &c.failed_commits,
+            ),
+            (
+                "fraud_decision_log_refused_total",
+                "Requests refused with 503 because the log's queue was full.",
+                &c.refused,
+            ),
+        ] {
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        let Some(o) = *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()) else { return };
+        let days = self.maturity_ms as f64 / 86_400_000.0;
+        let _ = writeln!(
+            out,
+            "# HELP fraud_outcome_decisions Logged decisions whose outcome is known (labelled, or unlabelled and older than {days} days: legitimate), by outcome.\n# TYPE fraud_outcome_decisions gauge\nfraud_outcome_decisions{{label=\"fraud\"}} {}\nfraud_outcome_decisions{{label=\"legitimate\"}} {}",
+            o.fraud,
+            o.known - o.fraud
+        );
+        for (name, help, by_action, by_model) in [
+            (
+                "fraud_outcome_precision",
+                "Refused and fraud / refused, on decisions with a known outcome.",
+                o.precision(),
+                o.model_precision(),
+            ),
+            (
+                "fraud_outcome_recall",
+                "Refused and fraud / fraud, on decisions with a known outcome.",
+                o.recall(),
+                o.model_recall(),
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help} decider=action: the final action; decider=model: the model's policy alone.\n# TYPE {name} gauge");
+            for (decider, value) in [("action", by_action), ("model", by_model)] {
+                if let Some(v) = value {
+                    let _ = writeln!(out, "{name}{{decider=\"{decider}\"}} {v}");
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP fraud_outcome_reviewed Decisions sent to review with a known outcome, by outcome.\n# TYPE fraud_outcome_reviewed gauge\nfraud_outcome_reviewed{{label=\"fraud\"}} {}\nfraud_outcome_reviewed{{label=\"legitimate\"}} {}",
+            o.reviewed_fraud, o.reviewed_legitimate
+        );
+    }
 }

@@ -14,7 +14,7 @@ use decision_log::{Config, Log, Target};
 use fraud_core::Artifact;
 
 mod common;
-use common::{connect, request, start, transaction, try_request_with, Server};
+use common::{connect, metric, request, start, transaction, try_request_with, Server};
 
 /// Reviews what the probability cannot settle, accepts the safe list.
 const RULES: &str = "version r1\naccept listed if :id: in @safe\nreview everything if :Amount: >= 0\n";
@@ -137,7 +137,8 @@ fn admin_flow(target: &str) {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
     let tokens = dir.path().join("tokens.txt");
-    let server = serve(dir.path(), target, &["--admin-token-file", tokens.to_str().unwrap()]);
+    let server =
+        serve(dir.path(), target, &["--admin-token-file", tokens.to_str().unwrap(), "--outcomes-every-s", "1"]);
     let mut conn = connect(&server.addr);
     let auth = bearer(TOKEN);
     for i in 0..20 {
@@ -246,6 +247,21 @@ fn admin_flow(target: &str) {
     }
     let (_, _, text) = try_request_with(&mut conn, "GET", "/reviews?status=open", &auth, "").unwrap();
     assert_eq!(json(&text)["open"], 20);
+
+    // /metrics: the log's counters, and outcomes on what is labelled (tx-3 fraud, tx-5 legitimate).
+    assert!(metric(&server.addr, "fraud_decision_log_logged_total") >= 21.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric_or(&server.addr, "fraud_outcome_reviewed{label=\"legitimate\"}") != Some(1.0) {
+        assert!(Instant::now() < deadline, "the outcomes never reached /metrics");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(metric(&server.addr, "fraud_outcome_reviewed{label=\"fraud\"}"), 1.0);
+    assert_eq!(metric(&server.addr, "fraud_outcome_recall{decider=\"action\"}"), 0.0);
+}
+
+fn metric_or(addr: &str, name: &str) -> Option<f64> {
+    let (_, text) = request(&mut connect(addr), "GET", "/metrics", "");
+    text.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
 }
 
 #[test]
