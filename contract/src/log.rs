@@ -4,11 +4,50 @@
 //! them, the trainer that reads them back and the clients of the admin routes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use fraud_core::Schema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+/// JSON text kept as written (feature values exactly as received): built by the server from
+/// valid JSON pieces, or read back from the log that stored it, so it is not parsed again on
+/// the hot path. It serialises as the JSON it holds (`null` if it is not JSON after all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// Text the caller knows to be one JSON value (the log's own rows, bodies built from valid pieces).
+    pub fn from_trusted(text: String) -> JsonText {
+        JsonText(text)
+    }
+
+    /// Checks that `text` is one JSON value.
+    pub fn parse(text: String) -> Result<JsonText, String> {
+        serde_json::from_str::<&RawValue>(&text).map_err(|e| e.to_string())?;
+        Ok(JsonText(text))
+    }
+
+    /// The text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::from_str::<&RawValue>(&self.0) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<JsonText, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        Ok(JsonText(raw.get().to_string()))
+    }
+}
 
 /// One decision as the log keeps it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -24,7 +63,7 @@ pub struct DecisionRecord {
     pub ruleset: Option<String>,
     /// The validated feature values as received: a JSON object, feature name → value, in the schema's order.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub features: Box<RawValue>,
+    pub features: JsonText,
     /// Calibrated probability of fraud.
     pub probability: f64,
     /// The model's policy refused.
@@ -38,7 +77,7 @@ pub struct DecisionRecord {
     /// Top contributions (`[{"feature", "contribution"}]`) when they were computed: on `?explain`,
     /// and for every `review` decision (its case shows them).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
-    pub reasons: Option<Box<RawValue>>,
+    pub reasons: Option<JsonText>,
     /// Probability × amount (× 1 for a schema without an amount): what the review queue sorts by.
     pub expected_loss: f64,
 }
@@ -303,44 +342,79 @@ pub struct ReviewClosed {
 #[derive(Debug)]
 pub struct RawFeaturesError(pub String);
 
+/// One body's fields in the order received: no map is built (a batch has thousands).
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Fields<'a>, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Fields<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a transaction object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Fields<'a>, M::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
+                while let Some(entry) = map.next_entry::<Cow<'de, str>, &'de RawValue>()? {
+                    fields.push(entry);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
 struct RawBatch<'a> {
     #[serde(borrow)]
-    transactions: Vec<HashMap<Cow<'a, str>, &'a RawValue>>,
+    transactions: Vec<Fields<'a>>,
 }
 
-fn features_object(fields: &HashMap<Cow<'_, str>, &RawValue>, schema: &Schema) -> Box<RawValue> {
-    let mut out = String::with_capacity(32 * schema.len());
+/// The schema's feature names as JSON strings, written once per request.
+fn quoted_names(schema: &Schema) -> Vec<String> {
+    // Names are plain text and serialise infallibly.
+    schema.features().iter().map(|n| serde_json::to_string(n).unwrap_or_default()).collect()
+}
+
+fn features_object(fields: &Fields<'_>, schema: &Schema, quoted: &[String]) -> JsonText {
+    let names = schema.features();
+    let mut slots: Vec<Option<&RawValue>> = vec![None; names.len()];
+    // Clients mostly send the schema's order: follow it, looking a name up only when it is not next.
+    let mut next = 0;
+    for (name, value) in &fields.0 {
+        let i = if names.get(next).is_some_and(|n| n == name) { Some(next) } else { schema.index(name) };
+        if let Some(i) = i {
+            slots[i] = Some(value);
+            next = i + 1;
+        }
+    }
+    let mut out = String::with_capacity(fields.0.iter().map(|(n, v)| n.len() + v.get().len() + 4).sum::<usize>() + 2);
     out.push('{');
-    for (i, name) in schema.features().iter().enumerate() {
+    for (i, (name, slot)) in quoted.iter().zip(&slots).enumerate() {
         if i > 0 {
             out.push(',');
         }
-        // Names are plain text and serialise infallibly.
-        out.push_str(&serde_json::to_string(name).unwrap_or_default());
+        out.push_str(name);
         out.push(':');
-        out.push_str(fields.get(name.as_str()).map_or("null", |v| v.get()));
+        out.push_str(slot.map_or("null", |v| v.get()));
     }
     out.push('}');
-    // Made of valid JSON pieces; the fallback never happens.
-    RawValue::from_string(out).unwrap_or_else(|_| empty_object())
-}
-
-fn empty_object() -> Box<RawValue> {
-    RawValue::from_string("{}".to_string()).unwrap_or_else(|_| unreachable!("{{}} is JSON"))
+    // Quoted names and raw JSON values: one JSON object.
+    JsonText::from_trusted(out)
 }
 
 /// The feature values of a validated `/predict` body, as received (exact text), in schema order.
-pub fn raw_features(body: &[u8], schema: &Schema) -> Result<Box<RawValue>, RawFeaturesError> {
-    let fields: HashMap<Cow<'_, str>, &RawValue> =
-        serde_json::from_slice(body).map_err(|e| RawFeaturesError(e.to_string()))?;
-    Ok(features_object(&fields, schema))
+pub fn raw_features(body: &[u8], schema: &Schema) -> Result<JsonText, RawFeaturesError> {
+    let fields: Fields<'_> = serde_json::from_slice(body).map_err(|e| RawFeaturesError(e.to_string()))?;
+    Ok(features_object(&fields, schema, &quoted_names(schema)))
 }
 
 /// The same for every item of a validated `/predict/batch` body, in input order.
-pub fn raw_batch_features(body: &[u8], schema: &Schema) -> Result<Vec<Box<RawValue>>, RawFeaturesError> {
+pub fn raw_batch_features(body: &[u8], schema: &Schema) -> Result<Vec<JsonText>, RawFeaturesError> {
     let batch: RawBatch<'_> = serde_json::from_slice(body).map_err(|e| RawFeaturesError(e.to_string()))?;
-    Ok(batch.transactions.iter().map(|fields| features_object(fields, schema)).collect())
+    let quoted = quoted_names(schema);
+    Ok(batch.transactions.iter().map(|fields| features_object(fields, schema, &quoted)).collect())
 }
 
 /// `90d`, `12h`, `30m`, `45s` or a bare number of days, as milliseconds.

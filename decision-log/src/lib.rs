@@ -145,7 +145,7 @@ impl From<DbError> for LogError {
 /// Either database, so the queries can be generic and the log not.
 enum Backend {
     Sqlite(sqlite::Sqlite),
-    Postgres(postgres::Postgres),
+    Postgres(Box<postgres::Postgres>),
 }
 
 impl Conn for Backend {
@@ -189,7 +189,7 @@ impl Conn for Backend {
 fn open_backend(config: &Config) -> Result<Backend, DbError> {
     Ok(match &config.target {
         Target::Sqlite(path) => Backend::Sqlite(sqlite::Sqlite::open(path, config.durability, config.max_bytes)?),
-        Target::Postgres(url) => Backend::Postgres(postgres::Postgres::open(url)?),
+        Target::Postgres(url) => Backend::Postgres(Box::new(postgres::Postgres::open(url)?)),
     })
 }
 

@@ -135,7 +135,6 @@ CREATE TABLE IF NOT EXISTS decisions (
     seq {serial}, id TEXT NOT NULL UNIQUE, at_ms {int} NOT NULL, model_id TEXT NOT NULL,
     ruleset TEXT, features TEXT NOT NULL, probability {real} NOT NULL, is_fraud {int} NOT NULL,
     action TEXT NOT NULL, rule TEXT, shadow_rules TEXT NOT NULL, reasons TEXT, expected_loss {real} NOT NULL);
-CREATE INDEX IF NOT EXISTS decisions_at ON decisions (at_ms);
 CREATE TABLE IF NOT EXISTS labels (
     id TEXT NOT NULL, source TEXT NOT NULL, label TEXT NOT NULL,
     observed_ms {int} NOT NULL, recorded_ms {int} NOT NULL, PRIMARY KEY (id, source));

@@ -40,6 +40,7 @@ impl Sqlite {
         let conn = Connection::open_with_flags(path, flags)
             .map_err(|e| DbError::Db(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
+        conn.set_prepared_statement_cache_capacity(64);
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(db)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(DbError::Db(format!("{}: SQLite could not use WAL mode (got {mode})", path.display())));
@@ -48,7 +49,8 @@ impl Sqlite {
             Durability::Fsync => "FULL",
             Durability::ProcessCrash => "NORMAL",
         };
-        conn.execute_batch(&format!("PRAGMA synchronous = {sync};")).map_err(db)?;
+        // A 64 MiB page cache: the id index of a large log stays in memory.
+        conn.execute_batch(&format!("PRAGMA synchronous = {sync}; PRAGMA cache_size = -65536;")).map_err(db)?;
         if let Some(bytes) = max_bytes {
             let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(db)?;
             let pages = (bytes / page.max(512) as u64).max(1);

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use contract::log::{DecisionRecord, ListAddition, ModelInfo, Outcome, ReviewClose};
+use contract::log::{DecisionRecord, JsonText, ListAddition, ModelInfo, Outcome, ReviewClose};
 use decision_log::testing::TestPostgres;
 use decision_log::{Config, Durability, Log, LogError, Target};
-use serde_json::value::RawValue;
 
 fn model() -> ModelInfo {
     ModelInfo {
@@ -27,14 +26,14 @@ fn record(id: &str, at_ms: i64, p: f64, action: &str) -> DecisionRecord {
         at_ms,
         model_id: "m1".into(),
         ruleset: Some("v1".into()),
-        features: RawValue::from_string(format!(r#"{{"amount":{p}e2,"country":"FR"}}"#)).unwrap(),
+        features: JsonText::parse(format!(r#"{{"amount":{p}e2,"country":"FR"}}"#)).unwrap(),
         probability: p,
         is_fraud: p > 0.5,
         action: action.into(),
         rule: (action == "review").then(|| "mid_band".into()),
         shadow_rules: vec!["night".into()],
         reasons: (action == "review")
-            .then(|| RawValue::from_string(r#"[{"feature":"amount","contribution":1.5}]"#.into()).unwrap()),
+            .then(|| JsonText::parse(r#"[{"feature":"amount","contribution":1.5}]"#.into()).unwrap()),
         expected_loss: p * 100.0,
     }
 }

@@ -125,7 +125,7 @@ impl Served {
         &self,
         id: String,
         at_ms: i64,
-        features: Box<serde_json::value::RawValue>,
+        features: contract::log::JsonText,
         t: &Transaction,
         p: &Prediction,
         decided: &VerdictBody<'_>,
@@ -141,7 +141,7 @@ impl Served {
         }
         // Serialised bodies are JSON by construction.
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| serde_json::value::RawValue::from_string(text).ok());
+        .map(contract::log::JsonText::from_trusted);
         let amount = self.model.schema().amount().and_then(|i| t.values().get(i).copied()).filter(|a| a.is_finite());
         DecisionRecord {
             id,

@@ -111,7 +111,7 @@ pub fn export(from: &FromLog, csv: &Path, now_ms: i64) -> Result<(ModelInfo, Exp
                 wrote_header = true;
             }
             let fields: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
-                serde_json::from_str(row.features.get())
+                serde_json::from_str(row.features)
                     .map_err(|e| format!("decision {}: its features are not a JSON object: {e}", row.id))?;
             line.clear();
             for name in &info.features {
@@ -134,7 +134,6 @@ pub fn export(from: &FromLog, csv: &Path, now_ms: i64) -> Result<(ModelInfo, Exp
     if !wrote_header {
         write(header(&info).as_bytes()).map_err(anyhow::Error::msg)?;
     }
-    drop(write);
     writer.flush().with_context(|| format!("cannot write {}", csv.display()))?;
     let sha256: String = sha2::Digest::finalize(hasher).iter().map(|b| format!("{b:02x}")).collect();
     let exported = Exported {
@@ -156,7 +155,7 @@ pub fn choice(info: &ModelInfo, csv: PathBuf, base: &DataChoice) -> DataChoice {
         id: info.id_column.clone(),
         amount: info.amount.clone(),
         categorical: info.categorical.clone(),
-        synthetic: base.synthetic.clone(),
+        synthetic: base.synthetic,
     }
 }
 

@@ -67,6 +67,7 @@ fn json(bytes: Vec<u8>) -> Response {
 }
 
 /// The caller's token name, or the 401/403 to answer.
+#[allow(clippy::result_large_err)] // Answered at once, never propagated through layers.
 fn authorize<'a>(admin: &'a Admin, headers: &HeaderMap) -> Result<&'a str, Response> {
     let Some(tokens) = &admin.tokens else {
         return Err(HttpError::new(

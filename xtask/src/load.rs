@@ -83,7 +83,84 @@ pub(crate) fn lua_post(path: &Path, body: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn load(seconds: u32) -> Result<()> {
+/// A `/predict` body without its `id` (the server then assigns one: every request a new decision).
+fn without_id(body: &str) -> Result<String> {
+    let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(body)?;
+    v.remove("id");
+    Ok(serde_json::to_string(&v)?)
+}
+
+fn requests_per_s(report: &str) -> f64 {
+    report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A figure of the server's `/metrics` (`url` is `http://127.0.0.1:PORT`), NaN when absent.
+fn metric(url: &str, name: &str) -> f64 {
+    let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    crate::http::send(port, &crate::http::Probe::get("/metrics"))
+        .and_then(|(_, text)| text.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.trim().parse().ok())))
+        .unwrap_or(f64::NAN)
+}
+
+/// `/predict` at 256 keep-alive connections and batches, with no log and with each kind of log
+/// (SQLite fsyncing every group commit, SQLite without, PostgreSQL): one run, so the ratios compare.
+fn decision_log_runs(seconds: u32, model: &Path, dir: &Path, one: &str, batch_rows: &[String]) -> Result<()> {
+    let single = dir.join("predict-no-id.lua");
+    lua_post(&single, &without_id(one)?)?;
+    let rows: Vec<String> = batch_rows.iter().map(|b| without_id(b)).collect::<Result<_>>()?;
+    let batch = dir.join("batch-no-id.lua");
+    lua_post(&batch, &format!("{{\"transactions\":[{}]}}", rows.join(",")))?;
+    let pg = decision_log::testing::TestPostgres::start().context("PostgreSQL is not installed")?;
+    let pg_url = pg.database("load");
+    let sqlite = |name: &str| {
+        let path = dir.join(name);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        path.display().to_string()
+    };
+    let scenarios: [(&str, Vec<String>); 4] = [
+        ("no log", vec![]),
+        ("SQLite, synchronous=FULL (fsync per group commit)", vec!["--decision-log".into(), sqlite("full.db")]),
+        (
+            "SQLite, synchronous=NORMAL (survives SIGKILL, not power loss)",
+            vec!["--decision-log".into(), sqlite("normal.db"), "--decision-log-sync".into(), "normal".into()],
+        ),
+        ("PostgreSQL 15 (synchronous_commit=on)", vec!["--decision-log".into(), pg_url.clone()]),
+    ];
+    let mut table = Vec::new();
+    for (label, args) in scenarios {
+        let server = fraud_server(&ServerConfig { args, ..ServerConfig::new(model) })?;
+        let url = format!("{}/predict", server.url());
+        step(&format!("{label}: wrk -t1 -c256 -d{seconds}s POST /predict (keep-alive, a new id each)"));
+        let report = wrk(&url, &single, seconds, 256, &[])?;
+        eprintln!("{}", wrk_figures(&report));
+        let single_rps = requests_per_s(&report);
+        let (logged, commits) = (
+            metric(server.url(), "fraud_decision_log_logged_total"),
+            metric(server.url(), "fraud_decision_log_commits_total"),
+        );
+        step(&format!("{label}: wrk -t1 -c2 -d{seconds}s POST /predict/batch ({} rows a request)", rows.len()));
+        let report = wrk(&format!("{url}/batch"), &batch, seconds, 2, &[])?;
+        eprintln!("{}", wrk_figures(&report));
+        let rows_per_s = requests_per_s(&report) * rows.len() as f64;
+        table.push((label, single_rps, logged / commits, rows_per_s));
+        server.stop()?;
+    }
+    eprintln!("\n| log | /predict req/s (256 conns) | decisions per commit | batch rows/s |\n|---|---|---|---|");
+    for (label, rps, group, rows) in table {
+        let group = if group.is_finite() { format!("{group:.1}") } else { "–".into() };
+        eprintln!("| {label} | {rps:.0} | {group} | {rows:.0} |");
+    }
+    drop(pg);
+    Ok(())
+}
+
+pub(crate) fn load(seconds: u32, with_log: bool) -> Result<()> {
     tools::ensure(&[Tool::Wrk])?;
     let model = Path::new("model/model.bin");
     if !model.exists() {
@@ -129,5 +206,10 @@ pub(crate) fn load(seconds: u32) -> Result<()> {
         .unwrap_or(0.0);
     eprintln!("batch throughput: {:.0} rows/s", rps * n as f64);
     rss("at the end");
-    server.stop()
+    server.stop()?;
+    if with_log {
+        tools::ensure(&[Tool::Postgres])?;
+        decision_log_runs(seconds, model, dir, &one, &batch_rows)?;
+    }
+    Ok(())
 }

@@ -66,6 +66,10 @@ enum Cmd {
         /// Seconds per wrk run.
         #[arg(long, default_value_t = 15)]
         seconds: u32,
+        /// Also measure with the decision log on: SQLite (FULL and NORMAL) and PostgreSQL
+        /// (started on a free loopback port), at 256 connections and in batches.
+        #[arg(long)]
+        decision_log: bool,
     },
     /// Every test, as a list of steps (`--list`): formatting, lints, the
     /// no_std wasm build of core, unit, integration and end-to-end tests (the
@@ -137,7 +141,7 @@ fn main() -> ExitCode {
         Cmd::Run(options) => jobs::run_main(&options),
         Cmd::Serve { port } => jobs::serve_forever(port),
         Cmd::Edge { port } => jobs::edge_dev(port),
-        Cmd::Load { seconds } => load::load(seconds),
+        Cmd::Load { seconds, decision_log } => load::load(seconds, decision_log),
         Cmd::Soak { seconds } => jobs::soak_and_faults(seconds),
         Cmd::Test(options) => steps::test(&options),
         Cmd::FetchData { from } => data::fetch_data(from.as_deref()),
