@@ -29,10 +29,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use async_nats::jetstream::{self, consumer::pull, stream};
+use contract::log::{DecisionRecord, JsonText};
 use contract::nats::{ConsumerCounts, DeadLetter, Decision, OutcomeKind, Reason, Topology};
 use contract::parse::{self, Item};
 use contract::{id_text, to_json, ApiError, VerdictBody};
+use decision_log::Log;
 use fraud_core::{Action, Model, RuleSet};
+
+/// Contributions kept with a `review` decision in the log (its case shows them), as the server keeps.
+const REVIEW_REASONS: usize = 5;
 use futures_util::StreamExt;
 
 /// Where things are on the broker, and how this member of the group works.
@@ -131,6 +136,8 @@ pub enum Handling {
         id: String,
         /// The outcome's JSON.
         body: Vec<u8>,
+        /// With a decision log: what it keeps of the decision (none for a dead letter).
+        record: Option<Box<DecisionRecord>>,
     },
     /// Neither score nor acknowledge: without its stream sequence a message's
     /// outcome has no stable id (a redelivery could not be de-duplicated), so
@@ -140,7 +147,9 @@ pub enum Handling {
 
 /// What one message becomes. `delivery` is `None` when the message's
 /// JetStream metadata could not be read. `rules` (if any) decide over the
-/// model, as on `/predict`.
+/// model, as on `/predict`. With `record`, a decision also comes with what the
+/// decision log keeps of it (logged under the transaction's id, or
+/// `nats-SEQUENCE` without one: a redelivery logs nothing twice).
 pub fn handle(
     model: &Model,
     model_id: &str,
@@ -148,6 +157,7 @@ pub fn handle(
     reasons: usize,
     delivery: Option<Delivery>,
     payload: &[u8],
+    record: bool,
 ) -> Handling {
     let Some(Delivery { sequence, published_ns, .. }) = delivery else { return Handling::Redeliver };
     let error = match parse::transaction(payload, model.schema()) {
@@ -172,6 +182,39 @@ pub fn handle(
                         .map(|c| Reason { feature: c.feature.into(), contribution: c.contribution })
                         .collect()
                 };
+                let record = record.then(|| {
+                    let reasons_json = if !reasons.is_empty() {
+                        Some(to_json(&reasons))
+                    } else if action == "review" {
+                        let top: Vec<Reason<'_>> = model
+                            .explain(t, REVIEW_REASONS)
+                            .into_iter()
+                            .map(|c| Reason { feature: c.feature.into(), contribution: c.contribution })
+                            .collect();
+                        Some(to_json(&top))
+                    } else {
+                        None
+                    };
+                    let amount =
+                        model.schema().amount().and_then(|i| t.values().get(i).copied()).filter(|a| a.is_finite());
+                    Box::new(DecisionRecord {
+                        id: id_text(&parsed.id).map_or_else(|| format!("nats-{sequence}"), Cow::into_owned),
+                        at_ms: (now_ns() / 1_000_000) as i64,
+                        model_id: model_id.to_string(),
+                        ruleset: ruleset.as_deref().map(str::to_string),
+                        // Validated just now: the raw values read back cannot fail; if they did, the
+                        // decision is still logged with its values as `null`.
+                        features: contract::log::raw_features(payload, model.schema())
+                            .unwrap_or_else(|_| JsonText::from_trusted("null".into())),
+                        probability: p.probability,
+                        is_fraud: p.is_fraud,
+                        action: action.to_string(),
+                        rule: rule.as_deref().map(str::to_string),
+                        shadow_rules: shadow_rules.iter().map(|r| r.to_string()).collect(),
+                        reasons: reasons_json.and_then(|b| String::from_utf8(b).ok()).map(JsonText::from_trusted),
+                        expected_loss: amount.map_or(p.probability, |a| p.probability * a.max(0.0)),
+                    })
+                });
                 let decision = Decision {
                     id: parsed.id,
                     fraud_probability: p.probability,
@@ -186,7 +229,7 @@ pub fn handle(
                     latency_ms: (now_ns() - published_ns) as f64 / 1e6,
                 };
                 let kind = OutcomeKind::Decision;
-                return Handling::Publish { kind, id: kind.message_id(sequence), body: to_json(&decision) };
+                return Handling::Publish { kind, id: kind.message_id(sequence), body: to_json(&decision), record };
             }
             Err(e) => ApiError::validation(e),
         },
@@ -194,7 +237,12 @@ pub fn handle(
         Err(e) => ApiError::body(e),
     };
     let kind = OutcomeKind::DeadLetter;
-    Handling::Publish { kind, id: kind.message_id(sequence), body: to_json(&DeadLetter::new(sequence, error, payload)) }
+    Handling::Publish {
+        kind,
+        id: kind.message_id(sequence),
+        body: to_json(&DeadLetter::new(sequence, error, payload)),
+        record: None,
+    }
 }
 
 fn now_ns() -> i128 {
@@ -202,14 +250,18 @@ fn now_ns() -> i128 {
 }
 
 /// Consumes until `stop` is set: pulls a batch, scores it, publishes every
-/// outcome, waits for JetStream to confirm them all, then acknowledges the
-/// batch. Returns the counts. `progress` is called after each batch. `rules`
-/// (if any) decide over the model.
+/// outcome, waits for JetStream to confirm them all (and, with a decision
+/// log, for the batch's decisions to be committed to it), then acknowledges
+/// the batch. Returns the counts. `progress` is called after each batch.
+/// `rules` (if any) decide over the model. A batch the log refuses is not
+/// acknowledged: JetStream delivers it again after the ack wait, and the
+/// outcomes' message ids and the log's ids keep each transaction once.
 pub async fn run(
     model: &Model,
     model_id: &str,
     rules: Option<&RuleSet>,
     config: &Config,
+    log: Option<&Log>,
     stop: Arc<AtomicBool>,
     mut progress: impl FnMut(&Counts),
 ) -> Result<Counts> {
@@ -238,6 +290,7 @@ pub async fn run(
         }
         let mut confirmations = Vec::with_capacity(messages.len());
         let mut handled = Vec::with_capacity(messages.len());
+        let mut records = Vec::new();
         for m in &messages {
             let delivery = m.info().ok().map(|i| Delivery {
                 sequence: i.stream_sequence,
@@ -246,8 +299,9 @@ pub async fn run(
             });
             counts.consumed += 1;
             counts.redelivered += delivery.is_some_and(|d| d.delivered > 1) as u64;
-            match handle(model, model_id, rules, config.reasons, delivery, &m.payload) {
-                Handling::Publish { kind, id, body } => {
+            match handle(model, model_id, rules, config.reasons, delivery, &m.payload, log.is_some()) {
+                Handling::Publish { kind, id, body, record } => {
+                    records.extend(record.map(|r| *r));
                     let subject = kind.subject(&config.topology).to_string();
                     let ack = js
                         .publish_with_headers(subject, with_id(&id), body.into())
@@ -268,6 +322,15 @@ pub async fn run(
             match kind {
                 OutcomeKind::Decision => counts.decided += 1,
                 OutcomeKind::DeadLetter => counts.dead_lettered += 1,
+            }
+        }
+        if let Some(log) = log {
+            if let Err(e) = log.log(records).await {
+                counts.log_failures += 1;
+                tracing::error!(error = %e, messages = handled.len(), "the decision log refused a batch: left for redelivery");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                progress(&counts);
+                continue;
             }
         }
         for m in handled {
@@ -320,7 +383,8 @@ mod tests {
     const AT: Option<Delivery> = Some(Delivery { sequence: 42, delivered: 1, published_ns: 0 });
 
     fn decided(m: &Model, rules: Option<&RuleSet>, body: &[u8]) -> Decision<'static> {
-        let Handling::Publish { kind: OutcomeKind::Decision, body, .. } = handle(m, "abc", rules, 0, AT, body) else {
+        let Handling::Publish { kind: OutcomeKind::Decision, body, .. } = handle(m, "abc", rules, 0, AT, body, false)
+        else {
             panic!("scored")
         };
         serde_json::from_slice(&body).unwrap()
@@ -329,21 +393,32 @@ mod tests {
     #[test]
     fn a_message_without_metadata_is_neither_decided_nor_acknowledged() {
         let m = model();
-        assert_eq!(handle(&m, "id", None, 3, None, &body(&m)), Handling::Redeliver);
-        assert_eq!(handle(&m, "id", None, 3, None, b"not json"), Handling::Redeliver);
+        assert_eq!(handle(&m, "id", None, 3, None, &body(&m), true), Handling::Redeliver);
+        assert_eq!(handle(&m, "id", None, 3, None, b"not json", true), Handling::Redeliver);
     }
 
     #[test]
     fn outcomes_are_keyed_by_stream_sequence_and_read_back_as_types() {
         let m = model();
-        let Handling::Publish { kind, id, body } = handle(&m, "abc", None, 2, AT, &body(&m)) else { panic!("scored") };
+        let Handling::Publish { kind, id, body, record } = handle(&m, "abc", None, 2, AT, &body(&m), true) else {
+            panic!("scored")
+        };
         assert_eq!((kind, id.as_str()), (OutcomeKind::Decision, "decision-42"));
         let d: Decision = serde_json::from_slice(&body).unwrap();
         assert_eq!((d.sequence, d.model_id.as_ref(), d.reasons.len()), (42, "abc", 2));
         assert_eq!(d.id, Some(serde_json::Value::String("t-1".into())));
-        let Handling::Publish { kind, id, body } = handle(&m, "abc", None, 2, AT, b"[1]") else {
+        // What the log keeps: the same decision, its raw values, its reasons.
+        let record = record.expect("a decision has a log record");
+        assert_eq!((record.id.as_str(), record.model_id.as_str()), ("t-1", "abc"));
+        assert_eq!((record.probability, record.action.as_str()), (d.fraud_probability, d.action.as_ref()));
+        let logged: serde_json::Value = serde_json::from_str(record.features.get()).unwrap();
+        assert_eq!(logged.as_object().unwrap().len(), m.width());
+        assert!(record.reasons.is_some());
+        let Handling::Publish { kind, id, body, record: dead_record } = handle(&m, "abc", None, 2, AT, b"[1]", true)
+        else {
             panic!("dead letter")
         };
+        assert!(dead_record.is_none(), "a dead letter is not a decision");
         assert_eq!((kind, id.as_str()), (OutcomeKind::DeadLetter, "dead-42"));
         let dead: DeadLetter = serde_json::from_slice(&body).unwrap();
         assert_eq!(dead.error.code, fraud_core::ErrorCode::WrongJsonType);

@@ -65,6 +65,10 @@ struct Cli {
     /// The folder of the rules' lists (`NAME.txt` is `@NAME`; default: `lists/` beside the rules file).
     #[arg(long, requires = "rules")]
     lists: Option<PathBuf>,
+    /// Log every decision to the decision log the servers write (a SQLite file or a postgres:// URL;
+    /// a fleet shares one on PostgreSQL) before acknowledging its message: an ack then means logged.
+    #[arg(long, value_name = "PATH|postgres://…")]
+    decision_log: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -79,7 +83,20 @@ fn main() -> ExitCode {
 }
 
 fn start(cli: Cli) -> Result<()> {
-    let fraud_core::Loaded { model, id: model_id, .. } = fraud_core::artifact::read_file(&cli.model)?;
+    let fraud_core::Loaded { model, id: model_id, artifact, .. } = fraud_core::artifact::read_file(&cli.model)?;
+    let log = match &cli.decision_log {
+        Some(target) => {
+            let target = decision_log::Target::parse(target);
+            let shown = target.shown();
+            let log = decision_log::Log::open(decision_log::Config::new(target))
+                .with_context(|| format!("cannot open the decision log {shown}"))?;
+            log.register_model(&contract::log::ModelInfo::of(&model_id, &artifact.model_name, model.schema()))
+                .with_context(|| format!("cannot record the model in the decision log {shown}"))?;
+            tracing::info!(log = %shown, "decision log: a message is acknowledged once its decision is logged");
+            Some(log)
+        }
+        None => None,
+    };
     let rules = match &cli.rules {
         Some(path) => {
             let files = RulesFiles { rules: path.clone(), lists: cli.lists.clone() };
@@ -122,9 +139,9 @@ fn start(cli: Cli) -> Result<()> {
         });
         tracing::info!(model_id, nats = config.url, "consuming");
         let mut last = std::time::Instant::now();
-        let counts = run(&model, &model_id, rules.as_ref(), &config, stop, |c| {
+        let counts = run(&model, &model_id, rules.as_ref(), &config, log.as_ref(), stop, |c| {
             if last.elapsed() > Duration::from_secs(2) {
-                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, lag = c.lag, "progress");
+                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, log_failures = c.log_failures, lag = c.lag, "progress");
                 last = std::time::Instant::now();
             }
         })

@@ -261,10 +261,12 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     }
     let total = (TRANSACTIONS + bad.len()) as u64;
 
-    // Two consumers; one killed mid-way (SIGKILL), then restarted.
+    // Two consumers; one killed mid-way (SIGKILL), then restarted. All three log to one decision log.
     let bin = env!("CARGO_BIN_EXE_fraud-consumer");
-    let mut a = consumer(bin, &model_path, &url);
-    let b = consumer(bin, &model_path, &url);
+    let log_path = dir.path().join("decisions.db");
+    let log_arg = ["--decision-log", log_path.to_str().unwrap()];
+    let mut a = consumer_with(bin, &model_path, &url, &log_arg);
+    let b = consumer_with(bin, &model_path, &url, &log_arg);
     let deadline = Instant::now() + Duration::from_secs(120);
     while stream_count(&js, &config.topology.decisions_stream).await < total / 3 {
         assert!(Instant::now() < deadline, "no progress");
@@ -272,7 +274,7 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     }
     a.0.kill().unwrap(); // SIGKILL: its unacknowledged batch must come back to the others
     let _ = a.0.wait();
-    let a2 = consumer(bin, &model_path, &url);
+    let a2 = consumer_with(bin, &model_path, &url, &log_arg);
     while stream_count(&js, &config.topology.decisions_stream).await < total {
         assert!(
             Instant::now() < deadline,
@@ -305,6 +307,17 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
     let mut want: Vec<String> = bad.iter().map(|(c, _)| c.to_string()).collect();
     want.sort();
     assert_eq!(dead, want);
+
+    // The decision log: every decided transaction once (a redelivered batch logs nothing twice),
+    // with the probability that was published.
+    let log =
+        decision_log::Log::open(decision_log::Config::new(decision_log::Target::Sqlite(log_path.clone()))).unwrap();
+    assert_eq!(log.count().unwrap(), TRANSACTIONS as u64);
+    for i in (0..TRANSACTIONS).step_by(997) {
+        let logged = log.decision(&format!("tx-{i}")).unwrap().expect("logged");
+        assert_eq!(logged.decision.probability.to_bits(), decisions[&format!("tx-{i}")].fraud_probability.to_bits());
+    }
+    drop(log);
 
     // Graceful stop: SIGTERM, the batch in hand finished, a summary printed.
     for c in [&b, &a2] {

@@ -50,7 +50,7 @@ impl<'de> Deserialize<'de> for JsonText {
 }
 
 /// One decision as the log keeps it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionRecord {
     /// The transaction's id: the request's `id` as text, or one the server assigned.

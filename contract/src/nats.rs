@@ -165,6 +165,9 @@ pub struct ConsumerCounts {
     pub unreadable: u64,
     /// Messages the durable consumer still had to deliver when last asked.
     pub lag: u64,
+    /// Batches the decision log refused (left unacknowledged, delivered again).
+    #[serde(default)]
+    pub log_failures: u64,
 }
 
 #[cfg(test)]

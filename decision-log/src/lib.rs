@@ -178,6 +178,12 @@ impl Conn for Backend {
             Backend::Postgres(c) => c.check(),
         }
     }
+    fn begin(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(c) => c.begin(),
+            Backend::Postgres(c) => c.begin(),
+        }
+    }
     fn lost(&self) -> bool {
         match self {
             Backend::Sqlite(c) => c.lost(),

@@ -93,6 +93,11 @@ pub(crate) trait Conn: Send {
     /// Checks the connection is still the one it should be (the SQLite file not deleted, the
     /// PostgreSQL session alive, reconnecting if it is not).
     fn check(&mut self) -> Result<(), DbError>;
+    /// How a transaction starts (SQLite takes the write lock at once, so a transaction never has to
+    /// upgrade a read lock while another process writes: that would fail at once instead of waiting).
+    fn begin(&self) -> &'static str {
+        "BEGIN"
+    }
     /// The last error cut the connection (it reconnects on next use): work that failed may be retried.
     fn lost(&self) -> bool {
         false
@@ -113,7 +118,7 @@ pub(crate) trait Conn: Send {
     where
         Self: Sized,
     {
-        self.batch("BEGIN")?;
+        self.batch(self.begin())?;
         match work(self).and_then(|value| self.batch("COMMIT").map(|()| value)) {
             Ok(value) => Ok(value),
             Err(e) => {

@@ -117,6 +117,10 @@ impl Conn for Sqlite {
         Ok(())
     }
 
+    fn begin(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
     fn check(&mut self) -> Result<(), DbError> {
         if identity(&self.path) != self.identity {
             return Err(DbError::Db(format!(
