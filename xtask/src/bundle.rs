@@ -120,8 +120,9 @@ pub(crate) fn build_site(model_dir: &Path) -> Result<PathBuf> {
     let copy = |from: PathBuf, to: PathBuf| {
         std::fs::copy(&from, &to).with_context(|| format!("copying {} to {}", from.display(), to.display())).map(|_| ())
     };
-    // The page's own files: web/ and web/lib/ (the modules it shares with the Node checks).
-    for dir in ["", "lib"] {
+    // The page's own files: web/, web/lib/ (the modules it shares with the Node checks) and
+    // web/review/ (the review queue, for a server with a decision log).
+    for dir in ["", "lib", "review"] {
         std::fs::create_dir_all(site.join(dir))?;
         let from = Path::new("web").join(dir);
         for entry in std::fs::read_dir(&from).with_context(|| format!("listing {}", from.display()))? {

@@ -174,6 +174,66 @@ pub(crate) fn browser_test(dir: &Path, site: &Path) -> Result<()> {
     server.stop()
 }
 
+/// Writes an admin token file (`NAME sha256:HEX`) for `token` into `dir`; returns its path.
+pub(crate) fn admin_token_file(dir: &Path, name: &str, token: &str) -> Result<PathBuf> {
+    let digest: String =
+        <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join("tokens.txt");
+    std::fs::write(&path, format!("{name} sha256:{digest}\n"))?;
+    Ok(path)
+}
+
+/// The review queue page in headless Chromium against a server with a fresh SQLite decision log:
+/// `REVIEWED` replay transactions sent to review by a rule every schema has (`:probability: >= 0`).
+pub(crate) fn review_test(dir: &Path, site: &Path) -> Result<()> {
+    const REVIEWED: usize = 30;
+    const TOKEN: &str = "browser-review-token";
+    step("browser: the review queue in headless Chromium against a server with a SQLite decision log");
+    let work = crate::cmd::workspace_root().join("target/web-test/review");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("lists"))?;
+    let rules = work.join("rules.txt");
+    std::fs::write(&rules, "version review-test\nreview everything if :probability: >= 0\n")?;
+    let tokens = admin_token_file(&work, "analyst", TOKEN)?;
+    let args = [
+        "--rules".to_string(),
+        rules.display().to_string(),
+        "--lists".to_string(),
+        work.join("lists").display().to_string(),
+        "--decision-log".to_string(),
+        work.join("decisions.db").display().to_string(),
+        "--decision-log-sync".to_string(),
+        "normal".to_string(),
+        "--admin-token-file".to_string(),
+        tokens.display().to_string(),
+    ];
+    let server = fraud_server(&ServerConfig {
+        site: Some(site.to_path_buf()),
+        args: args.to_vec(),
+        ..ServerConfig::new(&dir.join("model.bin"))
+    })?;
+    let url = server.url().to_string();
+    let port: u16 = url.rsplit(':').next().and_then(|p| p.parse().ok()).context("the server's port")?;
+    for body in crate::load::replay_transactions(&dir.join("replay.csv"), &dir.join("model.bin"), REVIEWED)? {
+        let probe = crate::http::Probe {
+            method: "POST".into(),
+            target: "/predict".into(),
+            content_type: Some("application/json".into()),
+            body: body.into_bytes(),
+        };
+        match crate::http::send(port, &probe) {
+            Some((200, _)) => {}
+            other => bail!("POST /predict to the review server answered {other:?}"),
+        }
+    }
+    sh(Command::new("node")
+        .arg("web/tests/review.test.mjs")
+        .arg(format!("{url}/"))
+        .arg(TOKEN)
+        .arg(REVIEWED.to_string()))?;
+    server.stop()
+}
+
 /// The training report at 1280 px in headless Chromium: no text outside its
 /// chart or over another; the money and calibration figures present.
 pub(crate) fn report_test(dir: &Path) -> Result<()> {

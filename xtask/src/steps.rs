@@ -267,7 +267,8 @@ fn browser_step(ctx: &mut Ctx, _: &Checked, dir: &std::path::Path) -> Result<()>
     tools::ensure(tools::BROWSER)?;
     ctx.release(&["server", "streamer"])?;
     let site = ctx.site(dir)?;
-    browser_test(dir, &site)
+    browser_test(dir, &site)?;
+    crate::checks::review_test(dir, &site)
 }
 
 fn report_step(_: &mut Ctx, _: &Checked, dir: &std::path::Path) -> Result<()> {
