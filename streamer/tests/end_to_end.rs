@@ -384,7 +384,7 @@ async fn through_nats_the_summary_counts_actions_and_their_money() {
     let stop = Arc::new(AtomicBool::new(false));
     let scoring = {
         let (served, rules, stop) = (f.served.clone(), rules.clone(), stop.clone());
-        tokio::spawn(async move { consumer::run(served.model(), "m", Some(&rules), &group, stop, |_| {}).await })
+        tokio::spawn(async move { consumer::run(served.model(), "m", Some(&rules), &group, None, stop, |_| {}).await })
     };
     let mut cfg = config(url, f.replay.clone(), 500);
     cfg.model = f.model.clone();
