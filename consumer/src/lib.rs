@@ -198,7 +198,9 @@ pub fn handle(
                     let amount =
                         model.schema().amount().and_then(|i| t.values().get(i).copied()).filter(|a| a.is_finite());
                     Box::new(DecisionRecord {
-                        id: id_text(&parsed.id).map_or_else(|| format!("nats-{sequence}"), Cow::into_owned),
+                        id: id_text(&parsed.id)
+                            .filter(|i| !i.is_empty())
+                            .map_or_else(|| format!("nats-{sequence}"), Cow::into_owned),
                         at_ms: (now_ns() / 1_000_000) as i64,
                         model_id: model_id.to_string(),
                         ruleset: ruleset.as_deref().map(str::to_string),

@@ -33,9 +33,13 @@ fn printable(max_chars: usize, pattern: &str, description: &str) -> ObjectBuilde
         .description(Some(description))
 }
 
-/// A logged transaction's id in a body.
+/// A logged transaction's id in a body: any text a request's id may be (no pattern: ids are the clients').
 pub fn log_id_schema() -> Schema {
-    printable(crate::MAX_ID_CHARS, crate::log::PRINTABLE_PATTERN, "The transaction's id as logged (`logged_id`).")
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(crate::MAX_ID_CHARS))
+        .description(Some("The transaction's id as logged (`logged_id`)."))
         .into()
 }
 

@@ -413,7 +413,8 @@ pub(crate) async fn predict(
     let mut logged_id = None;
     if let Some(sink) = &s.sink {
         let features = contract::log::raw_features(&bytes, s.model.schema()).map_err(unreadable)?;
-        let id = id_text(&parsed.id).map_or_else(|| sink.assign_id(), Cow::into_owned);
+        // An empty id names nothing (it could not be looked up): the server assigns one.
+        let id = id_text(&parsed.id).filter(|i| !i.is_empty()).map_or_else(|| sink.assign_id(), Cow::into_owned);
         let ruleset = rules.as_deref().map(RuleSet::version);
         let record = s.record(id.clone(), sink.now_ms(), features, &t, &p, &decided, ruleset, shown.as_ref());
         sink.log(vec![record]).await?;
@@ -527,7 +528,7 @@ pub(crate) async fn predict_batch(
         let ruleset = rules.as_deref().map(RuleSet::version);
         let mut records = Vec::with_capacity(results.len());
         for ((((id, t), p), result), features) in valid.iter().zip(&predictions).zip(&mut results).zip(features) {
-            let logged = id_text(id).map_or_else(|| sink.assign_id(), Cow::into_owned);
+            let logged = id_text(id).filter(|i| !i.is_empty()).map_or_else(|| sink.assign_id(), Cow::into_owned);
             let decided = VerdictBody {
                 action: result.action.clone(),
                 rule: result.rule.clone(),

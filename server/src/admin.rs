@@ -121,6 +121,15 @@ fn invalid(field: &str, message: String) -> HttpError {
     HttpError::from(e)
 }
 
+/// A transaction id: any text of 1 to `MAX_ID_CHARS` characters (as a request's id may be).
+fn check_id(field: &str, id: &str) -> Result<(), HttpError> {
+    let n = id.chars().count();
+    if n == 0 || n > MAX_ID_CHARS {
+        return Err(invalid(field, format!("must be 1 to {MAX_ID_CHARS} characters")));
+    }
+    Ok(())
+}
+
 /// 1 to `max` characters of printable text on one line, no surrounding spaces.
 fn check_text(field: &str, text: &str, max: usize) -> Result<(), HttpError> {
     if !is_printable(text) || text.chars().count() > max {
@@ -154,7 +163,7 @@ async fn post_label(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: B
     };
     let result = async {
         let label: LabelBody = read_json(&headers, body).await?;
-        check_text("id", &label.id, MAX_ID_CHARS)?;
+        check_id("id", &label.id)?;
         check_text("source", &label.source, MAX_SOURCE_CHARS)?;
         let observed = parse_time_ms(&label.observed_at).map_err(|m| invalid("observed_at", m))?;
         let log = admin.log.clone();
@@ -166,10 +175,10 @@ async fn post_label(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: B
 
 fn path_id(id: Result<Path<String>, axum::extract::rejection::PathRejection>) -> Result<String, HttpError> {
     let Path(id) = id.map_err(|e| HttpError::new(ErrorCode::InvalidParameter, format!("the id in the path: {e}")))?;
-    check_text("id", &id, MAX_ID_CHARS).map_err(|_| {
+    check_id("id", &id).map_err(|_| {
         HttpError::new(
             ErrorCode::InvalidParameter,
-            format!("the id in the path must be 1 to {MAX_ID_CHARS} printable characters"),
+            format!("the id in the path must be 1 to {MAX_ID_CHARS} characters"),
         )
     })?;
     Ok(id)
