@@ -36,8 +36,6 @@ use contract::{id_text, to_json, ApiError, VerdictBody};
 use decision_log::Log;
 use fraud_core::{Action, Model, RuleSet};
 
-/// Contributions kept with a `review` decision in the log (its case shows them), as the server keeps.
-const REVIEW_REASONS: usize = 5;
 use futures_util::StreamExt;
 
 /// Where things are on the broker, and how this member of the group works.
@@ -184,19 +182,12 @@ pub fn handle(
                 };
                 let record = record.then(|| {
                     let reasons_json = if !reasons.is_empty() {
-                        Some(to_json(&reasons))
+                        Some(JsonText::of(&reasons))
                     } else if action == "review" {
-                        let top: Vec<Reason<'_>> = model
-                            .explain(t, REVIEW_REASONS)
-                            .into_iter()
-                            .map(|c| Reason { feature: c.feature.into(), contribution: c.contribution })
-                            .collect();
-                        Some(to_json(&top))
+                        Some(contract::log::review_reasons(model, t))
                     } else {
                         None
                     };
-                    let amount =
-                        model.schema().amount().and_then(|i| t.values().get(i).copied()).filter(|a| a.is_finite());
                     Box::new(DecisionRecord {
                         id: id_text(&parsed.id)
                             .filter(|i| !i.is_empty())
@@ -213,8 +204,8 @@ pub fn handle(
                         action: action.to_string(),
                         rule: rule.as_deref().map(str::to_string),
                         shadow_rules: shadow_rules.iter().map(|r| r.to_string()).collect(),
-                        reasons: reasons_json.and_then(|b| String::from_utf8(b).ok()).map(JsonText::from_trusted),
-                        expected_loss: amount.map_or(p.probability, |a| p.probability * a.max(0.0)),
+                        reasons: reasons_json,
+                        expected_loss: contract::log::expected_loss(model.schema(), t.values(), p.probability),
                     })
                 });
                 let decision = Decision {

@@ -31,6 +31,26 @@ impl JsonText {
     pub fn get(&self) -> &str {
         &self.0
     }
+
+    /// A contract body as JSON text (they serialise infallibly: see [`crate::to_json`]).
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> JsonText {
+        JsonText(serde_json::to_string(value).unwrap_or_else(|_| "null".into()))
+    }
+}
+
+/// Contributions kept with a `review` decision (its case shows them), on every runtime that logs.
+pub const REVIEW_REASONS: usize = 5;
+
+/// The top [`REVIEW_REASONS`] contributions of a transaction, as a `review` decision logs them.
+pub fn review_reasons(model: &fraud_core::Model, t: &fraud_core::Transaction) -> JsonText {
+    JsonText::of(&crate::contribution_bodies(model.explain(t, REVIEW_REASONS)))
+}
+
+/// What the review queue sorts by: probability × the transaction's amount (× 1 without an
+/// amount column or with a missing amount; a negative amount risks nothing).
+pub fn expected_loss(schema: &Schema, row: &[f64], probability: f64) -> f64 {
+    let amount = schema.amount().and_then(|i| row.get(i).copied()).filter(|a| a.is_finite());
+    amount.map_or(probability, |a| probability * a.max(0.0))
 }
 
 impl Serialize for JsonText {

@@ -105,9 +105,14 @@ pub(crate) fn register_model(conn: &mut impl Conn, info: &ModelInfo, now_ms: i64
     Ok(())
 }
 
-fn model_row(row: Vec<Val>) -> Result<ModelInfo, DbError> {
+/// A row's columns in order; a short row is a shape error.
+fn columns(row: Vec<Val>) -> impl FnMut() -> Result<Val, DbError> {
     let mut it = row.into_iter();
-    let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+    move || it.next().ok_or_else(|| DbError::Shape("short row".into()))
+}
+
+fn model_row(row: Vec<Val>) -> Result<ModelInfo, DbError> {
+    let mut next = columns(row);
     let model_id = next()?.into_text()?;
     let name = next()?.into_text()?;
     let features: Vec<String> = serde_json::from_str(&next()?.into_text()?)
@@ -180,8 +185,7 @@ pub(crate) fn decision(conn: &mut impl Conn, id: &str) -> Result<Option<Decision
         )?
         .into_iter()
         .map(|r| {
-            let mut it = r.into_iter();
-            let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+            let mut next = columns(r);
             Ok(LabelView {
                 label: outcome(&next()?.into_text()?)?,
                 source: next()?.into_text()?,
@@ -198,8 +202,7 @@ pub(crate) fn decision(conn: &mut impl Conn, id: &str) -> Result<Option<Decision
         .into_iter()
         .next()
         .map(|r| {
-            let mut it = r.into_iter();
-            let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+            let mut next = columns(r);
             Ok::<_, DbError>(CaseState {
                 status: next()?.into_text()?,
                 opened_ms: next()?.as_int()?,
@@ -371,8 +374,7 @@ pub(crate) fn close_review(
 fn latest_labels(conn: &mut impl Conn) -> Result<HashMap<String, (i64, bool)>, DbError> {
     let mut labels: HashMap<String, (i64, bool)> = HashMap::new();
     conn.each("SELECT id, label, observed_ms FROM labels", &[], &mut |r| {
-        let mut it = r.into_iter();
-        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let mut next = columns(r);
         let id = next()?.into_text()?;
         let fraud = outcome(&next()?.into_text()?)? == Outcome::Fraud;
         let observed = next()?.as_int()?;
@@ -438,8 +440,7 @@ pub(crate) fn outcomes(conn: &mut impl Conn, maturity_ms: i64, now_ms: i64) -> R
     let labels = latest_labels(conn)?;
     let mut o = Outcomes::default();
     conn.each("SELECT id, at_ms, action, is_fraud FROM decisions", &[], &mut |r| {
-        let mut it = r.into_iter();
-        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let mut next = columns(r);
         let id = next()?.into_text()?;
         let at_ms = next()?.as_int()?;
         let action = next()?.into_text()?;
@@ -527,8 +528,7 @@ pub(crate) fn export(
     let mut failed: Option<String> = None;
     conn.each("SELECT id, at_ms, model_id, features FROM decisions ORDER BY seq", &[], &mut |r| {
         counts.decisions += 1;
-        let mut it = r.into_iter();
-        let mut next = || it.next().ok_or_else(|| DbError::Shape("short row".into()));
+        let mut next = columns(r);
         let id = next()?.into_text()?;
         let at_ms = next()?.as_int()?;
         let model_id = next()?.into_text()?;

@@ -55,9 +55,6 @@ pub trait DecisionSink: Send + Sync {
     fn now_ms(&self) -> i64;
 }
 
-/// Contributions kept with a `review` decision (its case shows them).
-pub const REVIEW_REASONS: usize = 5;
-
 /// Sees every transaction the API scores, after it is scored: how a runtime
 /// adds monitoring (the native server's metrics and drift window) without the
 /// contract knowing. Called on the request's task: keep it short.
@@ -133,16 +130,10 @@ impl Served {
         shown: Option<&Vec<ContributionBody<'_>>>,
     ) -> DecisionRecord {
         let reasons = match shown {
-            Some(c) => Some(to_json(c)),
-            None if decided.action == "review" => {
-                Some(to_json(&contribution_bodies(self.model.explain(t, REVIEW_REASONS))))
-            }
+            Some(c) => Some(contract::log::JsonText::of(c)),
+            None if decided.action == "review" => Some(contract::log::review_reasons(&self.model, t)),
             None => None,
-        }
-        // Serialised bodies are JSON by construction.
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .map(contract::log::JsonText::from_trusted);
-        let amount = self.model.schema().amount().and_then(|i| t.values().get(i).copied()).filter(|a| a.is_finite());
+        };
         DecisionRecord {
             id,
             at_ms,
@@ -155,7 +146,7 @@ impl Served {
             rule: decided.rule.as_deref().map(str::to_string),
             shadow_rules: decided.shadow_rules.iter().map(|r| r.to_string()).collect(),
             reasons,
-            expected_loss: amount.map_or(p.probability, |a| p.probability * a.max(0.0)),
+            expected_loss: contract::log::expected_loss(self.model.schema(), t.values(), p.probability),
         }
     }
 
@@ -320,7 +311,7 @@ fn too_large(limit: usize) -> HttpError {
 
 /// Reads the whole body, refusing more than `limit` bytes (before reading,
 /// when Content-Length already says so).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, HttpError> {
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, HttpError> {
     if let Err(e) = check_content_type(headers) {
         drain(body).await;
         return Err(e);

@@ -93,20 +93,22 @@ fn authorize<'a>(admin: &'a Admin, headers: &HeaderMap) -> Result<&'a str, Respo
     Err(response)
 }
 
-async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, HttpError> {
-    // The body first, whatever is wrong: an unread one makes hyper close the connection.
-    let bytes = axum::body::to_bytes(body, MAX_ADMIN_BODY_BYTES).await.map_err(|_| {
-        HttpError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("request body exceeds the limit of {MAX_ADMIN_BODY_BYTES} bytes"),
-        )
-    })?;
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let essence = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if essence != "application/json" && !(essence.starts_with("application/") && essence.ends_with("+json")) {
-            return Err(HttpError::new(ErrorCode::UnsupportedMediaType, "send application/json"));
+/// [`authorize`] for a route with a body: refused, the body is read anyway (an unread one makes
+/// hyper close the connection); allowed, it is handed back with the caller's name.
+#[allow(clippy::result_large_err)]
+async fn authorize_with_body(admin: &Admin, headers: &HeaderMap, body: Body) -> Result<(String, Body), Response> {
+    match authorize(admin, headers) {
+        Ok(who) => Ok((who.to_string(), body)),
+        Err(denied) => {
+            let _ = axum::body::to_bytes(body, MAX_ADMIN_BODY_BYTES).await;
+            Err(denied)
         }
     }
+}
+
+async fn read_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, HttpError> {
+    // The contract's reader: content type, size limit, and a body read whatever is wrong.
+    let bytes = http_api::read_body(headers, body, MAX_ADMIN_BODY_BYTES).await?;
     serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => {
             HttpError::new(ErrorCode::InvalidFields, format!("the body is not valid: {e}"))
@@ -153,13 +155,9 @@ async fn blocking<T: Send + 'static>(
 
 /// `POST /labels`.
 async fn post_label(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: Body) -> Response {
-    let who = match authorize(&admin, &headers) {
-        Ok(who) => who.to_string(),
-        Err(denied) => {
-            // Read the body anyway: an unread one makes hyper close the connection.
-            let _ = axum::body::to_bytes(body, MAX_ADMIN_BODY_BYTES).await;
-            return denied;
-        }
+    let (who, body) = match authorize_with_body(&admin, &headers, body).await {
+        Ok(authorized) => authorized,
+        Err(denied) => return denied,
     };
     let result = async {
         let label: LabelBody = read_json(&headers, body).await?;
@@ -293,13 +291,9 @@ async fn post_review(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     body: Body,
 ) -> Response {
-    let who = match authorize(&admin, &headers) {
-        Ok(who) => who.to_string(),
-        Err(denied) => {
-            // Read the body anyway: an unread one makes hyper close the connection.
-            let _ = axum::body::to_bytes(body, MAX_ADMIN_BODY_BYTES).await;
-            return denied;
-        }
+    let (who, body) = match authorize_with_body(&admin, &headers, body).await {
+        Ok(authorized) => authorized,
+        Err(denied) => return denied,
     };
     let result = async {
         let id = path_id(id)?;
