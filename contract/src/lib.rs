@@ -16,6 +16,7 @@
 
 pub mod error;
 pub mod log;
+pub mod log_tables;
 pub mod nats;
 #[cfg(feature = "openapi")]
 pub mod openapi;

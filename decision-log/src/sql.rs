@@ -4,6 +4,8 @@
 //! parameter numbered by first use, PostgreSQL as positional), so the same
 //! text runs on both.
 
+use contract::log_tables::{tables, Cell, Dialect, READ_VERSION, RECORD_VERSION, SCHEMA_VERSION, VERSION_KEY};
+
 /// A column value. Integers are 64-bit in both databases (BIGINT), reals
 /// double precision, text UTF-8.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,6 +14,17 @@ pub(crate) enum Val {
     Int(i64),
     Real(f64),
     Text(String),
+}
+
+impl From<Cell<'_>> for Val {
+    fn from(cell: Cell<'_>) -> Val {
+        match cell {
+            Cell::Null => Val::Null,
+            Cell::Int(i) => Val::Int(i),
+            Cell::Real(f) => Val::Real(f),
+            Cell::Text(t) => Val::Text(t.into_owned()),
+        }
+    }
 }
 
 impl Val {
@@ -130,47 +143,11 @@ pub(crate) trait Conn: Send {
     }
 }
 
-/// The tables, in the dialect's words (`{serial}` for an auto-increasing key, `{int}`, `{real}`).
-const TABLES: &str = "
-CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS models (
-    model_id TEXT PRIMARY KEY, name TEXT NOT NULL, features TEXT NOT NULL,
-    label TEXT NOT NULL, id_column TEXT, amount TEXT, categorical TEXT NOT NULL, first_seen_ms {int} NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
-    seq {serial}, id TEXT NOT NULL UNIQUE, at_ms {int} NOT NULL, model_id TEXT NOT NULL,
-    ruleset TEXT, features TEXT NOT NULL, probability {real} NOT NULL, is_fraud {int} NOT NULL,
-    action TEXT NOT NULL, rule TEXT, shadow_rules TEXT NOT NULL, reasons TEXT, expected_loss {real} NOT NULL);
-CREATE TABLE IF NOT EXISTS labels (
-    id TEXT NOT NULL, source TEXT NOT NULL, label TEXT NOT NULL,
-    observed_ms {int} NOT NULL, recorded_ms {int} NOT NULL, PRIMARY KEY (id, source));
-CREATE TABLE IF NOT EXISTS reviews (
-    id TEXT PRIMARY KEY, opened_ms {int} NOT NULL, expected_loss {real} NOT NULL, status TEXT NOT NULL,
-    closed_ms {int}, outcome TEXT, note TEXT, closed_by TEXT);
-CREATE INDEX IF NOT EXISTS reviews_by_loss ON reviews (status, expected_loss);
-CREATE TABLE IF NOT EXISTS audit (
-    seq {serial}, at_ms {int} NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL, id TEXT NOT NULL, detail TEXT NOT NULL);
-";
-
-/// The version of the tables above, kept in `log_meta` (a log written by a later version is refused).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
-
-pub(crate) fn tables(sqlite: bool) -> String {
-    let (serial, int, real) = if sqlite {
-        ("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "REAL")
-    } else {
-        ("BIGSERIAL PRIMARY KEY", "BIGINT", "DOUBLE PRECISION")
-    };
-    TABLES.replace("{serial}", serial).replace("{int}", int).replace("{real}", real)
-}
-
 /// Creates the tables if they are not there and checks the version of those that are.
 pub(crate) fn migrate(conn: &mut impl Conn, sqlite: bool) -> Result<(), DbError> {
-    conn.batch(&tables(sqlite))?;
-    conn.exec(
-        "INSERT INTO log_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        &[Val::text("schema_version"), Val::text(SCHEMA_VERSION.to_string())],
-    )?;
-    let rows = conn.query("SELECT value FROM log_meta WHERE key = $1", &[Val::text("schema_version")])?;
+    conn.batch(&tables(if sqlite { Dialect::Sqlite } else { Dialect::Postgres }))?;
+    conn.exec(RECORD_VERSION, &[Val::text(VERSION_KEY), Val::text(SCHEMA_VERSION.to_string())])?;
+    let rows = conn.query(READ_VERSION, &[Val::text(VERSION_KEY)])?;
     let found = rows.into_iter().next().and_then(|r| r.into_iter().next()).map(Val::into_text).transpose()?;
     match found.as_deref().map(str::parse::<i64>) {
         Some(Ok(v)) if v <= SCHEMA_VERSION => Ok(()),

@@ -8,52 +8,16 @@ use contract::log::{
     ReviewClose,
 };
 
+use contract::log_tables::{
+    decision_cells, insert_decisions, model_cells, DECISION_COLUMNS, OPEN_REVIEW, REGISTER_MODEL,
+};
+
 use crate::sql::{Conn, DbError, Val};
 use crate::LogError;
 
 /// Rows per INSERT: fewer statements (and, on PostgreSQL, round trips) per group; 12 × 256
 /// parameters stays below both databases' limits (SQLite 32,766, PostgreSQL 65,535).
 const ROWS_PER_INSERT: usize = 256;
-
-const DECISION_COLUMNS: &str =
-    "id, at_ms, model_id, ruleset, features, probability, is_fraud, action, rule, shadow_rules, reasons, expected_loss";
-
-fn insert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..12 {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", r * 12 + c + 1));
-        }
-        sql.push(')');
-    }
-    // The first decision logged under an id is the one kept (a client that resends an id does not rewrite history).
-    sql.push_str(" ON CONFLICT (id) DO NOTHING");
-    sql
-}
-
-fn decision_params(d: &DecisionRecord, out: &mut Vec<Val>) {
-    out.extend([
-        Val::text(&d.id),
-        Val::Int(d.at_ms),
-        Val::text(&d.model_id),
-        Val::opt_text(d.ruleset.as_deref()),
-        Val::text(d.features.get()),
-        Val::Real(d.probability),
-        Val::Int(d.is_fraud.into()),
-        Val::text(&d.action),
-        Val::opt_text(d.rule.as_deref()),
-        Val::Text(serde_json::to_string(&d.shadow_rules).unwrap_or_else(|_| "[]".into())),
-        Val::opt_text(d.reasons.as_ref().map(JsonText::get)),
-        Val::Real(d.expected_loss),
-    ]);
-}
 
 /// Writes decisions (the caller holds the transaction); each `review` opens a case.
 pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord]) -> Result<(), DbError> {
@@ -62,12 +26,12 @@ pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord])
     let mut params = Vec::with_capacity(ROWS_PER_INSERT * 12);
     let mut rest = records;
     for size in [ROWS_PER_INSERT, 16, 1] {
-        let sql = insert_sql(size);
+        let sql = insert_decisions(size);
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
             params.clear();
             for d in chunk {
-                decision_params(d, &mut params);
+                params.extend(decision_cells(d).map(Val::from));
             }
             conn.exec(&sql, &params)?;
             rest = tail;
@@ -75,33 +39,14 @@ pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord])
     }
     for d in records.iter().filter(|d| d.action == "review") {
         // From the stored row, so a resent id does not open a case for a decision that was not logged.
-        conn.exec(
-            "INSERT INTO reviews (id, opened_ms, expected_loss, status) \
-             SELECT id, at_ms, expected_loss, 'open' FROM decisions WHERE id = $1 AND action = 'review' \
-             ON CONFLICT (id) DO NOTHING",
-            &[Val::text(&d.id)],
-        )?;
+        conn.exec(OPEN_REVIEW, &[Val::text(&d.id)])?;
     }
     Ok(())
 }
 
 /// Records a model the first time it decides.
 pub(crate) fn register_model(conn: &mut impl Conn, info: &ModelInfo, now_ms: i64) -> Result<(), DbError> {
-    conn.exec(
-        "INSERT INTO models (model_id, name, features, label, id_column, amount, categorical, first_seen_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (model_id) DO NOTHING",
-        &[
-            Val::text(&info.model_id),
-            Val::text(&info.name),
-            Val::Text(serde_json::to_string(&info.features).unwrap_or_default()),
-            Val::text(&info.label),
-            Val::opt_text(info.id_column.as_deref()),
-            Val::opt_text(info.amount.as_deref()),
-            Val::Text(serde_json::to_string(&info.categorical).unwrap_or_default()),
-            Val::Int(now_ms),
-        ],
-    )?;
+    conn.exec(REGISTER_MODEL, &model_cells(info, now_ms).map(Val::from))?;
     Ok(())
 }
 

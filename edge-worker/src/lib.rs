@@ -7,6 +7,9 @@
 //! (checked by `build.rs` with the same decoder and rules compiler), so a
 //! request never waits on a fetch or a KV read; new rules are a new Worker
 //! version, as a new model is.
+//!
+//! With a D1 binding named `DECISIONS` (as `wrangler.toml` declares), every
+//! decision is logged there before it is answered ([`d1_log`]).
 
 use std::sync::{Arc, OnceLock};
 
@@ -14,9 +17,11 @@ use axum::body::Body;
 use axum::http::Response;
 use axum::response::IntoResponse;
 use axum::Router;
-use http_api::{AllowedOrigins, ErrorCode, HttpError, Served};
+use http_api::{AllowedOrigins, ErrorCode, HttpError, LogRoutes, Served};
 use tower_service::Service;
 use worker::{event, Context, Env, HttpRequest};
+
+pub mod d1_log;
 
 /// The artifact `build.rs` checked and copied.
 static ARTIFACT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/model.bin"));
@@ -37,7 +42,8 @@ fn served() -> Result<Served, String> {
 }
 
 /// Built on the first request of an isolate, then reused. CORS origins come
-/// from the `CORS_ORIGINS` variable (`*` or a comma-separated list; `*` when unset).
+/// from the `CORS_ORIGINS` variable (`*` or a comma-separated list; `*` when unset);
+/// the decision log is the `DECISIONS` D1 binding, when there is one.
 fn router(env: &Env) -> Result<Router, String> {
     static ROUTER: OnceLock<Result<Router, String>> = OnceLock::new();
     ROUTER
@@ -46,7 +52,13 @@ fn router(env: &Env) -> Result<Router, String> {
                 Ok(spec) => AllowedOrigins::parse(&spec.to_string()).map_err(|e| format!("CORS_ORIGINS: {e}"))?,
                 Err(_) => AllowedOrigins::Any,
             };
-            served().map(|served| http_api::app_with(Arc::new(served), &origins))
+            let mut served = served()?;
+            if let Ok(db) = env.d1(d1_log::BINDING) {
+                let model = served.model();
+                let info = contract::log::ModelInfo::of(served.model_id(), model.name(), model.schema());
+                served = served.with_sink(Arc::new(d1_log::D1Sink::new(db, info)), LogRoutes::Absent);
+            }
+            Ok(http_api::app_with(Arc::new(served), &origins))
         })
         .clone()
 }

@@ -55,6 +55,16 @@ pub trait DecisionSink: Send + Sync {
     fn now_ms(&self) -> i64;
 }
 
+/// Whether the runtime logging decisions also serves the log's admin routes
+/// (labels, decisions, reviews: the native server does; the Worker does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogRoutes {
+    /// Served beside the Router (and so in its OpenAPI document).
+    Served,
+    /// Not served here: read the log where it is stored.
+    Absent,
+}
+
 /// Sees every transaction the API scores, after it is scored: how a runtime
 /// adds monitoring (the native server's metrics and drift window) without the
 /// contract knowing. Called on the request's task: keep it short.
@@ -104,10 +114,11 @@ impl Served {
         }
     }
 
-    /// The same, logging every decision to `sink` before answering.
-    pub fn with_sink(mut self, sink: Arc<dyn DecisionSink>) -> Served {
+    /// The same, logging every decision to `sink` before answering; the OpenAPI
+    /// document lists the log's admin routes when this runtime serves them.
+    pub fn with_sink(mut self, sink: Arc<dyn DecisionSink>, routes: LogRoutes) -> Served {
         self.sink = Some(sink);
-        self.openapi = Bytes::from(crate::openapi::document(self.model.schema(), true));
+        self.openapi = Bytes::from(crate::openapi::document(self.model.schema(), routes == LogRoutes::Served));
         self
     }
 

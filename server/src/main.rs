@@ -169,7 +169,7 @@ fn run(cli: Cli) -> Result<()> {
     let admin = match &cli.decision_log {
         Some(target) => {
             let (log, sink) = open_log(&cli, target, &served)?;
-            served = served.with_sink(sink);
+            served = served.with_sink(sink, http_api::LogRoutes::Served);
             let tokens = cli
                 .admin_token_file
                 .as_deref()

@@ -20,6 +20,10 @@ pub(crate) struct DevWorker {
     inspector_port: u16,
     /// wrangler's output.
     pub(crate) log: PathBuf,
+    /// A folder whose `.wrangler/state` is its local state, the D1 decision log
+    /// among it (fresh for each start): `wrangler d1 … --local` reads it with a
+    /// config file placed here.
+    pub(crate) home: PathBuf,
 }
 
 /// Which Worker answers: the same values before and after a run mean nothing restarted.
@@ -31,12 +35,20 @@ pub(crate) struct Identity {
     pub(crate) runtime: Vec<(u32, u64)>,
 }
 
-/// Starts `wrangler dev` on free ports, its output in `target/<log_name>`, and
-/// waits for the Worker's first `/health` 200 (printing the log if none comes).
+/// Starts `wrangler dev` on free ports, its output in `target/<log_name>` and an
+/// empty D1 log under `target/<log_name>.home/`, and waits for the Worker's first
+/// `/health` 200 (printing the log if none comes).
 pub(crate) fn start(log_name: &str) -> Result<DevWorker> {
     let (port, inspector_port) = (free_port()?, free_port()?);
     let log = Path::new("target").join(log_name);
-    let config = WranglerConfig { port, inspector_port: Some(inspector_port), log: Some(log.clone()) };
+    let home = std::path::absolute(Path::new("target").join(format!("{log_name}.home")))?;
+    if home.exists() {
+        std::fs::remove_dir_all(&home).with_context(|| format!("emptying {}", home.display()))?;
+    }
+    let state = home.join(".wrangler/state");
+    std::fs::create_dir_all(&state)?;
+    let config =
+        WranglerConfig { port, inspector_port: Some(inspector_port), log: Some(log.clone()), persist_to: Some(state) };
     let mut wrangler = wrangler_dev(&config)?;
     let cold = match wait_healthy(&mut wrangler, port, Duration::from_secs(180)) {
         Ok(t) => t,
@@ -49,7 +61,7 @@ pub(crate) fn start(log_name: &str) -> Result<DevWorker> {
         }
     };
     eprintln!("wrangler dev: first /health 200 after {:.1} s (pid {})", cold.as_secs_f64(), wrangler.pid());
-    Ok(DevWorker { wrangler, port, inspector_port, log })
+    Ok(DevWorker { wrangler, port, inspector_port, log, home })
 }
 
 impl DevWorker {
@@ -96,11 +108,19 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// The Worker vs the golden file and the contract cases, then the streamer against it.
+/// The streamer against the Worker, then the Worker vs the golden file and the
+/// contract cases; then its D1 log holds every streamed answer.
 pub(crate) fn check(dir: &Path) -> Result<()> {
-    step("edge: the Worker under wrangler dev vs the golden file and the contract cases");
+    step("edge: the streamer against the Worker under wrangler dev, its answers logged to D1");
     let worker = start("wrangler-dev.log")?;
     let url = worker.wrangler.url().to_string();
+    let outcomes = std::path::absolute("target/edge-outcomes.jsonl")?;
+    sh(Command::new("target/release/streamer")
+        .args(["--url", &format!("{url}/predict"), "--data"])
+        .arg(dir.join("replay.csv"))
+        .args(["--limit", "500", "--concurrency", "4", "--quiet", "--outcomes"])
+        .arg(&outcomes))?;
+    step("edge: the Worker vs the golden file and the contract cases");
     // Single requests go through wrangler's local proxy at a few hundred per second:
     // a few thousand one by one, every row in batches.
     sh(Command::new("node")
@@ -108,12 +128,64 @@ pub(crate) fn check(dir: &Path) -> Result<()> {
         .arg(&url)
         .args(golden_files(dir))
         .args(["--single-limit", "3000"]))?;
-    step("edge: the streamer against the Worker");
-    sh(Command::new("target/release/streamer")
-        .args(["--url", &format!("{url}/predict"), "--data"])
-        .arg(dir.join("replay.csv"))
-        .args(["--limit", "500", "--concurrency", "4", "--quiet"]))?;
-    worker.stop()
+    let home = worker.home.clone();
+    worker.stop()?;
+    d1_log_check(&home, &outcomes)
+}
+
+/// Exports the stopped Worker's D1 log (`wrangler d1 export`), loads it into an
+/// SQLite file and opens that as a decision log: every streamed answer is there,
+/// with the probability and action it was answered with.
+fn d1_log_check(home: &Path, outcomes: &Path) -> Result<()> {
+    step("edge: the D1 log, exported, opens as a decision log holding every streamed answer");
+    let dump = std::path::absolute("target/edge-d1-export.sql")?;
+    // `d1 export --local` reads the state beside its config file (it takes no --persist-to).
+    let config = home.join("wrangler.toml");
+    std::fs::copy(crate::tools::edge_dir().join("wrangler.toml"), &config)?;
+    sh(crate::processes::wrangler()
+        .args(["d1", "export", "fraud-decisions", "--local", "--config"])
+        .arg(&config)
+        .arg("--output")
+        .arg(&dump))?;
+    let db = std::path::absolute("target/edge-d1-export.db")?;
+    for stale in [db.clone(), db.with_extension("db-wal"), db.with_extension("db-shm")] {
+        if stale.exists() {
+            std::fs::remove_file(&stale)?;
+        }
+    }
+    let sql = std::fs::read_to_string(&dump).with_context(|| format!("reading {}", dump.display()))?;
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute_batch(&sql))
+        .with_context(|| format!("loading {} into {}", dump.display(), db.display()))?;
+    let log = decision_log::Log::open(decision_log::Config::new(decision_log::Target::Sqlite(db.clone())))
+        .with_context(|| format!("opening the D1 export {} as a decision log", db.display()))?;
+    let models = log.models()?;
+    let (mut checked, mut wrong) = (0usize, Vec::new());
+    let text = std::fs::read_to_string(outcomes).with_context(|| format!("reading {}", outcomes.display()))?;
+    for line in text.lines() {
+        let o: serde_json::Value = serde_json::from_str(line).with_context(|| format!("an outcome line: {line}"))?;
+        let (Some(id), Some(p), Some(action)) =
+            (o["id"].as_str(), o["fraud_probability"].as_f64(), o["action"].as_str())
+        else {
+            bail!("a streamed transaction was not answered: {line}");
+        };
+        checked += 1;
+        match log.decision(id)? {
+            Some(v) if v.decision.probability.to_bits() == p.to_bits() && v.decision.action == action => {}
+            Some(v) => wrong
+                .push(format!("{id}: answered {p} {action}, logged {} {}", v.decision.probability, v.decision.action)),
+            None => wrong.push(format!("{id}: answered, not in the log")),
+        }
+    }
+    if checked == 0 || !wrong.is_empty() {
+        bail!("the D1 log disagrees with {} of {checked} answers: {:?}", wrong.len(), &wrong[..wrong.len().min(5)]);
+    }
+    eprintln!(
+        "D1 log: {} decisions by {} model(s); all {checked} streamed answers there, probability bit for bit",
+        log.count()?,
+        models.len()
+    );
+    Ok(())
 }
 
 /// Fails unless `now` is `before`: the same isolate in the same runtime processes.

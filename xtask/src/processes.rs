@@ -259,18 +259,29 @@ pub(crate) struct WranglerConfig {
     pub(crate) inspector_port: Option<u16>,
     /// A file for its output (else the terminal).
     pub(crate) log: Option<PathBuf>,
+    /// Where the local D1 database (the decision log) lives (else `.wrangler/state`).
+    pub(crate) persist_to: Option<PathBuf>,
 }
 
-/// Starts `wrangler dev` (directly, not via npx, so its process id is ours).
-pub(crate) fn wrangler_dev(config: &WranglerConfig) -> Result<Supervised> {
+/// The pinned wrangler, run in `edge-worker/` with the Node it needs and nothing sent to Cloudflare.
+pub(crate) fn wrangler() -> Command {
     let mut cmd = Command::new(edge_bin("wrangler"));
-    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &config.port.to_string()])
-        .arg("--show-interactive-dev-session=false")
-        .current_dir(edge_dir())
+    cmd.current_dir(edge_dir())
         .env("PATH", edge_path())
         .env("WRANGLER_SEND_METRICS", "false")
         .env("WRANGLER_SEND_ERROR_REPORTS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+    cmd
+}
+
+/// Starts `wrangler dev` (directly, not via npx, so its process id is ours).
+pub(crate) fn wrangler_dev(config: &WranglerConfig) -> Result<Supervised> {
+    let mut cmd = wrangler();
+    cmd.args(["dev", "--ip", "127.0.0.1", "--port", &config.port.to_string()])
+        .arg("--show-interactive-dev-session=false");
+    if let Some(dir) = &config.persist_to {
+        cmd.arg("--persist-to").arg(dir);
+    }
     if let Some(port) = config.inspector_port {
         cmd.args(["--inspector-port", &port.to_string()]);
     }
