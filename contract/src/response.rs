@@ -39,6 +39,10 @@ pub struct Health {
     pub status: String,
     /// The loaded model.
     pub model: ModelRef,
+    /// When it started serving, milliseconds since the Unix epoch (the native server says; a model
+    /// compiled into a Worker does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded_at_ms: Option<i64>,
 }
 
 /// What the HTTP contract bounds (`GET /model`'s `limits`).
@@ -78,6 +82,9 @@ pub struct ModelResponse {
     pub card: fraud_core::wire::ModelCard,
     /// The contract's limits.
     pub limits: Limits,
+    /// When the model started serving, milliseconds since the Unix epoch (as `GET /health`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded_at_ms: Option<i64>,
 }
 
 /// What each decision is expected to be worth, from the calibrated
@@ -316,6 +323,7 @@ mod tests {
                 },
                 card: artifact.card(&model),
                 limits: Limits::of(&model),
+                loaded_at_ms: Some(1_796_307_855_976),
             };
             let json = to_json(&card);
             let back: ModelResponse = serde_json::from_slice(&json).unwrap();

@@ -30,6 +30,8 @@ use crate::error::HttpError;
 pub struct Served {
     model: Model,
     model_ref: ModelRef,
+    /// `/model`'s body as a value, so a runtime can add when it was loaded.
+    card_body: ModelResponse,
     health: Bytes,
     card: Bytes,
     openapi: Bytes,
@@ -99,9 +101,15 @@ impl Served {
             // The file's own version (a version-1 file still loads).
             format_version,
         };
-        let card = ModelResponse { model: model_ref.clone(), card: artifact.card(&model), limits: Limits::of(&model) };
-        let health = Health { status: "ok".into(), model: model_ref.clone() };
+        let card = ModelResponse {
+            model: model_ref.clone(),
+            card: artifact.card(&model),
+            limits: Limits::of(&model),
+            loaded_at_ms: None,
+        };
+        let health = Health { status: "ok".into(), model: model_ref.clone(), loaded_at_ms: None };
         Served {
+            card_body: card.clone(),
             openapi: Bytes::from(crate::openapi::document(model.schema(), false)),
             card: Bytes::from(to_json(&card)),
             health: Bytes::from(to_json(&health)),
@@ -112,6 +120,18 @@ impl Served {
             rules: RwLock::new(None),
             sink: None,
         }
+    }
+
+    /// The same, `/health` and `/model` saying it started serving at `ms` (since the Unix epoch).
+    pub fn with_loaded_at(mut self, ms: i64) -> Served {
+        self.card_body.loaded_at_ms = Some(ms);
+        self.card = Bytes::from(to_json(&self.card_body));
+        self.health = Bytes::from(to_json(&Health {
+            status: "ok".into(),
+            model: self.model_ref.clone(),
+            loaded_at_ms: Some(ms),
+        }));
+        self
     }
 
     /// The same, logging every decision to `sink` before answering; the OpenAPI
@@ -218,6 +238,16 @@ impl Served {
     pub fn model_id(&self) -> &str {
         &self.model_ref.id
     }
+
+    /// Which model this is, as responses name it.
+    pub fn model_ref(&self) -> &ModelRef {
+        &self.model_ref
+    }
+
+    /// When it started serving, if the runtime said ([`Served::with_loaded_at`]).
+    pub fn loaded_at_ms(&self) -> Option<i64> {
+        self.card_body.loaded_at_ms
+    }
 }
 
 /// The whole HTTP contract as one Router (no runtime-specific layers), any
@@ -229,6 +259,43 @@ pub fn app(served: Arc<Served>) -> Router {
 /// The whole HTTP contract, with CORS for `origins` (preflights answered,
 /// responses marked) — the same on the native server and the Worker.
 pub fn app_with(served: Arc<Served>, origins: &AllowedOrigins) -> Router {
+    app_live(Live::new(served), origins)
+}
+
+/// What the Router serves now: one [`Served`] at a time, swapped whole. Each
+/// request takes the current one when it starts and keeps it to its end, so a
+/// request (a batch too) is scored and decided wholly by the old model or
+/// wholly by the new, and requests in flight finish on the one they started with.
+#[derive(Clone)]
+pub struct Live(Arc<RwLock<Arc<Served>>>);
+
+impl Live {
+    /// Serving `served`.
+    pub fn new(served: Arc<Served>) -> Live {
+        Live(Arc::new(RwLock::new(served)))
+    }
+
+    /// The one serving now.
+    pub fn current(&self) -> Arc<Served> {
+        // A poisoned lock still holds a whole `Arc` (a swap is one assignment).
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Serves `next` from now on; returns the one it replaced.
+    pub fn swap(&self, next: Arc<Served>) -> Arc<Served> {
+        let mut current = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *current, next)
+    }
+}
+
+impl axum::extract::FromRef<Live> for Arc<Served> {
+    fn from_ref(live: &Live) -> Arc<Served> {
+        live.current()
+    }
+}
+
+/// The whole HTTP contract over a swappable [`Live`] model.
+pub fn app_live(live: Live, origins: &AllowedOrigins) -> Router {
     Router::new()
         .route("/predict", post(predict))
         .route("/predict/batch", post(predict_batch))
@@ -238,7 +305,7 @@ pub fn app_with(served: Arc<Served>, origins: &AllowedOrigins) -> Router {
         .route("/docs", get(docs))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(served)
+        .with_state(live)
         .layer(origins.layer())
 }
 

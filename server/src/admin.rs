@@ -68,8 +68,8 @@ fn json(bytes: Vec<u8>) -> Response {
 
 /// The caller's token name, or the 401/403 to answer.
 #[allow(clippy::result_large_err)] // Answered at once, never propagated through layers.
-fn authorize<'a>(admin: &'a Admin, headers: &HeaderMap) -> Result<&'a str, Response> {
-    let Some(tokens) = &admin.tokens else {
+pub(crate) fn authorize<'a>(tokens: Option<&'a Tokens>, headers: &HeaderMap) -> Result<&'a str, Response> {
+    let Some(tokens) = tokens else {
         return Err(HttpError::new(
             ErrorCode::Forbidden,
             "the admin routes are off: start fraud-server with --admin-token-file to turn them on",
@@ -96,11 +96,16 @@ fn authorize<'a>(admin: &'a Admin, headers: &HeaderMap) -> Result<&'a str, Respo
 /// [`authorize`] for a route with a body: refused, the body is read anyway (an unread one makes
 /// hyper close the connection); allowed, it is handed back with the caller's name.
 #[allow(clippy::result_large_err)]
-async fn authorize_with_body(admin: &Admin, headers: &HeaderMap, body: Body) -> Result<(String, Body), Response> {
-    match authorize(admin, headers) {
+pub(crate) async fn authorize_with_body(
+    tokens: Option<&Tokens>,
+    headers: &HeaderMap,
+    body: Body,
+    max_body: usize,
+) -> Result<(String, Body), Response> {
+    match authorize(tokens, headers) {
         Ok(who) => Ok((who.to_string(), body)),
         Err(denied) => {
-            let _ = axum::body::to_bytes(body, MAX_ADMIN_BODY_BYTES).await;
+            let _ = axum::body::to_bytes(body, max_body).await;
             Err(denied)
         }
     }
@@ -155,7 +160,7 @@ async fn blocking<T: Send + 'static>(
 
 /// `POST /labels`.
 async fn post_label(State(admin): State<Arc<Admin>>, headers: HeaderMap, body: Body) -> Response {
-    let (who, body) = match authorize_with_body(&admin, &headers, body).await {
+    let (who, body) = match authorize_with_body(admin.tokens.as_ref(), &headers, body, MAX_ADMIN_BODY_BYTES).await {
         Ok(authorized) => authorized,
         Err(denied) => return denied,
     };
@@ -188,7 +193,7 @@ async fn get_decision(
     headers: HeaderMap,
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Response {
-    if let Err(denied) = authorize(&admin, &headers) {
+    if let Err(denied) = authorize(admin.tokens.as_ref(), &headers) {
         return denied;
     }
     let result = async {
@@ -205,7 +210,7 @@ async fn get_decision(
 
 /// `GET /reviews?status=open&limit=50`.
 async fn get_reviews(State(admin): State<Arc<Admin>>, headers: HeaderMap, uri: Uri) -> Response {
-    if let Err(denied) = authorize(&admin, &headers) {
+    if let Err(denied) = authorize(admin.tokens.as_ref(), &headers) {
         return denied;
     }
     let result = async {
@@ -291,7 +296,7 @@ async fn post_review(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     body: Body,
 ) -> Response {
-    let (who, body) = match authorize_with_body(&admin, &headers, body).await {
+    let (who, body) = match authorize_with_body(admin.tokens.as_ref(), &headers, body, MAX_ADMIN_BODY_BYTES).await {
         Ok(authorized) => authorized,
         Err(denied) => return denied,
     };

@@ -26,6 +26,7 @@ pub mod admin;
 pub mod log;
 pub mod metrics;
 pub mod reload;
+pub mod swap;
 pub mod tokens;
 pub use metrics::Monitor;
 
@@ -45,13 +46,16 @@ pub struct Options {
     pub monitor: Option<Arc<Monitor>>,
     /// The decision log's routes (`/labels`, `/decisions/{id}`, `/reviews`), when there is a log.
     pub admin: Option<Arc<admin::Admin>>,
+    /// Model swaps: the Router serves the swapper's current model, and `PUT /admin/model`
+    /// (with the admin tokens; none: 403) swaps it.
+    pub swap: Option<(Arc<swap::Swapper>, Option<Arc<tokens::Tokens>>)>,
 }
 
 /// `served` with a [`Monitor`] observing every transaction it scores (drift over the last
 /// `drift_window` transactions); pass the monitor in [`Options::monitor`].
 pub fn monitored(served: http_api::Served, drift_window: usize) -> (Arc<http_api::Served>, Arc<Monitor>) {
     let monitor = Arc::new(Monitor::new(&served, drift_window));
-    (Arc::new(served.with_observer(monitor.clone())), monitor)
+    (Arc::new(monitor.observe(served)), monitor)
 }
 
 /// The defaults, in one place: `Options::default`, `ConnectionLimits::default`
@@ -78,6 +82,7 @@ impl Default for Options {
             cors: http_api::AllowedOrigins::Any,
             monitor: None,
             admin: None,
+            swap: None,
         }
     }
 }
@@ -92,8 +97,13 @@ async fn refused(err: BoxError) -> HttpError {
 }
 
 /// The full native Router: the shared contract with the native layers on top.
+/// With [`Options::swap`], `served` is ignored: the swapper's current model serves.
 pub fn router(served: Arc<Served>, options: &Options) -> Router {
-    let mut app = http_api::app_with(served, &options.cors);
+    let mut app = match &options.swap {
+        Some((swapper, tokens)) => http_api::app_live(swapper.live().clone(), &options.cors)
+            .merge(swap::routes(swapper.clone(), tokens.clone())),
+        None => http_api::app_with(served, &options.cors),
+    };
     if let Some(admin) = &options.admin {
         app = app.merge(admin::routes(admin.clone()));
     }

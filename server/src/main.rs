@@ -9,15 +9,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use fraud_core::rules::RulesFiles;
-use http_api::{Served, MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
+use http_api::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 use server::reload::Watch;
 use server::{defaults, router, serve, shutdown_signal, ConnectionLimits, Options};
 use tracing_subscriber::EnvFilter;
 
 /// Serves the fraud model: POST /predict, POST /predict/batch, GET /health, GET /model, GET /metrics.
 ///
-/// The artifact is loaded once at start; a missing or corrupt artifact stops
-/// start-up with the reason. Body and batch limits are the HTTP contract's
+/// A missing or corrupt artifact stops start-up with the reason. While serving, the model
+/// (with its rules) is swapped without a dropped request on SIGHUP, when the artifact file
+/// changes, and on PUT /admin/model; a bad artifact is refused and the old model serves on. Body and batch limits are the HTTP contract's
 /// (GET /model lists them under `limits`). Stops gracefully on SIGINT or SIGTERM,
 /// finishing the requests in flight. Logs go to stderr (RUST_LOG=debug for
 /// one line per request); the bound address is printed on stdout.
@@ -80,9 +81,10 @@ struct Cli {
     /// SQLite only: cap the log file at this many MiB (503 once full, as on a full disk).
     #[arg(long, requires = "decision_log")]
     decision_log_max_mib: Option<u64>,
-    /// Admin tokens for POST /labels, GET /decisions/{id}, GET /reviews, POST /reviews/{id}: a file of
-    /// `NAME sha256:HEX` lines (see --hash-token). Without one those routes answer 403.
-    #[arg(long, requires = "decision_log")]
+    /// Admin tokens for PUT /admin/model and, with --decision-log, POST /labels, GET /decisions/{id},
+    /// GET /reviews, POST /reviews/{id}: a file of `NAME sha256:HEX` lines (see --hash-token).
+    /// Without one those routes answer 403.
+    #[arg(long)]
     admin_token_file: Option<PathBuf>,
     /// With --decision-log: GET /metrics shows precision and recall on the decisions whose outcome
     /// is known — labelled, or unlabelled and older than this (counted legitimate). `90d`, `12h`, `30m`.
@@ -120,22 +122,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: &Path) -> Result<Served> {
-    match fraud_core::artifact::read_file(path) {
-        Ok(loaded) => Ok(Served::from_loaded(loaded)),
-        // The usual cause: nothing trained yet.
-        Err(e @ fraud_core::ReadError::Io { .. }) => {
-            Err(e).context("cannot read the model artifact (train one with `cargo xtask run`)")
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn open_log(
-    cli: &Cli,
-    target: &str,
-    served: &Served,
-) -> Result<(Arc<decision_log::Log>, Arc<dyn http_api::DecisionSink>)> {
+fn open_log(cli: &Cli, target: &str) -> Result<(Arc<decision_log::Log>, Arc<dyn http_api::DecisionSink>)> {
     let target = decision_log::Target::parse(target);
     let shown = target.shown();
     let config = decision_log::Config {
@@ -149,53 +136,38 @@ fn open_log(
     };
     let log =
         Arc::new(decision_log::Log::open(config).with_context(|| format!("cannot open the decision log {shown}"))?);
-    let info = contract::log::ModelInfo::of(served.model_id(), served.model().name(), served.model().schema());
-    log.register_model(&info).with_context(|| format!("cannot record the model in the decision log {shown}"))?;
     tracing::info!(log = %shown, sync = %cli.decision_log_sync, "decision log: a 200 means logged");
     let sink: Arc<dyn http_api::DecisionSink> = Arc::new(server::log::LogSink::new(log.clone()));
     Ok((log, sink))
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let mut served = load(&cli.model)?;
+    let rules_files = cli.rules.clone().map(|rules| RulesFiles { rules, lists: cli.lists.clone() });
     // Watched from before the first read, so no change is missed.
-    let rules_watch = cli.rules.clone().map(|rules| Watch::new(RulesFiles { rules, lists: cli.lists.clone() }));
-    if let Some(watch) = &rules_watch {
-        let files = watch.files();
-        let rules = server::reload::load(files, &served).context("cannot load the rules")?;
+    let watch = Watch::new(cli.model.clone(), rules_files.clone());
+    let log = cli.decision_log.as_deref().map(|target| open_log(&cli, target)).transpose()?;
+    let swapper = server::swap::Swapper::start(
+        cli.model.clone(),
+        rules_files,
+        log.clone(),
+        (!cli.no_metrics).then_some(cli.drift_window),
+    )?;
+    let served = swapper.live().current();
+    if let (Some(rules), Some(files)) = (served.rules(), watch.rules()) {
         tracing::info!(version = rules.version(), rules = rules.rules().len(), file = %files.rules.display(), "rules loaded");
-        served = served.with_rules(rules);
     }
-    let admin = match &cli.decision_log {
-        Some(target) => {
-            let (log, sink) = open_log(&cli, target, &served)?;
-            served = served.with_sink(sink, http_api::LogRoutes::Served);
-            let tokens = cli
-                .admin_token_file
-                .as_deref()
-                .map(server::tokens::Tokens::read)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            if tokens.is_none() {
-                tracing::warn!("no --admin-token-file: the label and review routes are off (403)");
-            }
-            let lists = rules_watch.as_ref().map(|w| {
-                let files = w.files();
-                files.lists_dir().unwrap_or_else(|| files.rules.parent().unwrap_or(Path::new(".")).join("lists"))
-            });
-            Some(Arc::new(server::admin::Admin { log, tokens, lists }))
-        }
-        None => None,
-    };
-    let (served, monitor) = if cli.no_metrics {
-        (Arc::new(served), None)
-    } else {
-        let (served, monitor) = server::monitored(served, cli.drift_window);
-        (served, Some(monitor))
-    };
-    if let (Some(m), Some(r)) = (&monitor, served.rules()) {
-        m.rules_loaded(&r, false);
+    let tokens =
+        cli.admin_token_file.as_deref().map(server::tokens::Tokens::read).transpose().map_err(anyhow::Error::msg)?;
+    if tokens.is_none() {
+        tracing::warn!("no --admin-token-file: PUT /admin/model and the decision log's routes are off (403)");
     }
+    let admin = log.map(|(log, _)| {
+        let lists = watch.rules().map(|files| {
+            files.lists_dir().unwrap_or_else(|| files.rules.parent().unwrap_or(Path::new(".")).join("lists"))
+        });
+        Arc::new(server::admin::Admin { log, tokens: tokens.clone(), lists })
+    });
+    let monitor = swapper.monitor().cloned();
     if let (Some(m), Some(a)) = (&monitor, &admin) {
         m.watch_log(a.log.clone(), cli.maturity, Duration::from_secs(cli.outcomes_every_s.max(1)));
     }
@@ -209,6 +181,7 @@ fn run(cli: Cli) -> Result<()> {
         cors: cli.cors_origins,
         monitor: monitor.clone(),
         admin,
+        swap: Some((swapper.clone(), tokens.map(Arc::new))),
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cli.threads {
@@ -228,9 +201,7 @@ fn run(cli: Cli) -> Result<()> {
             max_batch_body_bytes = MAX_BATCH_BODY_BYTES,
             "model loaded"
         );
-        if let Some(watch) = rules_watch {
-            server::reload::spawn(watch, served.clone(), monitor.clone());
-        }
+        server::reload::spawn(watch, swapper.clone());
         println!("listening on http://{bound}");
         let limits = ConnectionLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms),

@@ -130,8 +130,10 @@ impl Window {
 
 /// Everything `/metrics` reports; shared by the middleware, the observer and the handler.
 pub struct Monitor {
-    /// The served model's feature names (label-escaped), for the drift lines.
-    features: Vec<String>,
+    /// The model serving now: its labels and drift window (replaced whole by a model swap).
+    watched: RwLock<Arc<Watched>>,
+    /// The drift window's length, for each model served.
+    drift_window: usize,
     /// (route, status) → count: a handful of entries, read-locked on the hot path.
     requests: RwLock<Vec<(String, u16, AtomicU64)>>,
     latency: Histogram<14>,
@@ -139,8 +141,6 @@ pub struct Monitor {
     scored: AtomicU64,
     flagged: AtomicU64,
     probability: Histogram<11>,
-    window: Option<Mutex<Window>>,
-    model: String,
     /// Transactions per action (accept, review, refuse).
     actions: [AtomicU64; 3],
     /// (rule id, shadow) → matches, across reloads: a few dozen entries, read-locked on the hot path.
@@ -149,14 +149,23 @@ pub struct Monitor {
     rules_info: Mutex<Option<(String, u64)>>,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
+    model_swaps: AtomicU64,
+    model_swap_failures: AtomicU64,
     /// The decision log's counters and the latest tally of how decisions turned out.
     log: std::sync::OnceLock<LogFigures>,
 }
 
-impl Monitor {
-    /// A monitor for `served`'s model; drift is watched over the last
-    /// `drift_window` transactions when the artifact carries a reference.
-    pub fn new(served: &Served, drift_window: usize) -> Monitor {
+/// What the monitor knows of one served model: its labels and its drift window.
+struct Watched {
+    /// The model's feature names (label-escaped), for the drift lines.
+    features: Vec<String>,
+    /// `fraud_model_info`'s labels.
+    model: String,
+    window: Option<Mutex<Window>>,
+}
+
+impl Watched {
+    fn new(served: &Served, drift_window: usize) -> Watched {
         let window =
             served.drift().filter(|_| drift_window > 0).map(|r| Mutex::new(Window::new(r.clone(), drift_window)));
         let model = format!(
@@ -168,23 +177,62 @@ impl Monitor {
         );
         // Prometheus label values escape backslashes (names hold no quotes or newlines: the schema forbids them).
         let features = served.model().schema().features().iter().map(|n| n.replace('\\', "\\\\")).collect();
+        Watched { features, model, window }
+    }
+}
+
+/// The observer of one served model: counts go to the monitor, rows to that
+/// model's drift window (a request still in flight on a replaced model feeds
+/// the replaced window, never the new model's).
+struct ModelObserver {
+    monitor: Arc<Monitor>,
+    watched: Arc<Watched>,
+}
+
+impl Monitor {
+    /// A monitor for `served`'s model; drift is watched over the last
+    /// `drift_window` transactions when the artifact carries a reference.
+    pub fn new(served: &Served, drift_window: usize) -> Monitor {
         Monitor {
-            features,
+            watched: RwLock::new(Arc::new(Watched::new(served, drift_window))),
+            drift_window,
             requests: RwLock::new(Vec::new()),
             latency: Histogram::new(LATENCY_BUCKETS),
             in_flight: AtomicI64::new(0),
             scored: AtomicU64::new(0),
             flagged: AtomicU64::new(0),
             probability: Histogram::new(PROBABILITY_BUCKETS),
-            window,
-            model,
             actions: std::array::from_fn(|_| AtomicU64::new(0)),
             rule_hits: RwLock::new(Vec::new()),
             rules_info: Mutex::new(None),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
+            model_swaps: AtomicU64::new(0),
+            model_swap_failures: AtomicU64::new(0),
             log: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `served`, observed by this monitor, which reports its model from now on
+    /// (a fresh drift window against its reference). Call as it starts serving.
+    pub fn observe(self: &Arc<Monitor>, served: Served) -> Served {
+        let watched = Arc::new(Watched::new(&served, self.drift_window));
+        *self.watched.write().unwrap_or_else(|e| e.into_inner()) = watched.clone();
+        served.with_observer(Arc::new(ModelObserver { monitor: self.clone(), watched }))
+    }
+
+    fn watched(&self) -> Arc<Watched> {
+        self.watched.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A model swap took effect.
+    pub fn model_swapped(&self) {
+        self.model_swaps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A model swap was refused (the old model keeps serving).
+    pub fn model_swap_failed(&self) {
+        self.model_swap_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A rule set now decides (at start or after a reload).
@@ -238,8 +286,19 @@ impl Monitor {
     /// The exposition text.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
+        let watched = self.watched();
         let _ = writeln!(out, "# HELP fraud_model_info The model being served.\n# TYPE fraud_model_info gauge");
-        let _ = writeln!(out, "fraud_model_info{{{}}} 1", self.model);
+        let _ = writeln!(out, "fraud_model_info{{{}}} 1", watched.model);
+        let _ = writeln!(
+            out,
+            "# HELP fraud_model_swaps_total Model swaps that took effect.\n# TYPE fraud_model_swaps_total counter\nfraud_model_swaps_total {}",
+            self.model_swaps.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP fraud_model_swap_failures_total Model swaps refused (a bad artifact, or rules that do not compile for it); the old model kept serving.\n# TYPE fraud_model_swap_failures_total counter\nfraud_model_swap_failures_total {}",
+            self.model_swap_failures.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP fraud_http_requests_total Requests answered, by route and status.\n# TYPE fraud_http_requests_total counter"
@@ -311,7 +370,7 @@ impl Monitor {
             "# HELP fraud_rules_reload_failures_total Reloads refused (a bad rules file or list); the old set kept deciding.\n# TYPE fraud_rules_reload_failures_total counter\nfraud_rules_reload_failures_total {}",
             self.reload_failures.load(Ordering::Relaxed)
         );
-        if let Some(window) = &self.window {
+        if let Some(window) = &watched.window {
             let w = window.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(
                 out,
@@ -322,7 +381,7 @@ impl Monitor {
                 out,
                 "# HELP fraud_drift_psi Population stability index over the window against the training reference (inputs: train split; score: validation). Above 0.1 is a shift worth a look, above 0.25 a large one.\n# TYPE fraud_drift_psi gauge"
             );
-            let names = self.features.iter().map(String::as_str).chain(["score"]);
+            let names = watched.features.iter().map(String::as_str).chain(["score"]);
             let refs = w.reference.features.iter().chain([&w.reference.score]);
             let n_inputs = w.reference.features.len();
             for (k, ((name, bins), counts)) in names.zip(refs).zip(&w.counts).enumerate() {
@@ -338,7 +397,7 @@ impl Monitor {
                     out,
                     "# HELP fraud_missing_rate_window Share of the window's transactions where the input was missing (null or an empty cell).\n# TYPE fraud_missing_rate_window gauge"
                 );
-                for (name, counts) in self.features.iter().zip(&w.counts) {
+                for (name, counts) in watched.features.iter().zip(&w.counts) {
                     let missing = counts.last().copied().unwrap_or(0);
                     let rate = if w.len == 0 { 0.0 } else { missing as f64 / w.len as f64 };
                     let _ = writeln!(out, "fraud_missing_rate_window{{feature=\"{name}\"}} {rate}");
@@ -347,7 +406,7 @@ impl Monitor {
                     out,
                     "# HELP fraud_missing_rate_training The input's missing rate on the train split.\n# TYPE fraud_missing_rate_training gauge"
                 );
-                for (name, rate) in self.features.iter().zip(&w.reference.missing) {
+                for (name, rate) in watched.features.iter().zip(&w.reference.missing) {
                     let _ = writeln!(out, "fraud_missing_rate_training{{feature=\"{name}\"}} {rate}");
                 }
             }
@@ -400,7 +459,8 @@ impl Monitor {
 
 impl std::fmt::Debug for Monitor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Monitor").field("model", &self.model).field("drift", &self.window.is_some()).finish()
+        let watched = self.watched();
+        f.debug_struct("Monitor").field("model", &watched.model).field("drift", &watched.window.is_some()).finish()
     }
 }
 
@@ -432,7 +492,25 @@ impl Observer for Monitor {
         for &(_, p, _) in batch {
             self.probability.observe(p);
         }
-        if let Some(window) = &self.window {
+    }
+
+    fn scored(&self, _row: &[f64], probability: f64, refused: bool) {
+        self.scored.fetch_add(1, Ordering::Relaxed);
+        if refused {
+            self.flagged.fetch_add(1, Ordering::Relaxed);
+        }
+        self.probability.observe(probability);
+    }
+}
+
+impl Observer for ModelObserver {
+    fn decided(&self, rules: Option<&RuleSet>, verdicts: &[Verdict]) {
+        self.monitor.decided(rules, verdicts);
+    }
+
+    fn scored_batch(&self, batch: &[(&[f64], f64, bool)]) {
+        self.monitor.scored_batch(batch);
+        if let Some(window) = &self.watched.window {
             // One lock for the whole batch.
             let mut w = window.lock().unwrap_or_else(|e| e.into_inner());
             for &(row, p, refused) in batch {
@@ -442,12 +520,8 @@ impl Observer for Monitor {
     }
 
     fn scored(&self, row: &[f64], probability: f64, refused: bool) {
-        self.scored.fetch_add(1, Ordering::Relaxed);
-        if refused {
-            self.flagged.fetch_add(1, Ordering::Relaxed);
-        }
-        self.probability.observe(probability);
-        if let Some(window) = &self.window {
+        self.monitor.scored(row, probability, refused);
+        if let Some(window) = &self.watched.window {
             window.lock().unwrap_or_else(|e| e.into_inner()).push(row, probability, refused);
         }
     }

@@ -1,7 +1,9 @@
-//! Rules and lists reloaded while serving: on SIGHUP and when a file changes
-//! (polled: no watcher crate, works on every filesystem). A reload compiles
-//! the whole set first and swaps it in one step, so a request sees the old set
-//! or the new; a bad file is logged and counted, and the old set keeps deciding.
+//! The model, rules and lists reloaded while serving: on SIGHUP and when a
+//! file changes (polled: no watcher crate, works on every filesystem). A rules
+//! reload compiles the whole set first and swaps it in one step, so a request
+//! sees the old set or the new; a model change is a whole swap
+//! ([`crate::swap`]). A bad file is logged and counted, and what served keeps
+//! serving.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use fraud_core::RuleSet;
 use http_api::Served;
 
 use crate::metrics::Monitor;
+use crate::swap::Swapper;
 
 /// How often the files are checked for changes.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -21,6 +24,10 @@ type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
 fn fingerprint(files: &RulesFiles) -> Fingerprint {
     let paths = files.paths().unwrap_or_else(|_| vec![files.rules.clone()]);
+    fingerprint_of(paths)
+}
+
+fn fingerprint_of(paths: Vec<PathBuf>) -> Fingerprint {
     paths
         .into_iter()
         .map(|p| {
@@ -42,7 +49,7 @@ pub fn load(files: &RulesFiles, served: &Served) -> Result<RuleSet, RulesFileErr
 }
 
 /// One reload: the new set swapped in, or the error logged and counted.
-fn reload(files: &RulesFiles, served: &Served, monitor: Option<&Monitor>, why: &str) {
+pub(crate) fn reload(files: &RulesFiles, served: &Served, monitor: Option<&Monitor>, why: &str) {
     match load(files, served) {
         Ok(rules) => {
             let old = served.rules().map(|r| r.version().to_string());
@@ -70,26 +77,32 @@ fn reload(files: &RulesFiles, served: &Served, monitor: Option<&Monitor>, why: &
 /// The files as they were before the first load: a change after this moment
 /// is seen by the watcher, however soon it comes.
 pub struct Watch {
-    files: RulesFiles,
-    seen: Fingerprint,
+    model: PathBuf,
+    model_seen: Fingerprint,
+    rules: Option<(RulesFiles, Fingerprint)>,
 }
 
 impl Watch {
     /// Notes the files' state; call before loading them the first time.
-    pub fn new(files: RulesFiles) -> Watch {
-        let seen = fingerprint(&files);
-        Watch { files, seen }
+    pub fn new(model: PathBuf, rules: Option<RulesFiles>) -> Watch {
+        let model_seen = fingerprint_of(vec![model.clone()]);
+        let rules = rules.map(|files| {
+            let seen = fingerprint(&files);
+            (files, seen)
+        });
+        Watch { model, model_seen, rules }
     }
 
-    /// The files watched.
-    pub fn files(&self) -> &RulesFiles {
-        &self.files
+    /// The rules files watched, if any.
+    pub fn rules(&self) -> Option<&RulesFiles> {
+        self.rules.as_ref().map(|(files, _)| files)
     }
 }
 
-/// Watches the files (and SIGHUP) until the runtime stops.
-pub fn spawn(watch: Watch, served: Arc<Served>, monitor: Option<Arc<Monitor>>) {
-    let Watch { files, mut seen } = watch;
+/// Watches the files (and SIGHUP) until the runtime stops: SIGHUP reloads the
+/// model (swapped only if the file holds another one) and the rules.
+pub fn spawn(watch: Watch, swapper: Arc<Swapper>) {
+    let Watch { model, mut model_seen, mut rules } = watch;
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
@@ -111,14 +124,36 @@ pub fn spawn(watch: Watch, served: Arc<Served>, monitor: Option<Arc<Monitor>>) {
                 () = signal => "SIGHUP",
                 _ = tick.tick() => "changed",
             };
-            let now = fingerprint(&files);
-            if why == "changed" && now == seen {
+            let model_now = fingerprint_of(vec![model.clone()]);
+            let model_changed = model_now != model_seen;
+            model_seen = model_now;
+            let rules_changed = match &mut rules {
+                Some((files, seen)) => {
+                    let now = fingerprint(files);
+                    let changed = now != *seen;
+                    *seen = now;
+                    changed
+                }
+                None => false,
+            };
+            let hup = why == "SIGHUP";
+            if !(hup || model_changed || rules_changed) {
                 continue;
             }
-            seen = now;
-            let (files, served, monitor) = (files.clone(), served.clone(), monitor.clone());
-            // File reads and compiling off the request threads.
-            let _ = tokio::task::spawn_blocking(move || reload(&files, &served, monitor.as_deref(), why)).await;
+            let swapper = swapper.clone();
+            // File reads, decoding and compiling off the request threads.
+            let _ = tokio::task::spawn_blocking(move || {
+                let served_before = swapper.live().current().model_id().to_string();
+                if hup || model_changed {
+                    swapper.reload_file(why);
+                }
+                // A swapped model came with the rules compiled for it.
+                let swapped = swapper.live().current().model_id() != served_before;
+                if (hup || rules_changed) && !swapped {
+                    swapper.reload_rules(why);
+                }
+            })
+            .await;
         }
     });
 }

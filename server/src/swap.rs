@@ -1,0 +1,291 @@
+//! A new model while serving, without a dropped request: on SIGHUP, when the
+//! artifact file changes, and on an authenticated `PUT /admin/model`.
+//!
+//! A swap builds the whole [`Served`] first — the artifact decoded with every
+//! check of `core`, the rules compiled against its schema, the model recorded
+//! in the decision log, a fresh drift window — and only then replaces the one
+//! the Router serves ([`Live::swap`]). A request takes the current model when
+//! it starts and keeps it, so it is scored and decided wholly by the old model
+//! or wholly by the new (a batch too), and requests in flight finish on the
+//! old. A bad artifact is refused, logged and counted; the old model serves on.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+use axum::Router;
+use contract::{to_json, ErrorCode, ModelRef};
+use fraud_core::rules::RulesFiles;
+use http_api::{DecisionSink, HttpError, Live, LogRoutes, Served};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Monitor;
+use crate::tokens::Tokens;
+
+/// Largest artifact `PUT /admin/model` takes.
+pub const MAX_ARTIFACT_BYTES: usize = 256 << 20;
+
+/// What every model is served with, kept so a new artifact gets the same.
+struct Parts {
+    rules: Option<RulesFiles>,
+    log: Option<(Arc<decision_log::Log>, Arc<dyn DecisionSink>)>,
+}
+
+/// The model serving now, and how to replace it.
+pub struct Swapper {
+    live: Live,
+    /// The artifact file (`--model`): watched, and where an uploaded artifact is stored.
+    model_path: PathBuf,
+    parts: Parts,
+    monitor: Option<Arc<Monitor>>,
+    /// One swap or rules reload at a time (watcher, SIGHUP and uploads never interleave).
+    busy: Mutex<()>,
+}
+
+/// Why a swap was refused.
+#[derive(Debug)]
+pub enum Refused {
+    /// The artifact is not one `core` loads.
+    Artifact(String),
+    /// The rules do not compile for the new model.
+    Rules(String),
+    /// The decision log cannot record the model, or the file cannot be stored.
+    Storage(String),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::Artifact(m) => write!(f, "the artifact is not valid: {m}"),
+            Refused::Rules(m) => write!(f, "the rules do not compile for this model: {m}"),
+            Refused::Storage(m) => f.write_str(m),
+        }
+    }
+}
+
+/// `PUT /admin/model`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSwapped {
+    /// The model serving now.
+    pub model: ModelRef,
+    /// The one it replaced.
+    pub previous: ModelRef,
+    /// When the new one started serving, milliseconds since the Unix epoch.
+    pub loaded_at_ms: i64,
+}
+
+impl Swapper {
+    /// Builds the first model from `model_path`, with `rules`, `log` and `monitor` as every later one.
+    pub fn start(
+        model_path: PathBuf,
+        rules: Option<RulesFiles>,
+        log: Option<(Arc<decision_log::Log>, Arc<dyn DecisionSink>)>,
+        monitor_window: Option<usize>,
+    ) -> anyhow::Result<Arc<Swapper>> {
+        let bytes = std::fs::read(&model_path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the model artifact {} ({e}); train one with `cargo xtask run`",
+                model_path.display()
+            )
+        })?;
+        let parts = Parts { rules, log };
+        let served = parts.assemble(&bytes).map_err(|e| match e {
+            Refused::Artifact(m) => anyhow::anyhow!("{} is not a usable model artifact: {m}", model_path.display()),
+            other => anyhow::anyhow!("{other}"),
+        })?;
+        let (served, monitor) = match monitor_window {
+            Some(window) => {
+                let monitor = Arc::new(Monitor::new(&served, window));
+                if let Some(r) = served.rules() {
+                    monitor.rules_loaded(&r, false);
+                }
+                (monitor.observe(served), Some(monitor))
+            }
+            None => (served, None),
+        };
+        Ok(Arc::new(Swapper { live: Live::new(Arc::new(served)), model_path, parts, monitor, busy: Mutex::new(()) }))
+    }
+
+    /// What the Router serves.
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
+    /// The metrics, if on.
+    pub fn monitor(&self) -> Option<&Arc<Monitor>> {
+        self.monitor.as_ref()
+    }
+
+    /// The rules' files, if any.
+    pub fn rules(&self) -> Option<&RulesFiles> {
+        self.parts.rules.as_ref()
+    }
+
+    /// The artifact file.
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+
+    /// Serves `bytes` from now on, or says why not (the old model then serves on).
+    /// With `store`, the artifact is first written over the model file (atomically,
+    /// fsynced), so a restart serves it too.
+    pub fn swap(&self, bytes: &[u8], why: &str, store: bool) -> Result<ModelSwapped, Refused> {
+        let _one_at_a_time = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let result = self.parts.assemble(bytes).and_then(|served| {
+            if store {
+                write_atomically(&self.model_path, bytes).map_err(Refused::Storage)?;
+            }
+            Ok(served)
+        });
+        let served = match result {
+            Ok(served) => served,
+            Err(e) => {
+                tracing::error!(why, error = %e, "model swap refused; the previous model keeps serving");
+                if let Some(m) = &self.monitor {
+                    m.model_swap_failed();
+                }
+                return Err(e);
+            }
+        };
+        let served = match &self.monitor {
+            Some(m) => {
+                if let Some(r) = served.rules() {
+                    m.rules_loaded(&r, false);
+                }
+                m.observe(served)
+            }
+            None => served,
+        };
+        let next = Arc::new(served);
+        let previous = self.live.swap(next.clone());
+        if let Some(m) = &self.monitor {
+            m.model_swapped();
+        }
+        tracing::info!(why, model_id = next.model_id(), previous = previous.model_id(), "model swapped");
+        Ok(ModelSwapped {
+            model: next.model_ref().clone(),
+            previous: previous.model_ref().clone(),
+            loaded_at_ms: next.loaded_at_ms().unwrap_or_default(),
+        })
+    }
+
+    /// The model file again: swapped in if it holds another model than the one serving.
+    pub fn reload_file(&self, why: &str) {
+        match std::fs::read(&self.model_path) {
+            Ok(bytes) => {
+                if fraud_core::artifact::model_id(&bytes) != self.live.current().model_id() {
+                    let _ = self.swap(&bytes, why, false);
+                }
+            }
+            Err(e) => {
+                tracing::error!(why, file = %self.model_path.display(), error = %e, "cannot read the model file; the previous model keeps serving");
+                if let Some(m) = &self.monitor {
+                    m.model_swap_failed();
+                }
+            }
+        }
+    }
+
+    /// The rules again, for the model serving now.
+    pub fn reload_rules(&self, why: &str) {
+        let Some(files) = &self.parts.rules else { return };
+        let _one_at_a_time = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        crate::reload::reload(files, &self.live.current(), self.monitor.as_deref(), why);
+    }
+}
+
+impl Parts {
+    /// A complete `Served` for `bytes` (not yet observed by the monitor, not yet serving).
+    fn assemble(&self, bytes: &[u8]) -> Result<Served, Refused> {
+        let mut served = Served::from_artifact(bytes)
+            .map_err(|e| Refused::Artifact(e.full_message()))?
+            .with_loaded_at(decision_log::now_ms());
+        if let Some(files) = &self.rules {
+            let rules = crate::reload::load(files, &served).map_err(|e| Refused::Rules(e.to_string()))?;
+            served = served.with_rules(rules);
+        }
+        if let Some((log, sink)) = &self.log {
+            let info = contract::log::ModelInfo::of(served.model_id(), served.model().name(), served.model().schema());
+            log.register_model(&info)
+                .map_err(|e| Refused::Storage(format!("the decision log cannot record the model: {e}")))?;
+            served = served.with_sink(sink.clone(), LogRoutes::Served);
+        }
+        Ok(served)
+    }
+}
+
+/// Writes `bytes` over `path`: a temporary file beside it, fsynced, renamed over it, the folder fsynced.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.upload", path.file_name().and_then(|n| n.to_str()).unwrap_or("model.bin")));
+    let stored = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    stored.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot store the artifact as {}: {e}", path.display())
+    })
+}
+
+/// `PUT /admin/model` (merged into the server's Router).
+pub fn routes(swapper: Arc<Swapper>, tokens: Option<Arc<Tokens>>) -> Router {
+    Router::new().route("/admin/model", put(put_model)).with_state((swapper, tokens))
+}
+
+async fn put_model(
+    State((swapper, tokens)): State<(Arc<Swapper>, Option<Arc<Tokens>>)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (who, body) =
+        match crate::admin::authorize_with_body(tokens.as_deref(), &headers, body, MAX_ARTIFACT_BYTES).await {
+            Ok(authorized) => authorized,
+            Err(denied) => return denied,
+        };
+    let bytes = match axum::body::to_bytes(body, MAX_ARTIFACT_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return HttpError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the artifact is over {MAX_ARTIFACT_BYTES} bytes, or its upload was cut"),
+            )
+            .into_response()
+        }
+    };
+    let why = format!("PUT /admin/model by {who}");
+    // Decoding a large artifact and fsyncing take a while: off the request threads.
+    let swapped = tokio::task::spawn_blocking(move || swapper.swap(&bytes, &why, true)).await;
+    match swapped {
+        Ok(Ok(done)) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], to_json(&done)).into_response()
+        }
+        Ok(Err(Refused::Artifact(m))) => {
+            HttpError::new(ErrorCode::InvalidFields, format!("the artifact is not valid: {m}")).into_response()
+        }
+        Ok(Err(Refused::Rules(m))) => HttpError::new(
+            ErrorCode::InvalidRules,
+            format!("the rules do not compile for this model (it was not swapped in): {m}"),
+        )
+        .into_response(),
+        Ok(Err(Refused::Storage(m))) => HttpError::retry_later(ErrorCode::LogUnavailable, m, 1).into_response(),
+        Err(_) => HttpError::retry_later(ErrorCode::Overloaded, "the swap did not finish; retry", 1).into_response(),
+    }
+}
+
+impl std::fmt::Debug for Swapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Swapper")
+            .field("model", &self.live.current().model_id())
+            .field("model_path", &self.model_path)
+            .finish()
+    }
+}
