@@ -206,6 +206,7 @@ pub fn handle(
                         shadow_rules: shadow_rules.iter().map(|r| r.to_string()).collect(),
                         reasons: reasons_json,
                         expected_loss: contract::log::expected_loss(model.schema(), t.values(), p.probability),
+                        challenger: None,
                     })
                 });
                 let decision = Decision {

@@ -100,6 +100,23 @@ pub struct DecisionRecord {
     pub reasons: Option<JsonText>,
     /// Probability × amount (× 1 for a schema without an amount): what the review queue sorts by.
     pub expected_loss: f64,
+    /// What the challenger scored in shadow (`fraud-server --shadow`): never the answer, kept beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenger: Option<ChallengerDecision>,
+}
+
+/// A challenger's decision on a transaction the champion answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChallengerDecision {
+    /// The challenger artifact's id.
+    pub model_id: String,
+    /// Its calibrated probability of fraud.
+    pub probability: f64,
+    /// Its policy refused.
+    pub is_fraud: bool,
+    /// The action it would have taken (through the same rules).
+    pub action: String,
 }
 
 /// What the log knows of a model that decided: enough to rebuild its training file.

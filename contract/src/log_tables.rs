@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     seq {serial}, id TEXT NOT NULL UNIQUE, at_ms {int} NOT NULL, model_id TEXT NOT NULL,
     ruleset TEXT, features TEXT NOT NULL, probability {real} NOT NULL, is_fraud {int} NOT NULL,
     action TEXT NOT NULL, rule TEXT, shadow_rules TEXT NOT NULL, reasons TEXT, expected_loss {real} NOT NULL);
+CREATE TABLE IF NOT EXISTS challenger_decisions (
+    id TEXT PRIMARY KEY, model_id TEXT NOT NULL, probability {real} NOT NULL, is_fraud {int} NOT NULL,
+    action TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS labels (
     id TEXT NOT NULL, source TEXT NOT NULL, label TEXT NOT NULL,
     observed_ms {int} NOT NULL, recorded_ms {int} NOT NULL, PRIMARY KEY (id, source));
@@ -34,7 +37,8 @@ CREATE TABLE IF NOT EXISTS audit (
 ";
 
 /// The version of the tables above, kept in `log_meta` under `schema_version` (a log
-/// written by a later version is refused).
+/// written by a later version is refused). Tables added since (`challenger_decisions`)
+/// are created by `IF NOT EXISTS` when an older log is opened: no new version.
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// Records [`SCHEMA_VERSION`] in a new log (`$1` the key, `$2` the version as text).
@@ -144,6 +148,42 @@ pub fn decision_cells(d: &DecisionRecord) -> [Cell<'_>; CELLS_PER_DECISION] {
     ]
 }
 
+/// The columns a challenger's decision fills, in [`challenger_cells`]' order.
+pub const CHALLENGER_COLUMNS: &str = "id, model_id, probability, is_fraud, action";
+
+/// How many values one challenger decision binds.
+pub const CELLS_PER_CHALLENGER: usize = 5;
+
+/// Inserts `rows` challenger decisions, beside decisions inserted in the same transaction;
+/// as there, the first kept under an id.
+pub fn insert_challengers(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO challenger_decisions ({CHALLENGER_COLUMNS}) VALUES ");
+    for r in 0..rows {
+        sql.push_str(if r > 0 { ",(" } else { "(" });
+        for c in 0..CELLS_PER_CHALLENGER {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", r * CELLS_PER_CHALLENGER + c + 1));
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql
+}
+
+/// A shadowed decision's challenger values for [`insert_challengers`] (none without a challenger).
+pub fn challenger_cells(d: &DecisionRecord) -> Option<[Cell<'_>; CELLS_PER_CHALLENGER]> {
+    let c = d.challenger.as_ref()?;
+    Some([
+        Cell::text(&d.id),
+        Cell::text(&c.model_id),
+        Cell::Real(c.probability),
+        Cell::Int(c.is_fraud.into()),
+        Cell::text(&c.action),
+    ])
+}
+
 /// Opens the case of a `review` decision (`$1` its id), from the stored row, so a
 /// resent id does not open a case for a decision that was not logged.
 pub const OPEN_REVIEW: &str = "INSERT INTO reviews (id, opened_ms, expected_loss, status) \
@@ -182,6 +222,9 @@ mod tests {
         assert_eq!(DECISION_COLUMNS.split(", ").count(), CELLS_PER_DECISION);
         assert!(!question_marks(&sql).contains('$'));
         assert!(question_marks(OPEN_REVIEW).contains("id = ?1"));
+        let sql = insert_challengers(2);
+        assert!(sql.contains("($1,$2,$3,$4,$5),($6,$7,$8,$9,$10)"), "{sql}");
+        assert_eq!(CHALLENGER_COLUMNS.split(", ").count(), CELLS_PER_CHALLENGER);
     }
 
     #[test]

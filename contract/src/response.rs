@@ -43,6 +43,9 @@ pub struct Health {
     /// compiled into a Worker does not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loaded_at_ms: Option<i64>,
+    /// The challenger scored in shadow beside it (`fraud-server --shadow`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenger: Option<ModelRef>,
 }
 
 /// What the HTTP contract bounds (`GET /model`'s `limits`).
@@ -85,6 +88,10 @@ pub struct ModelResponse {
     /// When the model started serving, milliseconds since the Unix epoch (as `GET /health`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loaded_at_ms: Option<i64>,
+    /// The challenger scored in shadow beside it (`fraud-server --shadow`), if any: its
+    /// decisions are logged and measured, never answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenger: Option<ModelRef>,
 }
 
 /// What each decision is expected to be worth, from the calibrated
@@ -324,6 +331,7 @@ mod tests {
                 card: artifact.card(&model),
                 limits: Limits::of(&model),
                 loaded_at_ms: Some(1_796_307_855_976),
+                challenger: None,
             };
             let json = to_json(&card);
             let back: ModelResponse = serde_json::from_slice(&json).unwrap();

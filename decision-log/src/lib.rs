@@ -31,7 +31,7 @@ use std::thread::JoinHandle;
 
 use contract::log::{Cases, DecisionRecord, DecisionView, LabelStored, ModelInfo, Outcome, ReviewClose};
 use contract::ErrorCode;
-pub use store::{ExportCounts, ExportRow, Outcomes};
+pub use store::{ExportCounts, ExportRow, Outcomes, ShadowCounts, ShadowedRow};
 
 use crate::sql::{Conn, DbError, Val};
 
@@ -359,6 +359,17 @@ impl Log {
         row: &mut dyn FnMut(&ModelInfo, ExportRow<'_>) -> Result<(), String>,
     ) -> Result<(ModelInfo, ExportCounts), LogError> {
         self.admin(|c| store::export(c, model, maturity_ms, now_ms, row))
+    }
+
+    /// The decisions a challenger scored in shadow, with their known outcome (labelled, or
+    /// unlabelled and older than `maturity_ms`, legitimate), in decision order.
+    pub fn shadowed(
+        &self,
+        maturity_ms: i64,
+        now_ms: i64,
+        row: &mut dyn FnMut(ShadowedRow),
+    ) -> Result<ShadowCounts, LogError> {
+        self.admin(|c| store::shadowed(c, maturity_ms, now_ms, row).map_err(LogError::from))
     }
 
     /// How the decisions turned out, where known (labelled, or unlabelled and older than `maturity_ms`).

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use contract::log::{
-    Case, CaseState, Cases, DecisionRecord, DecisionView, JsonText, LabelStored, LabelView, ModelInfo, Outcome,
-    ReviewClose,
+    Case, CaseState, Cases, ChallengerDecision, DecisionRecord, DecisionView, JsonText, LabelStored, LabelView,
+    ModelInfo, Outcome, ReviewClose,
 };
 
 use contract::log_tables::{
-    decision_cells, insert_decisions, model_cells, DECISION_COLUMNS, OPEN_REVIEW, REGISTER_MODEL,
+    challenger_cells, decision_cells, insert_challengers, insert_decisions, model_cells, CELLS_PER_CHALLENGER,
+    DECISION_COLUMNS, OPEN_REVIEW, REGISTER_MODEL,
 };
 
 use crate::sql::{Conn, DbError, Val};
@@ -33,6 +34,21 @@ pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord])
             for d in chunk {
                 params.extend(decision_cells(d).map(Val::from));
             }
+            conn.exec(&sql, &params)?;
+            rest = tail;
+        }
+    }
+    let shadowed: Vec<&DecisionRecord> = records.iter().copied().filter(|d| d.challenger.is_some()).collect();
+    let mut rest = &shadowed[..];
+    for size in [ROWS_PER_INSERT, 16, 1] {
+        let sql = insert_challengers(size);
+        while rest.len() >= size {
+            let (chunk, tail) = rest.split_at(size);
+            params.clear();
+            for d in chunk {
+                params.extend(challenger_cells(d).into_iter().flatten().map(Val::from));
+            }
+            debug_assert_eq!(params.len(), size * CELLS_PER_CHALLENGER);
             conn.exec(&sql, &params)?;
             rest = tail;
         }
@@ -111,7 +127,28 @@ fn decision_row(row: &mut std::vec::IntoIter<Val>) -> Result<DecisionRecord, DbE
         shadow_rules,
         reasons,
         expected_loss,
+        challenger: None,
     })
+}
+
+/// The challenger's decision on `id`, if one was scored in shadow.
+fn challenger(conn: &mut impl Conn, id: &str) -> Result<Option<ChallengerDecision>, DbError> {
+    let rows = conn.query(
+        "SELECT model_id, probability, is_fraud, action FROM challenger_decisions WHERE id = $1",
+        &[Val::text(id)],
+    )?;
+    rows.into_iter()
+        .next()
+        .map(|r| {
+            let mut next = columns(r);
+            Ok(ChallengerDecision {
+                model_id: next()?.into_text()?,
+                probability: next()?.as_real()?,
+                is_fraud: next()?.as_int()? != 0,
+                action: next()?.into_text()?,
+            })
+        })
+        .transpose()
 }
 
 fn outcome(text: &str) -> Result<Outcome, DbError> {
@@ -122,7 +159,8 @@ fn outcome(text: &str) -> Result<Outcome, DbError> {
 pub(crate) fn decision(conn: &mut impl Conn, id: &str) -> Result<Option<DecisionView>, DbError> {
     let rows = conn.query(&format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1"), &[Val::text(id)])?;
     let Some(row) = rows.into_iter().next() else { return Ok(None) };
-    let decision = decision_row(&mut row.into_iter())?;
+    let mut decision = decision_row(&mut row.into_iter())?;
+    decision.challenger = challenger(conn, id)?;
     let labels = conn
         .query(
             "SELECT label, source, observed_ms, recorded_ms FROM labels WHERE id = $1 ORDER BY observed_ms, source",
@@ -510,4 +548,88 @@ pub(crate) fn export(
         None => LogError::from(e),
     })?;
     Ok((info, counts))
+}
+
+/// One decision scored in shadow too, with its known outcome (see [`shadowed`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShadowedRow {
+    /// The transaction id.
+    pub id: String,
+    /// When it was decided.
+    pub at_ms: i64,
+    /// The champion's decision: model id, probability, policy refused, action.
+    pub champion: ChallengerDecision,
+    /// The challenger's, beside it.
+    pub challenger: ChallengerDecision,
+    /// The transaction's amount, when its model has an amount column and the value was given.
+    pub amount: Option<f64>,
+    /// Fraud (its latest label), or legitimate (labelled, or matured unlabelled).
+    pub fraud: bool,
+}
+
+/// What [`shadowed`] read.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ShadowCounts {
+    /// Decisions with a challenger's beside them.
+    pub shadowed: u64,
+    /// Of them, with a known outcome (given to the caller).
+    pub known: u64,
+    /// Of them, unlabelled and younger than the maturity window: left out.
+    pub young_unlabelled: u64,
+}
+
+/// Every decision with a challenger's decision beside it and a known outcome (labelled, or
+/// unlabelled and older than `maturity_ms`, counted legitimate as [`export`] does), in
+/// decision order.
+pub(crate) fn shadowed(
+    conn: &mut impl Conn,
+    maturity_ms: i64,
+    now_ms: i64,
+    row: &mut dyn FnMut(ShadowedRow),
+) -> Result<ShadowCounts, DbError> {
+    let amounts: HashMap<String, Option<String>> = models(conn)?.into_iter().map(|m| (m.model_id, m.amount)).collect();
+    let labels = latest_labels(conn)?;
+    let mut counts = ShadowCounts::default();
+    conn.each(
+        "SELECT d.id, d.at_ms, d.model_id, d.probability, d.is_fraud, d.action, d.features, \
+         c.model_id, c.probability, c.is_fraud, c.action \
+         FROM decisions d JOIN challenger_decisions c ON c.id = d.id ORDER BY d.seq",
+        &[],
+        &mut |r| {
+            counts.shadowed += 1;
+            let mut next = columns(r);
+            let id = next()?.into_text()?;
+            let at_ms = next()?.as_int()?;
+            let fraud = match labels.get(&id) {
+                Some(&(_, fraud)) => fraud,
+                None if now_ms.saturating_sub(at_ms) >= maturity_ms => false,
+                None => {
+                    counts.young_unlabelled += 1;
+                    return Ok(());
+                }
+            };
+            counts.known += 1;
+            let champion = ChallengerDecision {
+                model_id: next()?.into_text()?,
+                probability: next()?.as_real()?,
+                is_fraud: next()?.as_int()? != 0,
+                action: next()?.into_text()?,
+            };
+            let features = next()?.into_text()?;
+            let challenger = ChallengerDecision {
+                model_id: next()?.into_text()?,
+                probability: next()?.as_real()?,
+                is_fraud: next()?.as_int()? != 0,
+                action: next()?.into_text()?,
+            };
+            let column = amounts.get(&champion.model_id).cloned().flatten();
+            let amount = column.and_then(|c| {
+                let values: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&features).ok()?;
+                values.get(&c)?.as_f64()
+            });
+            row(ShadowedRow { id, at_ms, champion, challenger, amount, fraud });
+            Ok(())
+        },
+    )?;
+    Ok(counts)
 }

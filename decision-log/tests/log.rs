@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use contract::log::{DecisionRecord, JsonText, ListAddition, ModelInfo, Outcome, ReviewClose};
+use contract::log::{ChallengerDecision, DecisionRecord, JsonText, ListAddition, ModelInfo, Outcome, ReviewClose};
 use decision_log::testing::TestPostgres;
 use decision_log::{Config, Durability, Log, LogError, Target};
 
@@ -35,6 +35,7 @@ fn record(id: &str, at_ms: i64, p: f64, action: &str) -> DecisionRecord {
         reasons: (action == "review")
             .then(|| JsonText::parse(r#"[{"feature":"amount","contribution":1.5}]"#.into()).unwrap()),
         expected_loss: p * 100.0,
+        challenger: None,
     }
 }
 
@@ -76,6 +77,7 @@ fn suite(target: Target) {
     assert_eq!(view.decision.reasons.as_ref().map(|r| r.get().to_string()), want.reasons.map(|r| r.get().to_string()));
     assert_eq!(view.review.as_ref().map(|r| r.status.as_str()), Some("open"));
     assert!(log.decision("nope").unwrap().is_none());
+    assert_eq!(view.decision.challenger, None);
 
     // A resent id keeps the first decision.
     log.log_blocking(vec![record("t0-1", 9, 0.99, "refuse")]).unwrap();
@@ -175,6 +177,30 @@ fn suite(target: Target) {
     drop(log);
     let log = Log::open(Config::new(target)).unwrap();
     assert_eq!(log.count().unwrap(), 1400);
+
+    // A challenger's decision is kept beside the champion's; the first logged under an id stays.
+    let shadowed = |id: &str, p: f64| DecisionRecord {
+        challenger: Some(ChallengerDecision {
+            model_id: "m2".into(),
+            probability: p,
+            is_fraud: p > 0.5,
+            action: if p > 0.5 { "refuse" } else { "accept" }.into(),
+        }),
+        ..record(id, 1, 0.25, "accept")
+    };
+    let group: Vec<DecisionRecord> = (0..300).map(|i| shadowed(&format!("s{i}"), i as f64 / 300.0)).collect();
+    log.log_blocking(group).unwrap();
+    log.log_blocking(vec![shadowed("s7", 0.99)]).unwrap();
+    let c = log.decision("s7").unwrap().unwrap().decision.challenger.unwrap();
+    assert_eq!((c.model_id.as_str(), c.probability, c.action.as_str()), ("m2", 7.0 / 300.0, "accept"));
+    let mut seen = Vec::new();
+    let counts = log.shadowed(0, 10, &mut |row| seen.push(row)).unwrap();
+    assert_eq!((counts.shadowed, counts.known, seen.len()), (300, 300, 300), "{counts:?}");
+    assert_eq!(
+        (seen[299].id.as_str(), seen[299].challenger.action.as_str(), seen[299].fraud),
+        ("s299", "refuse", false)
+    );
+    assert_eq!(seen[299].amount, Some(25.0), "the amount read from the logged features");
 }
 
 #[test]

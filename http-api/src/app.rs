@@ -42,6 +42,31 @@ pub struct Served {
     rules: RwLock<Option<Arc<RuleSet>>>,
     /// The decision log: with one, a decision is answered only once it is stored.
     sink: Option<Arc<dyn DecisionSink>>,
+    /// A second model scoring every transaction in shadow: logged and observed, never answered.
+    challenger: Option<Challenger>,
+}
+
+/// The challenger of [`Served::with_challenger`].
+struct Challenger {
+    model: Model,
+    model_ref: ModelRef,
+}
+
+/// One transaction as champion and challenger decided it (see [`Observer::shadowed`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shadowed {
+    /// The champion's probability (the one answered).
+    pub champion: f64,
+    /// The champion's policy refused.
+    pub champion_refused: bool,
+    /// The champion's action.
+    pub champion_action: Action,
+    /// The challenger's probability.
+    pub challenger: f64,
+    /// The challenger's policy refused.
+    pub challenger_refused: bool,
+    /// The action the challenger would have taken (through the same rules).
+    pub challenger_action: Action,
 }
 
 /// Where a runtime's decisions are logged (the native server's SQLite or PostgreSQL log).
@@ -83,6 +108,9 @@ pub trait Observer: Send + Sync {
 
     /// The verdicts of a request's transactions, by the rule set that decided them (none: the model alone).
     fn decided(&self, _rules: Option<&RuleSet>, _verdicts: &[Verdict]) {}
+
+    /// With a challenger: how champion and challenger decided a request's transactions, in input order.
+    fn shadowed(&self, _pairs: &[Shadowed]) {}
 }
 
 impl Served {
@@ -106,8 +134,9 @@ impl Served {
             card: artifact.card(&model),
             limits: Limits::of(&model),
             loaded_at_ms: None,
+            challenger: None,
         };
-        let health = Health { status: "ok".into(), model: model_ref.clone(), loaded_at_ms: None };
+        let health = Health { status: "ok".into(), model: model_ref.clone(), loaded_at_ms: None, challenger: None };
         Served {
             card_body: card.clone(),
             openapi: Bytes::from(crate::openapi::document(model.schema(), false)),
@@ -119,19 +148,84 @@ impl Served {
             observer: None,
             rules: RwLock::new(None),
             sink: None,
+            challenger: None,
         }
+    }
+
+    /// `/health` and `/model` again, from the card's fields.
+    fn refresh_bodies(&mut self) {
+        self.card = Bytes::from(to_json(&self.card_body));
+        self.health = Bytes::from(to_json(&Health {
+            status: "ok".into(),
+            model: self.model_ref.clone(),
+            loaded_at_ms: self.card_body.loaded_at_ms,
+            challenger: self.card_body.challenger.clone(),
+        }));
     }
 
     /// The same, `/health` and `/model` saying it started serving at `ms` (since the Unix epoch).
     pub fn with_loaded_at(mut self, ms: i64) -> Served {
         self.card_body.loaded_at_ms = Some(ms);
-        self.card = Bytes::from(to_json(&self.card_body));
-        self.health = Bytes::from(to_json(&Health {
-            status: "ok".into(),
-            model: self.model_ref.clone(),
-            loaded_at_ms: Some(ms),
-        }));
+        self.refresh_bodies();
         self
+    }
+
+    /// The same, with `challenger` scoring every transaction in shadow: the answer stays this
+    /// model's; the decision log keeps the challenger's probability and action beside it, and
+    /// the observer sees both ([`Observer::shadowed`]). The challenger must read the same
+    /// requests: the same schema (features, their kinds and categories, label, id, amount).
+    pub fn with_challenger(mut self, challenger: Loaded) -> Result<Served, String> {
+        let Loaded { artifact, model, format_version, id, .. } = challenger;
+        if model.schema() != self.model.schema() {
+            return Err(format!(
+                "the challenger {} ({id}) does not read the champion's requests: its schema (features, \
+                 their kinds and categories, label, id or amount column) differs from {}'s",
+                artifact.model_name, self.model_ref.name
+            ));
+        }
+        let model_ref =
+            ModelRef { name: artifact.model_name.clone(), kind: model.kind().as_str().to_string(), id, format_version };
+        self.card_body.challenger = Some(model_ref.clone());
+        self.refresh_bodies();
+        self.challenger = Some(Challenger { model, model_ref });
+        Ok(self)
+    }
+
+    /// The challenger scored in shadow, if any.
+    pub fn challenger(&self) -> Option<&ModelRef> {
+        self.challenger.as_ref().map(|c| &c.model_ref)
+    }
+
+    /// The challenger's decision on a transaction the champion scored (with `rules`, as the champion's).
+    fn shadow(
+        &self,
+        rules: Option<&RuleSet>,
+        t: &Transaction,
+        id: &Option<serde_json::Value>,
+        champion: (&Prediction, &Verdict),
+    ) -> Option<Shadowed> {
+        let c = self.challenger.as_ref()?;
+        let p = c.model.predict(t);
+        let v = Served::verdict(rules, &c.model, t, id, &p);
+        Some(Shadowed {
+            champion: champion.0.probability,
+            champion_refused: champion.0.is_fraud,
+            champion_action: champion.1.action,
+            challenger: p.probability,
+            challenger_refused: p.is_fraud,
+            challenger_action: v.action,
+        })
+    }
+
+    /// What the log keeps of a challenger's decision.
+    fn challenger_record(&self, shadowed: Option<&Shadowed>) -> Option<contract::log::ChallengerDecision> {
+        let (c, s) = (self.challenger.as_ref()?, shadowed?);
+        Some(contract::log::ChallengerDecision {
+            model_id: c.model_ref.id.clone(),
+            probability: s.challenger,
+            is_fraud: s.challenger_refused,
+            action: s.challenger_action.as_str().to_string(),
+        })
     }
 
     /// The same, logging every decision to `sink` before answering; the OpenAPI
@@ -159,6 +253,7 @@ impl Served {
         decided: &VerdictBody<'_>,
         ruleset: Option<&str>,
         shown: Option<&Vec<ContributionBody<'_>>>,
+        shadowed: Option<&Shadowed>,
     ) -> DecisionRecord {
         let reasons = match shown {
             Some(c) => Some(contract::log::JsonText::of(c)),
@@ -178,6 +273,7 @@ impl Served {
             shadow_rules: decided.shadow_rules.iter().map(|r| r.to_string()).collect(),
             reasons,
             expected_loss: contract::log::expected_loss(self.model.schema(), t.values(), p.probability),
+            challenger: self.challenger_record(shadowed),
         }
     }
 
@@ -473,9 +569,13 @@ pub(crate) async fn predict(
     let p = s.model.predict(&t);
     let rules = s.rules();
     let verdict = Served::verdict(rules.as_deref(), &s.model, &t, &parsed.id, &p);
+    let shadowed = s.shadow(rules.as_deref(), &t, &parsed.id, (&p, &verdict));
     s.observe(&t, &p);
     if let Some(o) = &s.observer {
         o.decided(rules.as_deref(), &[verdict]);
+        if let Some(pair) = &shadowed {
+            o.shadowed(std::slice::from_ref(pair));
+        }
     }
     let decided = VerdictBody::of(rules.as_deref(), &verdict);
     let shown = contributions(&s.model, &t, explain);
@@ -485,7 +585,8 @@ pub(crate) async fn predict(
         // An empty id names nothing (it could not be looked up): the server assigns one.
         let id = id_text(&parsed.id).filter(|i| !i.is_empty()).map_or_else(|| sink.assign_id(), Cow::into_owned);
         let ruleset = rules.as_deref().map(RuleSet::version);
-        let record = s.record(id.clone(), sink.now_ms(), features, &t, &p, &decided, ruleset, shown.as_ref());
+        let record =
+            s.record(id.clone(), sink.now_ms(), features, &t, &p, &decided, ruleset, shown.as_ref(), shadowed.as_ref());
         sink.log(vec![record]).await?;
         logged_id = Some(Cow::Owned(id));
     }
@@ -556,11 +657,22 @@ pub(crate) async fn predict_batch(
         .zip(&predictions)
         .map(|((id, t), p)| Served::verdict(rules.as_deref(), &s.model, t, id, p))
         .collect();
+    let shadowed: Vec<Shadowed> = match &s.challenger {
+        Some(_) => valid
+            .iter()
+            .zip(predictions.iter().zip(&verdicts))
+            .filter_map(|((id, t), champion)| s.shadow(rules.as_deref(), t, id, champion))
+            .collect(),
+        None => Vec::new(),
+    };
     if let Some(o) = &s.observer {
         let seen: Vec<(&[f64], f64, bool)> =
             valid.iter().zip(&predictions).map(|((_, t), p)| (t.values(), p.probability, p.is_fraud)).collect();
         o.scored_batch(&seen);
         o.decided(rules.as_deref(), &verdicts);
+        if !shadowed.is_empty() {
+            o.shadowed(&shadowed);
+        }
     }
     let flagged = predictions.iter().filter(|p| p.is_fraud).count();
     let mut actions = ActionCounts::default();
@@ -596,7 +708,9 @@ pub(crate) async fn predict_batch(
         let now = sink.now_ms();
         let ruleset = rules.as_deref().map(RuleSet::version);
         let mut records = Vec::with_capacity(results.len());
-        for ((((id, t), p), result), features) in valid.iter().zip(&predictions).zip(&mut results).zip(features) {
+        for (k, ((((id, t), p), result), features)) in
+            valid.iter().zip(&predictions).zip(&mut results).zip(features).enumerate()
+        {
             let logged = id_text(id).filter(|i| !i.is_empty()).map_or_else(|| sink.assign_id(), Cow::into_owned);
             let decided = VerdictBody {
                 action: result.action.clone(),
@@ -612,6 +726,7 @@ pub(crate) async fn predict_batch(
                 &decided,
                 ruleset,
                 result.contributions.as_ref(),
+                shadowed.get(k),
             ));
             result.logged_id = Some(Cow::Owned(logged));
         }

@@ -20,7 +20,9 @@ mod error;
 mod log_doc;
 mod openapi;
 
-pub use app::{app, app_live, app_with, not_found, read_body, DecisionSink, Live, LogRoutes, Observer, Served};
+pub use app::{
+    app, app_live, app_with, not_found, read_body, DecisionSink, Live, LogRoutes, Observer, Served, Shadowed,
+};
 pub use contract::log::REVIEW_REASONS;
 pub use contract::{MAX_BATCH, MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES};
 pub use cors::AllowedOrigins;

@@ -125,3 +125,28 @@ impl Modify for BearerScheme {
 #[derive(OpenApi)]
 #[openapi(paths(post_labels, get_decision, get_reviews, post_review), modifiers(&BearerScheme))]
 pub(crate) struct LogDoc;
+
+#[test]
+fn every_reference_of_the_log_document_resolves() {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&crate::openapi::document(&fraud_core::Schema::creditcard(), true)).unwrap();
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.iter().any(|r| r.ends_with("/ChallengerDecision")), "{found:?}");
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "{r} is not in the document");
+    }
+}

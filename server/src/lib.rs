@@ -26,6 +26,7 @@ pub mod admin;
 pub mod log;
 pub mod metrics;
 pub mod reload;
+mod shadow;
 pub mod swap;
 pub mod tokens;
 pub use metrics::Monitor;

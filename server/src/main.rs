@@ -28,6 +28,13 @@ struct Cli {
     /// The model artifact written by `native-train train`.
     #[arg(long, default_value = "model/model.bin")]
     model: PathBuf,
+    /// A challenger artifact scored in shadow on every transaction: the answer stays the
+    /// champion's (--model); the decision log keeps the challenger's probability and action
+    /// beside it, and GET /metrics compares the two (flagged rates, agreement, score PSI).
+    /// It must read the same requests (the same schema). Reloaded like --model; PUT
+    /// /admin/promote makes it the champion and the champion its shadow (the files exchanged).
+    #[arg(long, value_name = "CHALLENGER.bin")]
+    shadow: Option<PathBuf>,
     /// Address to listen on (loopback unless you mean otherwise).
     #[arg(long, default_value = "127.0.0.1")]
     addr: IpAddr,
@@ -81,7 +88,7 @@ struct Cli {
     /// SQLite only: cap the log file at this many MiB (503 once full, as on a full disk).
     #[arg(long, requires = "decision_log")]
     decision_log_max_mib: Option<u64>,
-    /// Admin tokens for PUT /admin/model and, with --decision-log, POST /labels, GET /decisions/{id},
+    /// Admin tokens for PUT /admin/model, PUT /admin/promote and, with --decision-log, POST /labels, GET /decisions/{id},
     /// GET /reviews, POST /reviews/{id}: a file of `NAME sha256:HEX` lines (see --hash-token).
     /// Without one those routes answer 403.
     #[arg(long)]
@@ -144,10 +151,12 @@ fn open_log(cli: &Cli, target: &str) -> Result<(Arc<decision_log::Log>, Arc<dyn 
 fn run(cli: Cli) -> Result<()> {
     let rules_files = cli.rules.clone().map(|rules| RulesFiles { rules, lists: cli.lists.clone() });
     // Watched from before the first read, so no change is missed.
-    let watch = Watch::new(cli.model.clone(), rules_files.clone());
+    let watched = std::iter::once(cli.model.clone()).chain(cli.shadow.clone()).collect();
+    let watch = Watch::new(watched, rules_files.clone());
     let log = cli.decision_log.as_deref().map(|target| open_log(&cli, target)).transpose()?;
     let swapper = server::swap::Swapper::start(
         cli.model.clone(),
+        cli.shadow.clone(),
         rules_files,
         log.clone(),
         (!cli.no_metrics).then_some(cli.drift_window),
@@ -195,6 +204,7 @@ fn run(cli: Cli) -> Result<()> {
         tracing::info!(
             model = served.model().name(),
             model_id = served.model_id(),
+            challenger = served.challenger().map(|c| c.id.as_str()),
             threshold = served.model().threshold(),
             max_body_bytes = MAX_BODY_BYTES,
             max_batch = MAX_BATCH,

@@ -162,6 +162,8 @@ struct Watched {
     /// `fraud_model_info`'s labels.
     model: String,
     window: Option<Mutex<Window>>,
+    /// With a challenger in shadow: both models' last decisions side by side.
+    shadow: Option<Mutex<crate::shadow::ShadowWindow>>,
 }
 
 impl Watched {
@@ -177,7 +179,14 @@ impl Watched {
         );
         // Prometheus label values escape backslashes (names hold no quotes or newlines: the schema forbids them).
         let features = served.model().schema().features().iter().map(|n| n.replace('\\', "\\\\")).collect();
-        Watched { features, model, window }
+        let shadow = served.challenger().map(|c| {
+            let labels =
+                format!("name=\"{}\",kind=\"{}\",id=\"{}\"", c.name.replace(['"', '\\', '\n'], "_"), c.kind, c.id);
+            let capacity = if drift_window > 0 { drift_window } else { DEFAULT_DRIFT_WINDOW };
+            let reference = served.drift().map(|d| &d.score);
+            Mutex::new(crate::shadow::ShadowWindow::new(labels, reference, capacity))
+        });
+        Watched { features, model, window, shadow }
     }
 }
 
@@ -426,6 +435,9 @@ impl Monitor {
                 w.reference.base_rate
             );
         }
+        if let Some(shadow) = &watched.shadow {
+            shadow.lock().unwrap_or_else(|e| e.into_inner()).write(&mut out);
+        }
         if let Some(log) = self.log.get() {
             log.write(&mut out);
         }
@@ -506,6 +518,15 @@ impl Observer for Monitor {
 impl Observer for ModelObserver {
     fn decided(&self, rules: Option<&RuleSet>, verdicts: &[Verdict]) {
         self.monitor.decided(rules, verdicts);
+    }
+
+    fn shadowed(&self, pairs: &[http_api::Shadowed]) {
+        if let Some(shadow) = &self.watched.shadow {
+            let mut w = shadow.lock().unwrap_or_else(|e| e.into_inner());
+            for pair in pairs {
+                w.push(pair);
+            }
+        }
     }
 
     fn scored_batch(&self, batch: &[(&[f64], f64, bool)]) {

@@ -77,15 +77,16 @@ pub(crate) fn reload(files: &RulesFiles, served: &Served, monitor: Option<&Monit
 /// The files as they were before the first load: a change after this moment
 /// is seen by the watcher, however soon it comes.
 pub struct Watch {
-    model: PathBuf,
+    model: Vec<PathBuf>,
     model_seen: Fingerprint,
     rules: Option<(RulesFiles, Fingerprint)>,
 }
 
 impl Watch {
-    /// Notes the files' state; call before loading them the first time.
-    pub fn new(model: PathBuf, rules: Option<RulesFiles>) -> Watch {
-        let model_seen = fingerprint_of(vec![model.clone()]);
+    /// Notes the files' state (the model's, its challenger's, the rules'); call before
+    /// loading them the first time.
+    pub fn new(model: Vec<PathBuf>, rules: Option<RulesFiles>) -> Watch {
+        let model_seen = fingerprint_of(model.clone());
         let rules = rules.map(|files| {
             let seen = fingerprint(&files);
             (files, seen)
@@ -124,7 +125,7 @@ pub fn spawn(watch: Watch, swapper: Arc<Swapper>) {
                 () = signal => "SIGHUP",
                 _ = tick.tick() => "changed",
             };
-            let model_now = fingerprint_of(vec![model.clone()]);
+            let model_now = fingerprint_of(model.clone());
             let model_changed = model_now != model_seen;
             model_seen = model_now;
             let rules_changed = match &mut rules {

@@ -1,5 +1,7 @@
 //! A new model while serving, without a dropped request: on SIGHUP, when the
-//! artifact file changes, and on an authenticated `PUT /admin/model`.
+//! artifact file changes, and on an authenticated `PUT /admin/model`; with a
+//! challenger in shadow (`--shadow`), `PUT /admin/promote` makes it the
+//! champion and the champion its shadow.
 //!
 //! A swap builds the whole [`Served`] first — the artifact decoded with every
 //! check of `core`, the rules compiled against its schema, the model recorded
@@ -35,15 +37,24 @@ struct Parts {
     log: Option<(Arc<decision_log::Log>, Arc<dyn DecisionSink>)>,
 }
 
+/// The artifacts serving now, as bytes: what a swap keeps and a promotion exchanges.
+struct Serving {
+    champion: Arc<[u8]>,
+    challenger: Option<Arc<[u8]>>,
+}
+
 /// The model serving now, and how to replace it.
 pub struct Swapper {
     live: Live,
     /// The artifact file (`--model`): watched, and where an uploaded artifact is stored.
     model_path: PathBuf,
+    /// The challenger's file (`--shadow`): watched, and where a promoted champion is stored.
+    shadow_path: Option<PathBuf>,
     parts: Parts,
     monitor: Option<Arc<Monitor>>,
-    /// One swap or rules reload at a time (watcher, SIGHUP and uploads never interleave).
-    busy: Mutex<()>,
+    /// One swap, promotion or rules reload at a time (watcher, SIGHUP and uploads never
+    /// interleave), and the artifacts they start from.
+    serving: Mutex<Serving>,
 }
 
 /// Why a swap was refused.
@@ -51,6 +62,10 @@ pub struct Swapper {
 pub enum Refused {
     /// The artifact is not one `core` loads.
     Artifact(String),
+    /// The challenger is not one `core` loads, or does not read the champion's requests.
+    Challenger(String),
+    /// `PUT /admin/promote` without a challenger.
+    NoChallenger,
     /// The rules do not compile for the new model.
     Rules(String),
     /// The decision log cannot record the model, or the file cannot be stored.
@@ -61,6 +76,8 @@ impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Refused::Artifact(m) => write!(f, "the artifact is not valid: {m}"),
+            Refused::Challenger(m) => write!(f, "the challenger cannot shadow this champion: {m}"),
+            Refused::NoChallenger => f.write_str("no challenger is scored in shadow (start with --shadow)"),
             Refused::Rules(m) => write!(f, "the rules do not compile for this model: {m}"),
             Refused::Storage(m) => f.write_str(m),
         }
@@ -76,25 +93,37 @@ pub struct ModelSwapped {
     pub previous: ModelRef,
     /// When the new one started serving, milliseconds since the Unix epoch.
     pub loaded_at_ms: i64,
+    /// The challenger scored in shadow beside it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenger: Option<ModelRef>,
 }
 
 impl Swapper {
-    /// Builds the first model from `model_path`, with `rules`, `log` and `monitor` as every later one.
+    /// Builds the first model from `model_path` (and its challenger from `shadow_path`), with
+    /// `rules`, `log` and `monitor` as every later one.
     pub fn start(
         model_path: PathBuf,
+        shadow_path: Option<PathBuf>,
         rules: Option<RulesFiles>,
         log: Option<(Arc<decision_log::Log>, Arc<dyn DecisionSink>)>,
         monitor_window: Option<usize>,
     ) -> anyhow::Result<Arc<Swapper>> {
-        let bytes = std::fs::read(&model_path).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read the model artifact {} ({e}); train one with `cargo xtask run`",
-                model_path.display()
-            )
-        })?;
+        let read = |path: &Path, what: &str| {
+            std::fs::read(path).map(Arc::<[u8]>::from).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the {what} artifact {} ({e}); train one with `cargo xtask run`",
+                    path.display()
+                )
+            })
+        };
+        let champion = read(&model_path, "model")?;
+        let challenger = shadow_path.as_deref().map(|p| read(p, "challenger")).transpose()?;
         let parts = Parts { rules, log };
-        let served = parts.assemble(&bytes).map_err(|e| match e {
+        let served = parts.assemble(&champion, challenger.as_deref()).map_err(|e| match e {
             Refused::Artifact(m) => anyhow::anyhow!("{} is not a usable model artifact: {m}", model_path.display()),
+            Refused::Challenger(m) => {
+                anyhow::anyhow!("--shadow {}: {m}", shadow_path.as_deref().unwrap_or(Path::new("")).display())
+            }
             other => anyhow::anyhow!("{other}"),
         })?;
         let (served, monitor) = match monitor_window {
@@ -107,7 +136,14 @@ impl Swapper {
             }
             None => (served, None),
         };
-        Ok(Arc::new(Swapper { live: Live::new(Arc::new(served)), model_path, parts, monitor, busy: Mutex::new(()) }))
+        Ok(Arc::new(Swapper {
+            live: Live::new(Arc::new(served)),
+            model_path,
+            shadow_path,
+            parts,
+            monitor,
+            serving: Mutex::new(Serving { champion, challenger }),
+        }))
     }
 
     /// What the Router serves.
@@ -120,28 +156,48 @@ impl Swapper {
         self.monitor.as_ref()
     }
 
-    /// The rules' files, if any.
-    pub fn rules(&self) -> Option<&RulesFiles> {
-        self.parts.rules.as_ref()
+    fn lock(&self) -> std::sync::MutexGuard<'_, Serving> {
+        // A poisoned lock holds whole values (each field is assigned once a swap took effect).
+        self.serving.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The artifact file.
-    pub fn model_path(&self) -> &Path {
-        &self.model_path
-    }
-
-    /// Serves `bytes` from now on, or says why not (the old model then serves on).
-    /// With `store`, the artifact is first written over the model file (atomically,
-    /// fsynced), so a restart serves it too.
+    /// Serves `bytes` from now on (the challenger, if any, still in shadow), or says why not
+    /// (the old model then serves on). With `store`, the artifact is first written over the
+    /// model file (atomically, fsynced), so a restart serves it too.
     pub fn swap(&self, bytes: &[u8], why: &str, store: bool) -> Result<ModelSwapped, Refused> {
-        let _one_at_a_time = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let result = self.parts.assemble(bytes).and_then(|served| {
+        let mut serving = self.lock();
+        let result = self.parts.assemble(bytes, serving.challenger.as_deref()).and_then(|served| {
             if store {
                 write_atomically(&self.model_path, bytes).map_err(Refused::Storage)?;
             }
             Ok(served)
         });
-        let served = match result {
+        let done = self.install(result, why)?;
+        serving.champion = Arc::from(bytes);
+        Ok(done)
+    }
+
+    /// Makes the challenger the champion and the champion the challenger: both files are
+    /// exchanged first (each atomically), so a restart serves the same pair.
+    pub fn promote(&self, why: &str) -> Result<ModelSwapped, Refused> {
+        let mut serving = self.lock();
+        let (Some(challenger), Some(shadow_path)) = (serving.challenger.clone(), &self.shadow_path) else {
+            return Err(Refused::NoChallenger);
+        };
+        let champion = serving.champion.clone();
+        let result = self.parts.assemble(&challenger, Some(&champion)).and_then(|served| {
+            write_atomically(&self.model_path, &challenger).map_err(Refused::Storage)?;
+            write_atomically(shadow_path, &champion).map_err(Refused::Storage)?;
+            Ok(served)
+        });
+        let done = self.install(result, why)?;
+        *serving = Serving { champion: challenger, challenger: Some(champion) };
+        Ok(done)
+    }
+
+    /// Serves an assembled model from now on, or logs and counts why it was refused.
+    fn install(&self, assembled: Result<Served, Refused>, why: &str) -> Result<ModelSwapped, Refused> {
+        let served = match assembled {
             Ok(served) => served,
             Err(e) => {
                 tracing::error!(why, error = %e, "model swap refused; the previous model keeps serving");
@@ -165,45 +221,72 @@ impl Swapper {
         if let Some(m) = &self.monitor {
             m.model_swapped();
         }
-        tracing::info!(why, model_id = next.model_id(), previous = previous.model_id(), "model swapped");
+        tracing::info!(
+            why,
+            model_id = next.model_id(),
+            previous = previous.model_id(),
+            challenger = next.challenger().map(|c| c.id.as_str()),
+            "model swapped"
+        );
         Ok(ModelSwapped {
             model: next.model_ref().clone(),
             previous: previous.model_ref().clone(),
             loaded_at_ms: next.loaded_at_ms().unwrap_or_default(),
+            challenger: next.challenger().cloned(),
         })
     }
 
-    /// The model file again: swapped in if it holds another model than the one serving.
+    /// The model files again: swapped in if they hold other models than the ones serving
+    /// (an upload's own write of the file is not swapped in twice).
     pub fn reload_file(&self, why: &str) {
-        match std::fs::read(&self.model_path) {
-            Ok(bytes) => {
-                if fraud_core::artifact::model_id(&bytes) != self.live.current().model_id() {
-                    let _ = self.swap(&bytes, why, false);
-                }
-            }
-            Err(e) => {
-                tracing::error!(why, file = %self.model_path.display(), error = %e, "cannot read the model file; the previous model keeps serving");
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| {
+                tracing::error!(why, file = %path.display(), error = %e, "cannot read the model file; the previous model keeps serving");
                 if let Some(m) = &self.monitor {
                     m.model_swap_failed();
                 }
-            }
+            })
+        };
+        let Ok(champion) = read(&self.model_path) else { return };
+        let challenger = match &self.shadow_path {
+            Some(path) => match read(path) {
+                Ok(bytes) => Some(bytes),
+                Err(()) => return,
+            },
+            None => None,
+        };
+        let mut serving = self.lock();
+        let id = fraud_core::artifact::model_id;
+        let same = id(&champion) == id(&serving.champion)
+            && challenger.as_deref().map(id) == serving.challenger.as_deref().map(id);
+        if same {
+            return;
+        }
+        let result = self.parts.assemble(&champion, challenger.as_deref());
+        if self.install(result, why).is_ok() {
+            *serving = Serving { champion: Arc::from(champion), challenger: challenger.map(Arc::from) };
         }
     }
 
     /// The rules again, for the model serving now.
     pub fn reload_rules(&self, why: &str) {
         let Some(files) = &self.parts.rules else { return };
-        let _one_at_a_time = self.busy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _one_at_a_time = self.lock();
         crate::reload::reload(files, &self.live.current(), self.monitor.as_deref(), why);
     }
 }
 
 impl Parts {
-    /// A complete `Served` for `bytes` (not yet observed by the monitor, not yet serving).
-    fn assemble(&self, bytes: &[u8]) -> Result<Served, Refused> {
+    /// A complete `Served` for `bytes`, with `challenger` in shadow (not yet observed by the
+    /// monitor, not yet serving).
+    fn assemble(&self, bytes: &[u8], challenger: Option<&[u8]>) -> Result<Served, Refused> {
         let mut served = Served::from_artifact(bytes)
             .map_err(|e| Refused::Artifact(e.full_message()))?
             .with_loaded_at(decision_log::now_ms());
+        if let Some(c) = challenger {
+            let loaded = fraud_core::Artifact::load(c).map_err(|e| Refused::Challenger(e.full_message()))?;
+            served = served.with_challenger(loaded).map_err(Refused::Challenger)?;
+        }
         if let Some(files) = &self.rules {
             let rules = crate::reload::load(files, &served).map_err(|e| Refused::Rules(e.to_string()))?;
             served = served.with_rules(rules);
@@ -212,6 +295,11 @@ impl Parts {
             let info = contract::log::ModelInfo::of(served.model_id(), served.model().name(), served.model().schema());
             log.register_model(&info)
                 .map_err(|e| Refused::Storage(format!("the decision log cannot record the model: {e}")))?;
+            if let Some(c) = served.challenger() {
+                let info = contract::log::ModelInfo::of(&c.id, &c.name, served.model().schema());
+                log.register_model(&info)
+                    .map_err(|e| Refused::Storage(format!("the decision log cannot record the challenger: {e}")))?;
+            }
             served = served.with_sink(sink.clone(), LogRoutes::Served);
         }
         Ok(served)
@@ -236,9 +324,54 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
-/// `PUT /admin/model` (merged into the server's Router).
+/// `PUT /admin/model` and `PUT /admin/promote` (merged into the server's Router).
 pub fn routes(swapper: Arc<Swapper>, tokens: Option<Arc<Tokens>>) -> Router {
-    Router::new().route("/admin/model", put(put_model)).with_state((swapper, tokens))
+    Router::new()
+        .route("/admin/model", put(put_model))
+        .route("/admin/promote", put(put_promote))
+        .with_state((swapper, tokens))
+}
+
+/// The answer to a swap or a promotion.
+fn answered(swapped: Result<Result<ModelSwapped, Refused>, tokio::task::JoinError>) -> Response {
+    match swapped {
+        Ok(Ok(done)) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], to_json(&done)).into_response()
+        }
+        Ok(Err(Refused::Artifact(m))) => {
+            HttpError::new(ErrorCode::InvalidFields, format!("the artifact is not valid: {m}")).into_response()
+        }
+        Ok(Err(Refused::Challenger(m))) => HttpError::new(
+            ErrorCode::InvalidFields,
+            format!("the challenger cannot shadow this model (nothing was swapped): {m}"),
+        )
+        .into_response(),
+        Ok(Err(Refused::NoChallenger)) => HttpError::new(
+            ErrorCode::Conflict,
+            "no challenger is scored in shadow: start fraud-server with --shadow challenger.bin",
+        )
+        .into_response(),
+        Ok(Err(Refused::Rules(m))) => HttpError::new(
+            ErrorCode::InvalidRules,
+            format!("the rules do not compile for this model (it was not swapped in): {m}"),
+        )
+        .into_response(),
+        Ok(Err(Refused::Storage(m))) => HttpError::retry_later(ErrorCode::LogUnavailable, m, 1).into_response(),
+        Err(_) => HttpError::retry_later(ErrorCode::Overloaded, "the swap did not finish; retry", 1).into_response(),
+    }
+}
+
+async fn put_promote(
+    State((swapper, tokens)): State<(Arc<Swapper>, Option<Arc<Tokens>>)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (who, _body) = match crate::admin::authorize_with_body(tokens.as_deref(), &headers, body, 1 << 10).await {
+        Ok(authorized) => authorized,
+        Err(denied) => return denied,
+    };
+    let why = format!("PUT /admin/promote by {who}");
+    answered(tokio::task::spawn_blocking(move || swapper.promote(&why)).await)
 }
 
 async fn put_model(
@@ -263,22 +396,7 @@ async fn put_model(
     };
     let why = format!("PUT /admin/model by {who}");
     // Decoding a large artifact and fsyncing take a while: off the request threads.
-    let swapped = tokio::task::spawn_blocking(move || swapper.swap(&bytes, &why, true)).await;
-    match swapped {
-        Ok(Ok(done)) => {
-            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], to_json(&done)).into_response()
-        }
-        Ok(Err(Refused::Artifact(m))) => {
-            HttpError::new(ErrorCode::InvalidFields, format!("the artifact is not valid: {m}")).into_response()
-        }
-        Ok(Err(Refused::Rules(m))) => HttpError::new(
-            ErrorCode::InvalidRules,
-            format!("the rules do not compile for this model (it was not swapped in): {m}"),
-        )
-        .into_response(),
-        Ok(Err(Refused::Storage(m))) => HttpError::retry_later(ErrorCode::LogUnavailable, m, 1).into_response(),
-        Err(_) => HttpError::retry_later(ErrorCode::Overloaded, "the swap did not finish; retry", 1).into_response(),
-    }
+    answered(tokio::task::spawn_blocking(move || swapper.swap(&bytes, &why, true)).await)
 }
 
 impl std::fmt::Debug for Swapper {
