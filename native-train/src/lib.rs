@@ -22,6 +22,7 @@ pub mod bands;
 pub mod bench;
 pub mod boost;
 pub mod calibrate;
+pub mod challenge;
 pub mod data;
 pub mod experiments;
 pub mod from_log;

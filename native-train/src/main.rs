@@ -67,6 +67,11 @@ enum Command {
     /// what it decided (frauds, legitimate, amounts, reviews and their cost, net
     /// benefit), the totals against --baseline (another rules file; default the
     /// model alone) and which transactions changed action. Console table, --json, --html.
+    ///
+    /// With --from-log instead of --rules and --data: champion against challenger on the
+    /// decisions `fraud-server --shadow` logged, once labelled — each one's average
+    /// precision, the money its actions made under --model's costs, and which
+    /// transactions would have changed action.
     Backtest(BacktestArgs),
 }
 
@@ -76,14 +81,22 @@ struct BacktestArgs {
     #[arg(long, default_value = "model/model.bin")]
     model: PathBuf,
     /// The rules file under test.
-    #[arg(long)]
-    rules: PathBuf,
+    #[arg(long, required_unless_present = "from_log", conflicts_with = "from_log")]
+    rules: Option<PathBuf>,
     /// The rules file it would replace (default: the model alone decides).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_log")]
     baseline: Option<PathBuf>,
     /// Labelled transactions with the model's columns (and its label column).
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(long, required_unless_present = "from_log", conflicts_with = "from_log")]
+    data: Option<PathBuf>,
+    /// Compare champion and challenger on a decision log (a SQLite file or a postgres:// URL)
+    /// written by `fraud-server --shadow`: labelled decisions, and unlabelled ones older than
+    /// --maturity (counted legitimate). --model then only prices the decisions (its costs).
+    #[arg(long, value_name = "PATH|postgres://…")]
+    from_log: Option<String>,
+    /// With --from-log: unlabelled decisions older than this count as legitimate (`90d`, `12h`).
+    #[arg(long, default_value = "90d", value_parser = native_train::from_log::parse_maturity, requires = "from_log")]
+    maturity: i64,
     /// The rules' lists folder (`NAME.txt` is `@NAME`; default: `lists/` beside each rules file).
     #[arg(long)]
     lists: Option<PathBuf>,
@@ -99,8 +112,8 @@ struct BacktestArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Also write the report as a self-contained HTML page here.
-    #[arg(long)]
+    /// Also write the report as a self-contained HTML page here (not with --from-log).
+    #[arg(long, conflicts_with = "from_log")]
     html: Option<PathBuf>,
 }
 
@@ -594,11 +607,22 @@ fn main() -> ExitCode {
         Command::Splits(args) => splits(args),
         Command::BenchModel(args) => bench::model(&args.files.files(), args.runs),
         Command::Import(args) => native_train::import::command::run(&args.command()),
+        Command::Backtest(a) if a.from_log.is_some() => native_train::challenge::run(
+            &native_train::challenge::FromLogBacktest {
+                target: a.from_log.unwrap_or_default(),
+                model: a.model,
+                maturity_ms: a.maturity,
+                review_cost: a.cost_review,
+                json: a.json,
+            },
+            decision_log::now_ms(),
+        )
+        .map(|_| ()),
         Command::Backtest(a) => native_train::backtest::run(&native_train::backtest::BacktestCommand {
             model: a.model,
-            rules: a.rules,
+            rules: a.rules.unwrap_or_default(),
             baseline: a.baseline,
-            data: a.data,
+            data: a.data.unwrap_or_default(),
             lists: a.lists,
             label: a.label,
             id: a.id,

@@ -131,3 +131,133 @@ fn bad_rules_and_bad_data_are_refused_by_name() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cost-review"));
 }
+
+/// A shadowed decision as `fraud-server --shadow` logs it: amount `amount`, the two probabilities.
+fn shadowed(i: usize, amount: f64, champion: f64, challenger: f64) -> contract::log::DecisionRecord {
+    let act = |p: f64| {
+        if p >= 0.7 {
+            "refuse"
+        } else if p >= 0.4 {
+            "review"
+        } else {
+            "accept"
+        }
+    };
+    contract::log::DecisionRecord {
+        id: format!("tx-{i}"),
+        at_ms: 1_000 + i as i64,
+        model_id: "champion-id".into(),
+        ruleset: None,
+        features: contract::log::JsonText::parse(format!(r#"{{"V1":0.5,"Amount":{amount}}}"#)).unwrap(),
+        probability: champion,
+        is_fraud: champion >= 0.7,
+        action: act(champion).into(),
+        rule: None,
+        shadow_rules: Vec::new(),
+        reasons: None,
+        expected_loss: champion * amount,
+        challenger: Some(contract::log::ChallengerDecision {
+            model_id: "challenger-id".into(),
+            probability: challenger,
+            is_fraud: challenger >= 0.7,
+            action: act(challenger).into(),
+        }),
+    }
+}
+
+#[test]
+fn from_log_compares_champion_and_challenger_on_labelled_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = Artifact::example();
+    let costs = artifact.rule.costs.clone();
+    std::fs::write(dir.path().join("model.bin"), artifact.encode().unwrap()).unwrap();
+    let db = dir.path().join("log.db");
+    let log = decision_log::Log::open(decision_log::Config::new(decision_log::Target::Sqlite(db.clone()))).unwrap();
+    for id in ["champion-id", "challenger-id"] {
+        log.register_model(&contract::log::ModelInfo {
+            model_id: id.into(),
+            name: id.into(),
+            features: vec!["V1".into(), "Amount".into()],
+            label: "Class".into(),
+            id_column: None,
+            amount: Some("Amount".into()),
+            categorical: Vec::new(),
+        })
+        .unwrap();
+    }
+    // 400 transactions: frauds every 5th; the challenger scores frauds higher than the champion.
+    let mut expected = [(Vec::new(), Tally::default()), (Vec::new(), Tally::default())];
+    let mut labels = Vec::new();
+    let mut changed = 0;
+    let records: Vec<_> = (0..400)
+        .map(|i| {
+            let fraud = i % 5 == 0;
+            let noise = ((i * 37) % 100) as f64 / 100.0;
+            let champion = if fraud { 0.3 + 0.6 * noise } else { 0.8 * noise };
+            let challenger = if fraud { 0.5 + 0.5 * noise } else { 0.6 * noise };
+            let amount = 10.0 + (i % 13) as f64 * 25.0;
+            let r = shadowed(i, amount, champion, challenger);
+            for (k, (p, action)) in
+                [(champion, &r.action), (challenger, &r.challenger.as_ref().unwrap().action)].into_iter().enumerate()
+            {
+                expected[k].0.push(p);
+                expected[k].1.add_action(&costs, 2.5, amount, fraud, fraud_core::Action::from_name(action).unwrap());
+            }
+            changed += usize::from(r.action != r.challenger.as_ref().unwrap().action);
+            labels.push(u8::from(fraud));
+            r
+        })
+        .collect();
+    log.log_blocking(records).unwrap();
+    // Every fraud labelled; the legitimate ones matured (the log's clock is far past at_ms).
+    for i in (0..400).step_by(5) {
+        log.label(&format!("tx-{i}"), contract::log::Outcome::Fraud, "chargeback", 5_000, "test").unwrap();
+    }
+    drop(log);
+    let p = |name: &str| dir.path().join(name).display().to_string();
+    let out = backtest(&[
+        "--from-log",
+        &p("log.db"),
+        "--model",
+        &p("model.bin"),
+        "--cost-review",
+        "2.5",
+        "--maturity",
+        "1m",
+        "--json",
+        &p("shadow.json"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let console = String::from_utf8_lossy(&out.stdout);
+    assert!(console.contains("champion vs challenger on 400"), "{console}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("shadow.json")).unwrap()).unwrap();
+    let pair = &report["pairs"][0];
+    assert_eq!((pair["transactions"].as_u64(), pair["frauds"].as_u64()), (Some(400), Some(80)));
+    assert_eq!(pair["changed"].as_u64(), Some(changed as u64));
+    assert!(changed > 0);
+    for (k, side) in ["champion", "challenger"].into_iter().enumerate() {
+        let s = &pair[side];
+        let ap = native_train::metrics::average_precision(&expected[k].0, &labels);
+        assert_eq!(s["average_precision"].as_f64(), Some(ap), "{side}");
+        assert!((s["net_benefit"].as_f64().unwrap() - expected[k].1.net_benefit).abs() < 1e-6, "{side}: {s}");
+        assert_eq!(s["frauds_stopped"].as_u64(), Some(expected[k].1.frauds_stopped), "{side}");
+    }
+    let (a, b) = (
+        pair["champion"]["average_precision"].as_f64().unwrap(),
+        pair["challenger"]["average_precision"].as_f64().unwrap(),
+    );
+    assert!(b > a, "the challenger ranks frauds better here: {b} vs {a}");
+    let changes = pair["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), changed);
+    assert!(changes.iter().all(|c| c["champion"] != c["challenger"]));
+
+    // Younger than the maturity window and unlabelled: left out, and said.
+    let out = backtest(&["--from-log", &p("log.db"), "--model", &p("model.bin"), "--maturity", "100000d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("on 80 logged decisions"));
+    // No such log; --rules with --from-log.
+    let out = backtest(&["--from-log", &p("nope.db"), "--model", &p("model.bin")]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no such decision log"));
+    let out = backtest(&["--from-log", &p("log.db"), "--rules", &p("x.txt")]);
+    assert!(!out.status.success());
+}
