@@ -257,6 +257,32 @@ pub async fn run(
     config: &Config,
     log: Option<&Log>,
     stop: Arc<AtomicBool>,
+    progress: impl FnMut(&Counts),
+) -> Result<Counts> {
+    let scoring = Scoring { model: model.clone(), model_id: model_id.to_string(), rules: rules.cloned() };
+    let (_fixed, current) = tokio::sync::watch::channel(Arc::new(scoring));
+    run_live(current, config, log, stop, progress).await
+}
+
+/// What scores and decides: a model, its id, and the rules over it. Swapped whole.
+#[derive(Clone, Debug)]
+pub struct Scoring {
+    /// The model.
+    pub model: Model,
+    /// Its artifact's id (each decision names it).
+    pub model_id: String,
+    /// The rules deciding over it, if any.
+    pub rules: Option<RuleSet>,
+}
+
+/// [`run`] with a model that can change while consuming (`--model-from`): each batch is
+/// scored wholly by the one `current` holds when the batch was pulled, so every decision
+/// names the model that made it; a new one takes over at the next batch.
+pub async fn run_live(
+    current: tokio::sync::watch::Receiver<Arc<Scoring>>,
+    config: &Config,
+    log: Option<&Log>,
+    stop: Arc<AtomicBool>,
     mut progress: impl FnMut(&Counts),
 ) -> Result<Counts> {
     let client = async_nats::connect(&config.url).await.with_context(|| format!("connecting to {}", config.url))?;
@@ -282,6 +308,8 @@ pub async fn run(
         if messages.is_empty() {
             continue;
         }
+        let scoring = current.borrow().clone();
+        let (model, model_id, rules) = (&scoring.model, scoring.model_id.as_str(), scoring.rules.as_ref());
         let mut confirmations = Vec::with_capacity(messages.len());
         let mut handled = Vec::with_capacity(messages.len());
         let mut records = Vec::new();

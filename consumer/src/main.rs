@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use consumer::{run, Config};
+use consumer::{run_live, Config, Scoring};
 use contract::nats::Topology;
 use fraud_core::rules::RulesFiles;
 
@@ -30,6 +30,12 @@ struct Cli {
     /// The model artifact.
     #[arg(long, default_value = "model/model.bin")]
     model: PathBuf,
+    /// Score with the fleet's model: the current publication of `native-train publish --nats`
+    /// in this JetStream object store bucket (nats://host:port/bucket), with its rules; each
+    /// new publication takes over at the next batch (a corrupt one is refused and logged, the
+    /// old model scores on). Each is kept as --model, so a start while NATS is away uses the last.
+    #[arg(long, value_name = "nats://host:port/bucket", conflicts_with = "rules", value_parser = fleet::Source::parse)]
+    model_from: Option<fleet::Source>,
     /// The NATS server (or any member of a cluster).
     #[arg(long, default_value = "nats://127.0.0.1:4222")]
     nats: String,
@@ -82,21 +88,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn start(cli: Cli) -> Result<()> {
-    let fraud_core::Loaded { model, id: model_id, artifact, .. } = fraud_core::artifact::read_file(&cli.model)?;
-    let log = match &cli.decision_log {
-        Some(target) => {
-            let target = decision_log::Target::parse(target);
-            let shown = target.shown();
-            let log = decision_log::Log::open(decision_log::Config::new(target))
-                .with_context(|| format!("cannot open the decision log {shown}"))?;
-            log.register_model(&contract::log::ModelInfo::of(&model_id, &artifact.model_name, model.schema()))
-                .with_context(|| format!("cannot record the model in the decision log {shown}"))?;
-            tracing::info!(log = %shown, "decision log: a message is acknowledged once its decision is logged");
-            Some(log)
+/// Writes `bytes` over `path` (a temporary file renamed over it), so a restart uses them.
+fn keep(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension("bin.kept");
+    let kept = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = kept {
+        tracing::warn!(file = %path.display(), error = %e, "cannot keep the published model on disk");
+    }
+}
+
+/// The model to start with: the fleet's current publication, else (NATS away, nothing
+/// published) the kept --model.
+fn first_scoring(cli: &Cli, runtime: &tokio::runtime::Runtime) -> Result<Scoring> {
+    if let Some(source) = &cli.model_from {
+        match runtime.block_on(fleet::fetch(source)) {
+            Ok(checked) => {
+                keep(&cli.model, &checked.bundle.artifact);
+                tracing::info!(source = %source, model_id = checked.loaded.id, "scoring with the fleet's publication");
+                return Ok(Scoring { model: checked.loaded.model, model_id: checked.loaded.id, rules: checked.rules });
+            }
+            Err(e) if cli.model.is_file() => {
+                tracing::warn!(source = %source, error = %format!("{e:#}"), "no publication yet: the kept --model scores until one arrives");
+            }
+            Err(e) => return Err(e.context(format!("--model-from {source}: nothing to score with"))),
         }
-        None => None,
-    };
+    }
+    let fraud_core::Loaded { model, id: model_id, .. } = fraud_core::artifact::read_file(&cli.model)?;
     let rules = match &cli.rules {
         Some(path) => {
             let files = RulesFiles { rules: path.clone(), lists: cli.lists.clone() };
@@ -106,6 +123,29 @@ fn start(cli: Cli) -> Result<()> {
             }
             tracing::info!(version = rules.version(), rules = rules.rules().len(), file = %path.display(), "rules loaded");
             Some(rules)
+        }
+        None => None,
+    };
+    Ok(Scoring { model, model_id, rules })
+}
+
+fn register(log: &decision_log::Log, id: &str, name: &str, model: &fraud_core::Model) -> Result<()> {
+    log.register_model(&contract::log::ModelInfo::of(id, name, model.schema()))
+        .with_context(|| format!("cannot record the model in the decision log {}", log.shown()))
+}
+
+fn start(cli: Cli) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let scoring = first_scoring(&cli, &runtime)?;
+    let log = match &cli.decision_log {
+        Some(target) => {
+            let target = decision_log::Target::parse(target);
+            let shown = target.shown();
+            let log = decision_log::Log::open(decision_log::Config::new(target))
+                .with_context(|| format!("cannot open the decision log {shown}"))?;
+            register(&log, &scoring.model_id, scoring.model.name(), &scoring.model)?;
+            tracing::info!(log = %shown, "decision log: a message is acknowledged once its decision is logged");
+            Some(Arc::new(log))
         }
         None => None,
     };
@@ -125,8 +165,35 @@ fn start(cli: Cli) -> Result<()> {
         reasons: cli.reasons,
         ..Config::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (publish, current) = tokio::sync::watch::channel(Arc::new(scoring));
     runtime.block_on(async move {
+        if let Some(source) = cli.model_from.clone() {
+            let (log, kept) = (log.clone(), cli.model.clone());
+            tokio::spawn(fleet::watch(source, move |event| {
+                match event {
+                    fleet::Event::New(c) => {
+                        if c.loaded.id == publish.borrow().model_id && c.rules.as_ref() == publish.borrow().rules.as_ref() {
+                            return true;
+                        }
+                        let name = c.loaded.artifact.model_name.clone();
+                        if let Some(log) = &log {
+                            if let Err(e) = register(log, &c.loaded.id, &name, &c.loaded.model) {
+                                tracing::error!(error = %format!("{e:#}"), "the publication is refused: the log cannot record it");
+                                return true;
+                            }
+                        }
+                        keep(&kept, &c.bundle.artifact);
+                        tracing::info!(model_id = c.loaded.id, "the fleet's new publication scores from the next batch");
+                        let next = Scoring { model: c.loaded.model, model_id: c.loaded.id, rules: c.rules };
+                        let _ = publish.send(Arc::new(next));
+                    }
+                    fleet::Event::Refused(why) => {
+                        tracing::error!(error = why, "the fleet's new publication is refused; the previous model scores on")
+                    }
+                }
+                true
+            }));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         tokio::spawn(async move {
@@ -137,9 +204,9 @@ fn start(cli: Cli) -> Result<()> {
             }
             flag.store(true, Ordering::Relaxed);
         });
-        tracing::info!(model_id, nats = config.url, "consuming");
+        tracing::info!(model_id = current.borrow().model_id, nats = config.url, "consuming");
         let mut last = std::time::Instant::now();
-        let counts = run(&model, &model_id, rules.as_ref(), &config, log.as_ref(), stop, |c| {
+        let counts = run_live(current, &config, log.as_deref(), stop, |c| {
             if last.elapsed() > Duration::from_secs(2) {
                 tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, log_failures = c.log_failures, lag = c.lag, "progress");
                 last = std::time::Instant::now();

@@ -90,8 +90,8 @@ pub struct Bundle {
 pub struct Checked {
     /// The artifact, decoded.
     pub loaded: Loaded,
-    /// The artifact's bytes.
-    pub artifact: Vec<u8>,
+    /// The publication as it was put (the artifact's bytes, the rules' text and lists).
+    pub bundle: Bundle,
     /// The rules, compiled against the artifact's schema.
     pub rules: Option<RuleSet>,
 }
@@ -179,7 +179,7 @@ impl Bundle {
             }
             None => None,
         };
-        Ok(Checked { loaded, artifact: self.artifact, rules })
+        Ok(Checked { loaded, bundle: self, rules })
     }
 }
 

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod policy;
+pub mod publish;
 pub mod report;
 pub mod smote;
 pub mod split;

@@ -73,6 +73,26 @@ enum Command {
     /// precision, the money its actions made under --model's costs, and which
     /// transactions would have changed action.
     Backtest(BacktestArgs),
+    /// Put a model (its model.bin, and its rules and lists) into the fleet's NATS JetStream
+    /// object store: every `fraud-server --model-from` and `fraud-consumer --model-from` on
+    /// that bucket switches to it within seconds. Checked first as they check it (the artifact
+    /// decoded, the rules compiled against it): what they would refuse is not published.
+    Publish(PublishArgs),
+}
+
+#[derive(Args)]
+struct PublishArgs {
+    /// The model folder (written by `train`; its model.bin) or an artifact file.
+    model: PathBuf,
+    /// The fleet's bucket: nats://host:port/bucket (bucket default: fraud-models; created if missing).
+    #[arg(long, value_name = "nats://host:port/bucket")]
+    nats: String,
+    /// The rules file published with it (default: rules.txt in the model folder, if there is one).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The rules' lists folder (`NAME.txt` is `@NAME`; default: lists/ beside the rules file).
+    #[arg(long, requires = "rules")]
+    lists: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -607,6 +627,13 @@ fn main() -> ExitCode {
         Command::Splits(args) => splits(args),
         Command::BenchModel(args) => bench::model(&args.files.files(), args.runs),
         Command::Import(args) => native_train::import::command::run(&args.command()),
+        Command::Publish(a) => native_train::publish::run(&native_train::publish::PublishCommand {
+            model: a.model,
+            rules: a.rules,
+            lists: a.lists,
+            nats: a.nats,
+        })
+        .map(|_| ()),
         Command::Backtest(a) if a.from_log.is_some() => native_train::challenge::run(
             &native_train::challenge::FromLogBacktest {
                 target: a.from_log.unwrap_or_default(),

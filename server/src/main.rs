@@ -28,6 +28,13 @@ struct Cli {
     /// The model artifact written by `native-train train`.
     #[arg(long, default_value = "model/model.bin")]
     model: PathBuf,
+    /// Serve the fleet's model: the current publication of `native-train publish --nats` in
+    /// this JetStream object store bucket (nats://host:port/bucket), with the rules published
+    /// with it; the bucket is watched and each new publication swapped in within seconds (a
+    /// corrupt one is refused and counted; the old model serves on). Each publication is kept
+    /// as --model, so a start while NATS is away serves the last one.
+    #[arg(long, value_name = "nats://host:port/bucket", conflicts_with = "rules", value_parser = fleet::Source::parse)]
+    model_from: Option<fleet::Source>,
     /// A challenger artifact scored in shadow on every transaction: the answer stays the
     /// champion's (--model); the decision log keeps the challenger's probability and action
     /// beside it, and GET /metrics compares the two (flagged rates, agreement, score PSI).
@@ -148,19 +155,55 @@ fn open_log(cli: &Cli, target: &str) -> Result<(Arc<decision_log::Log>, Arc<dyn 
     Ok((log, sink))
 }
 
+/// The fleet's current publication; with NATS away or nothing published, `None` when
+/// `model` holds a model to serve meanwhile (the watcher swaps the publication in later).
+fn current_publication(source: &fleet::Source, model: &Path) -> Result<Option<fleet::Bundle>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    match runtime.block_on(fleet::fetch(source)) {
+        Ok(checked) => {
+            tracing::info!(source = %source, model_id = checked.loaded.id, "serving the fleet's publication");
+            Ok(Some(checked.bundle))
+        }
+        Err(e) if model.is_file() => {
+            tracing::warn!(source = %source, error = %format!("{e:#}"), file = %model.display(), "no publication to serve yet: serving the kept model until one arrives");
+            Ok(None)
+        }
+        Err(e) => Err(e.context(format!("--model-from {source}: nothing to serve, and no {} kept", model.display()))),
+    }
+}
+
+/// Swaps in each new publication of `source` (decoding and checking off the event loop).
+fn watch_publications(source: fleet::Source, swapper: Arc<server::swap::Swapper>) {
+    tokio::spawn(fleet::watch(source, move |event| {
+        match event {
+            fleet::Event::New(checked) => {
+                let why = format!("published ({})", checked.loaded.id);
+                let _ = tokio::task::block_in_place(|| swapper.swap_published(&checked.bundle, &why));
+            }
+            fleet::Event::Refused(why) => swapper.publication_refused(&why),
+        }
+        true
+    }));
+}
+
 fn run(cli: Cli) -> Result<()> {
     let rules_files = cli.rules.clone().map(|rules| RulesFiles { rules, lists: cli.lists.clone() });
     // Watched from before the first read, so no change is missed.
     let watched = std::iter::once(cli.model.clone()).chain(cli.shadow.clone()).collect();
     let watch = Watch::new(watched, rules_files.clone());
     let log = cli.decision_log.as_deref().map(|target| open_log(&cli, target)).transpose()?;
-    let swapper = server::swap::Swapper::start(
-        cli.model.clone(),
-        cli.shadow.clone(),
-        rules_files,
-        log.clone(),
-        (!cli.no_metrics).then_some(cli.drift_window),
-    )?;
+    let published = match &cli.model_from {
+        Some(source) => current_publication(source, &cli.model)?,
+        None => None,
+    };
+    let swapper = server::swap::Swapper::start(server::swap::SwapConfig {
+        model_path: cli.model.clone(),
+        shadow_path: cli.shadow.clone(),
+        rules: rules_files,
+        log: log.clone(),
+        monitor_window: (!cli.no_metrics).then_some(cli.drift_window),
+        published,
+    })?;
     let served = swapper.live().current();
     if let (Some(rules), Some(files)) = (served.rules(), watch.rules()) {
         tracing::info!(version = rules.version(), rules = rules.rules().len(), file = %files.rules.display(), "rules loaded");
@@ -212,6 +255,9 @@ fn run(cli: Cli) -> Result<()> {
             "model loaded"
         );
         server::reload::spawn(watch, swapper.clone());
+        if let Some(source) = cli.model_from.clone() {
+            watch_publications(source, swapper.clone());
+        }
         println!("listening on http://{bound}");
         let limits = ConnectionLimits {
             header_timeout: Duration::from_millis(cli.header_timeout_ms),

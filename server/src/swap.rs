@@ -41,6 +41,38 @@ struct Parts {
 struct Serving {
     champion: Arc<[u8]>,
     challenger: Option<Arc<[u8]>>,
+    /// With `--model-from`: the rules (and lists) published with the model, compiled for each swap.
+    published_rules: Option<Arc<PublishedRules>>,
+}
+
+/// A publication's rules text and lists.
+#[derive(Debug, PartialEq)]
+struct PublishedRules {
+    text: String,
+    lists: Vec<(String, String)>,
+}
+
+impl PublishedRules {
+    fn of(bundle: &fleet::Bundle) -> Option<Arc<PublishedRules>> {
+        let text = bundle.rules.clone()?;
+        Some(Arc::new(PublishedRules { text, lists: bundle.lists.clone() }))
+    }
+}
+
+/// What the first model is built from, and what every later one is served with.
+pub struct SwapConfig {
+    /// The artifact file (`--model`); with `published`, where the published artifact is kept.
+    pub model_path: PathBuf,
+    /// The challenger's file (`--shadow`).
+    pub shadow_path: Option<PathBuf>,
+    /// The rules' files (`--rules`; not with a publication, which carries its own).
+    pub rules: Option<RulesFiles>,
+    /// The decision log and its sink.
+    pub log: Option<(Arc<decision_log::Log>, Arc<dyn DecisionSink>)>,
+    /// The drift window of `/metrics` (none: no metrics).
+    pub monitor_window: Option<usize>,
+    /// The fleet's current publication (`--model-from`), served instead of the file's model.
+    pub published: Option<fleet::Bundle>,
 }
 
 /// The model serving now, and how to replace it.
@@ -99,15 +131,10 @@ pub struct ModelSwapped {
 }
 
 impl Swapper {
-    /// Builds the first model from `model_path` (and its challenger from `shadow_path`), with
-    /// `rules`, `log` and `monitor` as every later one.
-    pub fn start(
-        model_path: PathBuf,
-        shadow_path: Option<PathBuf>,
-        rules: Option<RulesFiles>,
-        log: Option<(Arc<decision_log::Log>, Arc<dyn DecisionSink>)>,
-        monitor_window: Option<usize>,
-    ) -> anyhow::Result<Arc<Swapper>> {
+    /// Builds the first model (from the publication, else `model_path`; its challenger from
+    /// `shadow_path`), with the rules, log and monitor every later one gets.
+    pub fn start(config: SwapConfig) -> anyhow::Result<Arc<Swapper>> {
+        let SwapConfig { model_path, shadow_path, rules, log, monitor_window, published } = config;
         let read = |path: &Path, what: &str| {
             std::fs::read(path).map(Arc::<[u8]>::from).map_err(|e| {
                 anyhow::anyhow!(
@@ -116,16 +143,25 @@ impl Swapper {
                 )
             })
         };
-        let champion = read(&model_path, "model")?;
+        let published_rules = published.as_ref().and_then(PublishedRules::of);
+        let champion = match &published {
+            Some(bundle) => Arc::<[u8]>::from(bundle.artifact.as_slice()),
+            None => read(&model_path, "model")?,
+        };
         let challenger = shadow_path.as_deref().map(|p| read(p, "challenger")).transpose()?;
         let parts = Parts { rules, log };
-        let served = parts.assemble(&champion, challenger.as_deref()).map_err(|e| match e {
-            Refused::Artifact(m) => anyhow::anyhow!("{} is not a usable model artifact: {m}", model_path.display()),
-            Refused::Challenger(m) => {
-                anyhow::anyhow!("--shadow {}: {m}", shadow_path.as_deref().unwrap_or(Path::new("")).display())
-            }
-            other => anyhow::anyhow!("{other}"),
-        })?;
+        let served =
+            parts.assemble(&champion, challenger.as_deref(), published_rules.as_deref()).map_err(|e| match e {
+                Refused::Artifact(m) => anyhow::anyhow!("{} is not a usable model artifact: {m}", model_path.display()),
+                Refused::Challenger(m) => {
+                    anyhow::anyhow!("--shadow {}: {m}", shadow_path.as_deref().unwrap_or(Path::new("")).display())
+                }
+                other => anyhow::anyhow!("{other}"),
+            })?;
+        if published.is_some() {
+            // Kept as --model, so a restart while NATS is away serves the last publication.
+            write_atomically(&model_path, &champion).map_err(anyhow::Error::msg)?;
+        }
         let (served, monitor) = match monitor_window {
             Some(window) => {
                 let monitor = Arc::new(Monitor::new(&served, window));
@@ -142,7 +178,7 @@ impl Swapper {
             shadow_path,
             parts,
             monitor,
-            serving: Mutex::new(Serving { champion, challenger }),
+            serving: Mutex::new(Serving { champion, challenger, published_rules }),
         }))
     }
 
@@ -166,12 +202,15 @@ impl Swapper {
     /// model file (atomically, fsynced), so a restart serves it too.
     pub fn swap(&self, bytes: &[u8], why: &str, store: bool) -> Result<ModelSwapped, Refused> {
         let mut serving = self.lock();
-        let result = self.parts.assemble(bytes, serving.challenger.as_deref()).and_then(|served| {
-            if store {
-                write_atomically(&self.model_path, bytes).map_err(Refused::Storage)?;
-            }
-            Ok(served)
-        });
+        let result = self
+            .parts
+            .assemble(bytes, serving.challenger.as_deref(), serving.published_rules.as_deref())
+            .and_then(|served| {
+                if store {
+                    write_atomically(&self.model_path, bytes).map_err(Refused::Storage)?;
+                }
+                Ok(served)
+            });
         let done = self.install(result, why)?;
         serving.champion = Arc::from(bytes);
         Ok(done)
@@ -185,13 +224,14 @@ impl Swapper {
             return Err(Refused::NoChallenger);
         };
         let champion = serving.champion.clone();
-        let result = self.parts.assemble(&challenger, Some(&champion)).and_then(|served| {
+        let rules = serving.published_rules.clone();
+        let result = self.parts.assemble(&challenger, Some(&champion), rules.as_deref()).and_then(|served| {
             write_atomically(&self.model_path, &challenger).map_err(Refused::Storage)?;
             write_atomically(shadow_path, &champion).map_err(Refused::Storage)?;
             Ok(served)
         });
         let done = self.install(result, why)?;
-        *serving = Serving { champion: challenger, challenger: Some(champion) };
+        *serving = Serving { champion: challenger, challenger: Some(champion), published_rules: rules };
         Ok(done)
     }
 
@@ -262,9 +302,45 @@ impl Swapper {
         if same {
             return;
         }
-        let result = self.parts.assemble(&champion, challenger.as_deref());
+        let rules = serving.published_rules.clone();
+        let result = self.parts.assemble(&champion, challenger.as_deref(), rules.as_deref());
         if self.install(result, why).is_ok() {
-            *serving = Serving { champion: Arc::from(champion), challenger: challenger.map(Arc::from) };
+            *serving = Serving {
+                champion: Arc::from(champion),
+                challenger: challenger.map(Arc::from),
+                published_rules: rules,
+            };
+        }
+    }
+
+    /// Serves a publication of the fleet (`--model-from`): its model with its rules, the
+    /// challenger (if any) still in shadow; the artifact kept as `--model`. `None` when it
+    /// is what serves already (a watch resumed after NATS came back sees it again).
+    pub fn swap_published(&self, bundle: &fleet::Bundle, why: &str) -> Option<Result<ModelSwapped, Refused>> {
+        let mut serving = self.lock();
+        let rules = PublishedRules::of(bundle);
+        let id = fraud_core::artifact::model_id;
+        if id(&bundle.artifact) == id(&serving.champion) && rules == serving.published_rules {
+            return None;
+        }
+        let result =
+            self.parts.assemble(&bundle.artifact, serving.challenger.as_deref(), rules.as_deref()).and_then(|served| {
+                write_atomically(&self.model_path, &bundle.artifact).map_err(Refused::Storage)?;
+                Ok(served)
+            });
+        let done = self.install(result, why);
+        if done.is_ok() {
+            serving.champion = Arc::from(bundle.artifact.as_slice());
+            serving.published_rules = rules;
+        }
+        Some(done)
+    }
+
+    /// A publication refused before it reached the swap (it could not be read or checked).
+    pub fn publication_refused(&self, why: &str) {
+        tracing::error!(error = why, "the fleet's new publication is refused; the previous model keeps serving");
+        if let Some(m) = &self.monitor {
+            m.model_swap_failed();
         }
     }
 
@@ -279,7 +355,12 @@ impl Swapper {
 impl Parts {
     /// A complete `Served` for `bytes`, with `challenger` in shadow (not yet observed by the
     /// monitor, not yet serving).
-    fn assemble(&self, bytes: &[u8], challenger: Option<&[u8]>) -> Result<Served, Refused> {
+    fn assemble(
+        &self,
+        bytes: &[u8],
+        challenger: Option<&[u8]>,
+        published: Option<&PublishedRules>,
+    ) -> Result<Served, Refused> {
         let mut served = Served::from_artifact(bytes)
             .map_err(|e| Refused::Artifact(e.full_message()))?
             .with_loaded_at(decision_log::now_ms());
@@ -289,6 +370,11 @@ impl Parts {
         }
         if let Some(files) = &self.rules {
             let rules = crate::reload::load(files, &served).map_err(|e| Refused::Rules(e.to_string()))?;
+            served = served.with_rules(rules);
+        } else if let Some(p) = published {
+            let lists: Vec<(&str, &str)> = p.lists.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+            let rules = fraud_core::RuleSet::compile(&p.text, &lists, served.model().schema())
+                .map_err(|e| Refused::Rules(format!("the published rules.txt: {e}")))?;
             served = served.with_rules(rules);
         }
         if let Some((log, sink)) = &self.log {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use async_nats::jetstream;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use contract::nats::{Decision, Topology};
 use contract::ActionCounts;
@@ -39,6 +39,10 @@ pub struct NatsSummary {
     pub actions: ActionCounts,
     /// Decisions read back whose action is none of the three (counted in no action).
     pub unknown_actions: u64,
+    /// The decisions read back per model id that made them (a fleet publish mid-stream shows two).
+    pub models: BTreeMap<String, ModelDecisions>,
+    /// Distinct transaction sequences among the decisions read back (fewer than them: a duplicate).
+    pub distinct_sequences: u64,
     /// What those actions made against the file's labels, with the model's
     /// costs and `--cost-review`: each row of the file once, matched by its id
     /// (decisions of other rows are not counted; `money.transactions` says how
@@ -67,6 +71,17 @@ impl std::fmt::Display for NatsSummary {
         if self.unknown_actions > 0 {
             write!(f, ", {} of no known action", self.unknown_actions)?;
         }
+        if self.models.len() > 1 {
+            let by: Vec<String> = self
+                .models
+                .iter()
+                .map(|(id, m)| {
+                    let short: String = id.chars().take(12).collect();
+                    format!("{short}: {} (sequences {}..{})", m.decisions, m.first_sequence, m.last_sequence)
+                })
+                .collect();
+            write!(f, "\n  decisions by model: {}", by.join(", "))?;
+        }
         if let Some(m) = &self.money {
             write!(f, "{m}")?;
         }
@@ -74,11 +89,24 @@ impl std::fmt::Display for NatsSummary {
     }
 }
 
+/// One model's decisions among those read back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelDecisions {
+    /// How many.
+    pub decisions: u64,
+    /// The smallest transaction sequence it decided.
+    pub first_sequence: u64,
+    /// The largest.
+    pub last_sequence: u64,
+}
+
 /// What the decisions read back tell.
 struct ReadBack {
     latency_ms: [f64; 3],
     actions: ActionCounts,
     unknown_actions: u64,
+    models: BTreeMap<String, ModelDecisions>,
+    distinct_sequences: u64,
 }
 
 /// The first `n` decisions of the stream, read back: p50, p99 and max of their
@@ -92,7 +120,14 @@ async fn read_back(
     ledger: &mut Ledger,
 ) -> Result<ReadBack> {
     use futures_util::StreamExt;
-    let mut out = ReadBack { latency_ms: [0.0; 3], actions: ActionCounts::default(), unknown_actions: 0 };
+    let mut out = ReadBack {
+        latency_ms: [0.0; 3],
+        actions: ActionCounts::default(),
+        unknown_actions: 0,
+        models: BTreeMap::new(),
+        distinct_sequences: 0,
+    };
+    let mut sequences = std::collections::HashSet::new();
     if n == 0 {
         return Ok(out);
     }
@@ -117,6 +152,15 @@ async fn read_back(
             Ok(Some(Ok(m))) => {
                 seen += 1;
                 let Ok(decision) = serde_json::from_slice::<Decision>(&m.payload) else { continue };
+                sequences.insert(decision.sequence);
+                let by = out.models.entry(decision.model_id.to_string()).or_insert(ModelDecisions {
+                    decisions: 0,
+                    first_sequence: u64::MAX,
+                    last_sequence: 0,
+                });
+                by.decisions += 1;
+                by.first_sequence = by.first_sequence.min(decision.sequence);
+                by.last_sequence = by.last_sequence.max(decision.sequence);
                 if decision.latency_ms.is_finite() {
                     // Clocks of other hosts can put a decision a hair before its transaction: count 0.
                     micros.push((decision.latency_ms.max(0.0) * 1000.0).round() as u64);
@@ -138,6 +182,7 @@ async fn read_back(
             _ => break,
         }
     }
+    out.distinct_sequences = sequences.len() as u64;
     micros.sort_unstable();
     out.latency_ms = [percentile(&micros, 0.5), percentile(&micros, 0.99), percentile(&micros, 1.0)];
     Ok(out)
@@ -212,6 +257,8 @@ pub async fn publish(config: &Config, topology: &Topology, reconcile: Duration) 
             summary.latency_ms = back.latency_ms;
             summary.actions = back.actions;
             summary.unknown_actions = back.unknown_actions;
+            summary.models = back.models;
+            summary.distinct_sequences = back.distinct_sequences;
             summary.money = Some(ledger.money());
             return Ok(summary);
         }

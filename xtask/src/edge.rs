@@ -130,7 +130,43 @@ pub(crate) fn check(dir: &Path) -> Result<()> {
         .args(["--single-limit", "3000"]))?;
     let home = worker.home.clone();
     worker.stop()?;
-    d1_log_check(&home, &outcomes)
+    d1_log_check(&home, &outcomes)?;
+    version_dry_run(dir)
+}
+
+/// A new model at the edge is a new Worker version: `wrangler versions upload` (then
+/// `wrangler versions deploy` for a gradual rollout, see the README). Its dry run builds and
+/// checks the version offline; the bundle it would upload must carry this model's artifact.
+fn version_dry_run(dir: &Path) -> Result<()> {
+    step("edge: `wrangler versions upload --dry-run` — the version a new model becomes, checked offline");
+    let artifact = std::fs::read(dir.join("model.bin"))?;
+    let id = fraud_core::artifact::model_id(&artifact);
+    let outdir = std::path::absolute("target/edge-version")?;
+    let _ = std::fs::remove_dir_all(&outdir);
+    let tag = format!("model-{}", &id[..12.min(id.len())]);
+    let out = crate::processes::wrangler()
+        .args(["versions", "upload", "--dry-run", "--tag", &tag, "--message", &format!("fraud model {id}")])
+        .arg("--outdir")
+        .arg(&outdir)
+        .output()
+        .context("running wrangler versions upload --dry-run")?;
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success() && said.contains("--dry-run: exiting now"),
+        "wrangler versions upload --dry-run failed:\n{said}"
+    );
+    let mut carried = false;
+    for entry in std::fs::read_dir(&outdir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "wasm") {
+            let wasm = std::fs::read(&path)?;
+            carried |= !artifact.is_empty() && wasm.windows(artifact.len()).any(|w| w == artifact.as_slice());
+        }
+    }
+    anyhow::ensure!(carried, "the version's bundle in {} does not carry the model {id}", outdir.display());
+    let size = said.lines().find(|l| l.contains("Total Upload")).unwrap_or("").trim().to_string();
+    eprintln!("edge version dry run OK: tag {tag}, the bundle carries model {id} ({size})");
+    Ok(())
 }
 
 /// Exports the stopped Worker's D1 log (`wrangler d1 export`), loads it into an

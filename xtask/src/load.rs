@@ -160,7 +160,52 @@ fn decision_log_runs(seconds: u32, model: &Path, dir: &Path, one: &str, batch_ro
     Ok(())
 }
 
-pub(crate) fn load(seconds: u32, with_log: bool) -> Result<()> {
+/// `/predict` at 256 keep-alive connections and batches, alone and with `challenger` in shadow
+/// (`--shadow`): one run, so the ratio compares (the target: at least 0.6 of the throughput).
+fn shadow_runs(
+    seconds: u32,
+    model: &Path,
+    challenger: &Path,
+    dir: &Path,
+    one: &str,
+    batch_rows: &[String],
+) -> Result<()> {
+    let single = dir.join("predict.lua");
+    lua_post(&single, one)?;
+    let batch = dir.join("batch.lua");
+    lua_post(&batch, &format!("{{\"transactions\":[{}]}}", batch_rows.join(",")))?;
+    let mut table = Vec::new();
+    for (label, args) in [
+        ("champion alone", vec![]),
+        ("with a challenger in shadow", vec!["--shadow".to_string(), challenger.display().to_string()]),
+    ] {
+        let server = fraud_server(&ServerConfig { args, ..ServerConfig::new(model) })?;
+        let url = format!("{}/predict", server.url());
+        step(&format!("{label}: wrk -t1 -c256 -d{seconds}s POST /predict (keep-alive)"));
+        let report = wrk(&url, &single, seconds, 256, &[])?;
+        eprintln!("{}", wrk_figures(&report));
+        let single_rps = requests_per_s(&report);
+        step(&format!("{label}: wrk -t1 -c2 -d{seconds}s POST /predict/batch ({} rows a request)", batch_rows.len()));
+        let report = wrk(&format!("{url}/batch"), &batch, seconds, 2, &[])?;
+        eprintln!("{}", wrk_figures(&report));
+        let shadowed = metric(server.url(), "fraud_shadow_transactions_total");
+        table.push((label, single_rps, requests_per_s(&report) * batch_rows.len() as f64, shadowed));
+        server.stop()?;
+    }
+    eprintln!("\n| served | /predict req/s (256 conns) | batch rows/s | shadowed |\n|---|---|---|---|");
+    for (label, rps, rows, shadowed) in &table {
+        let shadowed = if shadowed.is_finite() { format!("{shadowed:.0}") } else { "–".into() };
+        eprintln!("| {label} | {rps:.0} | {rows:.0} | {shadowed} |");
+    }
+    eprintln!(
+        "with a shadow: {:.2}x the /predict throughput, {:.2}x the batch rows/s (target >= 0.6x)",
+        table[1].1 / table[0].1,
+        table[1].2 / table[0].2
+    );
+    Ok(())
+}
+
+pub(crate) fn load(seconds: u32, with_log: bool, shadow: Option<&Path>) -> Result<()> {
     tools::ensure(&[Tool::Wrk])?;
     let model = Path::new("model/model.bin");
     if !model.exists() {
@@ -210,6 +255,9 @@ pub(crate) fn load(seconds: u32, with_log: bool) -> Result<()> {
     if with_log {
         tools::ensure(&[Tool::Postgres])?;
         decision_log_runs(seconds, model, dir, &one, &batch_rows)?;
+    }
+    if let Some(challenger) = shadow {
+        shadow_runs(seconds, model, challenger, dir, &one, &batch_rows)?;
     }
     Ok(())
 }

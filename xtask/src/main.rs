@@ -11,6 +11,7 @@ mod cmd;
 mod compare;
 mod data;
 mod edge;
+mod fleet;
 mod fuzz;
 mod http;
 mod jobs;
@@ -70,6 +71,10 @@ enum Cmd {
         /// (started on a free loopback port), at 256 connections and in batches.
         #[arg(long)]
         decision_log: bool,
+        /// Also measure with this challenger artifact in shadow (`fraud-server --shadow`), against
+        /// the champion alone, at 256 connections and in batches.
+        #[arg(long, value_name = "CHALLENGER.bin")]
+        shadow: Option<std::path::PathBuf>,
     },
     /// Every test, as a list of steps (`--list`): formatting, lints, the
     /// no_std wasm build of core, unit, integration and end-to-end tests (the
@@ -141,7 +146,7 @@ fn main() -> ExitCode {
         Cmd::Run(options) => jobs::run_main(&options),
         Cmd::Serve { port } => jobs::serve_forever(port),
         Cmd::Edge { port } => jobs::edge_dev(port),
-        Cmd::Load { seconds, decision_log } => load::load(seconds, decision_log),
+        Cmd::Load { seconds, decision_log, shadow } => load::load(seconds, decision_log, shadow.as_deref()),
         Cmd::Soak { seconds } => jobs::soak_and_faults(seconds),
         Cmd::Test(options) => steps::test(&options),
         Cmd::FetchData { from } => data::fetch_data(from.as_deref()),

@@ -116,6 +116,11 @@ const STEPS: &[Step] = &[
         run: Run::Once(soak_step),
     },
     Step {
+        name: "fleet",
+        about: "a server and two consumers on one NATS bucket; a publish mid-stream switches them all, nothing lost",
+        run: Run::Once(fleet_step),
+    },
+    Step {
         name: "faults",
         about: "kill -9 the server mid-stream: the streamer accounts for every transaction",
         run: Run::Once(faults_step),
@@ -299,6 +304,15 @@ fn soak_model(ctx: &mut Ctx) -> Result<PathBuf> {
 fn soak_step(ctx: &mut Ctx) -> Result<()> {
     let dir = soak_model(ctx)?;
     soak(&dir, 20)
+}
+
+fn fleet_step(ctx: &mut Ctx) -> Result<()> {
+    tools::ensure(&[Tool::NatsServer])?;
+    let kind = |name: &str| KINDS.iter().find(|m| m.name == name).ok_or_else(|| anyhow::anyhow!("no model {name}"));
+    let (old, new) = (kind("logistic")?, kind("trees")?);
+    ctx.release(&["server", "streamer", "consumer"])?;
+    let (old, new) = (ctx.model(old)?, ctx.model(new)?);
+    crate::fleet::check(&old, &new)
 }
 
 fn faults_step(ctx: &mut Ctx) -> Result<()> {
