@@ -155,7 +155,8 @@ pub const CHALLENGER_COLUMNS: &str = "id, model_id, probability, is_fraud, actio
 pub const CELLS_PER_CHALLENGER: usize = 5;
 
 /// Inserts `rows` challenger decisions, beside decisions inserted in the same transaction;
-/// as there, the first kept under an id.
+/// as there, the first kept under an id. (An id first logged without a challenger and resent
+/// while one shadows gets the resend's challenger row: the row then scores the resent body.)
 pub fn insert_challengers(rows: usize) -> String {
     let mut sql = format!("INSERT INTO challenger_decisions ({CHALLENGER_COLUMNS}) VALUES ");
     for r in 0..rows {

@@ -159,14 +159,47 @@ fn version_dry_run(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(&outdir)? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "wasm") {
-            let wasm = std::fs::read(&path)?;
-            carried |= !artifact.is_empty() && wasm.windows(artifact.len()).any(|w| w == artifact.as_slice());
+            carried |= carries(&std::fs::read(&path)?, &artifact);
         }
     }
     anyhow::ensure!(carried, "the version's bundle in {} does not carry the model {id}", outdir.display());
     let size = said.lines().find(|l| l.contains("Total Upload")).unwrap_or("").trim().to_string();
     eprintln!("edge version dry run OK: tag {tag}, the bundle carries model {id} ({size})");
     Ok(())
+}
+
+/// Runs an SQL dump (one statement per line or several lines, each ending in `;`) in one
+/// transaction — the export is one INSERT per row, each its own fsynced commit otherwise —
+/// and in pieces of about a thousand lines: `execute_batch` over the whole 46 MB text takes
+/// minutes (each statement rescans what is left), pieces take seconds.
+fn load_sql(db: &Path, sql: &str) -> rusqlite::Result<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.execute_batch("BEGIN")?;
+    let (mut start, mut lines) = (0, 0);
+    for (at, _) in sql.match_indices('\n') {
+        lines += 1;
+        if lines >= 1000 && sql[..at].trim_end().ends_with(';') {
+            conn.execute_batch(&sql[start..at])?;
+            (start, lines) = (at + 1, 0);
+        }
+    }
+    conn.execute_batch(&sql[start..])?;
+    conn.execute_batch("COMMIT")
+}
+
+/// Whether `wasm` holds `artifact` as a data segment. wasm-opt drops the artifact's runs of
+/// zeros (linear memory starts zeroed), so its other bytes are looked for, in order.
+fn carries(wasm: &[u8], artifact: &[u8]) -> bool {
+    let mut from = 0;
+    let mut pieces = 0;
+    for piece in artifact.split(|&b| b == 0).filter(|p| p.len() >= 8) {
+        match wasm[from..].windows(piece.len()).position(|w| w == piece) {
+            Some(at) => from += at + piece.len(),
+            None => return false,
+        }
+        pieces += 1;
+    }
+    pieces > 0
 }
 
 /// Exports the stopped Worker's D1 log (`wrangler d1 export`), loads it into an
@@ -190,9 +223,7 @@ fn d1_log_check(home: &Path, outcomes: &Path) -> Result<()> {
         }
     }
     let sql = std::fs::read_to_string(&dump).with_context(|| format!("reading {}", dump.display()))?;
-    rusqlite::Connection::open(&db)
-        .and_then(|c| c.execute_batch(&sql))
-        .with_context(|| format!("loading {} into {}", dump.display(), db.display()))?;
+    load_sql(&db, &sql).with_context(|| format!("loading {} into {}", dump.display(), db.display()))?;
     let log = decision_log::Log::open(decision_log::Config::new(decision_log::Target::Sqlite(db.clone())))
         .with_context(|| format!("opening the D1 export {} as a decision log", db.display()))?;
     let models = log.models()?;

@@ -189,3 +189,87 @@ pub(crate) fn check(old: &Path, new: &Path) -> Result<()> {
     eprintln!("fleet OK: one publish switched the server and both consumers; nothing lost or duplicated");
     Ok(())
 }
+
+/// Each replay row's probability bits in a golden file.
+fn golden_bits(dir: &Path) -> Result<Vec<u64>> {
+    let text = std::fs::read_to_string(dir.join("golden.csv")).context("reading golden.csv")?;
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("row,"))
+        .map(|l| {
+            let bits = l.split(',').nth(1).context("a golden row without probability bits")?;
+            u64::from_str_radix(bits, 16).with_context(|| format!("probability bits {bits:?}"))
+        })
+        .collect()
+}
+
+/// 20 swaps between `old` and `new` (the file replaced by rename, then written in place and
+/// SIGHUP) while the streamer sends the replay over HTTP: every transaction answered 200, each
+/// probability bit for bit one of the two models' for its row, and both models seen.
+pub(crate) fn swaps_under_the_streamer(old: &Path, new: &Path) -> Result<()> {
+    step("swaps: 20 model swaps while the streamer sends the replay to the server");
+    let work = Path::new("target/swaps");
+    let _ = std::fs::remove_dir_all(work);
+    std::fs::create_dir_all(work)?;
+    let (a, b) = (std::fs::read(old.join("model.bin"))?, std::fs::read(new.join("model.bin"))?);
+    let (golden_a, golden_b) = (golden_bits(old)?, golden_bits(new)?);
+    let served = work.join("model.bin");
+    std::fs::write(&served, &a)?;
+    let server = fraud_server(&ServerConfig { port: free_port()?, ..ServerConfig::new(&served) })?;
+    let port: u16 = server.url().rsplit(':').next().and_then(|p| p.parse().ok()).context("the server's port")?;
+    let outcomes = work.join("outcomes.jsonl");
+    let planned = 20_000usize.min(golden_a.len());
+    let mut streamer = Command::new("target/release/streamer")
+        .args(["--url", &format!("{}/predict", server.url()), "--data"])
+        .arg(old.join("replay.csv"))
+        .arg("--model")
+        .arg(old.join("model.bin"))
+        .args(["--limit", &planned.to_string(), "--rate", "2000", "--concurrency", "4", "--quiet", "--outcomes"])
+        .arg(&outcomes)
+        .spawn()
+        .context("starting the streamer")?;
+    let ids = [fraud_core::artifact::model_id(&a), fraud_core::artifact::model_id(&b)];
+    for swap in 0..20 {
+        std::thread::sleep(Duration::from_millis(400));
+        let (bytes, id) = if swap % 2 == 0 { (&b, &ids[1]) } else { (&a, &ids[0]) };
+        if swap % 4 < 2 {
+            let tmp = work.join("model.bin.next");
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, &served)?;
+        } else {
+            std::fs::write(&served, bytes)?;
+            server.signal(Signal::Hup)?;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while model_id(port).as_deref() != Some(id.as_str()) {
+            ensure!(Instant::now() < deadline, "swap {swap}: the server never served {id}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let status = streamer.wait()?;
+    let swaps = crate::http::send(port, &Probe::get("/metrics"))
+        .and_then(|(_, m)| {
+            m.lines().find_map(|l| l.strip_prefix("fraud_model_swaps_total ")?.trim().parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    server.stop()?;
+    let (mut by_a, mut by_b) = (0usize, 0usize);
+    let text = std::fs::read_to_string(&outcomes).context("the streamer wrote no outcomes")?;
+    let mut rows = 0;
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line)?;
+        let row = v["row"].as_u64().context("an outcome without its row")? as usize;
+        let p = v["fraud_probability"].as_f64().with_context(|| format!("row {row} was not scored: {line}"))?;
+        match p.to_bits() {
+            bits if bits == golden_a[row] => by_a += 1,
+            bits if bits == golden_b[row] => by_b += 1,
+            _ => bail!("row {row}: probability {p} is neither model's for that row"),
+        }
+        rows += 1;
+    }
+    eprintln!(
+        "swaps: {rows} answers during {swaps} swaps, {by_a} by one model and {by_b} by the other, all bit for bit"
+    );
+    ensure!(status.success() && rows == planned, "the streamer did not get every answer (exit {status})");
+    ensure!(by_a > 0 && by_b > 0 && swaps >= 20.0, "both models should have answered across 20 swaps");
+    Ok(())
+}

@@ -22,6 +22,8 @@ pub(crate) enum Signal {
     Int,
     /// No clean-up: a crash.
     Kill,
+    /// Reload (the server's model and rules).
+    Hup,
 }
 
 impl Signal {
@@ -30,6 +32,7 @@ impl Signal {
             Signal::Term => "-TERM",
             Signal::Int => "-INT",
             Signal::Kill => "-KILL",
+            Signal::Hup => "-HUP",
         }
     }
 }

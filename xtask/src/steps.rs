@@ -117,7 +117,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "fleet",
-        about: "a server and two consumers on one NATS bucket; a publish mid-stream switches them all, nothing lost",
+        about: "20 swaps under the streamer; a server and two consumers on one NATS bucket switched by one publish",
         run: Run::Once(fleet_step),
     },
     Step {
@@ -312,6 +312,7 @@ fn fleet_step(ctx: &mut Ctx) -> Result<()> {
     let (old, new) = (kind("logistic")?, kind("trees")?);
     ctx.release(&["server", "streamer", "consumer"])?;
     let (old, new) = (ctx.model(old)?, ctx.model(new)?);
+    crate::fleet::swaps_under_the_streamer(&old, &new)?;
     crate::fleet::check(&old, &new)
 }
 
