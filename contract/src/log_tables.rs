@@ -112,17 +112,19 @@ pub const CELLS_PER_DECISION: usize = 12;
 /// decision logged under an id is the one kept: a client that resends an id does not
 /// rewrite history.
 pub fn insert_decisions(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO decisions ({DECISION_COLUMNS}) VALUES ");
+    insert_rows("decisions", DECISION_COLUMNS, CELLS_PER_DECISION, rows)
+}
+
+/// `INSERT INTO table (columns) VALUES ($1,…),(…) ON CONFLICT (id) DO NOTHING` for `rows` rows of `width` values.
+fn insert_rows(table: &str, columns: &str, width: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({columns}) VALUES ");
     for r in 0..rows {
-        if r > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..CELLS_PER_DECISION {
+        sql.push_str(if r > 0 { ",(" } else { "(" });
+        for c in 0..width {
             if c > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("${}", r * CELLS_PER_DECISION + c + 1));
+            sql.push_str(&format!("${}", r * width + c + 1));
         }
         sql.push(')');
     }
@@ -158,19 +160,7 @@ pub const CELLS_PER_CHALLENGER: usize = 5;
 /// as there, the first kept under an id. (An id first logged without a challenger and resent
 /// while one shadows gets the resend's challenger row: the row then scores the resent body.)
 pub fn insert_challengers(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO challenger_decisions ({CHALLENGER_COLUMNS}) VALUES ");
-    for r in 0..rows {
-        sql.push_str(if r > 0 { ",(" } else { "(" });
-        for c in 0..CELLS_PER_CHALLENGER {
-            if c > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("${}", r * CELLS_PER_CHALLENGER + c + 1));
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (id) DO NOTHING");
-    sql
+    insert_rows("challenger_decisions", CHALLENGER_COLUMNS, CELLS_PER_CHALLENGER, rows)
 }
 
 /// A shadowed decision's challenger values for [`insert_challengers`] (none without a challenger).

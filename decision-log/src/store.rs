@@ -9,8 +9,8 @@ use contract::log::{
 };
 
 use contract::log_tables::{
-    challenger_cells, decision_cells, insert_challengers, insert_decisions, model_cells, CELLS_PER_CHALLENGER,
-    DECISION_COLUMNS, OPEN_REVIEW, REGISTER_MODEL,
+    challenger_cells, decision_cells, insert_challengers, insert_decisions, model_cells, DECISION_COLUMNS, OPEN_REVIEW,
+    REGISTER_MODEL,
 };
 
 use crate::sql::{Conn, DbError, Val};
@@ -20,39 +20,38 @@ use crate::LogError;
 /// parameters stays below both databases' limits (SQLite 32,766, PostgreSQL 65,535).
 const ROWS_PER_INSERT: usize = 256;
 
-/// Writes decisions (the caller holds the transaction); each `review` opens a case.
-pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord]) -> Result<(), DbError> {
-    // Three statement shapes only (256, 16 and 1 rows), so each stays prepared in the
-    // connection's cache whatever the group's size.
-    let mut params = Vec::with_capacity(ROWS_PER_INSERT * 12);
+/// Inserts `records` through `insert(n)` statements of n rows, each record's values from `cells`.
+/// Three statement shapes only (256, 16 and 1 rows), so each stays prepared in the connection's
+/// cache whatever the group's size.
+fn insert_chunked<'r, C: IntoIterator<Item = contract::log_tables::Cell<'r>>>(
+    conn: &mut impl Conn,
+    records: &[&'r DecisionRecord],
+    insert: fn(usize) -> String,
+    cells: impl Fn(&'r DecisionRecord) -> C,
+) -> Result<(), DbError> {
+    let mut params = Vec::new();
     let mut rest = records;
     for size in [ROWS_PER_INSERT, 16, 1] {
-        let sql = insert_decisions(size);
+        let sql = insert(size);
         while rest.len() >= size {
             let (chunk, tail) = rest.split_at(size);
             params.clear();
             for d in chunk {
-                params.extend(decision_cells(d).map(Val::from));
+                params.extend(cells(d).into_iter().map(Val::from));
             }
             conn.exec(&sql, &params)?;
             rest = tail;
         }
     }
+    Ok(())
+}
+
+/// Writes decisions, and the challenger's beside those scored in shadow (the caller holds the
+/// transaction); each `review` opens a case.
+pub(crate) fn write_decisions(conn: &mut impl Conn, records: &[&DecisionRecord]) -> Result<(), DbError> {
+    insert_chunked(conn, records, insert_decisions, decision_cells)?;
     let shadowed: Vec<&DecisionRecord> = records.iter().copied().filter(|d| d.challenger.is_some()).collect();
-    let mut rest = &shadowed[..];
-    for size in [ROWS_PER_INSERT, 16, 1] {
-        let sql = insert_challengers(size);
-        while rest.len() >= size {
-            let (chunk, tail) = rest.split_at(size);
-            params.clear();
-            for d in chunk {
-                params.extend(challenger_cells(d).into_iter().flatten().map(Val::from));
-            }
-            debug_assert_eq!(params.len(), size * CELLS_PER_CHALLENGER);
-            conn.exec(&sql, &params)?;
-            rest = tail;
-        }
-    }
+    insert_chunked(conn, &shadowed, insert_challengers, |d| challenger_cells(d).into_iter().flatten())?;
     for d in records.iter().filter(|d| d.action == "review") {
         // From the stored row, so a resent id does not open a case for a decision that was not logged.
         conn.exec(OPEN_REVIEW, &[Val::text(&d.id)])?;

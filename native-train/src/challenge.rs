@@ -21,10 +21,7 @@ use serde::Serialize;
 
 use crate::metrics::average_precision;
 
-/// Changed transactions listed in the JSON report (all are counted).
-pub const LISTED_CHANGES: usize = 10_000;
-/// Changed transactions shown on the console.
-pub const SHOWN_CHANGES: usize = 20;
+use crate::backtest::{LISTED_CHANGES, SHOWN_CHANGES};
 
 /// What `backtest --from-log` reads and writes.
 #[derive(Clone, Debug)]
