@@ -287,76 +287,22 @@ pub async fn run_live(
 ) -> Result<Counts> {
     let client = async_nats::connect(&config.url).await.with_context(|| format!("connecting to {}", config.url))?;
     let js = jetstream::new(client);
-    let mut consumer = setup(&js, config).await?;
+    let mut consumer = set_up_patiently(&js, config, &stop).await?;
     let mut counts = Counts::default();
     let mut last_lag = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        let mut batch = consumer
-            .fetch()
-            .max_messages(config.batch)
-            .expires(Duration::from_millis(250))
-            .messages()
-            .await
-            .context("pulling a batch")?;
-        let mut messages = Vec::with_capacity(config.batch);
-        while let Some(message) = batch.next().await {
-            // A broken delivery is not a message: JetStream will deliver it again.
-            if let Ok(m) = message {
-                messages.push(m);
+        // A broker that is slow or away for a moment (a timed-out pull, publish confirmation
+        // or ack) costs this batch a retry, not the process: what was not acknowledged is
+        // delivered again after the ack wait, and its outcomes' ids make the second copy a
+        // duplicate JetStream drops.
+        match one_batch(&current, &js, &consumer, config, log, &mut counts).await {
+            Ok(Pulled::Nothing) => continue,
+            Ok(Pulled::Handled) => {}
+            Err(e) => {
+                counts.broker_errors += 1;
+                tracing::warn!(error = %format!("{e:#}"), "a batch failed at the broker: it will be delivered again");
+                tokio::time::sleep(RETRY_PAUSE).await;
             }
-        }
-        if messages.is_empty() {
-            continue;
-        }
-        let scoring = current.borrow().clone();
-        let (model, model_id, rules) = (&scoring.model, scoring.model_id.as_str(), scoring.rules.as_ref());
-        let mut confirmations = Vec::with_capacity(messages.len());
-        let mut handled = Vec::with_capacity(messages.len());
-        let mut records = Vec::new();
-        for m in &messages {
-            let delivery = m.info().ok().map(|i| Delivery {
-                sequence: i.stream_sequence,
-                delivered: i.delivered,
-                published_ns: i.published.unix_timestamp_nanos(),
-            });
-            counts.consumed += 1;
-            counts.redelivered += delivery.is_some_and(|d| d.delivered > 1) as u64;
-            match handle(model, model_id, rules, config.reasons, delivery, &m.payload, log.is_some()) {
-                Handling::Publish { kind, id, body, record } => {
-                    records.extend(record.map(|r| *r));
-                    let subject = kind.subject(&config.topology).to_string();
-                    let ack = js
-                        .publish_with_headers(subject, with_id(&id), body.into())
-                        .await
-                        .context("publishing an outcome")?;
-                    confirmations.push((kind, ack));
-                    handled.push(m);
-                }
-                Handling::Redeliver => {
-                    counts.unreadable += 1;
-                    tracing::warn!(subject = %m.subject, "a message without readable JetStream metadata: left for redelivery");
-                }
-            }
-        }
-        // At least once: acknowledge only what JetStream confirmed holding.
-        for (kind, ack) in confirmations {
-            ack.await.context("JetStream did not confirm an outcome")?;
-            match kind {
-                OutcomeKind::Decision => counts.decided += 1,
-                OutcomeKind::DeadLetter => counts.dead_lettered += 1,
-            }
-        }
-        if let Some(log) = log {
-            if let Err(e) = log.log(records).await {
-                counts.log_failures += 1;
-                tracing::error!(error = %e, messages = handled.len(), "the decision log refused a batch: left for redelivery");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                progress(&counts);
-                continue;
-            }
-        }
-        for m in handled {
-            m.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
         }
         if last_lag.elapsed() > Duration::from_secs(1) {
             if let Ok(info) = consumer.info().await {
@@ -370,6 +316,115 @@ pub async fn run_live(
         counts.lag = info.num_pending;
     }
     Ok(counts)
+}
+
+/// How long to wait after a failure at the broker before pulling again.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// [`setup`], tried again for a while when JetStream is slow to answer (a loaded or
+/// restarting server): only a server that keeps refusing stops the consumer.
+async fn set_up_patiently(
+    js: &jetstream::Context,
+    config: &Config,
+    stop: &AtomicBool,
+) -> Result<jetstream::consumer::Consumer<pull::Config>> {
+    const ATTEMPTS: u32 = 10;
+    let mut attempt = 1;
+    loop {
+        match setup(js, config).await {
+            Ok(consumer) => return Ok(consumer),
+            Err(e) if attempt < ATTEMPTS && !stop.load(Ordering::Relaxed) => {
+                tracing::warn!(attempt, error = %format!("{e:#}"), "JetStream did not set up the streams and consumer: trying again");
+                tokio::time::sleep(RETRY_PAUSE * attempt).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+enum Pulled {
+    Nothing,
+    Handled,
+}
+
+/// Pulls one batch, publishes its outcomes, logs them, and acknowledges what JetStream
+/// confirmed (and the log committed). An error leaves the rest unacknowledged.
+async fn one_batch(
+    current: &tokio::sync::watch::Receiver<Arc<Scoring>>,
+    js: &jetstream::Context,
+    consumer: &jetstream::consumer::Consumer<pull::Config>,
+    config: &Config,
+    log: Option<&Log>,
+    counts: &mut Counts,
+) -> Result<Pulled> {
+    let mut batch = consumer
+        .fetch()
+        .max_messages(config.batch)
+        .expires(Duration::from_millis(250))
+        .messages()
+        .await
+        .context("pulling a batch")?;
+    let mut messages = Vec::with_capacity(config.batch);
+    while let Some(message) = batch.next().await {
+        // A broken delivery is not a message: JetStream will deliver it again.
+        if let Ok(m) = message {
+            messages.push(m);
+        }
+    }
+    if messages.is_empty() {
+        return Ok(Pulled::Nothing);
+    }
+    let scoring = current.borrow().clone();
+    let (model, model_id, rules) = (&scoring.model, scoring.model_id.as_str(), scoring.rules.as_ref());
+    let mut confirmations = Vec::with_capacity(messages.len());
+    let mut handled = Vec::with_capacity(messages.len());
+    let mut records = Vec::new();
+    for m in &messages {
+        let delivery = m.info().ok().map(|i| Delivery {
+            sequence: i.stream_sequence,
+            delivered: i.delivered,
+            published_ns: i.published.unix_timestamp_nanos(),
+        });
+        counts.consumed += 1;
+        counts.redelivered += delivery.is_some_and(|d| d.delivered > 1) as u64;
+        match handle(model, model_id, rules, config.reasons, delivery, &m.payload, log.is_some()) {
+            Handling::Publish { kind, id, body, record } => {
+                records.extend(record.map(|r| *r));
+                let subject = kind.subject(&config.topology).to_string();
+                let ack = js
+                    .publish_with_headers(subject, with_id(&id), body.into())
+                    .await
+                    .context("publishing an outcome")?;
+                confirmations.push((kind, ack));
+                handled.push(m);
+            }
+            Handling::Redeliver => {
+                counts.unreadable += 1;
+                tracing::warn!(subject = %m.subject, "a message without readable JetStream metadata: left for redelivery");
+            }
+        }
+    }
+    // At least once: acknowledge only what JetStream confirmed holding.
+    for (kind, ack) in confirmations {
+        ack.await.context("JetStream did not confirm an outcome")?;
+        match kind {
+            OutcomeKind::Decision => counts.decided += 1,
+            OutcomeKind::DeadLetter => counts.dead_lettered += 1,
+        }
+    }
+    if let Some(log) = log {
+        if let Err(e) = log.log(records).await {
+            counts.log_failures += 1;
+            tracing::error!(error = %e, messages = handled.len(), "the decision log refused a batch: left for redelivery");
+            tokio::time::sleep(RETRY_PAUSE).await;
+            return Ok(Pulled::Handled);
+        }
+    }
+    for m in handled {
+        m.ack().await.map_err(|e| anyhow::anyhow!("acknowledging: {e}"))?;
+    }
+    Ok(Pulled::Handled)
 }
 
 #[cfg(test)]

@@ -208,7 +208,7 @@ fn start(cli: Cli) -> Result<()> {
         let mut last = std::time::Instant::now();
         let counts = run_live(current, &config, log.as_deref(), stop, |c| {
             if last.elapsed() > Duration::from_secs(2) {
-                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, log_failures = c.log_failures, lag = c.lag, "progress");
+                tracing::info!(consumed = c.consumed, decided = c.decided, dead_lettered = c.dead_lettered, redelivered = c.redelivered, unreadable = c.unreadable, log_failures = c.log_failures, broker_errors = c.broker_errors, lag = c.lag, "progress");
                 last = std::time::Instant::now();
             }
         })

@@ -40,6 +40,27 @@ impl Drop for Reaped {
     }
 }
 
+/// A consumer process and the file its stderr (its logs) goes to, shown when it fails.
+struct Consumer {
+    process: Reaped,
+    stderr: tempfile::NamedTempFile,
+}
+
+impl Consumer {
+    fn id(&self) -> u32 {
+        self.process.0.id()
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap_or_default()
+    }
+
+    /// SIGTERM: a graceful stop.
+    fn terminate(&self) {
+        Command::new("kill").args(["-TERM", &self.id().to_string()]).status().unwrap();
+    }
+}
+
 fn row(i: usize) -> [f64; N_FEATURES] {
     std::array::from_fn(|j| {
         ((i * 37 + j * 11) % 101) as f64 / 10.0 - 5.0 + if j == 29 { 50.0 + (i % 17) as f64 * 200.0 } else { 0.0 }
@@ -53,21 +74,23 @@ fn body(i: usize) -> Vec<u8> {
     serde_json::to_vec(&obj).unwrap()
 }
 
-fn consumer(bin: &str, model: &std::path::Path, url: &str) -> Reaped {
+fn consumer(bin: &str, model: &std::path::Path, url: &str) -> Consumer {
     consumer_with(bin, model, url, &[])
 }
 
 /// A consumer with more flags (`--rules …`).
-fn consumer_with(bin: &str, model: &std::path::Path, url: &str, more: &[&str]) -> Reaped {
-    Reaped(
+fn consumer_with(bin: &str, model: &std::path::Path, url: &str, more: &[&str]) -> Consumer {
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let process = Reaped(
         Command::new(bin)
             .args(["--model", model.to_str().unwrap(), "--nats", url, "--ack-wait-s", "2", "--batch", "200"])
             .args(more)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr.reopen().unwrap())
             .spawn()
             .expect("the consumer starts"),
-    )
+    );
+    Consumer { process, stderr }
 }
 
 async fn stream_count(js: &jetstream::Context, name: &str) -> u64 {
@@ -193,8 +216,9 @@ async fn categories_and_missing_values_are_decided_like_core() {
     while stream_count(&js, &config.topology.decisions_stream).await < total {
         assert!(
             Instant::now() < deadline,
-            "decisions stopped at {}",
-            stream_count(&js, &config.topology.decisions_stream).await
+            "decisions stopped at {}; the consumer's log:\n{}",
+            stream_count(&js, &config.topology.decisions_stream).await,
+            c.logs()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -219,7 +243,7 @@ async fn categories_and_missing_values_are_decided_like_core() {
     }
     dead.sort();
     assert_eq!(dead, ["non_numeric", "not_a_category"]);
-    Command::new("kill").args(["-TERM", &c.0.id().to_string()]).status().unwrap();
+    c.terminate();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,14 +296,16 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
         assert!(Instant::now() < deadline, "no progress");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    a.0.kill().unwrap(); // SIGKILL: its unacknowledged batch must come back to the others
-    let _ = a.0.wait();
+    a.process.0.kill().unwrap(); // SIGKILL: its unacknowledged batch must come back to the others
+    let _ = a.process.0.wait();
     let a2 = consumer_with(bin, &model_path, &url, &log_arg);
     while stream_count(&js, &config.topology.decisions_stream).await < total {
         assert!(
             Instant::now() < deadline,
-            "decisions stopped at {}",
-            stream_count(&js, &config.topology.decisions_stream).await
+            "decisions stopped at {}; the consumers' logs:\n{}\n{}",
+            stream_count(&js, &config.topology.decisions_stream).await,
+            b.logs(),
+            a2.logs()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -329,13 +355,13 @@ async fn every_transaction_gets_exactly_one_decision_through_a_killed_consumer()
 
     // Graceful stop: SIGTERM, the batch in hand finished, a summary printed.
     for c in [&b, &a2] {
-        Command::new("kill").args(["-TERM", &c.0.id().to_string()]).status().unwrap();
+        c.terminate();
     }
     for mut c in [b, a2] {
-        let status = c.0.wait().unwrap();
-        assert!(status.success(), "{status}");
+        let status = c.process.0.wait().unwrap();
+        assert!(status.success(), "{status}; its log:\n{}", c.logs());
         let mut out = String::new();
-        std::io::Read::read_to_string(c.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+        std::io::Read::read_to_string(c.process.0.stdout.as_mut().unwrap(), &mut out).unwrap();
         let counts: ConsumerCounts = serde_json::from_str(out.trim()).unwrap();
         assert!(counts.consumed > 0, "{out}");
         assert_eq!(counts.unreadable, 0, "{out}");
@@ -435,7 +461,7 @@ async fn rules_decide_over_the_model_like_core() {
     }
     assert_eq!(by_rule["accept trusted"], 5, "tx-1, tx-2, 10, 25, tx-1033");
     assert!(shadowed > 0, "the shadow rule never matched");
-    Command::new("kill").args(["-TERM", &c.0.id().to_string()]).status().unwrap();
+    c.terminate();
 }
 
 /// A rules file that does not compile (or is not there) stops the consumer at

@@ -168,6 +168,10 @@ pub struct ConsumerCounts {
     /// Batches the decision log refused (left unacknowledged, delivered again).
     #[serde(default)]
     pub log_failures: u64,
+    /// Batches that failed at the broker (a pull, a publish confirmation or an ack timed
+    /// out): left unacknowledged, delivered again.
+    #[serde(default)]
+    pub broker_errors: u64,
 }
 
 #[cfg(test)]
