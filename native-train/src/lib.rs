@@ -22,9 +22,11 @@ pub mod bands;
 pub mod bench;
 pub mod boost;
 pub mod calibrate;
+#[cfg(feature = "services")]
 pub mod challenge;
 pub mod data;
 pub mod experiments;
+#[cfg(feature = "services")]
 pub mod from_log;
 pub mod golden;
 pub mod import;
@@ -34,6 +36,7 @@ pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod policy;
+#[cfg(feature = "services")]
 pub mod publish;
 pub mod report;
 pub mod smote;

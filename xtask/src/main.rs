@@ -18,6 +18,7 @@ mod jobs;
 mod load;
 mod models;
 mod processes;
+mod python;
 mod steps;
 mod tools;
 

@@ -111,6 +111,11 @@ const STEPS: &[Step] = &[
         run: Run::PerModel(edge_fuzz_step),
     },
     Step {
+        name: "python",
+        about: "per model: the Python package's wheel and pytest (golden bits, the server's answers; scikit-learn's checks once)",
+        run: Run::PerModel(python_step),
+    },
+    Step {
         name: "soak",
         about: "20 s soak of the native server (Kaggle-schema trees model)",
         run: Run::Once(soak_step),
@@ -191,7 +196,7 @@ fn install_tools(_: &mut Ctx) -> Result<()> {
     tools::ensure(&[Tool::NatsServer, Tool::Postgres])?;
     tools::ensure(tools::EDGE)?;
     tools::ensure(tools::BROWSER)?;
-    tools::ensure(&[Tool::Schemathesis])
+    tools::ensure(&[Tool::Schemathesis, Tool::PythonPackage])
 }
 
 fn fmt(_: &mut Ctx) -> Result<()> {
@@ -285,6 +290,15 @@ fn edge_step(ctx: &mut Ctx, model: &Checked, dir: &std::path::Path) -> Result<()
     ctx.release(&["server", "streamer"])?;
     ctx.worker(model, dir)?;
     edge::check(dir)
+}
+
+fn python_step(ctx: &mut Ctx, model: &Checked, dir: &std::path::Path) -> Result<()> {
+    ctx.release(&["server"])?;
+    if ctx.built.insert("wheel".into()) {
+        crate::python::build_wheel()?;
+    }
+    // The estimator checks and the training tests do not depend on the model: once, with trees.
+    crate::python::check(&crate::python::Suite { dir, estimator_checks: model.name == "trees" })
 }
 
 fn edge_fuzz_step(ctx: &mut Ctx, model: &Checked, dir: &std::path::Path) -> Result<()> {

@@ -36,6 +36,7 @@ pub(crate) enum Tool {
     ImportXgb17,
     ImportXgb21,
     Dask,
+    PythonPackage,
 }
 
 /// Where the API fuzzer's virtual environment lives (tooling only).
@@ -56,6 +57,10 @@ pub(crate) const IMPORT_XGB17_VENV: &str = "target/import-venv-xgb17";
 const IMPORT_XGB17_PACKAGES: &[&str] = &["xgboost==1.7.6", "numpy==1.26.4", "scipy==1.13.1"];
 pub(crate) const IMPORT_XGB21_VENV: &str = "target/import-venv-xgb21";
 const IMPORT_XGB21_PACKAGES: &[&str] = &["xgboost-cpu==2.1.4", "numpy==2.4.6", "scipy==1.17.1"];
+/// Where the Python package is built (maturin) and tested (pytest, scikit-learn's checks).
+pub(crate) const PYTHON_VENV: &str = "target/python-venv";
+const PYTHON_PACKAGES: &[&str] =
+    &["maturin==1.16.0", "numpy==2.4.6", "pandas==3.1.1", "polars==2.1.0", "scikit-learn==1.9.1", "pytest==9.2.0"];
 /// `dask`'s cluster and XGBoost (dask[dataframe]'s extras, pandas and pyarrow, pinned by name).
 pub(crate) const DASK_VENV: &str = "target/dask-venv";
 const DASK_PACKAGES: &[&str] = &[
@@ -186,6 +191,10 @@ impl Tool {
                 Source::Venv { dir: IMPORT_XGB21_VENV, packages: IMPORT_XGB21_PACKAGES },
             ),
             Tool::Dask => ("Dask and XGBoost", Source::Venv { dir: DASK_VENV, packages: DASK_PACKAGES }),
+            Tool::PythonPackage => (
+                "the Python package's build and test tools",
+                Source::Venv { dir: PYTHON_VENV, packages: PYTHON_PACKAGES },
+            ),
         }
     }
 
@@ -193,7 +202,7 @@ impl Tool {
     fn needs(self) -> &'static [Tool] {
         match self {
             Tool::Schemathesis | Tool::CompareLibraries => &[Tool::Python],
-            Tool::ImportXgb17 | Tool::ImportXgb21 | Tool::Dask => &[Tool::Python],
+            Tool::ImportXgb17 | Tool::ImportXgb21 | Tool::Dask | Tool::PythonPackage => &[Tool::Python],
             // Into the same environment, beside (and not upgrading) the numeric comparison's pins.
             Tool::CompareTabular => &[Tool::Python, Tool::CompareLibraries],
             Tool::Binaryen | Tool::EdgeNpm | Tool::Playwright => &[Tool::Node],
