@@ -130,3 +130,20 @@ def test_a_model_pickles_by_its_bytes(model, frame):
     assert again.model_id == model.model_id
     assert (again.predict_proba(frame).view(np.uint64) == model.predict_proba(frame).view(np.uint64)).all()
     assert again.decide(frame.iloc[:50]) == model.decide(frame.iloc[:50])
+
+
+def test_an_infinite_value_far_down_is_invalid_input_naming_its_row(model, frame):
+    """Rows are checked a block at a time: the error still names the first bad row."""
+    if len(frame) < 1200:
+        pytest.skip("the replay file is too short")
+    name = [f for f, k in zip(model.features, model.kinds) if k == "number"][-1]
+    bad = frame.iloc[:1200].copy()
+    bad[name] = bad[name].astype(np.float64)
+    bad.loc[bad.index[1100], name] = np.inf
+    bad.loc[bad.index[1000], name] = -np.inf
+    with pytest.raises(fd.InvalidInput) as e:
+        model.predict_proba(bad)
+    assert (e.value.code, e.value.fields, e.value.row) == ("non_finite", [name], 1000)
+    with pytest.raises(fd.InvalidInput) as e:
+        model.decide(bad)
+    assert e.value.row == 1000

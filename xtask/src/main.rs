@@ -134,6 +134,18 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The Python package's figures: predict_proba on the test rows (logistic and trees)
+    /// against core's batch call and XGBoost's and LightGBM's predict_proba in the same
+    /// process; FraudClassifier.fit against `native-train train` on the real file; the
+    /// wheel's size. The wheel goes into compare's environment, beside those libraries.
+    BenchPython {
+        /// Repetitions per scoring measurement (medians).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Fits per side for the fit-time comparison (0: skip it).
+        #[arg(long, default_value_t = 3)]
+        fit_runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -153,6 +165,7 @@ fn main() -> ExitCode {
         Cmd::FetchData { from } => data::fetch_data(from.as_deref()),
         Cmd::Wasm => tools::ensure(tools::WASM).and_then(|()| bundle::build_wasm()),
         Cmd::Bench { runs } => jobs::bench(runs),
+        Cmd::BenchPython { runs, fit_runs } => python::bench(runs, fit_runs),
         Cmd::Compare(options) => compare::compare(&options),
         Cmd::ImportFixtures => byom::import_fixtures(),
         Cmd::Dask(options) => byom::dask(&options),

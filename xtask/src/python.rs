@@ -7,9 +7,10 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::checks::decision_rules;
-use crate::cmd::{sh, step, workspace_root};
+use crate::cmd::{build_release, sh, step, workspace_root};
+use crate::models::{real_data, train_kind, KINDS};
 use crate::processes::{fraud_server, ServerConfig};
-use crate::tools::{self, venv_bin, Tool, PYTHON_VENV};
+use crate::tools::{self, venv_bin, Tool, COMPARE_VENV, PYTHON_VENV};
 
 /// Where the wheel is written.
 const WHEELS: &str = "target/wheels";
@@ -83,4 +84,35 @@ pub(crate) fn check(suite: &Suite<'_>) -> Result<()> {
     let ran = sh(&mut pytest);
     server.stop()?;
     ran
+}
+
+/// `cargo xtask bench-python`: `python/bench.py` in compare's environment (XGBoost,
+/// LightGBM, pandas) with this build's wheel, on the Kaggle-schema models.
+pub(crate) fn bench(runs: usize, fit_runs: usize) -> Result<()> {
+    build_release(&["native-train"])?;
+    let wheel = build_wheel()?;
+    tools::ensure(&[Tool::CompareLibraries, Tool::CompareTabular])?;
+    let root = workspace_root();
+    sh(Command::new(root.join(venv_bin(COMPARE_VENV, "pip")))
+        .args(["install", "--quiet", "--force-reinstall", "--no-deps", "--no-index"])
+        .arg(&wheel))?;
+    let data = real_data();
+    if data.is_none() {
+        eprintln!("no real dataset: timing on synthetic data (`cargo xtask fetch-data` for the real file)");
+    }
+    for (k, name) in ["logistic", "trees"].into_iter().enumerate() {
+        let Some(model) = KINDS.iter().find(|m| m.name == name) else { bail!("KINDS has no {name} model") };
+        let dir = PathBuf::from(format!("target/bench-{name}"));
+        train_kind(&dir, model)?;
+        step(&format!("python: the package's figures on the {name} model"));
+        let mut bench = Command::new(root.join(venv_bin(COMPARE_VENV, "python")));
+        bench.arg("python/bench.py").arg("--model").arg(&dir).args(["--runs", &runs.to_string()]);
+        if let (Some(data), true) = (data, fit_runs > 0) {
+            bench.arg("--data").arg(data).args(["--fit-runs", &fit_runs.to_string()]);
+            bench.args(["--candidates", if k == 0 { "baseline,smote,class_weighted" } else { "trees" }]);
+        }
+        sh(bench.current_dir(&root))?;
+    }
+    eprintln!("wheel: {} ({:.2} MB)", wheel.display(), std::fs::metadata(&wheel)?.len() as f64 / 1e6);
+    Ok(())
 }
