@@ -147,3 +147,27 @@ def test_an_infinite_value_far_down_is_invalid_input_naming_its_row(model, frame
     with pytest.raises(fd.InvalidInput) as e:
         model.decide(bad)
     assert e.value.row == 1000
+
+
+def test_a_feature_given_twice_is_invalid_input(model, frame):
+    name = model.features[0]
+    twice = frame.iloc[:5].copy()
+    twice.insert(0, "dup", twice[name])
+    twice = twice.rename(columns={"dup": name})
+    with pytest.raises(fd.InvalidInput) as e:
+        model.predict_proba(twice)
+    assert (e.value.code, e.value.fields) == ("duplicate_field", [name])
+
+
+def test_odd_values_are_errors_not_crashes(model, frame):
+    name = [f for f, k in zip(model.features, model.kinds) if k == "number"][0]
+    for odd in (10**400, b"bytes", [1, 2], True, object()):
+        bad = frame.iloc[:3].copy()
+        bad[name] = bad[name].astype(object)
+        bad.at[bad.index[1], name] = odd
+        with pytest.raises(fd.InvalidInput) as e:
+            model.predict_proba(bad)
+        assert e.value.row == 1 and e.value.fields == [name], odd
+    assert model.predict_proba(frame.iloc[:0]).shape == (0,)
+    with pytest.raises(fd.InvalidInput):
+        model.predict_proba(np.zeros((2, 3, 4)))

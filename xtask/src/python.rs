@@ -44,7 +44,24 @@ pub(crate) fn build_wheel() -> Result<PathBuf> {
     sh(Command::new(root.join(venv_bin(PYTHON_VENV, "pip")))
         .args(["install", "--quiet", "--force-reinstall", "--no-deps", "--no-index"])
         .arg(&wheel))?;
+    installs_alone(&wheel)?;
     Ok(wheel)
+}
+
+/// The wheel into a new, empty environment with binaries only (`--only-binary :all:`:
+/// nothing may be compiled), its one dependency from PyPI, then imported and used.
+fn installs_alone(wheel: &Path) -> Result<()> {
+    step("python: the wheel in a new environment (binaries only: no compiler)");
+    let venv = workspace_root().join("target/python-install-check");
+    let _ = std::fs::remove_dir_all(&venv);
+    sh(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    sh(Command::new(venv.join("bin/pip")).args(["install", "--quiet", "--only-binary", ":all:"]).arg(wheel))?;
+    let probe = "import fraud_detector as fd, numpy\n\
+                 try:\n    fd.Model.from_bytes(b'not a model')\n\
+                 except fd.InvalidModel as e:\n    print('installed; a foreign file is refused:', e)\n";
+    sh(Command::new(venv.join("bin/python")).args(["-c", probe]))?;
+    let _ = std::fs::remove_dir_all(&venv);
+    Ok(())
 }
 
 /// What pytest is told about the model folder and the server.

@@ -72,6 +72,10 @@ def columns_of(features: Sequence[str], X: Any) -> list:
         missing = [f for f in features if f not in set(given)]
         if missing:
             raise _invalid("missing_field", f"missing column(s): {', '.join(missing)}", missing)
+        wanted = set(features)
+        twice = sorted({c for c in given if c in wanted and given.count(c) > 1})
+        if twice:
+            raise _invalid("duplicate_field", f"column(s) given more than once: {', '.join(twice)}", twice)
         take = _pandas_column if _is_pandas(X) else _polars_column
         by_name = dict(zip(given, X.columns))
         return [take(X[by_name[f]]) for f in features]
