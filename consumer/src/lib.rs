@@ -290,23 +290,36 @@ pub async fn run_live(
     let mut consumer = set_up_patiently(&js, config, &stop).await?;
     let mut counts = Counts::default();
     let mut last_lag = Instant::now();
+    let mut failures_in_a_row = 0u32;
     while !stop.load(Ordering::Relaxed) {
         // A broker that is slow or away for a moment (a timed-out pull, publish confirmation
         // or ack) costs this batch a retry, not the process: what was not acknowledged is
         // delivered again after the ack wait, and its outcomes' ids make the second copy a
         // duplicate JetStream drops.
         match one_batch(&current, &js, &consumer, config, log, &mut counts).await {
-            Ok(Pulled::Nothing) => continue,
-            Ok(Pulled::Handled) => {}
+            Ok(Pulled::Nothing | Pulled::Handled) => failures_in_a_row = 0,
             Err(e) => {
                 counts.broker_errors += 1;
+                failures_in_a_row += 1;
                 tracing::warn!(error = %format!("{e:#}"), "a batch failed at the broker: it will be delivered again");
                 tokio::time::sleep(RETRY_PAUSE).await;
+                // Failing again and again: set the durable consumer up again, as at start.
+                if failures_in_a_row % 5 == 0 {
+                    consumer = set_up_again(&js, config, consumer).await;
+                }
             }
         }
+        // Once a second, even while idle: the lag, and whether the durable consumer is still
+        // there. A JetStream that lost it (a restart without its state) answers pulls with
+        // nothing at all, so only asking about it tells.
         if last_lag.elapsed() > Duration::from_secs(1) {
-            if let Ok(info) = consumer.info().await {
-                counts.lag = info.num_pending;
+            match consumer.info().await {
+                Ok(info) => counts.lag = info.num_pending,
+                Err(e) => {
+                    counts.broker_errors += 1;
+                    tracing::warn!(error = %format!("{e}"), "the durable consumer does not answer: setting it up again");
+                    consumer = set_up_again(&js, config, consumer).await;
+                }
             }
             last_lag = Instant::now();
         }
@@ -316,6 +329,21 @@ pub async fn run_live(
         counts.lag = info.num_pending;
     }
     Ok(counts)
+}
+
+/// [`setup`] once more; on failure the old handle stays (the next check tries again).
+async fn set_up_again(
+    js: &jetstream::Context,
+    config: &Config,
+    old: jetstream::consumer::Consumer<pull::Config>,
+) -> jetstream::consumer::Consumer<pull::Config> {
+    match setup(js, config).await {
+        Ok(again) => again,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "cannot set up the durable consumer again");
+            old
+        }
+    }
 }
 
 /// How long to wait after a failure at the broker before pulling again.
@@ -366,14 +394,21 @@ async fn one_batch(
         .await
         .context("pulling a batch")?;
     let mut messages = Vec::with_capacity(config.batch);
+    let mut broken = None;
     while let Some(message) = batch.next().await {
         // A broken delivery is not a message: JetStream will deliver it again.
-        if let Ok(m) = message {
-            messages.push(m);
+        match message {
+            Ok(m) => messages.push(m),
+            Err(e) => broken = Some(e),
         }
     }
     if messages.is_empty() {
-        return Ok(Pulled::Nothing);
+        // A pull that ended on an error (the consumer deleted, no JetStream answering) is a
+        // failure to count and pause on, not an empty stream to ask again at once.
+        return match broken {
+            Some(e) => Err(anyhow::anyhow!("pulling a batch: {e}")),
+            None => Ok(Pulled::Nothing),
+        };
     }
     let scoring = current.borrow().clone();
     let (model, model_id, rules) = (&scoring.model, scoring.model_id.as_str(), scoring.rules.as_ref());

@@ -486,3 +486,47 @@ fn a_bad_rules_file_is_a_clear_error_at_start_up() {
         assert!(!stderr.contains("panicked") && !stderr.contains("connecting"), "{stderr}");
     }
 }
+
+/// The durable consumer deleted under a running consumer (a JetStream restart that lost
+/// it): the consumer notices (its once-a-second check), counts it, sets the durable
+/// consumer up again, and decides what comes next. The new durable consumer starts at
+/// the stream's beginning: the first transactions' second decisions are duplicates the
+/// duplicate window drops, so each transaction still has exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_durable_consumer_is_set_up_again() {
+    let Some(Nats { _server: _running, dir, url, js, config }) = nats().await else { return };
+    let model_path = write_model(&dir, &Artifact::example_trees());
+    let c = consumer(env!("CARGO_BIN_EXE_fraud-consumer"), &model_path, &url);
+    let publish = |from: usize, to: usize| {
+        let (js, subject) = (js.clone(), config.topology.subject.clone());
+        async move {
+            for i in from..to {
+                js.publish(subject.clone(), body(i).into()).await.unwrap().await.unwrap();
+            }
+        }
+    };
+    publish(0, 100).await;
+    wait_for(&js, &config, 100, Duration::from_secs(60)).await;
+    js.get_stream(&config.topology.stream).await.unwrap().delete_consumer(&config.topology.durable).await.unwrap();
+    // Let it fail a few pulls (and set the consumer up again), then give it more.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    publish(100, 200).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stream_count(&js, &config.topology.decisions_stream).await < 200 {
+        assert!(Instant::now() < deadline, "no decisions after the durable consumer was lost; its log:\n{}", c.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.terminate();
+    let mut c = c;
+    let status = c.process.0.wait().unwrap();
+    assert!(status.success(), "{status}; its log:\n{}", c.logs());
+    let mut out = String::new();
+    std::io::Read::read_to_string(c.process.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let counts: ConsumerCounts = serde_json::from_str(out.trim()).unwrap();
+    assert!(counts.broker_errors >= 1, "{out}");
+    // Paused between failures: a hot loop would count thousands in 4 s.
+    assert!(counts.broker_errors < 40, "{out}");
+    assert!(counts.decided >= 200, "{out}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(stream_count(&js, &config.topology.decisions_stream).await, 200, "exactly one decision each");
+}

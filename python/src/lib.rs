@@ -132,12 +132,11 @@ impl NativeModel {
         &self.loaded.model
     }
 
-    /// One value as core holds it: a NaN number is a missing value where the feature
-    /// accepts them (a DataFrame's empty cell), else a non-finite number.
+    /// One value as core holds it: a NaN is a DataFrame's empty cell, read as JSON's
+    /// `null` is: a missing value where the feature accepts them, else `non_numeric`.
     fn number(&self, j: usize, v: f64) -> Result<f64, IssueKind> {
-        let schema = self.model().schema();
-        let raw = if v.is_nan() && schema.may_be_missing(j) { RawValue::Null } else { RawValue::Number(v) };
-        feature_value(schema, j, raw)
+        let raw = if v.is_nan() { RawValue::Null } else { RawValue::Number(v) };
+        feature_value(self.model().schema(), j, raw)
     }
 
     /// Columns in schema order, read for core: numeric ones as they are (checked when
@@ -198,7 +197,18 @@ impl NativeModel {
             });
         }
         match first_bad {
-            Some(i) => Err(self.row_error(py, raw, i)),
+            // The first offending row of all columns: a numeric one may fail earlier.
+            Some(i) => {
+                let earlier = values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, v)| match v {
+                        Values::Raw(r) => r[..i].iter().position(|&x| self.number(j, x).is_err()),
+                        Values::Coded(_) => None,
+                    })
+                    .min();
+                Err(self.row_error(py, raw, earlier.map_or(i, |e| e.min(i))))
+            }
             None => Ok(values),
         }
     }
@@ -304,10 +314,10 @@ impl NativeModel {
         )
     }
 
-    /// A float NaN among Python objects is a missing value where the feature accepts them.
-    fn raw_number_or_missing<'a>(&self, j: usize, raw: RawValue<'a>) -> RawValue<'a> {
+    /// A float NaN among Python objects is an empty cell, as in a numeric column.
+    fn raw_number_or_missing<'a>(&self, _j: usize, raw: RawValue<'a>) -> RawValue<'a> {
         match raw {
-            RawValue::Number(v) if v.is_nan() && self.model().schema().may_be_missing(j) => RawValue::Null,
+            RawValue::Number(v) if v.is_nan() => RawValue::Null,
             other => other,
         }
     }

@@ -171,3 +171,29 @@ def test_odd_values_are_errors_not_crashes(model, frame):
     assert model.predict_proba(frame.iloc[:0]).shape == (0,)
     with pytest.raises(fd.InvalidInput):
         model.predict_proba(np.zeros((2, 3, 4)))
+
+
+def test_the_first_bad_row_of_all_columns_is_named(model, frame):
+    """A numeric column's error at row 2 comes before an object column's at row 5."""
+    numeric = [f for f, k in zip(model.features, model.kinds) if k == "number"][0]
+    other = [f for f in model.features if f != numeric][0]
+    bad = frame.iloc[:8].copy()
+    bad[numeric] = bad[numeric].astype(np.float64)
+    bad.loc[bad.index[2], numeric] = np.inf
+    bad[other] = bad[other].astype(object)
+    bad.at[bad.index[5], other] = [1, 2]
+    with pytest.raises(fd.InvalidInput) as e:
+        model.predict_proba(bad)
+    assert (e.value.row, e.value.fields) == (2, [numeric])
+
+
+def test_a_mapping_of_columns_and_its_mistakes(model, frame):
+    want = model.predict_proba(frame.iloc[:20]).view(np.uint64)
+    mapping = {f: frame[f].iloc[:20].tolist() for f in model.features}
+    assert (model.predict_proba(mapping).view(np.uint64) == want).all()
+    one = {f: mapping[f][0] for f in model.features}  # one transaction's scalars, not columns
+    with pytest.raises(fd.InvalidInput) as e:
+        model.predict_proba(one)
+    assert e.value.code == "invalid_fields"
+    with pytest.raises(ValueError):
+        model.decide(frame.iloc[:2], explain=-1)

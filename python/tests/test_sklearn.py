@@ -130,3 +130,30 @@ def test_one_class_is_a_clear_error():
     X, y = imbalanced(500)
     with pytest.raises(ValueError, match="class"):
         FraudClassifier().fit(X, np.zeros(len(X), dtype=int))
+
+
+def test_frames_and_arrays_meet_by_position_as_scikit_learn_warns():
+    pd = pytest.importorskip("pandas")
+    X, y = imbalanced()
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    by_frame = FraudClassifier(candidates=["trees"]).fit(frame, y)
+    with pytest.warns(UserWarning, match="feature names"):
+        p = by_frame.predict_proba(X)
+    assert (p.view(np.uint64) == by_frame.predict_proba(frame).view(np.uint64)).all()
+    by_array = FraudClassifier(candidates=["trees"]).fit(X, y)
+    with pytest.warns(UserWarning, match="feature names"):
+        q = by_array.predict_proba(frame)
+    assert (q.view(np.uint64) == by_array.predict_proba(X).view(np.uint64)).all()
+
+
+def test_categories_of_numbers_are_coded_and_booleans_refused():
+    pd = pytest.importorskip("pandas")
+    X, y = imbalanced()
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    frame["shop"] = pd.Series((np.arange(len(y)) % 7), dtype="category")
+    clf = FraudClassifier(candidates=["trees"]).fit(frame, y)
+    assert clf.model_.kinds[-1] == "coded"
+    assert np.isfinite(clf.predict_proba(frame)).all()  # the training frame scores
+    frame["flag"] = y.astype(bool)
+    with pytest.raises(ValueError, match="flag"):
+        FraudClassifier(candidates=["trees"]).fit(frame, y)

@@ -28,6 +28,16 @@ from ._native import FraudError, InvalidInput, InvalidModel, TrainingFailed
 __all__ = ["Model", "FraudError", "InvalidInput", "InvalidModel", "TrainingFailed", "columns_of"]
 
 
+def _id_text(value: Any) -> Optional[str]:
+    """An id as the server reads it as text: empty cells none, whole floats (an integer
+    column with a gap) as integers."""
+    if _empty(value):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _invalid(code: str, message: str, fields: Sequence[str] = (), row: Optional[int] = None) -> InvalidInput:
     err = InvalidInput(message)
     err.code, err.fields, err.row, err.message = code, list(fields), row, message
@@ -59,10 +69,21 @@ def _polars_column(s: Any) -> Any:
     return s.to_list()
 
 
-def _array_column(a: np.ndarray) -> Any:
+def _empty(v: Any) -> bool:
+    """An empty cell: None, a NaN, pandas.NA or NaT."""
+    return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
+
+
+def _array_column(a: Any) -> Any:
+    library = type(a).__module__.split(".")[0]
+    if library == "pandas" and getattr(a, "ndim", 0) == 1:
+        return _pandas_column(a)
+    if library == "polars" and hasattr(a, "dtype") and not hasattr(a, "columns"):
+        return _polars_column(a)
+    a = np.asarray(a)
     if a.dtype.kind in "fiu":
         return np.asarray(a, dtype=np.float64)
-    return [None if v is None or (isinstance(v, float) and v != v) else v for v in a.tolist()]
+    return [None if _empty(v) else v for v in a.tolist()]
 
 
 def columns_of(features: Sequence[str], X: Any) -> list:
@@ -83,7 +104,15 @@ def columns_of(features: Sequence[str], X: Any) -> list:
         missing = [f for f in features if f not in X]
         if missing:
             raise _invalid("missing_field", f"missing column(s): {', '.join(missing)}", missing)
-        return [_array_column(np.asarray(X[f])) if not isinstance(X[f], list) else X[f] for f in features]
+        columns = []
+        for f in features:
+            v = X[f]
+            if isinstance(v, (str, bytes)) or np.ndim(v) != 1:
+                raise _invalid(
+                    "invalid_fields", f"column {f} must be a sequence of values (one per row), not {type(v).__name__}", [f]
+                )
+            columns.append([None if _empty(x) else x for x in v] if isinstance(v, list) else _array_column(v))
+        return columns
     a = np.asarray(X)
     if a.ndim == 1 and len(features) == 1:
         a = a.reshape(-1, 1)
@@ -179,18 +208,19 @@ class Model:
         return self._native.score(self._columns(X))
 
     def _ids(self, X: Any, n: Optional[int], ids: Optional[Iterable[Any]]) -> Optional[list]:
-        if ids is not None:
-            return [None if i is None else str(i) for i in ids]
-        column = self._native.id_column
-        if column is not None and (_is_pandas(X) or _is_polars(X)) and column in [str(c) for c in X.columns]:
-            values = X[column].to_list() if _is_polars(X) else X[column].tolist()
-            return [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values]
-        return None
+        if ids is None:
+            column = self._native.id_column
+            if column is None or not (_is_pandas(X) or _is_polars(X)) or column not in [str(c) for c in X.columns]:
+                return None
+            ids = X[column].to_list() if _is_polars(X) else X[column].astype(object).tolist()
+        return [_id_text(i) for i in ids]
 
     def decide(self, X: Any, explain: Optional[int] = None, ids: Optional[Iterable[Any]] = None) -> list:
         """What the server's `/predict/batch` answers per row, as dicts: `fraud_probability`,
         `is_fraud`, `action`, `rule`, `shadow_rules`, `expected_benefit` (money), and with
         `explain=k` the k largest `contributions`. Ids come from `ids`, else the model's id column."""
+        if explain is not None and explain < 0:
+            raise ValueError("explain must be >= 0")
         cols = self._columns(X)
         return json.loads(self._native.decide(cols, self._ids(X, None, ids), explain))
 

@@ -26,16 +26,28 @@ def _is_frame(X: Any) -> bool:
     return type(X).__module__.split(".")[0] in ("pandas", "polars") and hasattr(X, "columns")
 
 
-def _text_codes(values: list) -> tuple:
-    """Python values of a text column as (int64 codes, -1 for empty; dictionary)."""
-    dictionary: dict = {}
-    codes = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and v != v):
-            codes[i] = -1
-        else:
-            codes[i] = dictionary.setdefault(str(v), len(dictionary))
-    return codes, list(dictionary)
+def _is_empty(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType")
+
+
+def _object_column(name: str, values: list) -> tuple:
+    """A column of Python values as the trainer takes it, read as scoring will read it:
+    all text → ("text", int64 codes with -1 for empty, dictionary); all numbers (a
+    categorical dtype of numbers) → ("coded", float64). Booleans and mixtures are refused."""
+    present = [v for v in values if not _is_empty(v)]
+    if all(isinstance(v, str) for v in present):
+        dictionary: dict = {}
+        codes = np.empty(len(values), dtype=np.int64)
+        for i, v in enumerate(values):
+            codes[i] = -1 if _is_empty(v) else dictionary.setdefault(v, len(dictionary))
+        return "text", codes, list(dictionary)
+    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in present):
+        return "coded", np.array([np.nan if _is_empty(v) else float(v) for v in values], dtype=np.float64), None
+    kinds = sorted({type(v).__name__ for v in present})
+    raise TrainingFailed(
+        f"column {name} holds {', '.join(kinds)} values: a feature is numbers or text categories "
+        "(cast booleans to int, mixed columns to str)"
+    )
 
 
 EXPECTED_FAILED_CHECKS = {
@@ -114,9 +126,9 @@ class FraudClassifier(ClassifierMixin, BaseEstimator):
                 columns.append(np.ascontiguousarray(col, dtype=np.float64))
                 dictionaries.append(None)
             else:
-                codes, dictionary = _text_codes(col)
-                kinds.append("text")
-                columns.append(codes)
+                kind, values, dictionary = _object_column(name, col)
+                kinds.append(kind)
+                columns.append(values)
                 dictionaries.append(dictionary)
         return names, kinds, columns, dictionaries
 
@@ -170,11 +182,22 @@ class FraudClassifier(ClassifierMixin, BaseEstimator):
 
     def _rows(self, X: Any) -> Any:
         check_is_fitted(self, "model_")
-        if _is_frame(X):
+        named = hasattr(self, "feature_names_in_")
+        if _is_frame(X) and named:
             validate_data(self, X, reset=False, skip_check_array=True)
             return X
+        # By position (scikit-learn warns when a frame meets a model fitted on an array, or
+        # the reverse): the columns are the model's features in order.
+        features = self.model_.features
+        if _is_frame(X):
+            validate_data(self, X, reset=False, skip_check_array=True)
+            return {f: X[c] for f, c in zip(features, X.columns)}
+        if any(k == "text" for k in self.model_.kinds):
+            validate_data(self, X, reset=False, skip_check_array=True)
+            X = np.asarray(X, dtype=object)
+            return {f: X[:, j].tolist() for j, f in enumerate(features)}
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
-        return {f"x{j}": X[:, j] for j in range(X.shape[1])}
+        return {f: X[:, j] for j, f in enumerate(features)}
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Shape (n, 2): P(classes_[0]), P(classes_[1]); the second is core's fraud probability."""
@@ -206,7 +229,7 @@ class FraudClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         # Picklable by the artifact's bytes: the fitted model is exactly the file.
-        state = self.__dict__.copy()
+        state = dict(super().__getstate__())
         state.pop("_trained", None)
         if "model_" in state:
             state["model_"] = state["model_"].to_bytes()
@@ -216,4 +239,4 @@ class FraudClassifier(ClassifierMixin, BaseEstimator):
         state = dict(state)
         if "model_" in state:
             state["model_"] = Model.from_bytes(state["model_"])
-        self.__dict__.update(state)
+        super().__setstate__(state)
