@@ -304,7 +304,7 @@ pub async fn run_live(
                 tracing::warn!(error = %format!("{e:#}"), "a batch failed at the broker: it will be delivered again");
                 tokio::time::sleep(RETRY_PAUSE).await;
                 // Failing again and again: set the durable consumer up again, as at start.
-                if failures_in_a_row % 5 == 0 {
+                if failures_in_a_row.is_multiple_of(5) {
                     consumer = set_up_again(&js, config, consumer).await;
                 }
             }
