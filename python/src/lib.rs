@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use contract::{contribution_bodies, BatchResult, ExpectedBenefit, VerdictBody};
 use fraud_core::rules::RulesFiles;
 use fraud_core::validate::{feature_value, IssueKind};
-use fraud_core::{Action, Artifact, ErrorCode, Loaded, Model, RawValue, RuleSet, Verdict, MAX_ABS_VALUE};
+use fraud_core::{validate_row, Action, Artifact, BatchError, ErrorCode, Loaded, Model, RawValue, RuleSet, Verdict};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -147,13 +147,7 @@ impl NativeModel {
         let schema = self.model().schema();
         let width = schema.len();
         if columns.len() != width {
-            return Err(invalid_input(
-                py,
-                ErrorCode::InvalidFields,
-                format!("{} columns given, the model takes {width}", columns.len()),
-                Vec::new(),
-                None,
-            ));
+            return Err(shape_error(py, format!("{} columns given, the model takes {width}", columns.len())));
         }
         let raw: Vec<Column<'py>> = columns.iter().map(Column::of).collect::<PyResult<_>>()?;
         let n = raw.first().map_or(0, Column::len);
@@ -184,7 +178,7 @@ impl NativeModel {
                     let mut coded = vec![0.0; n];
                     for (i, item) in items.iter().enumerate() {
                         let mut text = None;
-                        match feature_value(schema, j, self.raw_number_or_missing(j, raw_of(item, &mut text))) {
+                        match feature_value(schema, j, nan_as_missing(raw_of(item, &mut text))) {
                             Ok(x) => coded[i] = x,
                             Err(_) => {
                                 first_bad = min_some(first_bad, Some(i));
@@ -214,13 +208,15 @@ impl NativeModel {
     }
 
     /// Fills `out` (rows `start..start + out.len() / width`, row-major) from the columns,
-    /// checking the numeric ones as core does; `Err(row)` names the first offending row.
+    /// mapping categories and missing values through core's `feature_value`; `Err(row)`
+    /// names the first row it refuses. Plain numbers are left to core's row check.
     fn fill(&self, columns: &[Values<'_>], start: usize, out: &mut [f64]) -> Result<(), usize> {
         /// How a column's value becomes core's.
         enum Read<'c> {
             /// Already core's (mapped under the GIL).
             Ready(&'c [f64]),
-            /// A plain number (no categories, no missing values): core's check, inline.
+            /// A plain number (no categories, no missing values): copied; core checks it
+            /// (`score_batch`'s fused check, or `validate_row`).
             Plain(&'c [f64]),
             /// Through `feature_value` (categories, missing values).
             Mapped(&'c [f64]),
@@ -247,19 +243,9 @@ impl NativeModel {
         for (j, read) in &reads {
             let j = *j;
             match read {
-                Read::Ready(v) => {
+                Read::Ready(v) | Read::Plain(v) => {
                     for (i, &x) in v.iter().enumerate() {
                         out[i * width + j] = x;
-                    }
-                }
-                Read::Plain(v) => {
-                    let mut ok = true;
-                    for (i, &x) in v.iter().enumerate() {
-                        ok &= x.is_finite() && x.abs() <= MAX_ABS_VALUE;
-                        out[i * width + j] = x;
-                    }
-                    if !ok {
-                        bad = min_some(bad, v.iter().position(|x| !(x.is_finite() && x.abs() <= MAX_ABS_VALUE)));
                     }
                 }
                 Read::Mapped(v) => {
@@ -282,8 +268,16 @@ impl NativeModel {
     fn rows(&self, py: Python<'_>, columns: &[Bound<'_, PyAny>]) -> PyResult<(Vec<f64>, usize)> {
         let (raw, n) = self.columns(py, columns)?;
         let values = self.values(py, &raw, n)?;
-        let mut rows = vec![0.0; n * self.model().width()];
-        py.detach(|| self.fill(&values, 0, &mut rows)).map_err(|i| self.row_error(py, &raw, i))?;
+        let schema = self.model().schema();
+        let mut rows = vec![0.0; n * schema.len()];
+        py.detach(|| {
+            self.fill(&values, 0, &mut rows)?;
+            match rows.chunks_exact(schema.len()).position(|row| validate_row(schema, row).is_err()) {
+                Some(i) => Err(i),
+                None => Ok(()),
+            }
+        })
+        .map_err(|i| self.row_error(py, &raw, i))?;
         Ok((rows, n))
     }
 
@@ -298,7 +292,7 @@ impl NativeModel {
                     Column::Numbers(a) => self.number(j, a.as_array()[i]),
                     Column::Objects(items) => {
                         let mut text = None;
-                        feature_value(schema, j, self.raw_number_or_missing(j, raw_of(&items[i], &mut text)))
+                        feature_value(schema, j, nan_as_missing(raw_of(&items[i], &mut text)))
                     }
                 };
                 checked.err().map(|kind| (schema.name(j).to_string(), kind))
@@ -314,20 +308,30 @@ impl NativeModel {
         )
     }
 
-    /// A float NaN among Python objects is an empty cell, as in a numeric column.
-    fn raw_number_or_missing<'a>(&self, _j: usize, raw: RawValue<'a>) -> RawValue<'a> {
-        match raw {
-            RawValue::Number(v) if v.is_nan() => RawValue::Null,
-            other => other,
-        }
-    }
-
     fn verdict(&self, row: &[f64], id: Option<&str>, probability: f64, is_fraud: bool) -> Verdict {
         match &self.rules {
             Some(r) => r.verdict(self.model(), row, id, probability, is_fraud),
             None => Verdict { action: Action::of_model(is_fraud), rule: None, shadow: Default::default() },
         }
     }
+}
+
+/// A float NaN among Python objects is an empty cell, as in a numeric column.
+fn nan_as_missing(raw: RawValue<'_>) -> RawValue<'_> {
+    match raw {
+        RawValue::Number(v) if v.is_nan() => RawValue::Null,
+        other => other,
+    }
+}
+
+/// An `InvalidInput` about the call's shape (no field, no row).
+fn shape_error(py: Python<'_>, message: String) -> PyErr {
+    invalid_input(py, ErrorCode::InvalidFields, message, Vec::new(), None)
+}
+
+/// An `InvalidInput` for a batch error core reports without a row of ours.
+fn batch_error(py: Python<'_>, e: &BatchError) -> PyErr {
+    invalid_input(py, e.code(), e.to_string(), Vec::new(), None)
 }
 
 fn min_some(a: Option<usize>, b: Option<usize>) -> Option<usize> {
@@ -432,14 +436,17 @@ impl NativeModel {
             for (k, chunk) in out.chunks_mut(block_rows).enumerate() {
                 let rows = &mut block[..chunk.len() * width];
                 self.fill(&values, k * block_rows, rows).map_err(Ok)?;
-                model.score_batch(rows, chunk).map_err(Err)?;
+                model.score_batch(rows, chunk).map_err(|e| match e {
+                    BatchError::BadRow { row, .. } => Ok(k * block_rows + row),
+                    other => Err(other),
+                })?;
             }
             Ok(())
         });
         match scored {
             Ok(()) => Ok(PyArray1::from_vec(py, out)),
             Err(Ok(row)) => Err(self.row_error(py, &raw, row)),
-            Err(Err(e)) => Err(invalid_input(py, e.code(), e.to_string(), Vec::new(), None)),
+            Err(Err(e)) => Err(batch_error(py, &e)),
         }
     }
 
@@ -450,13 +457,7 @@ impl NativeModel {
         let width = model.width();
         let shape = x.shape();
         if shape[1] != width {
-            return Err(invalid_input(
-                py,
-                ErrorCode::InvalidFields,
-                format!("X has {} features, the model takes {width}", shape[1]),
-                Vec::new(),
-                None,
-            ));
+            return Err(shape_error(py, format!("X has {} features, the model takes {width}", shape[1])));
         }
         let Ok(rows) = x.as_slice() else {
             return Err(FraudError::new_err("score_matrix takes a C-contiguous array"));
@@ -468,11 +469,11 @@ impl NativeModel {
         }
         match py.detach(|| model.score_batch(rows, &mut out)) {
             Ok(()) => Ok(PyArray1::from_vec(py, out)),
-            Err(fraud_core::BatchError::BadRow { row, error }) => {
+            Err(BatchError::BadRow { row, error }) => {
                 let fields: Vec<String> = error.issues.iter().map(|i| i.field.clone()).collect();
                 Err(invalid_input(py, error.code(), format!("row {row}: {error}"), fields, Some(row)))
             }
-            Err(e) => Err(invalid_input(py, e.code(), e.to_string(), Vec::new(), None)),
+            Err(e) => Err(batch_error(py, &e)),
         }
     }
 
@@ -490,13 +491,7 @@ impl NativeModel {
         let (rows, n) = self.rows(py, &columns)?;
         if let Some(ids) = &ids {
             if ids.len() != n {
-                return Err(invalid_input(
-                    py,
-                    ErrorCode::InvalidFields,
-                    format!("{} ids for {n} rows", ids.len()),
-                    Vec::new(),
-                    None,
-                ));
+                return Err(shape_error(py, format!("{} ids for {n} rows", ids.len())));
             }
         }
         let model = self.model();
@@ -521,9 +516,9 @@ impl NativeModel {
                     logged_id: None,
                 });
             }
-            Ok::<_, fraud_core::BatchError>(results)
+            Ok::<_, BatchError>(results)
         });
-        let results = results.map_err(|e| invalid_input(py, e.code(), e.to_string(), Vec::new(), None))?;
+        let results = results.map_err(|e| batch_error(py, &e))?;
         json(&results)
     }
 
@@ -545,9 +540,9 @@ impl NativeModel {
                         "base_value": base_value,
                     }))
                 })
-                .collect::<Result<Vec<_>, fraud_core::BatchError>>()
+                .collect::<Result<Vec<_>, BatchError>>()
         });
-        let out = out.map_err(|e| invalid_input(py, e.code(), e.to_string(), Vec::new(), None))?;
+        let out = out.map_err(|e| batch_error(py, &e))?;
         json(&out)
     }
 

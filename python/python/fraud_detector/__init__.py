@@ -207,7 +207,7 @@ class Model:
             return self._native.score_matrix(a)
         return self._native.score(self._columns(X))
 
-    def _ids(self, X: Any, n: Optional[int], ids: Optional[Iterable[Any]]) -> Optional[list]:
+    def _ids(self, X: Any, ids: Optional[Iterable[Any]]) -> Optional[list]:
         if ids is None:
             column = self._native.id_column
             if column is None or not (_is_pandas(X) or _is_polars(X)) or column not in [str(c) for c in X.columns]:
@@ -222,7 +222,7 @@ class Model:
         if explain is not None and explain < 0:
             raise ValueError("explain must be >= 0")
         cols = self._columns(X)
-        return json.loads(self._native.decide(cols, self._ids(X, None, ids), explain))
+        return json.loads(self._native.decide(cols, self._ids(X, ids), explain))
 
     def explain(self, X: Any, k: int = 3) -> list:
         """Per row, the k largest exact contributions (TreeSHAP for trees, largest first) and
